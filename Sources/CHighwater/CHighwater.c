@@ -1,0 +1,97 @@
+#include "CHighwater.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <libunwind.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+
+hw_mallinfo_t hw_mallinfo(void) {
+    struct mallinfo2 m = mallinfo2();
+    hw_mallinfo_t r = {
+        .arena = m.arena, .ordblks = m.ordblks, .hblks = m.hblks, .hblkhd = m.hblkhd,
+        .uordblks = m.uordblks, .fordblks = m.fordblks, .keepcost = m.keepcost,
+    };
+    return r;
+}
+
+char *hw_malloc_info(size_t *length) {
+    char *buffer = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream(&buffer, &size);
+    if (stream == NULL) return NULL;
+    int rc = malloc_info(0, stream);
+    fclose(stream);
+    if (rc != 0) {
+        free(buffer);
+        return NULL;
+    }
+    *length = size;
+    return buffer;
+}
+
+int hw_set_arena_max(int n) { return mallopt(M_ARENA_MAX, n); }
+
+int hw_malloc_trim(size_t pad) { return malloc_trim(pad); }
+
+int32_t hw_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+
+int hw_capture_stack(uintptr_t *ips, int max, int skip) {
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0) return 0;
+    if (unw_init_local(&cursor, &context) != 0) return 0;
+    int count = 0;
+    while (count < max && unw_step(&cursor) > 0) {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        if (skip > 0) { skip--; continue; }
+        ips[count++] = (uintptr_t)ip;
+    }
+    return count;
+}
+
+int hw_symbolize(uintptr_t ip, char *name, size_t length, uintptr_t *offset) {
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0) return -1;
+    if (unw_init_local(&cursor, &context) != 0) return -1;
+    // Point the cursor at ip so libunwind looks up the procedure that holds it.
+    if (unw_set_reg(&cursor, UNW_REG_IP, (unw_word_t)ip) != 0) return -1;
+    unw_word_t off = 0;
+    int rc = unw_get_proc_name(&cursor, name, length, &off);
+    if (rc != 0 && rc != -UNW_ENOMEM) return -1;
+    *offset = (uintptr_t)off;
+    return 0;
+}
+
+int hw_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, 15);
+    truncated[15] = 0;
+    return pthread_setname_np(pthread_self(), truncated);
+}
+
+int hw_dladdr(uintptr_t addr, const char **image, const char **symbol, uintptr_t *symbol_address) {
+    Dl_info info;
+    if (dladdr((void *)addr, &info) == 0) return 0;
+    *image = info.dli_fname;
+    *symbol = info.dli_sname;
+    *symbol_address = (uintptr_t)info.dli_saddr;
+    return 1;
+}
+
+int hw_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
+}
+
+int hw_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal); }

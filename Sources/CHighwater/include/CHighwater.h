@@ -1,0 +1,56 @@
+#ifndef CHIGHWATER_H
+#define CHIGHWATER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// What Swift cannot call directly: glibc's allocator introspection, gettid, and
+// libunwind (whose unw_getcontext is a macro).
+
+typedef struct {
+    uint64_t arena;     // non-mmapped space obtained from the system (all arenas)
+    uint64_t ordblks;   // free chunks
+    uint64_t hblks;     // mmapped regions
+    uint64_t hblkhd;    // bytes in mmapped regions
+    uint64_t uordblks;  // bytes in use (non-mmapped)
+    uint64_t fordblks;  // free bytes (non-mmapped)
+    uint64_t keepcost;  // top-most releasable bytes
+} hw_mallinfo_t;
+
+/// glibc's mallinfo2 totals over every arena.
+hw_mallinfo_t hw_mallinfo(void);
+
+/// glibc's malloc_info XML, in a buffer the caller frees with free(). Returns NULL on failure.
+char *hw_malloc_info(size_t *length);
+
+/// mallopt(M_ARENA_MAX, n); returns 1 on success.
+int hw_set_arena_max(int n);
+
+/// malloc_trim(pad); returns 1 if memory was released to the system.
+int hw_malloc_trim(size_t pad);
+
+/// The kernel thread id of the caller.
+int32_t hw_gettid(void);
+
+/// Fills ips with up to max return addresses of the caller's stack, innermost first,
+/// skipping `skip` frames. Returns the number written.
+int hw_capture_stack(uintptr_t *ips, int max, int skip);
+
+/// The name of the procedure containing ip (mangled), and the offset into it.
+/// Returns 0 on success.
+int hw_symbolize(uintptr_t ip, char *name, size_t length, uintptr_t *offset);
+
+/// Names the calling thread (15 characters at most) so /proc/PID/task/TID/comm shows it.
+int hw_set_thread_name(const char *name);
+
+/// dladdr: the image holding addr and the nearest dynamic symbol. Returns 0 when none.
+int hw_dladdr(uintptr_t addr, const char **image, const char **symbol, uintptr_t *symbol_address);
+
+/// CPUs in this thread's affinity mask (CPU_COUNT of sched_getaffinity); -1 on failure.
+int hw_affinity_cpu_count(void);
+
+/// Asks the kernel to send `signal` to the caller when its parent exits, so a hosted child never
+/// outlives Highwater. Returns 0 on success.
+int hw_set_parent_death_signal(int signal);
+
+#endif

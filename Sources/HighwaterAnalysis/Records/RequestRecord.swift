@@ -1,0 +1,47 @@
+/// One line of `requests.jsonl`: a request as its worker thread saw it, taken at the handler's
+/// start and end. `worker` is the worker thread's name; `tid` its kernel thread id.
+public struct RequestRecord: Codable, Equatable, Sendable {
+    public var i: Int
+    public var config: String
+    public var route: String
+    public var tid: Int32
+    public var worker: String
+    public var start_ns: UInt64
+    public var end_ns: UInt64
+    public var status: Int
+    public var rss_before: UInt64
+    public var rss_after: UInt64
+    public var heap_in_use_before: UInt64
+    public var heap_in_use_after: UInt64
+    public var error: String?
+
+    public init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
+                status: Int, rss_before: UInt64, rss_after: UInt64, heap_in_use_before: UInt64,
+                heap_in_use_after: UInt64, error: String? = nil) {
+        self.i = i; self.config = config; self.route = route; self.tid = tid; self.worker = worker
+        self.start_ns = start_ns; self.end_ns = end_ns; self.status = status; self.rss_before = rss_before
+        self.rss_after = rss_after; self.heap_in_use_before = heap_in_use_before
+        self.heap_in_use_after = heap_in_use_after; self.error = error
+    }
+
+    public var rssDelta: Int64 { Int64(bitPattern: rss_after &- rss_before) }
+    public var heapDelta: Int64 { Int64(bitPattern: heap_in_use_after &- heap_in_use_before) }
+
+    public func write(to line: inout JSONLine) {
+        line.reset()
+        line.field("i", i)
+        line.field("config", config)
+        line.field("route", route)
+        line.field("tid", Int(tid))
+        line.field("worker", worker)
+        line.field("start_ns", start_ns)
+        line.field("end_ns", end_ns)
+        line.field("status", status)
+        line.field("rss_before", rss_before)
+        line.field("rss_after", rss_after)
+        line.field("heap_in_use_before", heap_in_use_before)
+        line.field("heap_in_use_after", heap_in_use_after)
+        line.field("error", error)
+        line.finish()
+    }
+}

@@ -1,0 +1,95 @@
+/// One run of one configuration, as `summary.json` lists it. Field names are an interface
+/// (DESIGN.md): keep them.
+public struct RunSummary: Codable, Equatable, Sendable {
+    public struct Growth: Codable, Equatable, Sendable {
+        public var classification: GrowthClass
+        public var slope_bytes_per_request: Double
+        /// The request (index `i`) from which RSS stayed at its final level; nil when it never settled.
+        public var first_plateau_request: Int?
+        public init(classification: GrowthClass, slope_bytes_per_request: Double, first_plateau_request: Int?) {
+            self.classification = classification
+            self.slope_bytes_per_request = slope_bytes_per_request
+            self.first_plateau_request = first_plateau_request
+        }
+    }
+
+    public struct Latency: Codable, Equatable, Sendable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var max: Double
+        public init(p50: Double, p90: Double, p99: Double, max: Double) {
+            self.p50 = p50; self.p90 = p90; self.p99 = p99; self.max = max
+        }
+        public static let zero = Latency(p50: 0, p90: 0, p99: 0, max: 0)
+    }
+
+    public struct Expectation: Codable, Equatable, Sendable {
+        public var text: String
+        public var passed: Bool
+        public var observed: String
+        public init(text: String, passed: Bool, observed: String) {
+            self.text = text; self.passed = passed; self.observed = observed
+        }
+    }
+
+    public var scenario: String
+    public var run_id: String
+    public var config: String
+    public var requests: Int
+    public var errors: Int
+    public var rss_start: UInt64
+    public var rss_end: UInt64
+    public var rss_peak: UInt64
+    /// RSS at the end minus RSS after the warm-up, in bytes (negative when it shrank).
+    public var rss_growth: Int64
+    public var threads_max: Int
+    public var arenas_max: Int
+    public var growth: Growth
+    public var latency_ms: Latency
+    public var throughput_rps: Double
+    public var expectations: [Expectation]
+
+    // What Highwater adds beyond the interface fields.
+    /// How the configuration was set up: executor, workload, environment, load.
+    public var configuration: [String: String]?
+    /// Median RSS over the last tenth of requests: the level it settled at.
+    public var rss_steady: UInt64?
+    /// Distinct worker threads that ran requests, and how many of them had joined when RSS settled.
+    public var worker_threads: Int?
+    public var plateau_threads: Int?
+    /// Arenas when RSS settled (main arena included).
+    public var plateau_arenas: Int?
+    /// Growth divided by the worker threads that arrived while it grew.
+    public var growth_per_thread: Double?
+    /// Requests that were the first on their worker thread.
+    public var first_on_thread_requests: Int?
+    /// Mean RSS delta of those first requests and of the others.
+    public var rss_delta_first_on_thread: Double?
+    public var rss_delta_other: Double?
+    /// How the child ended: "exit 0", "signal 9 (SIGKILL)", …
+    public var child_exit: String?
+    public var stderr_tail: String?
+    /// Sentences computed from the data.
+    public var notes: [String]?
+    /// Fields a workload adds (upload bytes, temp dir figures, …), numbers only.
+    public var workload: [String: Double]?
+
+    public init(scenario: String, run_id: String, config: String) {
+        self.scenario = scenario; self.run_id = run_id; self.config = config
+        requests = 0; errors = 0; rss_start = 0; rss_end = 0; rss_peak = 0; rss_growth = 0
+        threads_max = 0; arenas_max = 0
+        growth = Growth(classification: .stable, slope_bytes_per_request: 0, first_plateau_request: nil)
+        latency_ms = .zero; throughput_rps = 0; expectations = []
+    }
+}
+
+/// The top-level `summary.json` of a results directory: every run.
+public struct ResultsSummary: Codable, Equatable, Sendable {
+    public var highwater_version: String
+    public var created_ns: UInt64?
+    public var runs: [RunSummary]
+    public init(highwater_version: String, created_ns: UInt64? = nil, runs: [RunSummary]) {
+        self.highwater_version = highwater_version; self.created_ns = created_ns; self.runs = runs
+    }
+}

@@ -1,0 +1,54 @@
+/// One line of `samples.jsonl`: a process as the sampler saw it at `t_ns` (CLOCK_MONOTONIC).
+/// Byte counts in bytes. The allocator fields are present only when a process samples itself.
+public struct SampleRecord: Codable, Equatable, Sendable {
+    public var t_ns: UInt64
+    public var pid: Int32
+    public var rss: UInt64
+    public var rss_anon: UInt64
+    public var rss_file: UInt64
+    public var rss_shmem: UInt64
+    public var vm_size: UInt64
+    public var vm_hwm: UInt64
+    public var threads: UInt64
+    public var fds: UInt64
+    public var utime_ns: UInt64
+    public var stime_ns: UInt64
+    public var heap_in_use: UInt64?
+    public var heap_free: UInt64?
+    public var heap_system: UInt64?
+    public var arenas: UInt64?
+    public var tmp_used: UInt64?
+
+    public init(t_ns: UInt64, pid: Int32, rss: UInt64, rss_anon: UInt64, rss_file: UInt64, rss_shmem: UInt64,
+                vm_size: UInt64, vm_hwm: UInt64, threads: UInt64, fds: UInt64, utime_ns: UInt64, stime_ns: UInt64,
+                heap_in_use: UInt64? = nil, heap_free: UInt64? = nil, heap_system: UInt64? = nil,
+                arenas: UInt64? = nil, tmp_used: UInt64? = nil) {
+        self.t_ns = t_ns; self.pid = pid; self.rss = rss; self.rss_anon = rss_anon; self.rss_file = rss_file
+        self.rss_shmem = rss_shmem; self.vm_size = vm_size; self.vm_hwm = vm_hwm; self.threads = threads
+        self.fds = fds; self.utime_ns = utime_ns; self.stime_ns = stime_ns; self.heap_in_use = heap_in_use
+        self.heap_free = heap_free; self.heap_system = heap_system; self.arenas = arenas; self.tmp_used = tmp_used
+    }
+
+    /// Writes the record as one JSON line without a general encoder.
+    public func write(to line: inout JSONLine) {
+        line.reset()
+        line.field("t_ns", t_ns)
+        line.field("pid", Int(pid))
+        line.field("rss", rss)
+        line.field("rss_anon", rss_anon)
+        line.field("rss_file", rss_file)
+        line.field("rss_shmem", rss_shmem)
+        line.field("vm_size", vm_size)
+        line.field("vm_hwm", vm_hwm)
+        line.field("threads", threads)
+        line.field("fds", fds)
+        line.field("utime_ns", utime_ns)
+        line.field("stime_ns", stime_ns)
+        line.field("heap_in_use", heap_in_use)
+        line.field("heap_free", heap_free)
+        line.field("heap_system", heap_system)
+        line.field("arenas", arenas)
+        line.field("tmp_used", tmp_used)
+        line.finish()
+    }
+}

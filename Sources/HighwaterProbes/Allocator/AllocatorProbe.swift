@@ -1,0 +1,151 @@
+@preconcurrency import Glibc
+import CHighwater
+
+/// glibc's totals over every arena (mallinfo2), in bytes.
+public struct HeapTotals: Equatable, Sendable {
+    /// Bytes handed out and not yet freed, mmapped chunks included.
+    public var inUse: UInt64
+    /// Bytes free inside the arenas: held by the process, not returned to the system.
+    public var free: UInt64
+    /// Bytes the arenas and mmapped chunks took from the system.
+    public var system: UInt64
+    public var mmapped: UInt64
+    /// Free bytes at the top of the main arena that malloc_trim could release.
+    public var releasable: UInt64
+}
+
+/// One arena as malloc_info describes it.
+public struct ArenaStats: Equatable, Sendable, Codable {
+    public var index: Int
+    public var systemCurrent: UInt64
+    public var systemMax: UInt64
+    /// Free bytes held in bins (fast and rest).
+    public var free: UInt64
+    public var freeChunks: UInt64
+    public var addressSpace: UInt64
+    public var mprotect: UInt64
+    /// Number of sub-heaps (non-main arenas only; 0 for the main arena).
+    public var subheaps: UInt64
+}
+
+/// The allocator of this process: glibc malloc.
+public enum AllocatorProbe {
+    /// Cheap: walks the bins of every arena under its lock. Safe to call per request.
+    public static func totals() -> HeapTotals {
+        let m = hw_mallinfo()
+        return HeapTotals(inUse: m.uordblks + m.hblkhd, free: m.fordblks, system: m.arena + m.hblkhd,
+                          mmapped: m.hblkhd, releasable: m.keepcost)
+    }
+
+    /// glibc's malloc_info XML for this process.
+    public static func mallocInfoXML() throws -> String {
+        var length = 0
+        guard let raw = hw_malloc_info(&length) else {
+            throw ProbeError(.unavailable("malloc_info failed"), path: "malloc_info")
+        }
+        defer { free(raw) }
+        return String(decoding: UnsafeRawBufferPointer(start: raw, count: length), as: UTF8.self)
+    }
+
+    /// Every arena of this process, the main arena first.
+    public static func arenas() throws -> [ArenaStats] {
+        try parseMallocInfo(try mallocInfoXML())
+    }
+
+    /// Caps the number of arenas, as MALLOC_ARENA_MAX does. Affects only arenas not yet created.
+    @discardableResult
+    public static func setArenaMax(_ n: Int) -> Bool { hw_set_arena_max(Int32(n)) == 1 }
+
+    /// Returns free memory of every arena to the system (madvise for the middle of heaps).
+    @discardableResult
+    public static func trim(pad: Int = 0) -> Bool { hw_malloc_trim(pad) == 1 }
+
+    /// Parses malloc_info's XML into one record per `<heap>`.
+    public static func parseMallocInfo(_ xml: String) throws -> [ArenaStats] {
+        guard xml.contains("<malloc") else {
+            throw ProbeError(.malformed("no <malloc> element"), path: "malloc_info")
+        }
+        var arenas: [ArenaStats] = []
+        var current: ArenaStats?
+        var inSizes = false
+        for tag in XMLTags(xml) {
+            switch tag.name {
+            case "heap":
+                if tag.closing {
+                    guard let done = current else { throw ProbeError(.malformed("</heap> without <heap>"), path: "malloc_info") }
+                    arenas.append(done); current = nil
+                } else {
+                    guard current == nil else { throw ProbeError(.malformed("<heap> inside <heap>"), path: "malloc_info") }
+                    guard let nr = tag["nr"].flatMap(Int.init) else { throw ProbeError(.malformed("<heap> without nr"), path: "malloc_info") }
+                    current = ArenaStats(index: nr, systemCurrent: 0, systemMax: 0, free: 0, freeChunks: 0,
+                                         addressSpace: 0, mprotect: 0, subheaps: 0)
+                }
+            case "sizes": inSizes = !tag.closing && !tag.selfClosing
+            case "total" where current != nil && !inSizes:
+                if tag["type"] == "fast" || tag["type"] == "rest" {
+                    current!.free += tag["size"].flatMap { UInt64($0) } ?? 0
+                    current!.freeChunks += tag["count"].flatMap { UInt64($0) } ?? 0
+                }
+            case "system" where current != nil:
+                let size = tag["size"].flatMap { UInt64($0) } ?? 0
+                if tag["type"] == "current" { current!.systemCurrent = size }
+                if tag["type"] == "max" { current!.systemMax = size }
+            case "aspace" where current != nil:
+                let size = tag["size"].flatMap { UInt64($0) } ?? 0
+                switch tag["type"] {
+                case "total": current!.addressSpace = size
+                case "mprotect": current!.mprotect = size
+                case "subheaps": current!.subheaps = size
+                default: break
+                }
+            default: break
+            }
+        }
+        if current != nil { throw ProbeError(.malformed("unterminated <heap>"), path: "malloc_info") }
+        guard xml.contains("</malloc>") else { throw ProbeError(.malformed("no </malloc>: truncated"), path: "malloc_info") }
+        return arenas
+    }
+}
+
+/// A minimal scanner over the tags of malloc_info's XML, which has no text content.
+struct XMLTags: Sequence, IteratorProtocol {
+    struct Tag {
+        var name: Substring
+        var closing: Bool
+        var selfClosing: Bool
+        var attributes: [(Substring, Substring)]
+        subscript(_ key: String) -> String? {
+            attributes.first { $0.0 == key }.map { String($0.1) }
+        }
+    }
+
+    private let text: Substring
+    private var position: Substring.Index
+
+    init(_ xml: String) {
+        text = Substring(xml)
+        position = text.startIndex
+    }
+
+    mutating func next() -> Tag? {
+        guard let open = text[position...].firstIndex(of: "<"),
+              let close = text[open...].firstIndex(of: ">") else { return nil }
+        position = text.index(after: close)
+        var body = text[text.index(after: open)..<close]
+        var tag = Tag(name: "", closing: false, selfClosing: false, attributes: [])
+        if body.first == "/" { tag.closing = true; body = body.dropFirst() }
+        if body.last == "/" { tag.selfClosing = true; body = body.dropLast() }
+        if body.first == "?" { return next() }
+        let nameEnd = body.firstIndex(where: { $0 == " " || $0 == "\n" }) ?? body.endIndex
+        tag.name = body[..<nameEnd]
+        var rest = body[nameEnd...]
+        while let eq = rest.firstIndex(of: "=") {
+            let key = rest[..<eq].drop(while: { $0 == " " || $0 == "\n" })
+            let afterEq = rest[rest.index(after: eq)...]
+            guard afterEq.first == "\"", let endQuote = afterEq.dropFirst().firstIndex(of: "\"") else { break }
+            tag.attributes.append((key, afterEq[afterEq.index(after: afterEq.startIndex)..<endQuote]))
+            rest = afterEq[afterEq.index(after: endQuote)...]
+        }
+        return tag
+    }
+}

@@ -1,0 +1,60 @@
+@preconcurrency import Glibc
+
+/// Reads a /proc or /sys file to EOF into a buffer kept between reads.
+///
+/// Such files report size 0, so the buffer grows until a read comes back short. Keeping the
+/// file open and reading it again from offset 0 makes the kernel generate fresh text each
+/// time without the cost of open and close; that is what keeps a sample cheap.
+public final class ProcFile {
+    public let path: String
+    private var fd: Int32 = -1
+    private var buffer: [UInt8]
+    private let keepOpen: Bool
+
+    public init(_ path: String, keepOpen: Bool = true, capacity: Int = 4096) {
+        self.path = path
+        self.keepOpen = keepOpen
+        self.buffer = [UInt8](repeating: 0, count: capacity)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Reads the whole file and hands its bytes to `body`; the bytes are valid only inside it.
+    public func withContents<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
+        if fd < 0 {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw ProbeError.system("open", path: path) }
+        }
+        defer {
+            if !keepOpen { close(fd); fd = -1 }
+        }
+        var total = 0
+        while true {
+            if total == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let n = buffer.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + total, raw.count - total, off_t(total))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let err = errno
+                close(fd); fd = -1
+                throw ProbeError.system("read", path: path, errno: err)
+            }
+            if n == 0 { break }
+            total += n
+        }
+        return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<total])) }
+    }
+
+    /// The whole file as text.
+    public func text() throws -> String {
+        try withContents { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads a small file once, as text.
+    public static func read(_ path: String) throws -> String {
+        try ProcFile(path, keepOpen: false).text()
+    }
+}

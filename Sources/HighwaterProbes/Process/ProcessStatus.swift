@@ -1,0 +1,134 @@
+/// The memory and thread figures of `/proc/PID/status`, in bytes.
+public struct ProcessStatus: Equatable, Sendable {
+    public var vmRSS: UInt64 = 0
+    public var rssAnon: UInt64 = 0
+    public var rssFile: UInt64 = 0
+    public var rssShmem: UInt64 = 0
+    public var vmHWM: UInt64 = 0
+    public var vmSize: UInt64 = 0
+    public var vmData: UInt64 = 0
+    public var threads: UInt64 = 0
+
+    public init() {}
+
+    /// Parses the text of a status file; throws when the fields every Linux writes are missing.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "status") throws -> ProcessStatus {
+        var s = ProcessStatus()
+        var seen = 0
+        TextScanner.forEachField(bytes) { key, value in
+            guard key.count >= 5, key[0] == UInt8(ascii: "V") || key[0] == UInt8(ascii: "R") || key[0] == UInt8(ascii: "T") else { return }
+            func take(_ name: StaticString, _ bit: Int, _ apply: (UInt64) -> Void) {
+                if TextScanner.equals(key, name), let v = TextScanner.firstInteger(value) {
+                    apply(v); seen |= 1 << bit
+                }
+            }
+            take("VmRSS", 0) { s.vmRSS = $0 * 1024 }
+            take("RssAnon", 1) { s.rssAnon = $0 * 1024 }
+            take("RssFile", 2) { s.rssFile = $0 * 1024 }
+            take("RssShmem", 3) { s.rssShmem = $0 * 1024 }
+            take("VmHWM", 4) { s.vmHWM = $0 * 1024 }
+            take("VmSize", 5) { s.vmSize = $0 * 1024 }
+            take("VmData", 6) { s.vmData = $0 * 1024 }
+            take("Threads", 7) { s.threads = $0 }
+        }
+        // Threads is always there; the Vm* lines are absent only for a zombie or kernel thread.
+        guard seen & (1 << 7) != 0 else { throw ProbeError(.malformed("no Threads: line"), path: path) }
+        guard seen & 1 != 0 else { throw ProbeError(.malformed("no VmRSS: line (a zombie or kernel thread?)"), path: path) }
+        return s
+    }
+
+    public static func parse(_ text: String, path: String = "status") throws -> ProcessStatus {
+        var copy = text
+        return try copy.withUTF8 { try parse($0, path: path) }
+    }
+}
+
+/// `/proc/PID/statm`: sizes in pages, converted to bytes.
+public struct ProcessStatm: Equatable, Sendable {
+    public var size: UInt64
+    public var resident: UInt64
+    public var shared: UInt64
+    public var text: UInt64
+    public var data: UInt64
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, pageSize: UInt64 = SystemFacts.pageSize, path: String = "statm") throws -> ProcessStatm {
+        let f = TextScanner.integerFields(bytes)
+        guard f.count >= 6, let size = f[0], let resident = f[1], let shared = f[2], let text = f[3], let data = f[5] else {
+            throw ProbeError(.malformed("expected 7 page counts"), path: path)
+        }
+        return ProcessStatm(size: size * pageSize, resident: resident * pageSize, shared: shared * pageSize,
+                            text: text * pageSize, data: data * pageSize)
+    }
+}
+
+/// The fields of `/proc/PID/stat` Highwater uses. CPU times in nanoseconds.
+public struct ProcessStat: Equatable, Sendable {
+    public var state: Character
+    public var utimeNs: UInt64
+    public var stimeNs: UInt64
+    public var numThreads: UInt64
+    public var startTimeTicks: UInt64
+
+    /// The command name may hold spaces and parentheses, so fields are counted after the last `)`.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "stat") throws -> ProcessStat {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count else {
+            throw ProbeError(.malformed("no ')' after the command name"), path: path)
+        }
+        let rest = UnsafeBufferPointer(rebasing: bytes[(close + 2)...])
+        let state = Character(Unicode.Scalar(rest[0]))
+        let f = TextScanner.integerFields(rest)
+        // After ')': state(3) ppid(4) … utime(14) stime(15) … num_threads(20) … starttime(22); f[0] is state.
+        guard f.count >= 20, let utime = f[11], let stime = f[12], let threads = f[17], let start = f[19] else {
+            throw ProbeError(.malformed("fewer fields than the kernel writes"), path: path)
+        }
+        let nsPerTick = 1_000_000_000 / SystemFacts.clockTicksPerSecond
+        return ProcessStat(state: state, utimeNs: utime * nsPerTick, stimeNs: stime * nsPerTick,
+                           numThreads: threads, startTimeTicks: start)
+    }
+}
+
+/// `/proc/PID/io`: bytes read and written, through any means and at the block layer.
+public struct ProcessIO: Equatable, Sendable {
+    public var rchar: UInt64 = 0
+    public var wchar: UInt64 = 0
+    public var readBytes: UInt64 = 0
+    public var writeBytes: UInt64 = 0
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "io") throws -> ProcessIO {
+        var io = ProcessIO()
+        var seen = 0
+        TextScanner.forEachField(bytes) { key, value in
+            guard let v = TextScanner.firstInteger(value) else { return }
+            if TextScanner.equals(key, "rchar") { io.rchar = v; seen |= 1 }
+            else if TextScanner.equals(key, "wchar") { io.wchar = v; seen |= 2 }
+            else if TextScanner.equals(key, "read_bytes") { io.readBytes = v; seen |= 4 }
+            else if TextScanner.equals(key, "write_bytes") { io.writeBytes = v; seen |= 8 }
+        }
+        guard seen == 15 else { throw ProbeError(.malformed("missing rchar, wchar, read_bytes or write_bytes"), path: path) }
+        return io
+    }
+}
+
+/// `/proc/PID/smaps_rollup`: proportional set size and the swap of the process, in bytes.
+public struct SmapsRollup: Equatable, Sendable {
+    public var rss: UInt64 = 0
+    public var pss: UInt64 = 0
+    public var pssAnon: UInt64 = 0
+    public var pssFile: UInt64 = 0
+    public var swap: UInt64 = 0
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "smaps_rollup") throws -> SmapsRollup {
+        var r = SmapsRollup()
+        var sawPss = false
+        TextScanner.forEachField(bytes) { key, value in
+            guard let v = TextScanner.kilobytes(value) else { return }
+            if TextScanner.equals(key, "Rss") { r.rss = v }
+            else if TextScanner.equals(key, "Pss") { r.pss = v; sawPss = true }
+            else if TextScanner.equals(key, "Pss_Anon") { r.pssAnon = v }
+            else if TextScanner.equals(key, "Pss_File") { r.pssFile = v }
+            else if TextScanner.equals(key, "Swap") { r.swap = v }
+        }
+        guard sawPss else { throw ProbeError(.malformed("no Pss: line"), path: path) }
+        return r
+    }
+}

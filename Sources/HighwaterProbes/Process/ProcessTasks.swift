@@ -1,0 +1,47 @@
+@preconcurrency import Glibc
+
+/// One thread of a process as `/proc/PID/task/TID` shows it.
+public struct ThreadInfo: Equatable, Sendable {
+    public var tid: Int32
+    public var name: String
+    public var state: Character
+}
+
+/// Directory listings under /proc: thread ids and open file descriptors.
+public enum ProcDirectory {
+    /// Counts the numeric entries of a directory (tasks, fds) without building names.
+    public static func countEntries(_ path: String) throws -> Int {
+        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] }
+            if first >= 48 && first <= 57 { count += 1 }
+        }
+        return count
+    }
+
+    /// The numeric entries of a directory, as integers.
+    public static func numericEntries(_ path: String) throws -> [Int32] {
+        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
+        defer { closedir(dir) }
+        var ids: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if let id = Int32(name) { ids.append(id) }
+        }
+        return ids.sorted()
+    }
+
+    /// Every thread of a process with its name and state. A thread that exits while we look is skipped.
+    public static func threads(of pid: Int32) throws -> [ThreadInfo] {
+        let base = "/proc/\(pid)/task"
+        return try numericEntries(base).compactMap { tid in
+            guard let stat = try? ProcFile(base + "/\(tid)/stat", keepOpen: false).withContents({ try ProcessStat.parse($0) }),
+                  let comm = try? ProcFile.read(base + "/\(tid)/comm") else { return nil }
+            return ThreadInfo(tid: tid, name: String(comm.dropLast(comm.hasSuffix("\n") ? 1 : 0)), state: stat.state)
+        }
+    }
+}

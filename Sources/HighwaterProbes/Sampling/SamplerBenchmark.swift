@@ -1,0 +1,78 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+
+/// Measures what sampling costs: one sample's reads, and the sampler thread's CPU share.
+public enum SamplerBenchmark {
+    public struct Result: Sendable {
+        /// Median nanoseconds for statm + status + task count of this process.
+        public var minimalSampleNs: Double
+        /// Median nanoseconds for a full timeline record (status, stat, fd count, mallinfo2).
+        public var fullSampleNs: Double
+        /// CPU time of the whole process over wall time while sampling at `rateHz`.
+        public var cpuShare: Double
+        public var rateHz: Double
+        /// The same share for a thread that only wakes at `rateHz` and does nothing: the floor
+        /// any sampler at that rate pays on this machine (timer wake-ups, context switches).
+        public var wakeupFloorShare: Double
+        public var samplesTaken: Int
+        public var lateSamples: Int
+    }
+
+    public static func run(iterations: Int = 20_000, rateHz: Double = 1000, seconds: Double = 5,
+                           scratch: String) throws -> Result {
+        let statm = ProcFile("/proc/self/statm")
+        let status = ProcFile("/proc/self/status")
+        let probe = try ProcessProbe()
+        var minimal: [Double] = []
+        var full: [Double] = []
+        minimal.reserveCapacity(iterations)
+        full.reserveCapacity(iterations)
+        for _ in 0..<iterations {
+            let t0 = SystemFacts.monotonicNanoseconds()
+            _ = try statm.withContents { try ProcessStatm.parse($0) }
+            _ = try status.withContents { try ProcessStatus.parse($0) }
+            _ = try ProcDirectory.countEntries("/proc/self/task")
+            let t1 = SystemFacts.monotonicNanoseconds()
+            _ = try probe.sample(allocator: 1)
+            let t2 = SystemFacts.monotonicNanoseconds()
+            minimal.append(Double(t1 - t0))
+            full.append(Double(t2 - t1))
+        }
+        let path = scratch + "/bench-samples.jsonl"
+        _ = unlink(path)
+        defer { _ = unlink(path) }
+        let sampler = try Sampler(options: .init(intervalNs: UInt64(1e9 / rateHz)), appendingTo: path)
+        let cpu0 = processCPUNanoseconds()
+        let wall0 = SystemFacts.monotonicNanoseconds()
+        sampler.start()
+        usleep(UInt32(seconds * 1e6))
+        let totals = sampler.stop()
+        let cpu = processCPUNanoseconds() - cpu0
+        let wall = SystemFacts.monotonicNanoseconds() - wall0
+        let floor = wakeupFloor(rateHz: rateHz, seconds: seconds)
+        return Result(minimalSampleNs: Percentiles.of(minimal).p50, fullSampleNs: Percentiles.of(full).p50,
+                      cpuShare: Double(cpu) / Double(wall), rateHz: rateHz, wakeupFloorShare: floor,
+                      samplesTaken: totals.samples,
+                      lateSamples: totals.late)
+    }
+
+    /// CPU share of sleeping to absolute deadlines at `rateHz`, doing nothing else.
+    static func wakeupFloor(rateHz: Double, seconds: Double) -> Double {
+        let interval = UInt64(1e9 / rateHz)
+        let cpu0 = processCPUNanoseconds()
+        let wall0 = SystemFacts.monotonicNanoseconds()
+        var deadline = wall0
+        while SystemFacts.monotonicNanoseconds() - wall0 < UInt64(seconds * 1e9) {
+            deadline += interval
+            var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        }
+        return Double(processCPUNanoseconds() - cpu0) / Double(SystemFacts.monotonicNanoseconds() - wall0)
+    }
+
+    static func processCPUNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

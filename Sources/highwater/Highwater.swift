@@ -1,0 +1,82 @@
+import ArgumentParser
+
+@main
+struct Highwater: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "highwater",
+        abstract: "Shows why a server's memory grows, and proves its limits before production does.",
+        discussion: """
+            Exit codes: 0 every expectation and limit holds; 1 an expectation or limit failed;
+            2 bad usage or a bad input file; 3 the run could not be carried out.
+            """,
+        version: version,
+        subcommands: [EnvCommand.self, SampleCommand.self, BenchCommand.self]
+    )
+
+    /// Maps every failure to the documented exit codes: usage errors are 2 (ArgumentParser says 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as HighwaterFailure {
+            FileHandleStderr.write("highwater: error: \(failure)\n")
+            Foundation_exit(failure.exitCode.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code == .failure && error is ExitCode {
+                exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandleStderr.write(message + "\n") }
+            Foundation_exit(code == ExitCode.validationFailure ? ExitStatus.badInput.rawValue : code.rawValue)
+        }
+    }
+}
+
+/// Writes to standard error without Foundation.
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var t = text
+        t.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+func Foundation_exit(_ code: Int32) -> Never {
+    Glibc.exit(code)
+}
+
+/// Exit codes others rely on (DESIGN.md).
+enum ExitStatus {
+    static let held = ExitCode(0)
+    static let failed = ExitCode(1)
+    static let badInput = ExitCode(2)
+    static let couldNotRun = ExitCode(3)
+}
+
+/// Parsers for option values with units.
+struct DurationArgument: ExpressibleByArgument {
+    var nanoseconds: UInt64
+    init?(argument: String) {
+        guard let ns = Quantity.nanoseconds(argument), ns > 0 else { return nil }
+        nanoseconds = ns
+    }
+    init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+struct ByteArgument: ExpressibleByArgument {
+    var bytes: UInt64
+    init?(argument: String) {
+        guard let b = Quantity.bytes(argument) else { return nil }
+        bytes = b
+    }
+}
+
+import HighwaterAnalysis
+@preconcurrency import Glibc

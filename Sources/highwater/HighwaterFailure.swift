@@ -1,0 +1,36 @@
+import ArgumentParser
+@preconcurrency import Glibc
+
+/// A failure that maps to one of the documented exit codes, with a message that says what to do.
+enum HighwaterFailure: Error, CustomStringConvertible {
+    case badInput(String)
+    case couldNotRun(String)
+    case failed(String)
+
+    var description: String {
+        switch self {
+        case .badInput(let m), .couldNotRun(let m), .failed(let m): return m
+        }
+    }
+
+    var exitCode: ExitCode {
+        switch self {
+        case .failed: return ExitStatus.failed
+        case .badInput: return ExitStatus.badInput
+        case .couldNotRun: return ExitStatus.couldNotRun
+        }
+    }
+}
+
+enum ResultsDirectory {
+    /// Creates a directory and its parents; throws a could-not-run failure naming the path.
+    static func create(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw HighwaterFailure.couldNotRun("cannot create \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

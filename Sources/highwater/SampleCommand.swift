@@ -1,0 +1,87 @@
+import ArgumentParser
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Sample another process's memory, threads and file descriptors into DIR/samples.jsonl.",
+        discussion: """
+            Give a PID, or a command after `--` to start and sample until it exits. Sampling ends when the
+            process exits, when --duration passes, or on Ctrl-C; the file is complete in every case, and a
+            command Highwater started is stopped with it.
+
+            Examples:
+              highwater sample --pid 1234 --duration 30s
+              highwater sample --interval 1ms -- python3 -c 'x = bytearray(64 << 20)'
+            """
+    )
+
+    @Option(help: "Time between samples (e.g. 10ms, 1ms, 0.5s).")
+    var interval = DurationArgument(nanoseconds: 10_000_000)
+
+    @Option(help: "Stop after this long (e.g. 5s, 2min). Default: until the process exits, or 5s with --pid.")
+    var duration: DurationArgument?
+
+    @Option(help: "Directory for samples.jsonl.")
+    var out = "results"
+
+    @Option(help: "The process to sample.")
+    var pid: Int32?
+
+    @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem usage is sampled as tmp_used.")
+    var watchDir: String?
+
+    @Argument(parsing: .postTerminator, help: "A command to start and sample.")
+    var command: [String] = []
+
+    func validate() throws {
+        if pid == nil && command.isEmpty { throw ValidationError("Give --pid PID, or a command after `--`.") }
+        if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
+        if let pid, kill(pid, 0) != 0 && errno == ESRCH { throw ValidationError("No process has PID \(pid).") }
+    }
+
+    func run() throws {
+        Interruption.install()
+        try ResultsDirectory.create(out)
+        let path = out + "/samples.jsonl"
+        _ = truncate(path, 0)
+        var child: ChildProcess?
+        let target: Int32
+        do {
+            if let pid {
+                target = pid
+            } else {
+                child = try ChildProcess(command)
+                target = child!.pid
+            }
+        } catch {
+            throw HighwaterFailure.couldNotRun("could not start \(command.joined(separator: " ")): \(error)")
+        }
+        let sampler: Sampler
+        do {
+            sampler = try Sampler(options: .init(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir),
+                                  appendingTo: path)
+        } catch {
+            child?.terminate()
+            throw HighwaterFailure.couldNotRun("cannot sample PID \(target): \(error)")
+        }
+        sampler.start()
+        let limit = duration?.nanoseconds ?? (pid != nil ? 5_000_000_000 : nil)
+        let started = SystemFacts.monotonicNanoseconds()
+        var reason = "duration passed"
+        while true {
+            if let t = child?.poll() { reason = "command ended (\(t))"; break }
+            if !sampler.isRunning { reason = sampler.totals.ended ?? "the process exited"; break }
+            if Interruption.requested { reason = "interrupted"; break }
+            if let limit, SystemFacts.monotonicNanoseconds() - started >= limit { break }
+            usleep(2_000)
+        }
+        let totals = sampler.stop()
+        if let child, child.poll() == nil { child.terminate() }
+        print("sampled PID \(target): peak RSS \(Quantity.formatBytes(totals.peakRSS)), peak threads \(totals.peakThreads), "
+              + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
+              + "(\(reason)) -> \(path)")
+    }
+}

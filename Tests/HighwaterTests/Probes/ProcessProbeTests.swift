@@ -1,0 +1,99 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+import Testing
+
+@Suite("Process probes on real processes", .serialized)
+struct ProcessProbeTests {
+    @Test("a child that starts N threads is seen with at least N threads")
+    func threadsOfAChild() throws {
+        guard let python = TestSupport.which("python3") else {
+            print("skipped: python3 is not installed, and this test starts a python3 child with threads")
+            return
+        }
+        let n = 12
+        let script = "import threading,time\nfor _ in range(\(n)): threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\ntime.sleep(3)"
+        let child = try ChildProcess([python, "-c", script])
+        defer { child.terminate() }
+        let probe = try ProcessProbe(pid: child.pid)
+        var seen: UInt64 = 0
+        for _ in 0..<200 where seen < UInt64(n) {
+            seen = max(seen, try probe.status().threads)
+            TestSupport.sleep(milliseconds: 10)
+        }
+        #expect(seen >= UInt64(n))
+        let listed = try probe.threads()
+        #expect(listed.count >= n)
+        #expect(listed.allSatisfy { !$0.name.isEmpty })
+        #expect(try probe.stat().numThreads >= UInt64(n))
+    }
+
+    @Test("a child that touches 64 MiB shows RSS up by at least 60 MiB")
+    func rssOfAChild() throws {
+        guard let python = TestSupport.which("python3") else {
+            print("skipped: python3 is not installed, and this test starts a python3 child that touches memory")
+            return
+        }
+        // Wait for a line on stdin-less start, then touch: the probe reads before and after.
+        let dir = TestSupport.makeTemporaryDirectory()
+        defer { TestSupport.removeTree(dir) }
+        let script = """
+            import time, os
+            time.sleep(0.5)
+            b = bytearray(64 << 20)
+            for i in range(0, len(b), 4096): b[i] = 1
+            open('\(dir)/touched', 'w').close()
+            time.sleep(5)
+            """
+        let child = try ChildProcess([python, "-c", script])
+        defer { child.terminate() }
+        let probe = try ProcessProbe(pid: child.pid)
+        TestSupport.sleep(milliseconds: 200)
+        let before = try probe.status().vmRSS
+        for _ in 0..<500 where access(dir + "/touched", F_OK) != 0 { TestSupport.sleep(milliseconds: 10) }
+        let after = try probe.status()
+        #expect(after.vmRSS >= before + 60 << 20, "RSS \(before) -> \(after.vmRSS)")
+        #expect(after.rssAnon >= 60 << 20)
+        #expect(after.vmHWM >= after.vmRSS)
+        #expect(try probe.fileDescriptorCount() >= 3)
+        let io = try probe.io()
+        #expect(io.rchar > 0)
+    }
+
+    @Test("a process that has exited gives a clear error, not a crash")
+    func exitedProcess() throws {
+        let child = try ChildProcess(["true"])
+        let probe = try? ProcessProbe(pid: child.pid)
+        _ = child.wait()
+        // Reaped: its /proc entry is gone.
+        #expect(throws: ProbeError.self) { _ = try ProcessProbe(pid: child.pid) }
+        if let probe {
+            do {
+                _ = try probe.status()
+            } catch let e as ProbeError {
+                #expect(e.description.contains("/proc/\(child.pid)"))
+            }
+        }
+    }
+
+    @Test("smaps_rollup gives a Pss close to RSS for the own process")
+    func smapsRollup() throws {
+        let probe = try ProcessProbe()
+        let rollup = try probe.smapsRollup()
+        #expect(rollup.pss > 0)
+        #expect(rollup.rss > 0)
+    }
+
+    @Test("a missing file names its path and errno")
+    func missingFile() {
+        do {
+            _ = try ProcFile.read("/proc/self/no-such-file")
+            Issue.record("expected an error")
+        } catch let e as ProbeError {
+            #expect(e.description.contains("/proc/self/no-such-file"))
+            #expect(e.description.contains("errno"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}

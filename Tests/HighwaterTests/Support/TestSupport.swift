@@ -1,0 +1,65 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import Testing
+
+/// Shared set-up for tests that run real things: the built `highwater` binary, python3, tmpfs.
+enum TestSupport {
+    /// The folder holding the test bundle and the `highwater` executable SwiftPM built beside it.
+    static var buildDirectory: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
+    }
+
+    static var highwater: String { buildDirectory + "/highwater" }
+
+    static func which(_ tool: String) -> String? {
+        for dir in (ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/\(tool)"
+            if access(path, X_OK) == 0 { return path }
+        }
+        return nil
+    }
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// A fresh directory under /tmp, removed by the caller with `removeTree`.
+    static func makeTemporaryDirectory(_ prefix: String = "hw-test") -> String {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func removeTree(_ path: String) {
+        _ = run(["rm", "-rf", path])
+    }
+
+    /// Runs a command to completion; returns its termination and what it wrote to stdout and stderr.
+    @discardableResult
+    static func run(_ command: [String], environment: [String: String]? = nil, timeoutNs: UInt64 = 120_000_000_000)
+        -> (termination: Termination, stdout: String, stderr: String)
+    {
+        let dir = makeTemporaryDirectory("hw-run")
+        defer { _ = unlink(dir + "/out"); _ = unlink(dir + "/err"); _ = rmdir(dir) }
+        guard let child = try? ChildProcess(command, environment: environment, stdout: .file(dir + "/out"), stderr: .file(dir + "/err")) else {
+            return (.exited(127), "", "could not start \(command)")
+        }
+        let t = child.wait(timeoutNs: timeoutNs) ?? child.terminate()
+        let out = (try? ProcFile.read(dir + "/out")) ?? ""
+        let err = (try? ProcFile.read(dir + "/err")) ?? ""
+        return (t, out, err)
+    }
+
+    /// Mounts a tmpfs of `size` bytes at a fresh directory, runs body, and unmounts on every path.
+    static func withTmpfs<T>(size: UInt64, _ body: (String) throws -> T) throws -> T {
+        let dir = makeTemporaryDirectory("hw-tmpfs")
+        defer { _ = umount2(dir, Int32(MNT_DETACH)); _ = rmdir(dir) }
+        let rc = mount("tmpfs", dir, "tmpfs", 0, "size=\(size)")
+        if rc != 0 { throw ProbeError.system("mount", path: dir) }
+        return try body(dir)
+    }
+
+    static func sleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
+}
