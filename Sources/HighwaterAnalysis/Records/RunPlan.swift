@@ -1,0 +1,71 @@
+/// One configuration to run in its own child process: what to host, how to load it, what to watch.
+/// Scenario files produce these (one per point of a sweep); the harness carries them out.
+public struct RunPlan: Codable, Equatable, Sendable {
+    public struct Executor: Codable, Equatable, Sendable {
+        /// fixed, lazy, eager, thread-per-request, dispatch, cooperative, event-loop
+        public var kind: String
+        public var size: Int
+        public init(kind: String, size: Int) { self.kind = kind; self.size = size }
+    }
+
+    public struct Workload: Codable, Equatable, Sendable {
+        /// alloc-churn, leak, sleep, cpu, upload-spooled, upload-streamed, …
+        public var name: String
+        /// Workload options as written (`working_set: 8 MiB`, `pin: true`, `trim: false`, …).
+        public var options: [String: String]
+        public init(name: String, options: [String: String] = [:]) { self.name = name; self.options = options }
+    }
+
+    public struct Load: Codable, Equatable, Sendable {
+        public var requests: Int
+        public var concurrency: Int
+        /// Requests per second; nil sends as fast as `concurrency` allows.
+        public var rate: Double?
+        /// Request body sizes, cycled through; empty sends no body.
+        public var payloadBytes: [UInt64]
+        public init(requests: Int, concurrency: Int = 1, rate: Double? = nil, payloadBytes: [UInt64] = []) {
+            self.requests = requests; self.concurrency = concurrency; self.rate = rate; self.payloadBytes = payloadBytes
+        }
+    }
+
+    public struct Storage: Codable, Equatable, Sendable {
+        /// A tmpfs of this size mounted (privately) as the temp dir; nil uses `tempDir` or the default.
+        public var tmpfsBytes: UInt64?
+        public var tempDir: String?
+        /// Bytes kept in memory before a spooled upload goes to a file.
+        public var spoolThreshold: UInt64?
+        /// A tmpfs of this size as the upload destination; nil uses a plain directory.
+        public var destinationTmpfsBytes: UInt64?
+        public init(tmpfsBytes: UInt64? = nil, tempDir: String? = nil, spoolThreshold: UInt64? = nil,
+                    destinationTmpfsBytes: UInt64? = nil) {
+            self.tmpfsBytes = tmpfsBytes; self.tempDir = tempDir; self.spoolThreshold = spoolThreshold
+            self.destinationTmpfsBytes = destinationTmpfsBytes
+        }
+    }
+
+    public var scenario: String
+    /// A short label naming the configuration, unique within the scenario (`eager-40-arena2`).
+    public var config: String
+    public var executor: Executor
+    public var workload: Workload
+    /// Added to the child's environment (`MALLOC_ARENA_MAX`, …).
+    public var environment: [String: String]
+    public var load: Load
+    public var storage: Storage
+    /// Requests whose growth does not count.
+    public var warmup: Int
+    public var sampleIntervalNs: UInt64
+
+    public init(scenario: String, config: String, executor: Executor, workload: Workload,
+                environment: [String: String] = [:], load: Load, storage: Storage = .init(), warmup: Int = 1,
+                sampleIntervalNs: UInt64 = 10_000_000) {
+        self.scenario = scenario; self.config = config; self.executor = executor; self.workload = workload
+        self.environment = environment; self.load = load; self.storage = storage; self.warmup = warmup
+        self.sampleIntervalNs = sampleIntervalNs
+    }
+
+    /// The executor kinds the harness knows.
+    public static let executorKinds = ["fixed", "lazy", "eager", "thread-per-request", "dispatch", "cooperative", "event-loop"]
+    /// The workloads the harness knows.
+    public static let workloads = ["alloc-churn", "leak", "sleep", "cpu", "upload-spooled", "upload-streamed"]
+}
