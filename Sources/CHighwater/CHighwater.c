@@ -95,3 +95,14 @@ int hw_affinity_cpu_count(void) {
 }
 
 int hw_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal); }
+
+static __thread void *hw_thread_pin;
+
+int hw_pin_thread_arena(size_t size) {
+    if (hw_thread_pin != NULL) return 0;
+    hw_thread_pin = malloc(size);
+    if (hw_thread_pin != NULL) memset(hw_thread_pin, 0xA5, size);
+    return 1;
+}
+
+int hw_get_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }

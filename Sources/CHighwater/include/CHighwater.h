@@ -53,4 +53,12 @@ int hw_affinity_cpu_count(void);
 /// outlives Highwater. Returns 0 on success.
 int hw_set_parent_death_signal(int signal);
 
+/// Allocates `size` bytes once per thread and keeps them for the thread's life, as a library's
+/// thread-local cache does. Made after a request's working set, it sits above the freed memory
+/// in the thread's arena and keeps the arena from shrinking. Returns 1 the first time on a thread.
+int hw_pin_thread_arena(size_t size);
+
+/// The calling thread's name into buffer (16 bytes at least). Returns 0 on success.
+int hw_get_thread_name(char *buffer, size_t length);
+
 #endif

@@ -1,0 +1,42 @@
+import HighwaterAnalysis
+
+/// Where a request's handler runs. The kinds mirror the runtimes servers use (DESIGN.md).
+public protocol WorkerExecutor: Sendable {
+    var kind: String { get }
+    var size: Int { get }
+    /// Runs `job` on one of the executor's threads.
+    func submit(_ job: @escaping @Sendable () -> Void)
+    /// Lets the threads finish their jobs and exit.
+    func shutdown()
+}
+
+public enum ExecutorError: Error, CustomStringConvertible, Equatable {
+    case unknownKind(String)
+    case badSize(Int)
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let k):
+            return "unknown executor kind '\(k)'; use one of: \(RunPlan.executorKinds.joined(separator: ", "))"
+        case .badSize(let n):
+            return "executor size \(n) is not allowed; give a whole number of threads, 1 or more"
+        }
+    }
+}
+
+public enum Executors {
+    /// The executor of `kind` and `size`; `inline` runs a job on the caller (the event loop).
+    public static func make(kind: String, size: Int) throws -> WorkerExecutor {
+        guard RunPlan.executorKinds.contains(kind) else { throw ExecutorError.unknownKind(kind) }
+        guard size >= 1 else { throw ExecutorError.badSize(size) }
+        switch kind {
+        case "fixed": return WorkerThreadPool(policy: .fixed, size: size)
+        case "lazy": return WorkerThreadPool(policy: .lazy, size: size)
+        case "eager": return WorkerThreadPool(policy: .eager, size: size)
+        case "thread-per-request": return WorkerThreadPool(policy: .threadPerRequest, size: size)
+        case "dispatch": return DispatchExecutor(size: size)
+        case "cooperative": return CooperativeExecutor(size: size)
+        default: return InlineExecutor(size: size)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import HighwaterAnalysis
+import NIOCore
+import NIOHTTP1
+
+/// What a route does with a request: runs on the executor, once per request body chunk and once at
+/// the end, one call at a time, so a body streams under backpressure without reordering.
+public protocol RequestSession: AnyObject, Sendable {
+    /// A chunk of the body (called on a worker thread).
+    func receive(_ chunk: ByteBuffer) throws
+    /// The body is complete: do the work and answer (called on a worker thread).
+    func finish() -> HostResponse
+    /// The client went away or the request failed: remove everything partial.
+    func abort()
+}
+
+public struct HostResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var body: String
+    public var contentType = "application/json"
+    public init(status: HTTPResponseStatus, body: String, contentType: String = "application/json") {
+        self.status = status; self.body = body; self.contentType = contentType
+    }
+}
+
+/// Makes the session for a request head; nil answers 404.
+public typealias SessionFactory = @Sendable (HTTPRequestHead) -> RequestSession?
+
+/// The HTTP/1.1 handler: routes a request to its session and runs every step of it on the executor.
+/// Reads are paused while a body chunk is being handled, so a slow handler slows the client
+/// instead of buffering the body in memory.
+final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Step {
+        case chunk(ByteBuffer)
+        case end
+    }
+
+    private let executor: WorkerExecutor
+    private let makeSession: SessionFactory
+    private let onShutdown: @Sendable () -> Void
+    private var head: HTTPRequestHead?
+    private var session: RequestSession?
+    private var steps: [Step] = []
+    private var busy = false
+    private var readPending = false
+    private var closed = false
+
+    init(executor: WorkerExecutor, makeSession: @escaping SessionFactory, onShutdown: @escaping @Sendable () -> Void) {
+        self.executor = executor
+        self.makeSession = makeSession
+        self.onShutdown = onShutdown
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            if h.uri.hasPrefix("/_highwater/shutdown") {
+                session = nil
+            } else if h.uri.hasPrefix("/health") {
+                session = nil
+            } else {
+                session = makeSession(h)
+            }
+        case .body(let chunk):
+            if session != nil { steps.append(.chunk(chunk)) }
+        case .end:
+            guard let h = head else { return }
+            if h.uri.hasPrefix("/_highwater/shutdown") {
+                respond(context: context, HostResponse(status: .ok, body: "{\"shutdown\":true}"), keepAlive: false)
+                onShutdown()
+                return
+            }
+            if h.uri.hasPrefix("/health") {
+                respond(context: context, HostResponse(status: .ok, body: "{\"ok\":true}"), keepAlive: h.isKeepAlive)
+                return
+            }
+            guard session != nil else {
+                respond(context: context, HostResponse(status: .notFound, body: "{\"error\":\"no route \(h.uri)\"}"), keepAlive: h.isKeepAlive)
+                return
+            }
+            steps.append(.end)
+        }
+        runNext(context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure: no new reads while a body chunk is on a worker.
+        if busy { readPending = true } else { context.read() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if let session, !steps.isEmpty || busy {
+            // The client left mid-request: let the session clean up, on its executor, after any step in flight.
+            steps.removeAll()
+            executor.submit { session.abort() }
+        }
+        session = nil
+        context.fireChannelInactive()
+    }
+
+    private func runNext(context: ChannelHandlerContext) {
+        guard !busy, !steps.isEmpty, let session else { return }
+        let step = steps.removeFirst()
+        busy = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let keepAlive = head?.isKeepAlive ?? false
+        executor.submit {
+            switch step {
+            case .chunk(let chunk):
+                let failure: HostResponse?
+                do {
+                    try session.receive(chunk)
+                    failure = nil
+                } catch {
+                    session.abort()
+                    failure = (error as? HostResponseConvertible)?.response
+                        ?? HostResponse(status: .internalServerError, body: JSONText.error("\(error)"))
+                }
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.busy = false
+                    if let failure {
+                        handler.steps.removeAll()
+                        handler.session = nil
+                        handler.respond(context: context, failure, keepAlive: false)
+                        return
+                    }
+                    handler.resumeReading(context: context)
+                    handler.runNext(context: context)
+                }
+            case .end:
+                let response = session.finish()
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.busy = false
+                    handler.session = nil
+                    handler.respond(context: context, response, keepAlive: keepAlive)
+                    handler.resumeReading(context: context)
+                }
+            }
+        }
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        if readPending && !closed {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, _ response: HostResponse, keepAlive: Bool) {
+        guard !closed else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: "\(response.body.utf8.count)")
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
+        buffer.writeString(response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A malformed request or a reset connection: answer if we can, then close.
+        if error is HTTPParserError, !closed {
+            respond(context: context, HostResponse(status: .badRequest, body: JSONText.error("malformed HTTP: \(error)")), keepAlive: false)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// An error that knows its HTTP answer (413, 507, …).
+public protocol HostResponseConvertible {
+    var response: HostResponse { get }
+}
+
+enum JSONText {
+    static func error(_ message: String) -> String {
+        var line = JSONLine()
+        line.field("error", message)
+        line.finish()
+        return String(decoding: line.bytes.dropLast(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,62 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+import NIOHTTP1
+
+/// The child process's side of a run (`highwater host`): serve one configuration, sample itself,
+/// record every request, and stop cleanly when asked.
+public enum HostedConfiguration {
+    public struct Files: Sendable {
+        public var directory: String
+        public var portFile: String
+        public init(directory: String, portFile: String) { self.directory = directory; self.portFile = portFile }
+        public var samples: String { directory + "/samples.jsonl" }
+        public var requests: String { directory + "/requests.jsonl" }
+    }
+
+    /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass.
+    public static func serve(plan: RunPlan, files: Files, record: Bool = true, maxSeconds: Double = 3600) throws {
+        let executor = try Executors.make(kind: plan.executor.kind, size: plan.executor.size)
+        let recorder = try RequestRecorder(config: plan.config, path: record ? files.requests : nil, enabled: record)
+        let makeSession = try sessionFactory(plan: plan, recorder: recorder)
+
+        let sampler = try Sampler(options: .init(intervalNs: plan.sampleIntervalNs, tmpDir: plan.storage.tempDir),
+                                  appendingTo: files.samples)
+        _ = try? sampler.sampleOnce()
+        sampler.start()
+        let server = try HostServer(executor: executor, makeSession: makeSession)
+        try publish(port: server.port, to: files.portFile)
+
+        let deadline = SystemFacts.monotonicNanoseconds() + UInt64(maxSeconds * 1e9)
+        while !server.shutdownRequested && !Interruption.requested && SystemFacts.monotonicNanoseconds() < deadline {
+            usleep(5_000)
+        }
+        // Let the shutdown response leave before closing.
+        usleep(20_000)
+        server.close()
+        executor.shutdown()
+        sampler.stop()
+        _ = try? sampler.sampleOnce()
+    }
+
+    static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
+        let workload = try ComputeWorkload(plan.workload)
+        let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
+        return { head in
+            guard head.uri.hasPrefix("/work") else { return nil }
+            return ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,
+                                  failEvery: failEvery)
+        }
+    }
+
+    /// Writes the bound port where the parent waits for it, atomically (write, then rename).
+    static func publish(port: Int, to path: String) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw ProbeError.system("open", path: temporary) }
+        let text = "\(port)\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        if rename(temporary, path) != 0 { throw ProbeError.system("rename", path: path) }
+    }
+}

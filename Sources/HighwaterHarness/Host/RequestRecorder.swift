@@ -1,0 +1,97 @@
+@preconcurrency import Glibc
+import CHighwater
+import HighwaterAnalysis
+import HighwaterProbes
+
+/// Takes the per-request readings on the worker thread and appends each record to requests.jsonl.
+///
+/// This is the per-request hot path: RSS comes from one pread of /proc/self/statm on a descriptor
+/// kept open (safe from any thread, no allocation), the heap from mallinfo2.
+public final class RequestRecorder: @unchecked Sendable {
+    /// The readings at a handler's start.
+    public struct Start: Sendable {
+        public var i: Int
+        public var route: String
+        public var tid: Int32
+        public var worker: String
+        public var startNs: UInt64
+        public var rss: UInt64
+        public var heap: UInt64
+    }
+
+    public let config: String
+    public let enabled: Bool
+    private let statm: Int32
+    private let output: Int32
+    private var lock = pthread_mutex_t()
+    private let pageSize = SystemFacts.pageSize
+
+    public init(config: String, path: String?, enabled: Bool = true) throws {
+        self.config = config
+        self.enabled = enabled && path != nil
+        statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        if statm < 0 { throw ProbeError.system("open", path: "/proc/self/statm") }
+        if let path, enabled {
+            output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if output < 0 { throw ProbeError.system("open", path: path) }
+        } else {
+            output = -1
+        }
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit {
+        close(statm)
+        if output >= 0 { close(output) }
+    }
+
+    /// Resident bytes of this process now.
+    public func residentBytes() -> UInt64 {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
+            let n = pread(statm, buffer.baseAddress, buffer.count, 0)
+            guard n > 0 else { return 0 }
+            // statm: size resident shared …, in pages; we want the second field.
+            var i = 0
+            while i < n && buffer[i] != UInt8(ascii: " ") { i += 1 }
+            i += 1
+            var pages: UInt64 = 0
+            while i < n, buffer[i] >= 48, buffer[i] <= 57 { pages = pages * 10 + UInt64(buffer[i] - 48); i += 1 }
+            return pages * pageSize
+        }
+    }
+
+    public func start(i: Int, route: String) -> Start {
+        guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
+        let t = SystemFacts.monotonicNanoseconds()
+        let heap = hw_mallinfo()
+        return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t,
+                     rss: residentBytes(), heap: heap.uordblks + heap.hblkhd)
+    }
+
+    public func finish(_ s: Start, status: Int, error: String? = nil) {
+        guard enabled else { return }
+        let heap = hw_mallinfo()
+        let record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
+                                   start_ns: s.startNs, end_ns: SystemFacts.monotonicNanoseconds(), status: status,
+                                   rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
+                                   heap_in_use_after: heap.uordblks + heap.hblkhd, error: error)
+        var line = JSONLine(capacity: 320)
+        record.write(to: &line)
+        pthread_mutex_lock(&lock)
+        line.bytes.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = write(output, raw.baseAddress! + off, raw.count - off)
+                if n < 0 { if errno == EINTR { continue }; break }
+                off += n
+            }
+        }
+        pthread_mutex_unlock(&lock)
+    }
+
+    static func threadName() -> String {
+        var buffer = [CChar](repeating: 0, count: 16)
+        hw_get_thread_name(&buffer, 16)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

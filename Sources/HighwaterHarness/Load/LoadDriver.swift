@@ -1,0 +1,113 @@
+@preconcurrency import Glibc
+import AsyncHTTPClient
+import HighwaterAnalysis
+import HighwaterProbes
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Drives HTTP load at a hosted child on loopback: N requests at concurrency C, or at a fixed rate.
+public struct LoadDriver: Sendable {
+    public struct Result: Sendable {
+        public var latenciesMs: [Double] = []
+        public var errors = 0
+        public var statuses: [Int: Int] = [:]
+        public var wallNs: UInt64 = 0
+        public var firstError: String?
+    }
+
+    public let port: Int
+    public let route: String
+    public let load: RunPlan.Load
+    /// Builds the body of request `i`; nil sends none.
+    public let body: (@Sendable (Int) -> (ByteBuffer, contentType: String)?)?
+
+    public init(port: Int, route: String, load: RunPlan.Load, body: (@Sendable (Int) -> (ByteBuffer, contentType: String)?)? = nil) {
+        self.port = port; self.route = route; self.load = load; self.body = body
+    }
+
+    /// Sends every request; `progress` is called about four times a second with the count done.
+    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil) async -> Result {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, load.concurrency)
+        config.timeout.connect = .seconds(10)
+        config.timeout.read = .seconds(300)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        let next = Counter()
+        let done = Counter()
+        let started = SystemFacts.monotonicNanoseconds()
+        let total = load.requests
+        let url = "http://127.0.0.1:\(port)\(route)"
+        let rate = load.rate
+        let bodyMaker = body
+
+        let reporter = progress.map { report in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: 250_000_000)
+                    report(done.value, SystemFacts.monotonicNanoseconds() - started)
+                }
+            }
+        }
+        let result = await withTaskGroup(of: Result.self) { group in
+            for _ in 0..<max(1, load.concurrency) {
+                group.addTask {
+                    var partial = Result()
+                    while !Interruption.requested {
+                        let i = next.increment()
+                        guard i < total else { break }
+                        if let rate, rate > 0 {
+                            let due = started + UInt64(Double(i) / rate * 1e9)
+                            let now = SystemFacts.monotonicNanoseconds()
+                            if due > now { try? await Task.sleep(nanoseconds: due - now) }
+                        }
+                        var request = HTTPClientRequest(url: url)
+                        request.method = bodyMaker == nil ? .GET : .POST
+                        request.headers.add(name: "x-highwater-request", value: "\(i)")
+                        if let (buffer, type) = bodyMaker?(i) {
+                            request.headers.add(name: "content-type", value: type)
+                            request.body = .bytes(buffer)
+                        }
+                        let t0 = SystemFacts.monotonicNanoseconds()
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(300))
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                            let ms = Double(SystemFacts.monotonicNanoseconds() - t0) / 1e6
+                            partial.latenciesMs.append(ms)
+                            let code = Int(response.status.code)
+                            partial.statuses[code, default: 0] += 1
+                            if !(200..<300).contains(code) { partial.errors += 1 }
+                        } catch {
+                            partial.errors += 1
+                            partial.statuses[0, default: 0] += 1
+                            if partial.firstError == nil { partial.firstError = "\(error)" }
+                        }
+                        done.increment()
+                    }
+                    return partial
+                }
+            }
+            var merged = Result()
+            for await part in group {
+                merged.latenciesMs += part.latenciesMs
+                merged.errors += part.errors
+                for (k, v) in part.statuses { merged.statuses[k, default: 0] += v }
+                if merged.firstError == nil { merged.firstError = part.firstError }
+            }
+            return merged
+        }
+        reporter?.cancel()
+        var final = result
+        final.wallNs = SystemFacts.monotonicNanoseconds() - started
+        try? await client.shutdown()
+        return final
+    }
+}
+
+/// A shared counter for the load workers.
+final class Counter: Sendable {
+    private let atomic = Atomic<Int>(0)
+    @discardableResult
+    func increment() -> Int { atomic.wrappingAdd(1, ordering: .relaxed).oldValue }
+    var value: Int { atomic.load(ordering: .relaxed) }
+}

@@ -1,0 +1,108 @@
+@preconcurrency import Glibc
+import CHighwater
+import HighwaterAnalysis
+import HighwaterProbes
+
+/// A handler that works on the worker thread without a request body: the stand-ins for an
+/// inference or image-processing request (alloc-churn), a leak, a sleep, a busy loop.
+public enum ComputeWorkload: Sendable, Equatable {
+    /// Allocates `workingSet` bytes in `chunk`-sized blocks, touches them, frees them. With `pin`,
+    /// a small per-thread allocation made after the working set keeps the arena from shrinking, so
+    /// the freed memory stays resident in that thread's arena. With `trim`, malloc_trim(0) after.
+    case allocChurn(workingSet: Int, chunk: Int, pin: Bool, trim: Bool)
+    /// Keeps `bytesPerRequest` forever.
+    case leak(bytesPerRequest: Int)
+    case sleep(nanoseconds: UInt64)
+    case cpu(nanoseconds: UInt64)
+
+    public static let defaultWorkingSet = 8 << 20
+    /// Below glibc's mmap threshold (128 KiB), so chunks come from the thread's arena.
+    public static let defaultChunk = 64 << 10
+    static let pinBytes = 4096
+
+    /// Reads a workload from a plan, with clear errors for bad options.
+    public init(_ workload: RunPlan.Workload) throws {
+        let o = workload.options
+        func bytes(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = o[key] else { return fallback }
+            guard let v = Quantity.bytes(text), v > 0 else {
+                throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "a size such as 8 MiB")
+            }
+            return Int(v)
+        }
+        func flag(_ key: String, _ fallback: Bool) throws -> Bool {
+            guard let text = o[key] else { return fallback }
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "true or false")
+            }
+        }
+        func duration(_ key: String, _ fallback: UInt64) throws -> UInt64 {
+            guard let text = o[key] else { return fallback }
+            guard let v = Quantity.nanoseconds(text) else {
+                throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "a duration such as 5ms")
+            }
+            return v
+        }
+        switch workload.name {
+        case "alloc-churn":
+            let chunk = try bytes("chunk", Self.defaultChunk)
+            self = .allocChurn(workingSet: max(chunk, try bytes("working_set", Self.defaultWorkingSet)), chunk: chunk,
+                               pin: try flag("pin", true), trim: try flag("trim", false))
+        case "leak": self = .leak(bytesPerRequest: try bytes("bytes_per_request", 64 << 10))
+        case "sleep": self = .sleep(nanoseconds: try duration("duration", 5_000_000))
+        case "cpu": self = .cpu(nanoseconds: try duration("duration", 1_000_000))
+        default: throw HarnessError.unknownWorkload(workload.name)
+        }
+    }
+
+    /// Runs one request on the calling thread.
+    public func run() {
+        switch self {
+        case .allocChurn(let workingSet, let chunk, let pin, let trim):
+            let count = workingSet / chunk
+            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: count) { blocks in
+                for i in 0..<count {
+                    let p = malloc(chunk)
+                    // Touch every page so the working set is resident, as real work would make it.
+                    if let p { memset(p, Int32(i & 0xff), chunk) }
+                    blocks[i] = p
+                }
+                if pin { _ = hw_pin_thread_arena(Self.pinBytes) }
+                for i in 0..<count { free(blocks[i]) }
+            }
+            if trim { _ = hw_malloc_trim(0) }
+        case .leak(let bytes):
+            if let p = malloc(bytes) { memset(p, 0x5A, bytes) }
+        case .sleep(let ns):
+            var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
+            var remaining = timespec()
+            while nanosleep(&ts, &remaining) != 0 && errno == EINTR { ts = remaining }
+        case .cpu(let ns):
+            let end = SystemFacts.monotonicNanoseconds() + ns
+            var x: UInt64 = 1
+            while SystemFacts.monotonicNanoseconds() < end {
+                for _ in 0..<1000 { x = x &* 6364136223846793005 &+ 1 }
+            }
+            if x == 42 { print("") }
+        }
+    }
+}
+
+public enum HarnessError: Error, CustomStringConvertible, Equatable {
+    case unknownWorkload(String)
+    case badOption(workload: String, option: String, value: String, expected: String)
+    case hostDidNotStart(String)
+
+    public var description: String {
+        switch self {
+        case .unknownWorkload(let w):
+            return "unknown workload '\(w)'; use one of: \(RunPlan.workloads.joined(separator: ", "))"
+        case .badOption(let w, let o, let v, let e):
+            return "workload \(w): option \(o) is '\(v)'; expected \(e)"
+        case .hostDidNotStart(let why):
+            return "the hosted child did not start: \(why)"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import CHighwater
+import FoundationEssentials
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterHarness
+import HighwaterProbes
+
+struct HostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
+        abstract: "Serve one configuration as the child of a run (started by `run` and `check`).",
+        discussion: """
+            Binds 127.0.0.1 on an ephemeral port and writes it to DIR/port; samples itself into
+            DIR/samples.jsonl and records every request into DIR/requests.jsonl; stops on
+            POST /_highwater/shutdown or SIGTERM. Dies with its parent.
+            """
+    )
+
+    @Option(help: "The run plan (JSON) to serve.")
+    var plan: String
+
+    @Option(help: "The run directory.")
+    var out: String
+
+    @Flag(name: .customLong("no-record"), help: "Do not record requests (for measuring the recording's cost).")
+    var noRecord = false
+
+    func run() throws {
+        // Never outlive the parent that drives us.
+        _ = hw_set_parent_death_signal(SIGKILL)
+        Interruption.install()
+        let data: Data
+        do {
+            data = Data(try ProcFile.read(plan).utf8)
+        } catch {
+            throw HighwaterFailure.badInput("cannot read the plan: \(error)")
+        }
+        let runPlan: RunPlan
+        do {
+            runPlan = try JSONDecoder().decode(RunPlan.self, from: data)
+        } catch {
+            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(error)")
+        }
+        do {
+            try HostedConfiguration.serve(plan: runPlan, files: .init(directory: out, portFile: out + "/port"), record: !noRecord)
+        } catch let e as ExecutorError {
+            throw HighwaterFailure.badInput(e.description)
+        } catch let e as HarnessError {
+            throw HighwaterFailure.badInput(e.description)
+        } catch {
+            throw HighwaterFailure.couldNotRun("\(error)")
+        }
+    }
+}
