@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         Interruption.install()
         let count = requests ?? (quick ? 200 : 2000)
-        let plans = BuiltInScenarios.threadpoolGrowth(requests: count)
+        let plans = BuiltInScenarios.threadpoolGrowth(requests: count) + BuiltInScenarios.leakVsPlateau(requests: count)
         let session = RunSession(outDirectory: out, executable: Executable.path, version: Highwater.version)
         let summaries: [RunSummary]
         do {

@@ -65,6 +65,12 @@ public enum RunSummarizer {
                 ?? samples.first(where: { $0.t_ns >= atPlateauNs })?.arenas.map(Int.init)
             let toSteady = Double(v.steady) - Double(v.baseline)
             if newThreads > 0 { s.growth_per_thread = toSteady / Double(newThreads) }
+            let baselineNs = requests[max(w - 1, 0)].end_ns
+            let arenasAtBaseline = samples.last(where: { $0.t_ns <= baselineNs })?.arenas.map(Int.init)
+            if let a = s.plateau_arenas, let b = arenasAtBaseline, a > b { s.growth_per_arena = toSteady / Double(a - b) }
+            if let limitNs = samples.first(where: { ($0.arenas ?? 0) >= UInt64(arenaLimit) })?.t_ns {
+                s.arena_limit_request = requests.first(where: { $0.end_ns >= limitNs })?.i
+            }
             var sentence = "RSS grew \(Quantity.formatBytes(toSteady)) and settled at request \(requests[p].i)"
             sentence += " after \(threadsAtPlateau.count) worker thread\(threadsAtPlateau.count == 1 ? "" : "s") had run"
             if let g = s.growth_per_thread { sentence += " (about \(Quantity.formatBytes(g)) per new thread)" }
@@ -72,7 +78,11 @@ public enum RunSummarizer {
             sentence += "."
             notes.append(sentence)
             if let a = s.plateau_arenas, a >= arenaLimit, (s.worker_threads ?? 0) > threadsAtPlateau.count {
-                notes.append("Growth stopped when the arena count reached its limit, before the pool's \(plan.executor.size)th thread: later threads share arenas whose freed memory they reuse. Arena growth, not a leak.")
+                var sentence = "The arena count reached glibc's limit of \(arenaLimit)"
+                if let r = s.arena_limit_request { sentence += " at request \(r)" }
+                sentence += "; later threads share arenas, and growth stopped once every arena held a working set, before the pool's \(plan.executor.size)th thread"
+                if let g = s.growth_per_arena { sentence += " (about \(Quantity.formatBytes(g)) per arena)" }
+                notes.append(sentence + ". Arena growth, not a leak: bound the pool, set MALLOC_ARENA_MAX=2, or call malloc_trim after large requests.")
             } else if (s.worker_threads ?? 0) <= threadsAtPlateau.count {
                 notes.append("Growth stopped when no new worker thread appeared: the pool was full. Arena growth, not a leak.")
             }

@@ -62,6 +62,10 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var plateau_arenas: Int?
     /// Growth divided by the worker threads that arrived while it grew.
     public var growth_per_thread: Double?
+    /// Growth divided by the arenas created while it grew.
+    public var growth_per_arena: Double?
+    /// The request at which the arena count first reached glibc's limit.
+    public var arena_limit_request: Int?
     /// Requests that were the first on their worker thread.
     public var first_on_thread_requests: Int?
     /// Mean RSS delta of those first requests and of the others.

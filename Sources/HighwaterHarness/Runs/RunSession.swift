@@ -62,6 +62,16 @@ public struct RunSession {
 
 /// The scenarios Highwater carries built in, for when no scenario file is given.
 public enum BuiltInScenarios {
+    /// A leak beside a pool filling up: the shapes `linear` and `plateau` side by side.
+    public static func leakVsPlateau(requests: Int = 2000) -> [RunPlan] {
+        [
+            RunPlan(scenario: "leak-vs-plateau", config: "leak-64k", executor: .init(kind: "fixed", size: 4),
+                    workload: .init(name: "leak", options: ["bytes_per_request": "64 KiB"]), load: .init(requests: requests)),
+            RunPlan(scenario: "leak-vs-plateau", config: "plateau-eager-16", executor: .init(kind: "eager", size: 16),
+                    workload: .init(name: "alloc-churn"), load: .init(requests: requests)),
+        ]
+    }
+
     /// Seed 004: eager pools of growing size, the fixes, and concurrency as the cost.
     public static func threadpoolGrowth(cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), requests: Int = 2000) -> [RunPlan] {
         func plan(_ config: String, _ kind: String, _ size: Int, concurrency: Int = 1, env: [String: String] = [:],

@@ -1,0 +1,97 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterHarness
+import HighwaterProbes
+import Testing
+
+/// Real child processes (the built `highwater host`), real sockets on 127.0.0.1, real glibc arenas.
+@Suite("Hosted runs in child processes", .serialized)
+struct ChildRunTests {
+    static func run(_ plans: [RunPlan]) async throws -> [RunSummary] {
+        let out = TestSupport.makeTemporaryDirectory("hw-runs")
+        defer { TestSupport.removeTree(out) }
+        let session = RunSession(outDirectory: out, executable: TestSupport.highwater, showProgress: false, version: "test")
+        let summaries = try await session.run(plans)
+        // The results layout others rely on.
+        #expect(access(out + "/summary.json", R_OK) == 0)
+        for s in summaries {
+            for file in ["summary.json", "requests.jsonl", "samples.jsonl"] {
+                #expect(access("\(out)/\(s.scenario)/\(s.run_id)/\(file)", R_OK) == 0, "\(s.run_id)/\(file)")
+            }
+        }
+        return summaries
+    }
+
+    static func plan(_ config: String, _ kind: String, _ size: Int, requests: Int = 200, concurrency: Int = 1,
+                     workload: String = "alloc-churn", options: [String: String] = [:], env: [String: String] = [:]) -> RunPlan {
+        RunPlan(scenario: "test", config: config, executor: .init(kind: kind, size: size),
+                workload: .init(name: workload, options: options), environment: env,
+                load: .init(requests: requests, concurrency: concurrency), sampleIntervalNs: 2_000_000)
+    }
+
+    @Test("the worker-pool growth of seed 004, its fixes, and a leak, classified")
+    func threadpoolGrowth() async throws {
+        let s = try await Self.run([
+            Self.plan("eager-1", "eager", 1, requests: 300),
+            Self.plan("eager-40", "eager", 40, requests: 300),
+            Self.plan("eager-40-arena-2", "eager", 40, requests: 300, env: ["MALLOC_ARENA_MAX": "2"]),
+            Self.plan("eager-40-trim", "eager", 40, requests: 300, options: ["trim": "true"]),
+            Self.plan("lazy-40-c1", "lazy", 40, requests: 300),
+            Self.plan("leak", "fixed", 2, requests: 300, workload: "leak", options: ["bytes_per_request": "256 KiB"]),
+        ])
+        let byConfig = Dictionary(uniqueKeysWithValues: s.map { ($0.config, $0) })
+        let eager40 = try #require(byConfig["eager-40"])
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #expect(eager40.growth.classification == .plateau)
+        #expect(eager40.arenas_max == min(8 * cores, 40 + 3))
+        #expect(eager40.threads_max >= 40 && eager40.threads_max <= 40 + 4, "pool size plus the host's own threads")
+        #expect(byConfig["eager-1"]!.rss_growth < eager40.rss_growth / 10)
+        #expect(byConfig["lazy-40-c1"]!.rss_growth < eager40.rss_growth / 10)
+        let steady40 = Double(eager40.rss_steady ?? 0)
+        #expect(Double(byConfig["eager-40-arena-2"]!.rss_steady ?? 0) <= steady40 / 2)
+        #expect(Double(byConfig["eager-40-trim"]!.rss_steady ?? 0) <= steady40 / 2)
+        #expect(byConfig["eager-40-arena-2"]!.arenas_max <= 2)
+        #expect(byConfig["leak"]!.growth.classification == .linear)
+        #expect(s.allSatisfy { $0.errors == 0 && $0.child_exit == "exit 0" })
+    }
+
+    @Test("every executor kind serves the same 200 requests, with the thread count its kind implies")
+    func executorKinds() async throws {
+        let options = ["working_set": "1 MiB"]
+        let plans = RunPlan.executorKinds.map { Self.plan($0, $0, 8, options: options) }
+        let summaries = try await Self.run(plans)
+        #expect(summaries.count == RunPlan.executorKinds.count)
+        for s in summaries {
+            #expect(s.errors == 0, "\(s.config)")
+            #expect(s.requests == 200, "\(s.config)")
+        }
+        let byConfig = Dictionary(uniqueKeysWithValues: summaries.map { ($0.config, $0) })
+        // fixed: all 8 up front, so the first sample already has them.
+        #expect(byConfig["fixed"]!.threads_max >= 8 + 3)
+        #expect(byConfig["eager"]!.worker_threads == 8)
+        #expect(byConfig["lazy"]!.worker_threads == 1, "concurrency 1: the idle thread is reused")
+        #expect(byConfig["thread-per-request"]!.worker_threads == 200)
+        #expect(byConfig["event-loop"]!.worker_threads == 1)
+    }
+
+    @Test("a handler that throws answers 500 with its error recorded, and the server keeps serving")
+    func failingHandler() async throws {
+        let s = try await Self.run([Self.plan("failing", "fixed", 2, requests: 100, options: ["working_set": "64 KiB", "fail_every": "10"])])
+        #expect(s[0].errors == 10)
+        #expect(s[0].requests == 100)
+        #expect(s[0].child_exit == "exit 0")
+    }
+
+    @Test("an unknown executor kind or a size of 0 is a clear error with exit 2")
+    func badExecutor() throws {
+        #expect(throws: ExecutorError.unknownKind("pool")) { _ = try Executors.make(kind: "pool", size: 4) }
+        #expect(throws: ExecutorError.badSize(0)) { _ = try Executors.make(kind: "fixed", size: 0) }
+        let dir = TestSupport.makeTemporaryDirectory()
+        defer { TestSupport.removeTree(dir) }
+        let plan = #"{"scenario":"t","config":"c","executor":{"kind":"pool","size":4},"workload":{"name":"sleep","options":{}},"environment":{},"load":{"requests":1,"concurrency":1,"payloadBytes":[]},"storage":{},"warmup":1,"sampleIntervalNs":10000000}"#
+        try FileTree.write(plan, to: dir + "/plan.json")
+        let r = TestSupport.run([TestSupport.highwater, "host", "--plan", dir + "/plan.json", "--out", dir])
+        #expect(r.termination == .exited(2))
+        #expect(r.stderr.contains("unknown executor kind 'pool'"))
+    }
+}
