@@ -106,3 +106,35 @@ int hw_pin_thread_arena(size_t size) {
 }
 
 int hw_get_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }
+
+// Tells the compiler the pointer escapes, so malloc/memset/free are kept as written.
+static inline void hw_escape(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
+
+void hw_alloc_churn(size_t working_set, size_t chunk, int pin, size_t pin_bytes) {
+    size_t count = chunk > 0 ? working_set / chunk : 0;
+    void **blocks = malloc(count * sizeof(void *));
+    if (blocks == NULL) return;
+    for (size_t i = 0; i < count; i++) {
+        blocks[i] = malloc(chunk);
+        if (blocks[i] != NULL) memset(blocks[i], (int)(i & 0xff), chunk);
+        hw_escape(blocks[i]);
+    }
+    if (pin) hw_pin_thread_arena(pin_bytes);
+    for (size_t i = 0; i < count; i++) free(blocks[i]);
+    free(blocks);
+}
+
+struct hw_leaked { struct hw_leaked *next; };
+static struct hw_leaked *hw_leaked_head;
+static pthread_mutex_t hw_leak_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hw_leak(size_t bytes) {
+    if (bytes < sizeof(struct hw_leaked)) bytes = sizeof(struct hw_leaked);
+    struct hw_leaked *block = malloc(bytes);
+    if (block == NULL) return;
+    memset(block, 0x5A, bytes);
+    pthread_mutex_lock(&hw_leak_lock);
+    block->next = hw_leaked_head;
+    hw_leaked_head = block;
+    pthread_mutex_unlock(&hw_leak_lock);
+}

@@ -61,4 +61,12 @@ int hw_pin_thread_arena(size_t size);
 /// The calling thread's name into buffer (16 bytes at least). Returns 0 on success.
 int hw_get_thread_name(char *buffer, size_t length);
 
+/// The alloc-churn request: allocates `working_set` bytes in `chunk`-sized blocks, touches every
+/// page, optionally pins the thread's arena, and frees them. In C, with a compiler barrier, so no
+/// optimizer can elide allocations whose contents nobody reads.
+void hw_alloc_churn(size_t working_set, size_t chunk, int pin, size_t pin_bytes);
+
+/// Allocates `bytes`, touches them, and keeps them reachable forever: a leak on purpose.
+void hw_leak(size_t bytes);
+
 #endif

@@ -4,7 +4,7 @@ import Dispatch
 public struct DispatchExecutor: WorkerExecutor {
     public let kind = "dispatch"
     public let size: Int
-    public func submit(_ job: @escaping @Sendable () -> Void) { DispatchQueue.global().async(execute: job) }
+    public func submit(_ job: @escaping @Sendable () -> (@Sendable () -> Void)?) { DispatchQueue.global().async { job()?() } }
     public func shutdown() {}
 }
 
@@ -13,7 +13,7 @@ public struct DispatchExecutor: WorkerExecutor {
 public struct CooperativeExecutor: WorkerExecutor {
     public let kind = "cooperative"
     public let size: Int
-    public func submit(_ job: @escaping @Sendable () -> Void) { Task.detached { job() } }
+    public func submit(_ job: @escaping @Sendable () -> (@Sendable () -> Void)?) { Task.detached { job()?() } }
     public func shutdown() {}
 }
 
@@ -21,6 +21,6 @@ public struct CooperativeExecutor: WorkerExecutor {
 public struct InlineExecutor: WorkerExecutor {
     public let kind = "event-loop"
     public let size: Int
-    public func submit(_ job: @escaping @Sendable () -> Void) { job() }
+    public func submit(_ job: @escaping @Sendable () -> (@Sendable () -> Void)?) { job()?() }
     public func shutdown() {}
 }

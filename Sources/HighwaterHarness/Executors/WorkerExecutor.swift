@@ -4,8 +4,10 @@ import HighwaterAnalysis
 public protocol WorkerExecutor: Sendable {
     var kind: String { get }
     var size: Int { get }
-    /// Runs `job` on one of the executor's threads.
-    func submit(_ job: @escaping @Sendable () -> Void)
+    /// Runs `job` on one of the executor's threads. What the job returns runs after its thread
+    /// counts as free again (the response goes out then), so a client that answers at once
+    /// finds the thread idle, as it would be in a real pool.
+    func submit(_ job: @escaping @Sendable () -> (@Sendable () -> Void)?)
     /// Lets the threads finish their jobs and exit.
     func shutdown()
 }
@@ -38,5 +40,12 @@ public enum Executors {
         case "cooperative": return CooperativeExecutor(size: size)
         default: return InlineExecutor(size: size)
         }
+    }
+}
+
+extension WorkerExecutor {
+    /// Runs `job` with nothing to do after it.
+    public func submit(_ job: @escaping @Sendable () -> Void) {
+        submit { () -> (@Sendable () -> Void)? in job(); return nil }
     }
 }

@@ -16,7 +16,7 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
         case threadPerRequest = "thread-per-request"
     }
 
-    public typealias Job = @Sendable () -> Void
+    public typealias Job = @Sendable () -> (@Sendable () -> Void)?
 
     public let policy: Policy
     public let size: Int
@@ -27,7 +27,8 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
     private var queue: [Job] = []
     private var head = 0
     private var threads = 0
-    private var idle = 0
+    /// Threads running a job now; the others are free (waiting, or about to wait).
+    private var busy = 0
     private var started = 0
     private var stopping = false
 
@@ -56,8 +57,8 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
             spawn(first: job, exitAfterFirst: false)
         case .lazy:
             queue.append(job)
-            // A new thread only when no idle one is left to take this job.
-            if queue.count - head > idle && threads < size { spawn(first: nil, exitAfterFirst: false) }
+            // A new thread only when no free one is left to take this job.
+            if queue.count - head > threads - busy && threads < size { spawn(first: nil, exitAfterFirst: false) }
             pthread_cond_signal(&condition)
         default:
             queue.append(job)
@@ -76,6 +77,7 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
     /// Called with the mutex held.
     private func spawn(first: Job?, exitAfterFirst: Bool) {
         threads += 1
+        if first != nil { busy += 1 }
         started += 1
         let name = "hw-\(policy == .threadPerRequest ? "tpr" : kind)-\(started)"
         let context = Unmanaged.passRetained(WorkerContext(pool: self, first: first, exitAfterFirst: exitAfterFirst, name: name))
@@ -93,36 +95,43 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
         if rc != 0 {
             context.release()
             threads -= 1
-            if let first { queue.append(first) }
+            if let first { busy -= 1; queue.append(first) }
         }
     }
 
     private func work(_ context: WorkerContext) {
         if let first = context.first {
-            first()
-            if context.exitAfterFirst {
-                pthread_mutex_lock(&mutex); threads -= 1; pthread_mutex_unlock(&mutex)
-                return
-            }
+            let after = first()
+            pthread_mutex_lock(&mutex)
+            busy -= 1
+            if context.exitAfterFirst { threads -= 1 }
+            pthread_mutex_unlock(&mutex)
+            after?()
+            if context.exitAfterFirst { return }
         }
         pthread_mutex_lock(&mutex)
         while true {
             while head == queue.count && !stopping {
-                idle += 1
                 pthread_cond_wait(&condition, &mutex)
-                idle -= 1
             }
             if head == queue.count { break }
             let job = queue[head]
             head += 1
+            busy += 1
             // Drop run jobs now and then so the queue does not grow for the life of the pool.
             if head > 1024 && head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
             }
             pthread_mutex_unlock(&mutex)
-            job()
+            let after = job()
             pthread_mutex_lock(&mutex)
+            busy -= 1
+            if let after {
+                pthread_mutex_unlock(&mutex)
+                after()
+                pthread_mutex_lock(&mutex)
+            }
         }
         threads -= 1
         pthread_mutex_unlock(&mutex)

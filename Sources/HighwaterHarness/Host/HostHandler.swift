@@ -109,7 +109,7 @@ final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let keepAlive = head?.isKeepAlive ?? false
-        executor.submit {
+        executor.submit { () -> (@Sendable () -> Void)? in
             switch step {
             case .chunk(let chunk):
                 let failure: HostResponse?
@@ -121,7 +121,7 @@ final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
                     failure = (error as? HostResponseConvertible)?.response
                         ?? HostResponse(status: .internalServerError, body: JSONText.error("\(error)"))
                 }
-                loop.execute {
+                return { loop.execute {
                     let (handler, context) = bound.value
                     handler.busy = false
                     if let failure {
@@ -132,16 +132,16 @@ final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                     handler.resumeReading(context: context)
                     handler.runNext(context: context)
-                }
+                } }
             case .end:
                 let response = session.finish()
-                loop.execute {
+                return { loop.execute {
                     let (handler, context) = bound.value
                     handler.busy = false
                     handler.session = nil
                     handler.respond(context: context, response, keepAlive: keepAlive)
                     handler.resumeReading(context: context)
-                }
+                } }
             }
         }
     }

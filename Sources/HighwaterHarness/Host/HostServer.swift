@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+
 /// The HTTP/1.1 server a configuration is hosted in: one event loop thread on loopback, handlers
 /// on the configured executor.
 public final class HostServer: Sendable {
@@ -61,16 +62,23 @@ final class ComputeSession: RequestSession, @unchecked Sendable {
     let workload: ComputeWorkload
     let recorder: RequestRecorder
     let failEvery: Int
+    let crashAt: Int
 
-    init(index: Int, route: String, workload: ComputeWorkload, recorder: RequestRecorder, failEvery: Int) {
+    init(index: Int, route: String, workload: ComputeWorkload, recorder: RequestRecorder, failEvery: Int, crashAt: Int) {
         self.index = index; self.route = route; self.workload = workload; self.recorder = recorder
-        self.failEvery = failEvery
+        self.failEvery = failEvery; self.crashAt = crashAt
     }
 
     func receive(_ chunk: ByteBuffer) throws {}
 
     func finish() -> HostResponse {
         let start = recorder.start(i: index, route: route)
+        if index == crashAt {
+            // For showing how a crashed child is reported: a message on stderr, then SIGABRT.
+            let message = "highwater host: crashing on request \(index) as configured (crash_at)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            abort()
+        }
         workload.run()
         if failEvery > 0 && index % failEvery == failEvery - 1 {
             // A handler that throws: recorded with its error text, answered with 500, the server goes on.

@@ -42,10 +42,11 @@ public enum HostedConfiguration {
     static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
         let workload = try ComputeWorkload(plan.workload)
         let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
+        let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) } ?? -1
         return { head in
             guard head.uri.hasPrefix("/work") else { return nil }
             return ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,
-                                  failEvery: failEvery)
+                                  failEvery: failEvery, crashAt: crashAt)
         }
     }
 

@@ -61,20 +61,11 @@ public enum ComputeWorkload: Sendable, Equatable {
     public func run() {
         switch self {
         case .allocChurn(let workingSet, let chunk, let pin, let trim):
-            let count = workingSet / chunk
-            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: count) { blocks in
-                for i in 0..<count {
-                    let p = malloc(chunk)
-                    // Touch every page so the working set is resident, as real work would make it.
-                    if let p { memset(p, Int32(i & 0xff), chunk) }
-                    blocks[i] = p
-                }
-                if pin { _ = hw_pin_thread_arena(Self.pinBytes) }
-                for i in 0..<count { free(blocks[i]) }
-            }
+            // Every page is touched, so the working set is resident as real work would make it.
+            hw_alloc_churn(workingSet, chunk, pin ? 1 : 0, Self.pinBytes)
             if trim { _ = hw_malloc_trim(0) }
         case .leak(let bytes):
-            if let p = malloc(bytes) { memset(p, 0x5A, bytes) }
+            hw_leak(bytes)
         case .sleep(let ns):
             var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
             var remaining = timespec()

@@ -95,3 +95,19 @@ struct ChildRunTests {
         #expect(r.stderr.contains("unknown executor kind 'pool'"))
     }
 }
+
+@Suite("A crashing child", .serialized)
+struct CrashingChildTests {
+    @Test("a child that crashes is reported with its signal and stderr tail, and the next run goes on")
+    func crash() async throws {
+        let s = try await ChildRunTests.run([
+            ChildRunTests.plan("crashes", "fixed", 2, requests: 50, options: ["working_set": "64 KiB", "crash_at": "20"]),
+            ChildRunTests.plan("after", "fixed", 2, requests: 50, options: ["working_set": "64 KiB"]),
+        ])
+        #expect(s.count == 2)
+        #expect(s[0].child_exit?.contains("SIGABRT") == true, "\(s[0].child_exit ?? "nil")")
+        #expect(s[0].stderr_tail?.contains("crashing on request 20") == true)
+        #expect(s[0].errors >= 30)
+        #expect(s[1].errors == 0 && s[1].child_exit == "exit 0")
+    }
+}
