@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "HighwaterHarness",
             dependencies: [
-                "HighwaterProbes", "HighwaterAnalysis",
+                "HighwaterProbes", "HighwaterAnalysis", "HighwaterUploads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -59,16 +59,15 @@ let package = Package(
             name: "highwater",
             dependencies: [
                 "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
+                "HighwaterScenarios", "HighwaterReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            // INTEGRATION: these commands join when their modules build (being written in parallel).
-            exclude: ["ReportCommand.swift", "CheckCommand.swift"]
+            ]
         ),
         .testTarget(
             name: "HighwaterTests",
             dependencies: [
                 "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "highwater",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "highwater",
             ]
         ),
     ],

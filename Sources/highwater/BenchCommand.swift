@@ -1,12 +1,13 @@
 import ArgumentParser
 import HighwaterAnalysis
+import HighwaterHarness
 import HighwaterProbes
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Highwater's own costs; ratios come from one run, as the machine is shared.",
-        subcommands: [SamplerBench.self]
+        subcommands: [SamplerBench.self, HostBench.self]
     )
 }
 
@@ -37,4 +38,32 @@ struct SamplerBench: ParsableCommand {
 
 extension SamplerBenchmark.Result {
     var rate: Double { rateHz }
+}
+
+struct HostBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
+        abstract: "Host throughput on a trivial handler with per-request recording on and off (target ratio >= 0.97), and wrk for scale."
+    )
+
+    @Option(help: "Requests per round.")
+    var requests = 20_000
+
+    @Option(help: "Concurrent connections.")
+    var concurrency = 16
+
+    @Option(help: "Rounds of each (recording on, off), alternating.")
+    var rounds = 3
+
+    func run() async throws {
+        Interruption.install()
+        let r = try await HostBenchmark.run(executable: Executable.path, scratch: "/tmp/highwater-bench-host",
+                                            requests: requests, concurrency: concurrency, rounds: rounds)
+        let on = r.recordedRps.map { Quantity.format($0) }.joined(separator: ", ")
+        let off = r.unrecordedRps.map { Quantity.format($0) }.joined(separator: ", ")
+        print("recording on:  \(on) req/s")
+        print("recording off: \(off) req/s")
+        print("ratio (median on / median off): \(Quantity.format(r.ratio, significant: 3))")
+        if let wrk = r.wrkRps { print("wrk against the host: \(Quantity.format(wrk)) req/s (\(r.wrkNote))") } else { print(r.wrkNote) }
+    }
 }

@@ -7,12 +7,22 @@ import HighwaterProbes
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run scenarios, each configuration in its own child process, and write the results.",
+        abstract: "Run scenarios, each configuration in its own child process, and write the results and the report.",
         discussion: """
-            Writes DIR/summary.json (every run), and per run DIR/<scenario>/<run-id>/ with summary.json,
-            requests.jsonl and samples.jsonl. Ctrl-C stops after the request in flight; what finished is kept.
+            With no argument, runs every scenario file in scenarios/. Writes DIR/summary.json (every run),
+            per run DIR/<scenario>/<run-id>/ with summary.json, requests.jsonl and samples.jsonl, and
+            DIR/index.html, DIR/report.md, DIR/junit.xml. Ctrl-C stops after the request in flight and
+            keeps what finished. Exits 1 when an expectation fails.
+
+            Examples:
+              highwater run
+              highwater run --quick scenarios/threadpool-growth.yaml
+              highwater run --requests 500 --out /tmp/results scenarios/leak-vs-plateau.yaml
             """
     )
+
+    @Argument(help: "Scenario files or directories (default: scenarios/).")
+    var scenarios: [String] = []
 
     @Option(help: "Where to write results.")
     var out = "results"
@@ -20,27 +30,24 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Shrink request counts for a smoke run.")
     var quick = false
 
-    @Option(help: "Requests per configuration (overrides the scenario).")
+    @Option(help: "Requests per configuration (overrides the scenario files).")
     var requests: Int?
+
+    @Option(help: "CPUs to resolve `cores` in scenario sizes (default: this machine's online CPUs).")
+    var cores: Int?
 
     func validate() throws {
         if let requests, requests < 1 { throw ValidationError("--requests must be 1 or more.") }
+        if let cores, cores < 1 { throw ValidationError("--cores must be 1 or more.") }
     }
 
     func run() async throws {
         Interruption.install()
-        let count = requests ?? (quick ? 200 : 2000)
-        let plans = BuiltInScenarios.threadpoolGrowth(requests: count) + BuiltInScenarios.leakVsPlateau(requests: count)
-        let session = RunSession(outDirectory: out, executable: Executable.path, version: Highwater.version)
-        let summaries: [RunSummary]
-        do {
-            summaries = try await session.run(plans)
-        } catch {
-            throw HighwaterFailure.couldNotRun("\(error)")
-        }
-        Terminal.line("wrote \(out)/summary.json (\(summaries.count) runs)")
+        let loaded = try ScenarioExecution.load(scenarios, cores: cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let (_, outcomes) = try await ScenarioExecution.run(loaded, quick: quick, requests: requests, out: out)
         if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
-        let failed = summaries.flatMap(\.expectations).filter { !$0.passed }
+        let failed = outcomes.filter { !$0.passed }
+        for f in failed { FileHandleStderr.write("FAILED \(f.failureLine)\n") }
         if !failed.isEmpty { throw ExitStatus.failed }
     }
 }

@@ -61,8 +61,9 @@ public enum RunSummarizer {
             let newThreads = threadsAtPlateau.subtracting(warmupThreads).count
             s.plateau_threads = threadsAtPlateau.count
             let atPlateauNs = requests[p].end_ns
-            s.plateau_arenas = samples.last(where: { $0.t_ns <= atPlateauNs })?.arenas.map(Int.init)
-                ?? samples.first(where: { $0.t_ns >= atPlateauNs })?.arenas.map(Int.init)
+            // The first sample after the plateau request ended shows the arenas it left behind.
+            s.plateau_arenas = samples.first(where: { $0.t_ns >= atPlateauNs })?.arenas.map(Int.init)
+                ?? samples.last(where: { $0.t_ns <= atPlateauNs })?.arenas.map(Int.init)
             let toSteady = Double(v.steady) - Double(v.baseline)
             if newThreads > 0 { s.growth_per_thread = toSteady / Double(newThreads) }
             let baselineNs = requests[max(w - 1, 0)].end_ns

@@ -62,9 +62,9 @@ final class ComputeSession: RequestSession, @unchecked Sendable {
     let workload: ComputeWorkload
     let recorder: RequestRecorder
     let failEvery: Int
-    let crashAt: Int
+    let crashAt: Int?
 
-    init(index: Int, route: String, workload: ComputeWorkload, recorder: RequestRecorder, failEvery: Int, crashAt: Int) {
+    init(index: Int, route: String, workload: ComputeWorkload, recorder: RequestRecorder, failEvery: Int, crashAt: Int?) {
         self.index = index; self.route = route; self.workload = workload; self.recorder = recorder
         self.failEvery = failEvery; self.crashAt = crashAt
     }
@@ -77,7 +77,7 @@ final class ComputeSession: RequestSession, @unchecked Sendable {
             // For showing how a crashed child is reported: a message on stderr, then SIGABRT.
             let message = "highwater host: crashing on request \(index) as configured (crash_at)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
-            abort()
+            Glibc.abort()
         }
         workload.run()
         if failEvery > 0 && index % failEvery == failEvery - 1 {

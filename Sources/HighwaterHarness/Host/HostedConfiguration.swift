@@ -42,7 +42,7 @@ public enum HostedConfiguration {
     static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
         let workload = try ComputeWorkload(plan.workload)
         let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
-        let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) } ?? -1
+        let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) }
         return { head in
             guard head.uri.hasPrefix("/work") else { return nil }
             return ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,

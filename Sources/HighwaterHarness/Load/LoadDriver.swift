@@ -27,11 +27,12 @@ public struct LoadDriver: Sendable {
     }
 
     /// Sends every request; `progress` is called about four times a second with the count done.
-    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil) async -> Result {
+    /// - Parameter stop: checked before each request; true ends the load (the target has died).
+    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil) async -> Result {
         var config = HTTPClient.Configuration()
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, load.concurrency)
         config.timeout.connect = .seconds(10)
-        config.timeout.read = .seconds(300)
+        config.timeout.read = .seconds(120)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         let next = Counter()
         let done = Counter()
@@ -53,7 +54,7 @@ public struct LoadDriver: Sendable {
             for _ in 0..<max(1, load.concurrency) {
                 group.addTask {
                     var partial = Result()
-                    while !Interruption.requested {
+                    while !Interruption.requested && !(stop?() ?? false) {
                         let i = next.increment()
                         guard i < total else { break }
                         if let rate, rate > 0 {
@@ -70,7 +71,7 @@ public struct LoadDriver: Sendable {
                         }
                         let t0 = SystemFacts.monotonicNanoseconds()
                         do {
-                            let response = try await client.execute(request, timeout: .seconds(300))
+                            let response = try await client.execute(request, timeout: .seconds(120))
                             _ = try await response.body.collect(upTo: 1 << 20)
                             let ms = Double(SystemFacts.monotonicNanoseconds() - t0) / 1e6
                             partial.latenciesMs.append(ms)

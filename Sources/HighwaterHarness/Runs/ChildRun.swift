@@ -24,18 +24,14 @@ public struct ChildRun: Sendable {
         let planPath = directory + "/plan.json"
         try FileTree.write(try JSONEncoder().encode(plan), to: planPath)
 
-        var environment = ProcessEnvironment.current
-        for (k, v) in plan.environment {
-            if v == "unset" { environment[k] = nil } else { environment[k] = v }
-        }
         let logPath = directory + "/host.log"
-        let child = try ChildProcess([executable, "host", "--plan", planPath, "--out", directory],
-                                     environment: environment, stdout: .file(logPath + ".out"), stderr: .file(logPath))
+        let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable)
+        let child = host.process
         defer { if child.poll() == nil { child.terminate() } }
 
         let client: RunSummarizer.ClientSide
         var childExit: Termination?
-        if let port = waitForPort(child: child) {
+        if let port = host.waitForPort() {
             let driver = LoadDriver(port: port, route: "/work", load: plan.load)
             let label = "\(plan.scenario)/\(plan.config)"
             let total = plan.load.requests
@@ -50,11 +46,13 @@ public struct ChildRun: Sendable {
             } else {
                 progress = nil
             }
-            let result = await driver.run(progress: progress)
+            let result = await driver.run(progress: progress, stop: { child.poll() != nil })
             if showProgress { Terminal.clearStatus() }
-            client = .init(latenciesMs: result.latenciesMs, errors: result.errors + (total - result.latenciesMs.count - result.errors), wallNs: result.wallNs)
-            await requestShutdown(port: port)
-            childExit = child.wait(timeoutNs: 10_000_000_000) ?? child.terminate()
+            // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
+            let unanswered = result.statuses[0, default: 0]
+            let neverSent = max(0, total - result.latenciesMs.count - unanswered)
+            client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
+            childExit = await host.stop(port: port)
         } else {
             childExit = child.poll() ?? child.terminate()
             client = .init(latenciesMs: [], errors: plan.load.requests, wallNs: 0)
@@ -89,20 +87,44 @@ public struct ChildRun: Sendable {
         return 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
+}
+
+/// A `highwater host` child serving one plan: started, waited for, stopped.
+public struct HostedChild: Sendable {
+    public let process: ChildProcess
+    public let directory: String
+
+    public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = []) throws {
+        var environment = ProcessEnvironment.current
+        // Swift's crash backtracer can take minutes to symbolize a debug build; a crashed child is
+        // reported by its signal and stderr tail instead, unless the user asked for backtraces.
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
+        for (k, v) in plan.environment {
+            if v == "unset" { environment[k] = nil } else { environment[k] = v }
+        }
+        self.directory = directory
+        _ = unlink(directory + "/port")
+        process = try ChildProcess([executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
+                                   environment: environment, stdout: .file(directory + "/host.log.out"),
+                                   stderr: .file(directory + "/host.log"))
+    }
+
     /// The port the child publishes once it listens; nil if it ended or took over 30 s.
-    func waitForPort(child: ChildProcess) -> Int? {
+    public func waitForPort() -> Int? {
         let deadline = SystemFacts.monotonicNanoseconds() + 30_000_000_000
         while SystemFacts.monotonicNanoseconds() < deadline && !Interruption.requested {
             if let text = try? ProcFile.read(directory + "/port"), let port = Int(text.filter(\.isNumber)) { return port }
-            if child.poll() != nil { return nil }
+            if process.poll() != nil { return nil }
             usleep(5_000)
         }
         return nil
     }
 
-    func requestShutdown(port: Int) async {
+    /// Asks the child to stop over HTTP; SIGTERM and SIGKILL if it does not within 10 s.
+    public func stop(port: Int) async -> Termination {
         let driver = LoadDriver(port: port, route: "/_highwater/shutdown", load: .init(requests: 1))
         _ = await driver.run()
+        return process.wait(timeoutNs: 10_000_000_000) ?? process.terminate()
     }
 }
 

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import Synchronization
 
 /// How a child process ended.
 public enum Termination: Equatable, Sendable, CustomStringConvertible {
@@ -35,7 +36,9 @@ public final class ChildProcess: @unchecked Sendable {
 
     public let pid: pid_t
     public let command: [String]
-    private var ended: Termination?
+    /// Set once the child is reaped; polled from several tasks at once.
+    private let reaped = Mutex<Termination?>(nil)
+    private var ended: Termination? { reaped.withLock { $0 } }
 
     /// Starts `command[0]` (looked up in PATH) with the given arguments and environment.
     public init(_ command: [String], environment: [String: String]? = nil, stdout: Output = .inherit,
@@ -82,21 +85,22 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// The termination if the child has ended; nil while it runs. Reaps it once.
     public func poll() -> Termination? {
-        if let ended { return ended }
-        var status: Int32 = 0
-        let rc = waitpid(pid, &status, WNOHANG)
-        if rc == pid { ended = Termination(status: status) }
-        return ended
+        reaped.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { ended = Termination(status: status) }
+            return ended
+        }
     }
 
     /// Waits until the child ends or `timeoutNs` passes (nil: forever).
     public func wait(timeoutNs: UInt64? = nil) -> Termination? {
         if let ended { return ended }
         if timeoutNs == nil {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            ended = Termination(status: status)
-            return ended
+            while true {
+                if let t = poll() { return t }
+                usleep(2_000)
+            }
         }
         let deadline = SystemFacts.monotonicNanoseconds() + timeoutNs!
         while SystemFacts.monotonicNanoseconds() < deadline {

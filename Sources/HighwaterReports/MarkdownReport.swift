@@ -1,0 +1,60 @@
+import HighwaterAnalysis
+
+/// The same tables and verdicts as the page, as Markdown for a CI job summary or a pull-request comment.
+public enum MarkdownReport {
+    public static func render(_ model: ReportModel) -> String {
+        var m = "# Highwater report\n\n"
+        m += "\(model.allRuns.count) runs in \(model.scenarios.count) scenarios from `\(model.results.directory)`. "
+        let failed = model.expectationsFailed
+        m += model.expectationsTotal == 0 ? "No expectations were set.\n\n"
+            : (failed == 0 ? "**All \(model.expectationsTotal) expectations held.**\n\n" : "**\(failed) of \(model.expectationsTotal) expectations failed.**\n\n")
+        m += "| scenario | configuration | verdict | requests | errors | RSS start | steady | growth | peak | threads | arenas | plateau at request | growth per thread | p99 | req/s |\n"
+        m += "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+        for run in model.allRuns {
+            let s = run.summary, f = run.facts
+            m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(f.classification)) \(run.diagnosis.verdict) | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
+            m += "\(Quantity.formatBytes(s.rss_start)) | \(Quantity.formatBytes(f.steady)) | \(Quantity.formatBytes(f.growth)) | \(Quantity.formatBytes(s.rss_peak)) | "
+            m += "\(s.threads_max) | \(f.arenasMax) | \(f.plateauPosition.map { String($0) } ?? "—") | \(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—") | "
+            m += "\(Quantity.format(s.latency_ms.p99)) ms | \(Quantity.format(f.throughput)) |\n"
+        }
+        for scenario in model.scenarios {
+            m += "\n## \(scenario.name)\n\n"
+            for run in scenario.runs {
+                let d = run.diagnosis
+                m += "- **\(cell(d.config))** — \(icon(d.classification)) \(d.verdict). \(d.finding)"
+                if !d.advice.isEmpty { m += " \(d.advice)" }
+                m += "\n"
+            }
+            if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
+            let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
+            if !expectations.isEmpty {
+                m += "\n| configuration | expectation | result | observed |\n|---|---|---|---|\n"
+                for (config, e) in expectations {
+                    m += "| \(cell(config)) | \(cell(e.text)) | \(e.passed ? "✅ passed" : "❌ failed") | \(cell(e.observed)) |\n"
+                }
+            }
+        }
+        m += "\nCharts: `index.html` in the results directory. Per-run CSV: `<scenario>/<run_id>/requests.csv`.\n"
+        return m
+    }
+
+    static func icon(_ c: GrowthClass) -> String {
+        switch c {
+        case .stable: return "🟢"
+        case .plateau: return "🟠"
+        case .linear: return "🔴"
+        }
+    }
+
+    /// Table cells cannot hold a pipe or a newline.
+    static func cell(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

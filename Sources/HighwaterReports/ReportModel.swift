@@ -1,0 +1,42 @@
+import HighwaterAnalysis
+
+/// Everything the renderings share: each run with its figures and diagnosis, grouped by scenario
+/// in the order of `summary.json`.
+public struct ReportModel: Sendable {
+    public struct Run: Sendable {
+        public var data: RunData
+        public var facts: RunFacts
+        public var diagnosis: RunDiagnosis
+        public var summary: RunSummary { data.summary }
+    }
+
+    public struct Scenario: Sendable {
+        public var name: String
+        public var runs: [Run]
+        /// How its configurations compare, when there are several.
+        public var comparison: String?
+    }
+
+    public var results: LoadedResults
+    public var scenarios: [Scenario]
+
+    public init(_ results: LoadedResults) {
+        self.results = results
+        var order: [String] = []
+        var byName: [String: [Run]] = [:]
+        for data in results.runs {
+            let facts = RunFacts(data)
+            let run = Run(data: data, facts: facts, diagnosis: Diagnosis.of(data, facts: facts))
+            if byName[data.summary.scenario] == nil { order.append(data.summary.scenario) }
+            byName[data.summary.scenario, default: []].append(run)
+        }
+        scenarios = order.map { name in
+            let runs = byName[name]!
+            return Scenario(name: name, runs: runs, comparison: Diagnosis.comparison(runs.map { ($0.data, $0.facts) }))
+        }
+    }
+
+    public var allRuns: [Run] { scenarios.flatMap(\.runs) }
+    public var expectationsTotal: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.count } }
+    public var expectationsFailed: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.filter { !$0.passed }.count } }
+}

@@ -1,0 +1,154 @@
+import FoundationEssentials
+import HighwaterAnalysis
+
+/// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
+/// their strings would cost far more memory and time than the figures the report draws.
+public struct RequestColumns: Sendable {
+    public var index: [Int] = []
+    public var tid: [Int32] = []
+    public var startNs: [UInt64] = []
+    public var endNs: [UInt64] = []
+    public var status: [Int32] = []
+    public var rssBefore: [UInt64] = []
+    public var rssAfter: [UInt64] = []
+    public var heapBefore: [UInt64] = []
+    public var heapAfter: [UInt64] = []
+    /// Error messages by position; most requests have none.
+    public var errors: [Int: String] = [:]
+    /// Lines that were not a flat JSON object (a run cut short writes half a line).
+    public var skippedLines = 0
+
+    public init() {}
+    public var count: Int { rssAfter.count }
+
+    mutating func reserve(_ n: Int) {
+        index.reserveCapacity(n); tid.reserveCapacity(n); startNs.reserveCapacity(n); endNs.reserveCapacity(n)
+        status.reserveCapacity(n); rssBefore.reserveCapacity(n); rssAfter.reserveCapacity(n)
+        heapBefore.reserveCapacity(n); heapAfter.reserveCapacity(n)
+    }
+}
+
+/// The samples of one run as columns; optional fields are nil when no sample carried them.
+public struct SampleColumns: Sendable {
+    public var tNs: [UInt64] = []
+    public var rss: [UInt64] = []
+    public var rssAnon: [UInt64] = []
+    public var rssFile: [UInt64] = []
+    public var rssShmem: [UInt64] = []
+    public var threads: [UInt64] = []
+    public var fds: [UInt64] = []
+    public var heapInUse: [UInt64]?
+    public var arenas: [UInt64]?
+    public var tmpUsed: [UInt64]?
+    public var skippedLines = 0
+
+    public init() {}
+    public var count: Int { tNs.count }
+}
+
+/// One run: its summary and, when present, its raw data.
+public struct RunData: Sendable {
+    public var summary: RunSummary
+    /// `DIR/<scenario>/<run_id>`.
+    public var directory: String
+    public var requests: RequestColumns
+    public var samples: SampleColumns
+}
+
+/// A results directory as the report sees it.
+public struct LoadedResults: Sendable {
+    public var directory: String
+    public var summary: ResultsSummary
+    public var runs: [RunData]
+}
+
+/// Reads a results directory: `summary.json` with JSONDecoder, the JSON Lines with a hand scanner.
+public enum ResultsLoader {
+    public static func load(resultsDirectory dir: String) throws -> LoadedResults {
+        let summaryPath = dir + "/summary.json"
+        guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
+        guard ReportFile.exists(summaryPath) else {
+            throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
+        }
+        let summary: ResultsSummary
+        do {
+            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try ReportFile.readAll(summaryPath)))
+        } catch let error as ReportError {
+            throw error
+        } catch {
+            throw ReportError("\(summaryPath) is not a results summary: \(error)")
+        }
+        var runs: [RunData] = []
+        for run in summary.runs {
+            let runDir = dir + "/" + run.scenario + "/" + run.run_id
+            let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
+            let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
+            let samples = ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()
+            runs.append(RunData(summary: run, directory: runDir, requests: requests, samples: samples))
+        }
+        return LoadedResults(directory: dir, summary: summary, runs: runs)
+    }
+
+    static let requestKeys = JSONLineScanner.KeyTable([
+        "i", "config", "route", "tid", "worker", "start_ns", "end_ns", "status", "rss_before", "rss_after",
+        "heap_in_use_before", "heap_in_use_after", "error",
+    ])
+
+    public static func loadRequests(_ path: String, expected: Int = 0) throws -> RequestColumns {
+        var c = RequestColumns()
+        c.reserve(expected)
+        try ReportFile.forEachLine(path) { base, start, end in
+            var i = 0, tid: Int32 = 0, status: Int32 = 0
+            var startNs: UInt64 = 0, endNs: UInt64 = 0, rb: UInt64 = 0, ra: UInt64 = 0, hb: UInt64 = 0, ha: UInt64 = 0
+            var error: String?
+            let ok = JSONLineScanner.scan(base, from: start, to: end, keys: requestKeys) { key, v in
+                switch key {
+                case 0: i = Int(v.int64)
+                case 3: tid = Int32(truncatingIfNeeded: v.int64)
+                case 5: startNs = v.uint64
+                case 6: endNs = v.uint64
+                case 7: status = Int32(truncatingIfNeeded: v.int64)
+                case 8: rb = v.uint64
+                case 9: ra = v.uint64
+                case 10: hb = v.uint64
+                case 11: ha = v.uint64
+                case 12: error = v.string
+                default: break
+                }
+            }
+            guard ok else { c.skippedLines += 1; return }
+            if let error { c.errors[c.rssAfter.count] = error }
+            c.index.append(i); c.tid.append(tid); c.startNs.append(startNs); c.endNs.append(endNs)
+            c.status.append(status); c.rssBefore.append(rb); c.rssAfter.append(ra)
+            c.heapBefore.append(hb); c.heapAfter.append(ha)
+        }
+        return c
+    }
+
+    static let sampleKeys = JSONLineScanner.KeyTable([
+        "t_ns", "pid", "rss", "rss_anon", "rss_file", "rss_shmem", "vm_size", "vm_hwm", "threads", "fds",
+        "utime_ns", "stime_ns", "heap_in_use", "heap_free", "heap_system", "arenas", "tmp_used",
+    ])
+
+    public static func loadSamples(_ path: String) throws -> SampleColumns {
+        var c = SampleColumns()
+        var heap: [UInt64] = [], arenas: [UInt64] = [], tmp: [UInt64] = []
+        var hasHeap = false, hasArenas = false, hasTmp = false
+        try ReportFile.forEachLine(path) { base, start, end in
+            var f = [UInt64](repeating: 0, count: 17)
+            var present = [Bool](repeating: false, count: 17)
+            let ok = JSONLineScanner.scan(base, from: start, to: end, keys: sampleKeys) { key, v in
+                if v.kind != .null { f[key] = v.uint64; present[key] = true }
+            }
+            guard ok else { c.skippedLines += 1; return }
+            c.tNs.append(f[0]); c.rss.append(f[2]); c.rssAnon.append(f[3]); c.rssFile.append(f[4]); c.rssShmem.append(f[5])
+            c.threads.append(f[8]); c.fds.append(f[9])
+            heap.append(f[12]); arenas.append(f[15]); tmp.append(f[16])
+            hasHeap = hasHeap || present[12]; hasArenas = hasArenas || present[15]; hasTmp = hasTmp || present[16]
+        }
+        if hasHeap { c.heapInUse = heap }
+        if hasArenas { c.arenas = arenas }
+        if hasTmp { c.tmpUsed = tmp }
+        return c
+    }
+}

@@ -1,0 +1,205 @@
+import HighwaterAnalysis
+
+/// An assertion over a run's summary, such as `rss_growth < 8 MiB`, optionally limited to matching runs.
+public struct Expectation: Sendable {
+    public enum Comparison: String, Sendable, CaseIterable {
+        // Longest first so `<=` is not read as `<`.
+        case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==", notEqual = "!=", less = "<", greater = ">"
+
+        func holds(_ a: Double, _ b: Double) -> Bool {
+            switch self {
+            case .less: return a < b
+            case .lessOrEqual: return a <= b
+            case .greater: return a > b
+            case .greaterOrEqual: return a >= b
+            case .equal: return a == b
+            case .notEqual: return a != b
+            }
+        }
+    }
+
+    /// Which runs an expectation applies to: every key must match one of its patterns (`*` is a wildcard).
+    public struct Filter: Sendable {
+        public var conditions: [(path: String, patterns: [String], location: SourceLocation)]
+        public var isEmpty: Bool { conditions.isEmpty }
+        public var description: String {
+            conditions.map { "\($0.path) = \($0.patterns.joined(separator: " | "))" }.joined(separator: ", ")
+        }
+    }
+
+    /// The assertion as written.
+    public var text: String
+    public var field: SummaryField
+    public var comparison: Comparison
+    /// The limit in the field's own unit (bytes, milliseconds, count), or a word.
+    public var limit: SummaryField.Observed
+    public var filter: Filter
+    public var location: SourceLocation
+
+    /// `rss_growth < 8 MiB`, with the filter when there is one: the text stored in `RunSummary.expectations`.
+    public var fullText: String { filter.isEmpty ? text : "\(text) where \(filter.description)" }
+
+    /// The limit as a person reads it.
+    public var limitText: String { field.format(limit) }
+
+    /// Parses `FIELD OP VALUE [UNIT]`; the error says what is wrong and how to write it.
+    static func parse(_ text: String, location: SourceLocation, filter: Filter) -> Result<Expectation, ValueProblem> {
+        var found: (Comparison, Range<String.Index>)?
+        for c in Comparison.allCases {
+            if let r = text.range(of: c.rawValue), found == nil || r.lowerBound < found!.1.lowerBound { found = (c, r) }
+        }
+        guard let (comparison, range) = found else {
+            return .failure(.init("`\(text)` has no comparison", hint: "write FIELD OP VALUE, e.g. `rss_growth < 8 MiB`; OP is one of < <= > >= == !="))
+        }
+        let name = text[..<range.lowerBound].trimmed
+        var written = text[range.upperBound...].trimmed
+        if written.count >= 2, let q = written.first, q == "\"" || q == "'", written.last == q { written = String(written.dropFirst().dropLast()) }
+        guard !name.isEmpty, !written.isEmpty else {
+            return .failure(.init("`\(text)` needs a field on the left and a value on the right", hint: "e.g. `threads_max <= 44`"))
+        }
+        guard let field = SummaryField.lookup(name) else {
+            let near = ScenarioDiagnostic.suggestion(for: name, among: SummaryField.knownNames).map { "did you mean `\($0)`? " } ?? ""
+            return .failure(.init("unknown summary field `\(name)`", hint: near + "fields: " + SummaryField.all.map(\.path).joined(separator: ", ") + ", workload.NAME"))
+        }
+        switch limitValue(written, field: field) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let limit):
+            if case .word = limit, comparison != .equal, comparison != .notEqual {
+                return .failure(.init("`\(field.path)` is a word: compare it with == or !=", hint: "e.g. `\(field.path) == \(written)`"))
+            }
+            return .success(Expectation(text: text.trimmed, field: field, comparison: comparison, limit: limit, filter: filter, location: location))
+        }
+    }
+
+    private static func limitValue(_ written: String, field: SummaryField) -> Result<SummaryField.Observed, ValueProblem> {
+        if case .word(let choices) = field.dimension {
+            if let choices, !choices.contains(written) {
+                let near = ScenarioDiagnostic.suggestion(for: written, among: choices).map { "did you mean `\($0)`? " } ?? ""
+                return .failure(.init("`\(written)` is not a value of \(field.path)", hint: near + "one of: " + choices.joined(separator: ", ")))
+            }
+            return .success(.word(written))
+        }
+        let compact = written.filter { $0 != " " && $0 != "_" }
+        let numberEnd = compact.firstIndex { !($0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e") } ?? compact.endIndex
+        guard let number = Double(compact[..<numberEnd]) else {
+            return .failure(.init("`\(written)` is not a number", hint: "write a number with an optional unit: 8 MiB, 50 ms, 44"))
+        }
+        let unit = String(compact[numberEnd...])
+        if unit.isEmpty { return .success(.number(number)) }
+        let byteFactor = Quantity.byteUnits.first { $0.0 == unit.lowercased() }?.1
+        let timeFactor = Quantity.durationUnits.first { $0.0 == unit.lowercased() }?.1
+        switch field.dimension {
+        case .bytes, .workloadNumber:
+            if let byteFactor { return .success(.number(number * byteFactor)) }
+            return .failure(.init("`\(unit)` is not a size unit, and \(field.path) is a size", hint: "use B, KiB, MiB, GiB, KB, MB or GB"))
+        case .milliseconds:
+            // `m` reads as minutes for durations but as MiB for sizes; a latency means minutes.
+            if let timeFactor { return .success(.number(number * timeFactor / 1e6)) }
+            return .failure(.init("`\(unit)` is not a time unit, and \(field.path) is a latency", hint: "use ns, us, ms or s"))
+        case .rate:
+            if ["rps", "/s", "req/s"].contains(unit.lowercased()) { return .success(.number(number)) }
+            return .failure(.init("`\(unit)` is not a rate unit", hint: "write requests per second as a number or with rps"))
+        case .count:
+            return .failure(.init("\(field.path) is a count and takes no unit, found `\(unit)`", hint: "write e.g. `\(field.path) <= \(Int(number))`"))
+        case .word:
+            return .success(.word(written))
+        }
+    }
+
+    /// Whether this expectation is about `run` (its filter matches the run or the plan it came from).
+    public func applies(to run: RunSummary, plan: RunPlan?) -> Bool {
+        filter.conditions.allSatisfy { condition in
+            let actual: String?
+            if condition.path == "config" {
+                actual = run.config
+            } else {
+                actual = plan?.settingValue(condition.path) ?? run.configuration?[condition.path]
+            }
+            guard let actual else { return condition.patterns.contains("unset") }
+            return condition.patterns.contains { Self.matches(actual, pattern: $0, path: condition.path) }
+        }
+    }
+
+    static func matches(_ value: String, pattern: String, path: String) -> Bool {
+        if pattern.contains("*") { return glob(Array(value), Array(pattern)) }
+        if value == pattern { return true }
+        // Sizes compare by bytes and counts by value: `64 MiB` matches 67108864.
+        if let a = Quantity.bytes(value), let b = Quantity.bytes(pattern) { return a == b }
+        return false
+    }
+
+    private static func glob(_ s: [Character], _ p: [Character]) -> Bool {
+        guard let first = p.first else { return s.isEmpty }
+        if first == "*" { return (0...s.count).contains { glob(Array(s[$0...]), Array(p.dropFirst())) } }
+        return s.first == first && glob(Array(s.dropFirst()), Array(p.dropFirst()))
+    }
+
+    /// Checks the run; the result names what was observed in readable units.
+    public func evaluate(_ run: RunSummary) -> RunSummary.Expectation {
+        guard let observed = field.read(run) else {
+            return .init(text: fullText, passed: false, observed: "absent (the run did not record \(field.path))")
+        }
+        let passed: Bool
+        switch (observed, limit) {
+        case (.number(let a), .number(let b)): passed = comparison.holds(a, b)
+        case (.word(let a), .word(let b)): passed = comparison == .equal ? a == b : a != b
+        default: passed = false
+        }
+        return .init(text: fullText, passed: passed, observed: field.format(observed))
+    }
+}
+
+/// One expectation checked against one run (or against none, when no run matched), for reports and exit codes.
+public struct ExpectationOutcome: Sendable {
+    public var scenario: String
+    /// The run's label; nil when no run matched the expectation.
+    public var config: String?
+    public var text: String
+    public var passed: Bool
+    public var observed: String
+    public var limit: String
+    public var location: SourceLocation?
+
+    /// `threadpool-growth/eager-40: rss_growth < 8 MiB failed: observed 31.2 MiB, limit 8 MiB`
+    public var failureLine: String {
+        "\(scenario)/\(config ?? "*"): \(text) failed: observed \(observed), limit \(limit)"
+            + (location.map { " (\($0))" } ?? "")
+    }
+}
+
+public enum ExpectationEvaluator {
+    /// Evaluates every scenario's expectations on the runs that belong to it (by scenario name), fills each run's
+    /// `expectations`, and returns one outcome per pair; an expectation that matches no run fails, so a renamed
+    /// configuration cannot silently stop being checked.
+    public static func evaluate(_ scenarios: [Scenario], runs: [RunSummary]) -> (runs: [RunSummary], outcomes: [ExpectationOutcome]) {
+        var runs = runs
+        var outcomes: [ExpectationOutcome] = []
+        for scenario in scenarios {
+            for expectation in scenario.expectations {
+                var matched = false
+                for index in runs.indices where runs[index].scenario == scenario.name {
+                    let run = runs[index]
+                    guard expectation.applies(to: run, plan: scenario.plan(forConfig: run.config)) else { continue }
+                    matched = true
+                    let result = expectation.evaluate(run)
+                    runs[index].expectations.removeAll { $0.text == result.text }
+                    runs[index].expectations.append(result)
+                    outcomes.append(.init(scenario: scenario.name, config: run.config, text: result.text, passed: result.passed,
+                                          observed: result.observed, limit: expectation.limitText, location: expectation.location))
+                }
+                if !matched {
+                    outcomes.append(.init(scenario: scenario.name, config: nil, text: expectation.fullText, passed: false,
+                                          observed: "no run of \(scenario.name) matched", limit: expectation.limitText,
+                                          location: expectation.location))
+                }
+            }
+        }
+        return (runs, outcomes)
+    }
+}
+
+extension StringProtocol {
+    var trimmed: String {
+        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}

@@ -1,0 +1,92 @@
+/// A place in an input file, 1-based like compilers and Yams' `Mark`.
+public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem in an input file, rendered as `file:line:column: error: message`, the offending line, a caret
+/// and a hint, the way Yams and compilers print them so editors and CI annotate the line.
+public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    public var hint: String?
+    /// The offending line as written, without its newline.
+    public var sourceLine: String
+
+    public init(location: SourceLocation, message: String, hint: String? = nil, sourceLine: String = "") {
+        self.location = location; self.message = message; self.hint = hint; self.sourceLine = sourceLine
+    }
+
+    public var description: String {
+        var text = "\(location): error: \(message)"
+        if !sourceLine.isEmpty {
+            // Columns count Unicode scalars (libyaml); pad with the same count so the caret lines up.
+            let pad = String(repeating: " ", count: max(0, location.column - 1))
+            text += "\n" + sourceLine + "\n" + pad + "^"
+        }
+        if let hint { text += "\nhint: " + hint }
+        return text
+    }
+
+    /// The closest of `candidates` to `word` when it is close enough to be a likely typo.
+    public static func suggestion(for word: String, among candidates: [String]) -> String? {
+        let w = Array(word.lowercased().unicodeScalars)
+        var best: (String, Int)?
+        for candidate in candidates {
+            let d = editDistance(w, Array(candidate.lowercased().unicodeScalars))
+            if d < (best?.1 ?? Int.max) { best = (candidate, d) }
+        }
+        guard let (candidate, distance) = best else { return nil }
+        return distance <= max(2, candidate.count / 3) ? candidate : nil
+    }
+
+    private static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// Every problem found in one or more files; loading reports them all at once, not the first only.
+public struct ScenarioLoadError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [ScenarioDiagnostic]
+    public init(_ diagnostics: [ScenarioDiagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// Collects diagnostics for one file, with its text so each can quote its line.
+struct DiagnosticSink {
+    let file: String
+    let lines: [Substring]
+    private(set) var diagnostics: [ScenarioDiagnostic] = []
+
+    init(file: String, text: String) {
+        self.file = file
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    mutating func error(_ message: String, at location: SourceLocation?, hint: String? = nil) {
+        let loc = location ?? SourceLocation(file: file, line: 1, column: 1)
+        let line = loc.line >= 1 && loc.line <= lines.count ? String(lines[loc.line - 1]) : ""
+        let d = ScenarioDiagnostic(location: loc, message: message, hint: hint,
+                                   sourceLine: line.hasSuffix("\r") ? String(line.dropLast()) : line)
+        // Sweeps revisit the same value for each point: say each problem once.
+        if !diagnostics.contains(d) { diagnostics.append(d) }
+    }
+
+    var sorted: [ScenarioDiagnostic] {
+        diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+}

@@ -1,0 +1,65 @@
+/// A count written with the machine's CPUs in it: `40`, `cores`, `cores * 5`, `2 * cores + 1`.
+/// Kept as written so a scenario reads the same on every machine; resolved when plans are made.
+public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
+    enum Token: Equatable, Sendable { case number(Int), cores, plus, minus, times }
+
+    let tokens: [Token]
+    public let text: String
+
+    public init?(_ text: String) {
+        var tokens: [Token] = []
+        var rest = Substring(text.lowercased())
+        while let c = rest.first {
+            if c == " " { rest.removeFirst(); continue }
+            if c.isASCII && c.isNumber {
+                let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+                guard let n = Int(digits) else { return nil }
+                tokens.append(.number(n)); rest.removeFirst(digits.count)
+            } else if rest.hasPrefix("cores") {
+                tokens.append(.cores); rest.removeFirst(5)
+            } else if c == "*" || c == "x" || c == "×" {
+                tokens.append(.times); rest.removeFirst()
+            } else if c == "+" {
+                tokens.append(.plus); rest.removeFirst()
+            } else if c == "-" {
+                tokens.append(.minus); rest.removeFirst()
+            } else {
+                return nil
+            }
+        }
+        // Operands and operators must alternate, starting and ending with an operand.
+        for (i, token) in tokens.enumerated() {
+            let isOperand = token == .cores || { if case .number = token { return true } else { return false } }()
+            if isOperand != (i % 2 == 0) { return nil }
+        }
+        guard tokens.count % 2 == 1 else { return nil }
+        self.tokens = tokens
+        self.text = text
+    }
+
+    /// The value on a machine with `cores` CPUs; `*` binds tighter than `+` and `-`.
+    public func value(cores: Int) -> Int {
+        var total = 0, term = 1, sign = 1
+        for token in tokens {
+            switch token {
+            case .number(let n): term = term.multipliedReportingOverflow(by: n).partialValue
+            case .cores: term = term.multipliedReportingOverflow(by: cores).partialValue
+            case .times: break
+            case .plus, .minus:
+                total += sign * term
+                term = 1
+                sign = token == .plus ? 1 : -1
+            }
+        }
+        return total + sign * term
+    }
+
+    public var usesCores: Bool { tokens.contains(.cores) }
+
+    /// `cores * 5` as a label part: `coresx5`.
+    public var label: String {
+        String(text.lowercased().filter { $0 != " " }.map { $0 == "*" || $0 == "×" ? "x" : $0 })
+    }
+
+    public var description: String { text }
+}

@@ -1,0 +1,93 @@
+import HighwaterAnalysis
+
+/// A value given in a scenario file for one dotted path, with where it was written.
+public struct Setting: Equatable, Sendable {
+    public enum Value: Equatable, Sendable {
+        case value(String)
+        case list([String])
+        /// `unset` in `environment`: the variable is left out.
+        case unset
+    }
+
+    public var path: String
+    public var value: Value
+    public var location: SourceLocation
+
+    /// The value as a person wrote it, for labels and filters.
+    public var written: String {
+        switch value {
+        case .value(let s): return s
+        case .list(let l): return l.joined(separator: "+")
+        case .unset: return "unset"
+        }
+    }
+}
+
+/// A scenario file compiled: what it says, and the runs it makes (one `RunPlan` per point of its sweep).
+public struct Scenario: Sendable {
+    public var name: String
+    public var description: String
+    /// The file it came from.
+    public var file: String
+    /// One plan per configuration, with the request counts as written.
+    public var plans: [RunPlan]
+    /// Requests per plan under `--quick` (same order as `plans`).
+    public var quickRequests: [Int]
+    public var expectations: [Expectation]
+
+    public init(name: String, description: String, file: String, plans: [RunPlan], quickRequests: [Int],
+                expectations: [Expectation]) {
+        self.name = name; self.description = description; self.file = file; self.plans = plans
+        self.quickRequests = quickRequests; self.expectations = expectations
+    }
+
+    /// The plans to run; `quick` shrinks each request count (and warm-up) for a smoke run.
+    public func plans(quick: Bool) -> [RunPlan] {
+        guard quick else { return plans }
+        return zip(plans, quickRequests).map { plan, requests in
+            var p = plan
+            p.load.requests = requests
+            p.warmup = min(p.warmup, max(0, requests / 10))
+            return p
+        }
+    }
+
+    /// Default request count under `--quick`: a tenth, at least 20, never more than the full run.
+    static func defaultQuickRequests(_ requests: Int) -> Int { min(requests, max(20, requests / 10)) }
+
+    /// The plan a stored run came from, matched by its configuration label.
+    public func plan(forConfig config: String) -> RunPlan? { plans.first { $0.config == config } }
+
+    /// This scenario's expectations evaluated on one of its runs (those whose filter matches it).
+    public func evaluate(_ run: RunSummary) -> [RunSummary.Expectation] {
+        let plan = plan(forConfig: run.config)
+        return expectations.filter { $0.applies(to: run, plan: plan) }.map { $0.evaluate(run) }
+    }
+}
+
+extension RunPlan {
+    /// The value of a configuration setting by its scenario path (`executor.kind`, `environment.MALLOC_ARENA_MAX`),
+    /// for `where` filters; nil when the plan does not set it.
+    public func settingValue(_ path: String) -> String? {
+        switch path {
+        case "config": return config
+        case "scenario": return scenario
+        case "executor.kind": return executor.kind
+        case "executor.size": return String(executor.size)
+        case "workload.name": return workload.name
+        case "load.requests": return String(load.requests)
+        case "load.concurrency": return String(load.concurrency)
+        case "load.rate": return load.rate.map { Quantity.format($0) }
+        case "load.payload": return load.payloadBytes.map(String.init).joined(separator: "+")
+        case "load.warmup": return String(warmup)
+        case "storage.tmpfs": return storage.tmpfsBytes.map(String.init)
+        case "storage.temp_dir": return storage.tempDir
+        case "storage.spool_threshold": return storage.spoolThreshold.map(String.init)
+        case "storage.destination_tmpfs": return storage.destinationTmpfsBytes.map(String.init)
+        default:
+            if path.hasPrefix("environment.") { return environment[String(path.dropFirst("environment.".count))] }
+            if path.hasPrefix("workload.options.") { return workload.options[String(path.dropFirst("workload.options.".count))] }
+            return nil
+        }
+    }
+}

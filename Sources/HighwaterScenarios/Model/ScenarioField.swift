@@ -1,0 +1,158 @@
+import HighwaterAnalysis
+
+/// A setting a scenario can give, sweep or filter on, addressed by its dotted path (`executor.size`).
+/// One table drives validation, did-you-mean suggestions and the documentation.
+public struct ScenarioField: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case text
+        case choice([String])
+        /// A whole number or an expression over `cores`, at least 1 once resolved.
+        case count
+        case integer(min: Int)
+        case positiveNumber
+        case bytes(positive: Bool)
+        /// One size or a list of sizes.
+        case byteList
+        case duration
+        case flag
+        /// A value, or `unset` (or null) to leave the variable out of the child's environment.
+        case environmentValue
+        case absolutePath
+    }
+
+    public var path: String
+    public var kind: Kind
+    public var summary: String
+
+    public static let all: [ScenarioField] = [
+        .init(path: "executor.kind", kind: .choice(RunPlan.executorKinds), summary: "how requests are dispatched to handler threads"),
+        .init(path: "executor.size", kind: .count, summary: "threads in the pool: a number, `cores` or `cores * 5`"),
+        .init(path: "workload.name", kind: .choice(RunPlan.workloads), summary: "the handler to host"),
+        .init(path: "workload.options.*", kind: .text, summary: "handler options; see `workloadOptions`"),
+        .init(path: "environment.*", kind: .environmentValue, summary: "a variable for the child, or `unset`"),
+        .init(path: "load.requests", kind: .integer(min: 1), summary: "requests to send"),
+        .init(path: "load.concurrency", kind: .count, summary: "requests in flight at once"),
+        .init(path: "load.rate", kind: .positiveNumber, summary: "requests per second; absent sends as fast as concurrency allows"),
+        .init(path: "load.payload", kind: .byteList, summary: "request body size, or a list cycled through"),
+        .init(path: "load.warmup", kind: .integer(min: 0), summary: "first requests whose growth does not count"),
+        .init(path: "load.quick_requests", kind: .integer(min: 1), summary: "requests under `--quick`"),
+        .init(path: "storage.tmpfs", kind: .bytes(positive: true), summary: "a private tmpfs of this size as the temp dir"),
+        .init(path: "storage.temp_dir", kind: .absolutePath, summary: "the temp dir to use instead of a tmpfs"),
+        .init(path: "storage.spool_threshold", kind: .bytes(positive: false), summary: "bytes a spooled upload keeps in memory"),
+        .init(path: "storage.destination_tmpfs", kind: .bytes(positive: true), summary: "a tmpfs of this size as the upload destination"),
+        .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
+    ]
+
+    /// The options each workload reads (names the harness uses), with their kinds.
+    public static let workloadOptions: [String: [(name: String, kind: Kind)]] = [
+        "alloc-churn": [("working_set", .bytes(positive: true)), ("chunk", .bytes(positive: true)), ("pin", .flag), ("trim", .flag)] + faults,
+        "leak": [("bytes_per_request", .bytes(positive: true))] + faults,
+        "sleep": [("duration", .duration)] + faults,
+        "cpu": [("duration", .duration)] + faults,
+        "upload-spooled": [("field", .text), ("chunk", .bytes(positive: true))],
+        "upload-streamed": [("field", .text), ("chunk", .bytes(positive: true))],
+    ]
+
+    /// Faults any compute handler can be told to show: every Nth request throws (500), or the host
+    /// aborts at request N (a crashed child).
+    static let faults: [(name: String, kind: Kind)] = [("fail_every", .integer(min: 1)), ("crash_at", .integer(min: 0))]
+
+    /// Every known option, whatever the workload, so a value can be checked before the workload is known.
+    static let anyWorkloadOption: [String: Kind] = {
+        var all: [String: Kind] = [:]
+        for options in workloadOptions.values { for o in options { all[o.name] = o.kind } }
+        return all
+    }()
+
+    /// The field at a dotted path, with the option's own kind for `workload.options.NAME`.
+    public static func lookup(_ path: String) -> ScenarioField? {
+        if let exact = all.first(where: { $0.path == path }) { return exact }
+        if path.hasPrefix("environment."), path.count > "environment.".count {
+            return all.first { $0.path == "environment.*" }
+        }
+        if path.hasPrefix("workload.options."), let kind = anyWorkloadOption[String(path.dropFirst("workload.options.".count))] {
+            return ScenarioField(path: path, kind: kind, summary: "workload option")
+        }
+        return nil
+    }
+
+    /// Paths to suggest for a misspelt one.
+    static var knownPaths: [String] {
+        all.map(\.path).filter { !$0.hasSuffix("*") } + anyWorkloadOption.keys.sorted().map { "workload.options." + $0 }
+    }
+
+    /// Checks a written value; returns it in the form the plan stores (sizes as written, flags as
+    /// `true`/`false`), `nil` for unset, or a problem and a hint.
+    static func check(_ text: String, kind: Kind, path: String) -> Result<String?, ValueProblem> {
+        let name = path.split(separator: ".").last.map(String.init) ?? path
+        switch kind {
+        case .text:
+            return .success(text)
+        case .choice(let choices):
+            if choices.contains(text) { return .success(text) }
+            let near = ScenarioDiagnostic.suggestion(for: text, among: choices).map { "did you mean `\($0)`? " } ?? ""
+            return .failure(.init("unknown \(name) `\(text)`", hint: near + "one of: " + choices.joined(separator: ", ")))
+        case .count:
+            guard let expression = CountExpression(text) else {
+                return .failure(.init("`\(text)` is not a count", hint: "write a whole number, `cores`, or an expression like `cores * 5`"))
+            }
+            if !expression.usesCores, expression.value(cores: 1) < 1 {
+                return .failure(.init("impossible \(name) \(text): it must be at least 1", hint: "a pool or a load needs at least one thread or request in flight"))
+            }
+            return .success(text)
+        case .integer(let minimum):
+            guard let n = Int(text.filter { $0 != "_" }) else {
+                return .failure(.init("`\(text)` is not a whole number", hint: "write \(name) as digits, e.g. 2000"))
+            }
+            if n < minimum { return .failure(.init("impossible \(name) \(n): it must be at least \(minimum)", hint: nil)) }
+            return .success(String(n))
+        case .positiveNumber:
+            guard let x = Double(text), x.isFinite else {
+                return .failure(.init("`\(text)` is not a number", hint: "write \(name) as a number, e.g. 100"))
+            }
+            if x <= 0 { return .failure(.init("impossible \(name) \(text): it must be more than 0", hint: "leave \(name) out to send as fast as concurrency allows")) }
+            return .success(text)
+        case .bytes(let positive):
+            if text.trimmingPrefixSpaces.hasPrefix("-") {
+                return .failure(.init("impossible \(name) \(text): a size cannot be negative", hint: nil))
+            }
+            guard let b = Quantity.bytes(text) else {
+                return .failure(.init("`\(text)` is not a size", hint: "write a size with a unit: 64 MiB, 1 GiB, 512 KiB, 10 MB, or bytes as digits"))
+            }
+            if positive && b == 0 { return .failure(.init("impossible \(name) 0: it must be more than 0 bytes", hint: nil)) }
+            return .success(text)
+        case .byteList:
+            return check(text, kind: .bytes(positive: false), path: path)
+        case .duration:
+            if text.trimmingPrefixSpaces.hasPrefix("-") {
+                return .failure(.init("impossible \(name) \(text): a duration cannot be negative", hint: nil))
+            }
+            guard let ns = Quantity.nanoseconds(text) else {
+                return .failure(.init("`\(text)` is not a duration", hint: "write a duration with a unit: 5ms, 250 us, 2s"))
+            }
+            if ns == 0 { return .failure(.init("impossible \(name) \(text): it must be longer than 0", hint: nil)) }
+            return .success(text)
+        case .flag:
+            switch text.lowercased() {
+            case "true", "yes", "on": return .success("true")
+            case "false", "no", "off": return .success("false")
+            default: return .failure(.init("`\(text)` is not true or false", hint: "write \(name): true or \(name): false"))
+            }
+        case .environmentValue:
+            return .success(text == "unset" ? nil : text)
+        case .absolutePath:
+            if text.hasPrefix("/") { return .success(text) }
+            return .failure(.init("`\(text)` is not an absolute path", hint: "write a path starting with /"))
+        }
+    }
+}
+
+struct ValueProblem: Error {
+    var message: String
+    var hint: String?
+    init(_ message: String, hint: String?) { self.message = message; self.hint = hint }
+}
+
+extension String {
+    var trimmingPrefixSpaces: Substring { drop(while: { $0 == " " }) }
+}

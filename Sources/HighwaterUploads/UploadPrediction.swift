@@ -1,0 +1,58 @@
+/// Where a spooled upload must start failing, from the temp dir's figures alone.
+/// The spool holds only the file's bytes (not the part's headers), and tmpfs charges whole pages, so the largest
+/// file that fits is the free space rounded down to pages; the body that carries it adds the multipart framing.
+/// A file no larger than the spool threshold never reaches the temp dir at all.
+public struct UploadPrediction: Equatable, Sendable {
+    public var capacity: UInt64
+    /// Already used by others when the upload starts.
+    public var used: UInt64
+    public var pageSize: UInt64
+    public var threshold: UInt64
+    /// Body bytes that are not the file (`MultipartFraming.overhead`; 0 for a raw body).
+    public var overhead: UInt64
+
+    public init(capacity: UInt64, used: UInt64 = 0, pageSize: UInt64 = 4096,
+                threshold: UInt64 = UInt64(SpooledFile.defaultThreshold), overhead: UInt64 = 0) {
+        self.capacity = capacity
+        self.used = used
+        self.pageSize = max(1, pageSize)
+        self.threshold = threshold
+        self.overhead = overhead
+    }
+
+    /// The largest file the spool can hold: free space in whole pages (or the threshold, if that is larger).
+    public var largestFileBytes: UInt64 {
+        let free = capacity > used ? capacity - used : 0
+        return max(free / pageSize * pageSize, threshold)
+    }
+
+    /// The largest request body whose file fits.
+    public var largestBodyBytes: UInt64 { largestFileBytes + overhead }
+
+    public func fits(fileBytes: UInt64) -> Bool { fileBytes <= largestFileBytes }
+}
+
+/// What a sweep of upload sizes showed: the largest that passed and the smallest that failed.
+public struct UploadBoundary: Equatable, Sendable {
+    public var largestPassed: UInt64?
+    public var smallestFailed: UInt64?
+
+    public init(outcomes: [(bytes: UInt64, passed: Bool)]) {
+        largestPassed = outcomes.filter(\.passed).map(\.bytes).max()
+        smallestFailed = outcomes.filter { !$0.passed }.map(\.bytes).min()
+    }
+
+    /// Every pass below every failure (a failure below a pass means something other than space failed).
+    public var isConsistent: Bool {
+        guard let largestPassed, let smallestFailed else { return true }
+        return largestPassed < smallestFailed
+    }
+
+    /// The observed boundary brackets the predicted largest size, give or take `tolerance` (1 MiB by default).
+    public func agrees(with predictedLargest: UInt64, tolerance: UInt64 = 1 << 20) -> Bool {
+        guard isConsistent else { return false }
+        if let largestPassed, largestPassed > predictedLargest + tolerance { return false }
+        if let smallestFailed, smallestFailed + tolerance <= predictedLargest { return false }
+        return true
+    }
+}

@@ -1,0 +1,73 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterHarness
+import HighwaterProbes
+import HighwaterReports
+import HighwaterScenarios
+
+/// What `run` and `check` share: load scenario files, run their plans each in a child, evaluate
+/// the expectations, store the summary and render the report.
+enum ScenarioExecution {
+    /// The default scenarios: `scenarios/` here, or beside the checkout this executable was built in.
+    static func defaultScenarioDirectory() throws -> String {
+        if isDirectory("scenarios") { return "scenarios" }
+        // .build/<config>/highwater → the package root's scenarios/
+        var path = Executable.path
+        for _ in 0..<4 {
+            guard let slash = path.lastIndex(of: "/") else { break }
+            path = String(path[..<slash])
+            if isDirectory(path + "/scenarios") { return path + "/scenarios" }
+        }
+        throw HighwaterFailure.badInput("no scenario files given and no scenarios/ directory here; pass files, e.g. `highwater run scenarios/threadpool-growth.yaml`")
+    }
+
+    static func load(_ paths: [String], cores: Int) throws -> [Scenario] {
+        let targets = paths.isEmpty ? [try defaultScenarioDirectory()] : paths
+        do {
+            let scenarios = try ScenarioLoader(cores: cores).load(paths: targets)
+            if scenarios.isEmpty { throw HighwaterFailure.badInput("no scenario files in \(targets.joined(separator: ", "))") }
+            return scenarios
+        } catch let failure as HighwaterFailure {
+            throw failure
+        } catch {
+            throw HighwaterFailure.badInput("\(error)")
+        }
+    }
+
+    /// Runs every plan, evaluates expectations, writes DIR/summary.json and the report.
+    static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String) async throws
+        -> (runs: [RunSummary], outcomes: [ExpectationOutcome])
+    {
+        var plans = scenarios.flatMap { $0.plans(quick: quick) }
+        if let requests {
+            for i in plans.indices {
+                plans[i].load.requests = requests
+                plans[i].warmup = min(plans[i].warmup, max(requests - 1, 0))
+            }
+        }
+        let byName = Dictionary(scenarios.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let session = RunSession(outDirectory: out, executable: Executable.path, version: Highwater.version)
+        let runs: [RunSummary]
+        do {
+            runs = try await session.run(plans) { _, summary in
+                if let scenario = byName[summary.scenario] { summary.expectations = scenario.evaluate(summary) }
+            }
+        } catch {
+            throw HighwaterFailure.couldNotRun("the scenarios could not be run: \(error)")
+        }
+        let evaluated = ExpectationEvaluator.evaluate(scenarios, runs: runs)
+        do {
+            try session.store(evaluated.runs)
+            _ = try ReportWriter.write(resultsDirectory: out)
+        } catch {
+            throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error)")
+        }
+        Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md, \(out)/junit.xml (\(runs.count) runs)")
+        return evaluated
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+}

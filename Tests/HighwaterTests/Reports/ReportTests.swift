@@ -1,0 +1,208 @@
+@preconcurrency import Glibc
+import FoundationEssentials
+import HighwaterAnalysis
+import HighwaterReports
+import Testing
+
+/// Renders reports from synthetic results directories written to disk: a lazy pool filling up
+/// (16 threads at 25 MiB each), a pool of one, and a 64 KiB-per-request leak.
+@Suite("Reports")
+struct ReportTests {
+    /// Writes the standard results, optionally without the figures the harness adds beyond the interface,
+    /// so the report has to compute them from requests.jsonl and samples.jsonl.
+    static func makeResults(requests: Int = 3000, stripDerived: Bool = false) throws -> (dir: String, summary: ResultsSummary) {
+        let dir = TestSupport.makeTemporaryDirectory("hw-report")
+        let summary = try SyntheticResults.write(directory: dir, runs: SyntheticResults.standard(requests: requests))
+        if stripDerived {
+            var stripped = summary
+            for k in stripped.runs.indices {
+                stripped.runs[k].plateau_threads = nil
+                stripped.runs[k].growth_per_thread = nil
+                stripped.runs[k].plateau_arenas = nil
+            }
+            let data = try JSONEncoder().encode(stripped)
+            let fd = open(dir + "/summary.json", O_WRONLY | O_TRUNC)
+            _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        return (dir, summary)
+    }
+
+    static func read(_ path: String) -> String {
+        let r = TestSupport.run(["cat", path])
+        return r.stdout
+    }
+
+    /// The plateau thread count and the growth per thread (in MiB) the text states for a configuration.
+    static func statedPlateau(_ text: Substring) -> (threads: Int, perThreadMiB: Double)? {
+        guard let t = text.firstMatch(of: /plateau at (\d+) threads/),
+              let g = text.firstMatch(of: /about ([0-9.]+) MiB each/),
+              let threads = Int(t.1), let perThread = Double(g.1) else { return nil }
+        return (threads, perThread)
+    }
+
+    static func line(of config: String, in markdown: String) -> Substring? {
+        markdown.split(separator: "\n").first { $0.hasPrefix("- **\(config)**") }
+    }
+
+    static func checkPlateauAndLeak(html: String, markdown: String, summary: ResultsSummary) throws {
+        let plateau = try #require(summary.runs.first { $0.config == "lazy-16" })
+        let expectedThreads = Double(try #require(plateau.plateau_threads))
+        let expectedPerThread = try #require(plateau.growth_per_thread) / 1_048_576
+        #expect(plateau.growth.classification == .plateau)
+
+        let plateauLine = try #require(line(of: "lazy-16", in: markdown))
+        let stated = try #require(statedPlateau(plateauLine))
+        #expect(abs(Double(stated.threads) - expectedThreads) <= 0.1 * expectedThreads)
+        #expect(abs(stated.perThreadMiB - expectedPerThread) <= 0.1 * expectedPerThread)
+        #expect(!plateauLine.contains("probable leak"))
+        #expect(plateauLine.contains("not a leak"))
+
+        // The page states the same figures in its diagnosis.
+        let htmlDiagnosis = try #require(html.firstRange(of: "<strong>lazy-16</strong>").map { html[$0.lowerBound...].prefix(1500) })
+        let statedHTML = try #require(statedPlateau(htmlDiagnosis))
+        #expect(abs(Double(statedHTML.threads) - expectedThreads) <= 0.1 * expectedThreads)
+        #expect(abs(statedHTML.perThreadMiB - expectedPerThread) <= 0.1 * expectedPerThread)
+
+        let leakLine = try #require(line(of: "leak-64k", in: markdown))
+        #expect(leakLine.contains("probable leak"))
+        #expect(leakLine.contains("64 KiB per request"))
+        #expect(leakLine.contains("per hour"))
+        let stableLine = try #require(line(of: "fixed-1", in: markdown))
+        #expect(stableLine.contains("stable"))
+        #expect(!stableLine.contains("leak"))
+    }
+
+    @Test func namesPlateauThreadsAndGrowthPerThreadAndCallsTheLeakALeak() throws {
+        let (dir, summary) = try Self.makeResults()
+        defer { TestSupport.removeTree(dir) }
+        let (html, markdown) = try ReportWriter.write(resultsDirectory: dir)
+        try Self.checkPlateauAndLeak(html: html, markdown: markdown, summary: summary)
+        #expect(Self.read(dir + "/report.md") == markdown)
+        #expect(Self.read(dir + "/index.html") == html)
+    }
+
+    @Test func computesPlateauFiguresFromRawDataWhenSummaryLacksThem() throws {
+        let (dir, summary) = try Self.makeResults(stripDerived: true)
+        defer { TestSupport.removeTree(dir) }
+        let (html, markdown) = try ReportWriter.write(resultsDirectory: dir)
+        try Self.checkPlateauAndLeak(html: html, markdown: markdown, summary: summary)
+    }
+
+    @Test func pageIsSelfContainedWithChartsThatHaveAxesLabelsAndLegends() throws {
+        let (dir, _) = try Self.makeResults()
+        defer { TestSupport.removeTree(dir) }
+        let (html, _) = try ReportWriter.write(resultsDirectory: dir)
+        #expect(!html.contains("<script"))
+        #expect(!html.contains("http://"))
+        #expect(!html.contains("https://"))
+        #expect(html.contains("<svg"))
+        #expect(html.contains("class=\"axes\""))
+        #expect(html.contains("class=\"legend\""))
+        #expect(html.contains("request (i, in completion order)"))
+        #expect(html.contains("threads / arenas"))
+        #expect(html.contains("MiB</text>"))
+        #expect(html.contains("first request on a new thread"))
+        #expect(html.contains("plateau from request"))
+        #expect(html.contains("Configurations side by side"))
+        #expect(html.contains("@media print"))
+    }
+
+    @Test func junitHasACasePerExpectationAndCompletedForRunsWithout() throws {
+        let (dir, _) = try Self.makeResults(requests: 500)
+        defer { TestSupport.removeTree(dir) }
+        try ReportWriter.write(resultsDirectory: dir)
+        let junit = Self.read(dir + "/junit.xml")
+        #expect(junit.contains("name=\"rss_growth &lt; 1 GiB\""))
+        #expect(junit.contains("name=\"completed\""))
+        #expect(junit.contains("<failure message=\"observed: linear\""))
+        #expect(junit.contains("tests=\"3\" failures=\"1\""))
+    }
+
+    @Test func writesACSVPerRunWithARowPerRequest() throws {
+        let (dir, _) = try Self.makeResults(requests: 500)
+        defer { TestSupport.removeTree(dir) }
+        try ReportWriter.write(resultsDirectory: dir)
+        let csv = Self.read(dir + "/leak/run-3/requests.csv")
+        let lines = csv.split(separator: "\n")
+        #expect(lines.count == 501)
+        #expect(lines.first.map(String.init) == String(CSVExport.header.dropLast()))
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 14 })
+    }
+
+    @Test func missingDirectoryOrSummaryIsAClearError() throws {
+        #expect(throws: ReportError.self) { try ReportWriter.write(resultsDirectory: "/nonexistent/highwater-results") }
+        let dir = TestSupport.makeTemporaryDirectory("hw-report-empty")
+        defer { TestSupport.removeTree(dir) }
+        do {
+            try ReportWriter.write(resultsDirectory: dir)
+            Issue.record("an empty directory rendered")
+        } catch let error as ReportError {
+            #expect(error.description.contains("summary.json"))
+        }
+    }
+
+    @Test func truncatedLastLineIsSkippedAndTheRestLoads() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-report-cut")
+        defer { TestSupport.removeTree(dir) }
+        let path = dir + "/requests.jsonl"
+        let text = """
+            {"i":0,"config":"a","route":"/","tid":7,"worker":"w\\"0","start_ns":10,"end_ns":20,"status":200,"rss_before":100,"rss_after":300,"heap_in_use_before":5,"heap_in_use_after":4,"error":null}
+            {"i":1,"config":"a","route":"/","tid":8,"worker":"w1","start_ns":30,"end_ns":45,"status":500,"rss_before":300,"rss_after":200,"heap_in_use_before":4,"heap_in_use_after":4,"error":"boom \\"x\\"\\n"}
+            {"i":2,"config":"a","route":"/","tid":8,"worker":"w1","start_ns":50,"end_
+            """
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        let r = try ResultsLoader.loadRequests(path)
+        #expect(r.count == 2)
+        #expect(r.skippedLines == 1)
+        #expect(r.tid == [7, 8])
+        #expect(r.rssAfter == [300, 200])
+        #expect(r.status == [200, 500])
+        #expect(r.errors[1] == "boom \"x\"\n")
+        #expect(r.errors[0] == nil)
+    }
+
+    @Test func downsampleKeepsEachBucketsExtremes() {
+        var ys = [Double](repeating: 1, count: 100_000)
+        ys[12_345] = 1000
+        ys[67_890] = -50
+        let points = Downsample.minMax(ys, buckets: 100)
+        #expect(points.count <= 202)
+        #expect(points.contains(ChartPoint(12_345, 1000)))
+        #expect(points.contains(ChartPoint(67_890, -50)))
+        #expect(points.first == ChartPoint(0, 1))
+        #expect(points.last == ChartPoint(99_999, 1))
+        #expect(zip(points, points.dropFirst()).allSatisfy { $0.x < $1.x })
+    }
+
+    @Test func bigRunStaysSmall() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-report-big")
+        defer { TestSupport.removeTree(dir) }
+        let result = try ReportBenchmark.run(requests: 50_000, directory: dir)
+        print(result)
+        #expect(result.htmlBytes < 5 << 20)
+    }
+
+    @Test(.enabled(if: TestSupport.which("chromium") != nil, "chromium is not on PATH (Debian: apt-get install chromium)"))
+    func rendersInHeadlessChromium() throws {
+        let (dir, _) = try Self.makeResults()
+        defer { TestSupport.removeTree(dir) }
+        try ReportWriter.write(resultsDirectory: dir)
+        let artifacts = "/tmp/highwater-test-artifacts"
+        _ = TestSupport.run(["mkdir", "-p", artifacts])
+        let shot = artifacts + "/report-screenshot.png"
+        _ = TestSupport.run(["rm", "-f", shot])
+        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0",
+                      "--window-size=1280,2000", "--user-data-dir=\(dir)/chromium-profile"]
+        let run = TestSupport.run(["chromium"] + common + ["--screenshot=\(shot)", "file://\(dir)/index.html"])
+        let size = TestSupport.run(["stat", "-c", "%s", shot]).stdout.filter { $0.isNumber }
+        // A blank 1280x2000 page compresses to a few KiB; charts, tables and text take far more.
+        #expect((Int(size) ?? 0) > 40_000, "screenshot \(shot) is \(size) bytes; chromium said: \(run.stderr.suffix(2000))")
+        #expect(!run.stderr.contains("CONSOLE"), "page reported errors: \(run.stderr.suffix(2000))")
+        let dom = TestSupport.run(["chromium"] + common + ["--dump-dom", "file://\(dir)/index.html"])
+        #expect(dom.stdout.contains("plateau at 16 threads"))
+        print("screenshot kept at \(shot)")
+    }
+}
