@@ -10,7 +10,7 @@ build: deps
 # The main job: the default scenarios, writing a report to results/.
 run: build
 	.build/release/highwater env
-	.build/release/highwater run --out results
+	.build/release/highwater run --out results scenarios/threadpool-growth.yaml scenarios/leak-vs-plateau.yaml
 
 test: deps
 	swift test
