@@ -11,8 +11,8 @@ public final class Sampler: @unchecked Sendable {
         public var intervalNs: UInt64 = 10_000_000
         /// nil samples this process (with allocator figures).
         public var pid: Int32?
-        /// malloc_info takes every arena's lock and walks its bins: refresh the arena count at most this often.
-        public var arenaRefreshNs: UInt64 = 50_000_000
+        /// malloc_info takes every arena's lock and walks its bins: refresh the arena count at most this often (every sample at the default 10 ms).
+        public var arenaRefreshNs: UInt64 = 10_000_000
         /// A directory whose filesystem usage becomes `tmp_used`.
         public var tmpDir: String?
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil) {
