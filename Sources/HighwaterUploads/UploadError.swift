@@ -1,3 +1,4 @@
+import HighwaterAnalysis
 @preconcurrency import Glibc
 
 /// Why an upload failed, and the HTTP answer a host gives for it.
@@ -112,21 +113,6 @@ struct JSONObject {
     var text: String { String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
 
     private mutating func appendString(_ s: String) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: "\\r".utf8)
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: "\\t".utf8)
-            case 0..<0x20, 0x7F:
-                bytes.append(contentsOf: "\\u00".utf8)
-                bytes.append(hex[Int(b >> 4)]); bytes.append(hex[Int(b & 0xF)])
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONLine.appendQuoted(s, to: &bytes)
     }
 }

@@ -45,6 +45,18 @@ public struct JSONLine {
     public mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
         guard let value else { bytes.append(contentsOf: "null".utf8); return }
+        JSONLine.appendQuoted(value, to: &bytes)
+    }
+
+    /// Closes the object and ends the line.
+    public mutating func finish() {
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends `value` as a quoted JSON string, escaping quotes, backslashes and control bytes.
+    public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
         bytes.append(UInt8(ascii: "\""))
         for b in value.utf8 {
             switch b {
@@ -53,20 +65,13 @@ public struct JSONLine {
             case UInt8(ascii: "\n"): bytes.append(contentsOf: "\\n".utf8)
             case UInt8(ascii: "\r"): bytes.append(contentsOf: "\\r".utf8)
             case UInt8(ascii: "\t"): bytes.append(contentsOf: "\\t".utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
+            case 0..<0x20, 0x7F:
                 bytes.append(contentsOf: "\\u00".utf8)
                 bytes.append(hex[Int(b >> 4)]); bytes.append(hex[Int(b & 0xF)])
             default: bytes.append(b)
             }
         }
         bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// Closes the object and ends the line.
-    public mutating func finish() {
-        bytes.append(UInt8(ascii: "}"))
-        bytes.append(UInt8(ascii: "\n"))
     }
 
     private mutating func appendDigits(_ value: UInt64) {
