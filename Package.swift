@@ -59,7 +59,7 @@ let package = Package(
             name: "highwater",
             dependencies: [
                 "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

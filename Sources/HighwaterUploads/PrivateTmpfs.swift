@@ -117,3 +117,16 @@ extension StringProtocol {
         return String(s)
     }
 }
+
+/// Is this process in a mount namespace of its own (not its parent's)? A mount made here then stays here.
+public enum PrivateMounts {
+    public static func isPrivate() -> Bool {
+        func namespace(_ pid: String) -> String? {
+            var buffer = [CChar](repeating: 0, count: 128)
+            let n = readlink("/proc/\(pid)/ns/mnt", &buffer, buffer.count - 1)
+            return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+        }
+        guard let mine = namespace("self"), let parents = namespace("\(getppid())") else { return false }
+        return mine != parents
+    }
+}

@@ -5,6 +5,7 @@ import FoundationEssentials
 import HighwaterAnalysis
 import HighwaterHarness
 import HighwaterProbes
+import HighwaterUploads
 
 struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,11 @@ struct HostCommand: ParsableCommand {
 
     @Option(help: "The run directory.")
     var out: String
+
+    @Option(name: .customLong("mount-tmpfs"), help: ArgumentHelp(
+        "Mount a tmpfs of SIZE bytes at PATH first (PATH=SIZE; repeatable). Only inside a private mount namespace.",
+        valueName: "path=size"))
+    var mountTmpfs: [String] = []
 
     @Flag(name: .customLong("no-record"), help: "Do not record requests (for measuring the recording's cost).")
     var noRecord = false
@@ -41,6 +47,19 @@ struct HostCommand: ParsableCommand {
             runPlan = try JSONDecoder().decode(RunPlan.self, from: data)
         } catch {
             throw HighwaterFailure.badInput("\(plan) is not a run plan: \(error)")
+        }
+        for text in mountTmpfs {
+            guard let (path, bytes) = RunStorage.parseMount(text) else {
+                throw HighwaterFailure.badInput("--mount-tmpfs \(text): expected PATH=BYTES")
+            }
+            guard PrivateMounts.isPrivate() else {
+                throw HighwaterFailure.badInput("--mount-tmpfs needs a private mount namespace; `run` starts the host under `unshare --mount`")
+            }
+            do {
+                try PrivateTmpfs.mount(at: path, size: bytes)
+            } catch {
+                throw HighwaterFailure.couldNotRun("cannot mount the tmpfs: \(error)")
+            }
         }
         do {
             try HostedConfiguration.serve(plan: runPlan, files: .init(directory: out, portFile: out + "/port"), record: !noRecord)

@@ -14,6 +14,15 @@ public struct RequestRecord: Codable, Equatable, Sendable {
     public var heap_in_use_before: UInt64
     public var heap_in_use_after: UInt64
     public var error: String?
+    // Upload workloads only: the file size the client sent, and where its bytes went.
+    public var payload_bytes: UInt64?
+    public var bytes_received: UInt64?
+    public var bytes_to_temp_dir: UInt64?
+    public var bytes_to_destination: UInt64?
+    /// 1 when the spool passed its threshold and went to the temp dir.
+    public var threshold_crossed: UInt64?
+    public var receive_ns: UInt64?
+    public var copy_ns: UInt64?
 
     public init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
                 status: Int, rss_before: UInt64, rss_after: UInt64, heap_in_use_before: UInt64,
@@ -42,6 +51,13 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         line.field("heap_in_use_before", heap_in_use_before)
         line.field("heap_in_use_after", heap_in_use_after)
         line.field("error", error)
+        line.field("payload_bytes", payload_bytes)
+        line.field("bytes_received", bytes_received)
+        line.field("bytes_to_temp_dir", bytes_to_temp_dir)
+        line.field("bytes_to_destination", bytes_to_destination)
+        line.field("threshold_crossed", threshold_crossed)
+        line.field("receive_ns", receive_ns)
+        line.field("copy_ns", copy_ns)
         line.finish()
     }
 }

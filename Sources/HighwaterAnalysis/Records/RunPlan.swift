@@ -36,10 +36,12 @@ public struct RunPlan: Codable, Equatable, Sendable {
         public var spoolThreshold: UInt64?
         /// A tmpfs of this size as the upload destination; nil uses a plain directory.
         public var destinationTmpfsBytes: UInt64?
+        /// Where uploads land; the harness makes one per run (and removes it) when none is given.
+        public var destinationDir: String?
         public init(tmpfsBytes: UInt64? = nil, tempDir: String? = nil, spoolThreshold: UInt64? = nil,
-                    destinationTmpfsBytes: UInt64? = nil) {
+                    destinationTmpfsBytes: UInt64? = nil, destinationDir: String? = nil) {
             self.tmpfsBytes = tmpfsBytes; self.tempDir = tempDir; self.spoolThreshold = spoolThreshold
-            self.destinationTmpfsBytes = destinationTmpfsBytes
+            self.destinationTmpfsBytes = destinationTmpfsBytes; self.destinationDir = destinationDir
         }
     }
 
@@ -68,4 +70,7 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public static let executorKinds = ["fixed", "lazy", "eager", "thread-per-request", "dispatch", "cooperative", "event-loop"]
     /// The workloads the harness knows.
     public static let workloads = ["alloc-churn", "leak", "sleep", "cpu", "upload-spooled", "upload-streamed"]
+    public static let uploadWorkloads = ["upload-spooled", "upload-streamed"]
+
+    public var isUpload: Bool { Self.uploadWorkloads.contains(workload.name) }
 }

@@ -24,7 +24,8 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
 
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
-    private var queue: [Job] = []
+    /// Jobs in order; taken slots are nil so a run job's captures (a request body chunk) are freed at once.
+    private var queue: [Job?] = []
     private var head = 0
     private var threads = 0
     /// Threads running a job now; the others are free (waiting, or about to wait).
@@ -115,11 +116,15 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
                 pthread_cond_wait(&condition, &mutex)
             }
             if head == queue.count { break }
-            let job = queue[head]
+            let job = queue[head]!
+            queue[head] = nil
             head += 1
             busy += 1
-            // Drop run jobs now and then so the queue does not grow for the life of the pool.
-            if head > 1024 && head * 2 > queue.count {
+            // Drop the taken slots now and then so the queue does not grow for the life of the pool.
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
             }

@@ -28,8 +28,11 @@ public typealias SessionFactory = @Sendable (HTTPRequestHead) -> RequestSession?
 /// The HTTP/1.1 handler: routes a request to its session and runs every step of it on the executor.
 /// Reads are paused while a body chunk is being handled, so a slow handler slows the client
 /// instead of buffering the body in memory.
-final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Duplex, not only inbound: `read` is an outbound event, and only an outbound handler sees it to hold it back.
+final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum Step {
@@ -93,13 +96,17 @@ final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if let session, !steps.isEmpty || busy {
-            // The client left mid-request: let the session clean up, on its executor, after any step in flight.
-            steps.removeAll()
-            executor.submit { session.abort() }
-        }
-        session = nil
+        steps.removeAll()
+        // The client left mid-request. With a step on a worker, its completion aborts (a session never runs two
+        // steps at once); otherwise the session cleans up now, on its executor.
+        if !busy { abortSession() }
         context.fireChannelInactive()
+    }
+
+    private func abortSession() {
+        guard let session else { return }
+        self.session = nil
+        executor.submit { session.abort() }
     }
 
     private func runNext(context: ChannelHandlerContext) {
@@ -124,6 +131,7 @@ final class HostHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return { loop.execute {
                     let (handler, context) = bound.value
                     handler.busy = false
+                    if handler.closed { handler.abortSession(); return }
                     if let failure {
                         handler.steps.removeAll()
                         handler.session = nil

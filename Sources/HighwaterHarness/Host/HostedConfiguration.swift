@@ -40,6 +40,13 @@ public enum HostedConfiguration {
     }
 
     static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
+        if plan.isUpload {
+            let workload = try UploadWorkload(plan: plan)
+            return { head in
+                guard head.uri.hasPrefix(UploadSession.route) else { return nil }
+                return UploadSession(head: head, workload: workload, recorder: recorder)
+            }
+        }
         let workload = try ComputeWorkload(plan.workload)
         let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
         let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) }

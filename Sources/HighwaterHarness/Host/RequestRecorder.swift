@@ -68,13 +68,15 @@ public final class RequestRecorder: @unchecked Sendable {
                      rss: residentBytes(), heap: heap.uordblks + heap.hblkhd)
     }
 
-    public func finish(_ s: Start, status: Int, error: String? = nil) {
+    /// - Parameter details: adds a workload's own fields (upload bytes, …) to the record.
+    public func finish(_ s: Start, status: Int, error: String? = nil, details: (inout RequestRecord) -> Void = { _ in }) {
         guard enabled else { return }
         let heap = hw_mallinfo()
-        let record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
+        var record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
                                    start_ns: s.startNs, end_ns: SystemFacts.monotonicNanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
                                    heap_in_use_after: heap.uordblks + heap.hblkhd, error: error)
+        details(&record)
         var line = JSONLine(capacity: 320)
         record.write(to: &line)
         pthread_mutex_lock(&lock)

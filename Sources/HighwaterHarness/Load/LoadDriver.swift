@@ -20,9 +20,9 @@ public struct LoadDriver: Sendable {
     public let route: String
     public let load: RunPlan.Load
     /// Builds the body of request `i`; nil sends none.
-    public let body: (@Sendable (Int) -> (ByteBuffer, contentType: String)?)?
+    public let body: (@Sendable (Int) -> RequestBody?)?
 
-    public init(port: Int, route: String, load: RunPlan.Load, body: (@Sendable (Int) -> (ByteBuffer, contentType: String)?)? = nil) {
+    public init(port: Int, route: String, load: RunPlan.Load, body: (@Sendable (Int) -> RequestBody?)? = nil) {
         self.port = port; self.route = route; self.load = load; self.body = body
     }
 
@@ -65,9 +65,10 @@ public struct LoadDriver: Sendable {
                         var request = HTTPClientRequest(url: url)
                         request.method = bodyMaker == nil ? .GET : .POST
                         request.headers.add(name: "x-highwater-request", value: "\(i)")
-                        if let (buffer, type) = bodyMaker?(i) {
-                            request.headers.add(name: "content-type", value: type)
-                            request.body = .bytes(buffer)
+                        if let body = bodyMaker?(i) {
+                            request.headers.add(name: "content-type", value: body.contentType)
+                            for (name, value) in body.headers { request.headers.add(name: name, value: value) }
+                            request.body = .stream(body.chunks, length: .known(Int64(body.length)))
                         }
                         let t0 = SystemFacts.monotonicNanoseconds()
                         do {

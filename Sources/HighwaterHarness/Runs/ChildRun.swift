@@ -22,17 +22,24 @@ public struct ChildRun: Sendable {
         try FileTree.createDirectory(directory)
         for name in ["samples.jsonl", "requests.jsonl", "port", "host.log"] { _ = unlink(directory + "/" + name) }
         let planPath = directory + "/plan.json"
-        try FileTree.write(try JSONEncoder().encode(plan), to: planPath)
 
         let logPath = directory + "/host.log"
-        let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable)
+        let storage = try RunStorage(plan: plan, runDirectory: directory)
+        defer { storage.removeAll() }
+        let plan = storage.plan
+        try FileTree.write(try JSONEncoder().encode(plan), to: planPath)
+        let upload = plan.isUpload ? try UploadWorkload(plan: plan) : nil
+        let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable,
+                                   extraArguments: storage.hostArguments, commandPrefix: storage.commandPrefix)
         let child = host.process
+        // Before the mount points go: the child holds its tmpfs until it ends.
         defer { if child.poll() == nil { child.terminate() } }
 
         let client: RunSummarizer.ClientSide
         var childExit: Termination?
         if let port = host.waitForPort() {
-            let driver = LoadDriver(port: port, route: "/work", load: plan.load)
+            let driver = LoadDriver(port: port, route: upload == nil ? "/work" : "/upload", load: plan.load,
+                                    body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
             let label = "\(plan.scenario)/\(plan.config)"
             let total = plan.load.requests
             let pid = child.pid
@@ -62,6 +69,9 @@ public struct ChildRun: Sendable {
         let samples: [SampleRecord] = JSONLines.read(directory + "/samples.jsonl")
         var summary = RunSummarizer.summarize(plan: plan, runID: runID, requests: requests, samples: samples,
                                               client: client, arenaLimit: arenaLimit)
+        if let upload {
+            UploadFigures.add(to: &summary, plan: plan, upload: upload, requests: requests, samples: samples)
+        }
         if let childExit {
             summary.child_exit = childExit.description
             if !childExit.succeeded {
@@ -94,7 +104,9 @@ public struct HostedChild: Sendable {
     public let process: ChildProcess
     public let directory: String
 
-    public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = []) throws {
+    /// - Parameter commandPrefix: what the child starts under (`unshare --mount …` for a private tmpfs).
+    public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = [],
+                commandPrefix: [String] = []) throws {
         var environment = ProcessEnvironment.current
         // Swift's crash backtracer can take minutes to symbolize a debug build; a crashed child is
         // reported by its signal and stderr tail instead, unless the user asked for backtraces.
@@ -104,7 +116,7 @@ public struct HostedChild: Sendable {
         }
         self.directory = directory
         _ = unlink(directory + "/port")
-        process = try ChildProcess([executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
+        process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
                                    environment: environment, stdout: .file(directory + "/host.log.out"),
                                    stderr: .file(directory + "/host.log"))
     }

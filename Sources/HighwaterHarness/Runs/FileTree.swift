@@ -33,6 +33,38 @@ public enum FileTree {
         try write(Data(text.utf8), to: path)
     }
 
+    /// A new, empty, private directory `DIR/PREFIXxxxxxx`.
+    public static func makeTemporaryDirectory(in directory: String, prefix: String) throws -> String {
+        var template = Array((directory + "/" + prefix + "XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw ProbeError.system("mkdtemp", path: directory) }
+        return String(cString: made)
+    }
+
+    /// Removes `path` and everything under it, without following links or entering another filesystem
+    /// (a mount left behind is skipped, not emptied); absent is fine.
+    public static func removeTree(_ path: String) {
+        var top = stat()
+        guard lstat(path, &top) == 0 else { return }
+        removeTree(path, device: top.st_dev)
+    }
+
+    private static func removeTree(_ path: String, device: dev_t) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { _ = unlink(path); return }
+        guard st.st_dev == device, let dir = opendir(path) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        for name in names { removeTree(path + "/" + name, device: device) }
+        _ = rmdir(path)
+    }
+
     /// The last `lines` lines of a text file, or nil.
     public static func tail(_ path: String, lines: Int) -> String? {
         guard let text = try? ProcFile.read(path), !text.isEmpty else { return nil }

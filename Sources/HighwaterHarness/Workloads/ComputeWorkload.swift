@@ -22,37 +22,15 @@ public enum ComputeWorkload: Sendable, Equatable {
 
     /// Reads a workload from a plan, with clear errors for bad options.
     public init(_ workload: RunPlan.Workload) throws {
-        let o = workload.options
-        func bytes(_ key: String, _ fallback: Int) throws -> Int {
-            guard let text = o[key] else { return fallback }
-            guard let v = Quantity.bytes(text), v > 0 else {
-                throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "a size such as 8 MiB")
-            }
-            return Int(v)
-        }
-        func flag(_ key: String, _ fallback: Bool) throws -> Bool {
-            guard let text = o[key] else { return fallback }
-            switch text.lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
-            default: throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "true or false")
-            }
-        }
-        func duration(_ key: String, _ fallback: UInt64) throws -> UInt64 {
-            guard let text = o[key] else { return fallback }
-            guard let v = Quantity.nanoseconds(text) else {
-                throw HarnessError.badOption(workload: workload.name, option: key, value: text, expected: "a duration such as 5ms")
-            }
-            return v
-        }
+        let o = WorkloadOptions(workload)
         switch workload.name {
         case "alloc-churn":
-            let chunk = try bytes("chunk", Self.defaultChunk)
-            self = .allocChurn(workingSet: max(chunk, try bytes("working_set", Self.defaultWorkingSet)), chunk: chunk,
-                               pin: try flag("pin", true), trim: try flag("trim", false))
-        case "leak": self = .leak(bytesPerRequest: try bytes("bytes_per_request", 64 << 10))
-        case "sleep": self = .sleep(nanoseconds: try duration("duration", 5_000_000))
-        case "cpu": self = .cpu(nanoseconds: try duration("duration", 1_000_000))
+            let chunk = try o.bytes("chunk", Self.defaultChunk)
+            self = .allocChurn(workingSet: max(chunk, try o.bytes("working_set", Self.defaultWorkingSet)), chunk: chunk,
+                               pin: try o.flag("pin", true), trim: try o.flag("trim", false))
+        case "leak": self = .leak(bytesPerRequest: try o.bytes("bytes_per_request", 64 << 10))
+        case "sleep": self = .sleep(nanoseconds: try o.duration("duration", 5_000_000))
+        case "cpu": self = .cpu(nanoseconds: try o.duration("duration", 1_000_000))
         default: throw HarnessError.unknownWorkload(workload.name)
         }
     }
@@ -85,6 +63,8 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
     case unknownWorkload(String)
     case badOption(workload: String, option: String, value: String, expected: String)
     case hostDidNotStart(String)
+    /// The temp dir or destination asked for cannot be set up here.
+    case storage(String)
 
     public var description: String {
         switch self {
@@ -94,6 +74,8 @@ public enum HarnessError: Error, CustomStringConvertible, Equatable {
             return "workload \(w): option \(o) is '\(v)'; expected \(e)"
         case .hostDidNotStart(let why):
             return "the hosted child did not start: \(why)"
+        case .storage(let why):
+            return why
         }
     }
 }

@@ -1,0 +1,65 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+import HighwaterUploads
+
+/// The directories an upload run writes to, made by the parent before the child starts and removed after it ends:
+/// the temp dir (a private tmpfs of the chosen size, the user's directory, or Python's default) and the destination.
+///
+/// A tmpfs is mounted by the child itself, inside the mount namespace `unshare` gives it, so it vanishes with the
+/// child on every path (exit, crash, SIGKILL, Ctrl-C); the parent only makes and removes the empty mount points.
+public struct RunStorage: Sendable {
+    /// The plan with `tempDir` and `destinationDir` filled in.
+    public var plan: RunPlan
+    /// Put before the child's command line: `unshare --mount …` when the child mounts a tmpfs.
+    public var commandPrefix: [String] = []
+    /// Arguments for `highwater host` telling it what to mount.
+    public var hostArguments: [String] = []
+    /// What we made, to remove afterwards.
+    private var made: [String] = []
+
+    /// - Throws: `HarnessError.storage` when a tmpfs was asked for and cannot be mounted here.
+    public init(plan: RunPlan, runDirectory: String) throws {
+        self.plan = plan
+        guard plan.isUpload || plan.storage.tmpfsBytes != nil || plan.storage.destinationTmpfsBytes != nil else { return }
+        let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
+        let wantsMount = plan.storage.tmpfsBytes != nil || plan.storage.destinationTmpfsBytes != nil
+        let availability = wantsMount ? PrivateTmpfs.availability() : nil
+        if let availability, !availability.possible, plan.storage.tempDir == nil || plan.storage.destinationTmpfsBytes != nil {
+            throw HarnessError.storage("a tmpfs of the chosen size was asked for, but \(availability.why)")
+        }
+        do {
+            if let size = plan.storage.tmpfsBytes, availability?.possible == true {
+                let dir = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-tmpfs-")
+                made.append(dir)
+                self.plan.storage.tempDir = dir
+                hostArguments += ["--mount-tmpfs", "\(dir)=\(size)"]
+            } else if self.plan.storage.tempDir == nil {
+                self.plan.storage.tempDir = base
+            }
+            if self.plan.storage.destinationDir == nil {
+                let dir = try FileTree.makeTemporaryDirectory(in: runDirectory, prefix: "destination-")
+                made.append(dir)
+                self.plan.storage.destinationDir = dir
+            }
+            if let size = plan.storage.destinationTmpfsBytes {
+                hostArguments += ["--mount-tmpfs", "\(self.plan.storage.destinationDir!)=\(size)"]
+            }
+        } catch {
+            removeAll()
+            throw error
+        }
+        if !hostArguments.isEmpty, let availability { commandPrefix = availability.how }
+    }
+
+    /// Removes the mount points and the destination with whatever a killed child left in it.
+    public func removeAll() {
+        for dir in made.reversed() { FileTree.removeTree(dir) }
+    }
+
+    /// Parses one `--mount-tmpfs PATH=SIZE` argument (for the child).
+    public static func parseMount(_ text: String) -> (path: String, bytes: UInt64)? {
+        guard let eq = text.lastIndex(of: "="), let bytes = UInt64(text[text.index(after: eq)...]) else { return nil }
+        return (String(text[..<eq]), bytes)
+    }
+}
