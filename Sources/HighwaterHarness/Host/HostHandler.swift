@@ -36,16 +36,23 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum Step {
-        case chunk(ByteBuffer)
+        /// Every chunk that arrived since the last step: one trip to a worker for all of them.
+        case chunks([ByteBuffer])
         case end
     }
+
+    /// Reading pauses once this many body bytes wait for a worker: enough to keep the worker busy while the next
+    /// read arrives, little enough that a slow handler slows the client instead of filling the heap.
+    static let queuedBytesHighWater = 256 << 10
 
     private let executor: WorkerExecutor
     private let makeSession: SessionFactory
     private let onShutdown: @Sendable () -> Void
     private var head: HTTPRequestHead?
     private var session: RequestSession?
-    private var steps: [Step] = []
+    private var queuedChunks: [ByteBuffer] = []
+    private var queuedBytes = 0
+    private var endReceived = false
     private var busy = false
     private var readPending = false
     private var closed = false
@@ -68,7 +75,10 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 session = makeSession(h)
             }
         case .body(let chunk):
-            if session != nil { steps.append(.chunk(chunk)) }
+            if session != nil {
+                queuedBytes += chunk.readableBytes
+                queuedChunks.append(chunk)
+            }
         case .end:
             guard let h = head else { return }
             if h.uri.hasPrefix("/_highwater/shutdown") {
@@ -84,19 +94,19 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 respond(context: context, HostResponse(status: .notFound, body: "{\"error\":\"no route \(h.uri)\"}"), keepAlive: h.isKeepAlive)
                 return
             }
-            steps.append(.end)
+            endReceived = true
         }
         runNext(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        // Backpressure: no new reads while a body chunk is on a worker.
-        if busy { readPending = true } else { context.read() }
+        // Backpressure: no new reads while enough of the body waits for a worker.
+        if queuedBytes >= Self.queuedBytesHighWater { readPending = true } else { context.read() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        steps.removeAll()
+        clearQueue()
         // The client left mid-request. With a step on a worker, its completion aborts (a session never runs two
         // steps at once); otherwise the session cleans up now, on its executor.
         if !busy { abortSession() }
@@ -110,18 +120,28 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func runNext(context: ChannelHandlerContext) {
-        guard !busy, !steps.isEmpty, let session else { return }
-        let step = steps.removeFirst()
+        guard !busy, let session else { return }
+        let step: Step
+        if !queuedChunks.isEmpty {
+            step = .chunks(queuedChunks)
+            clearQueue()
+            resumeReading(context: context)
+        } else if endReceived {
+            step = .end
+            endReceived = false
+        } else {
+            return
+        }
         busy = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let keepAlive = head?.isKeepAlive ?? false
         executor.submit { () -> (@Sendable () -> Void)? in
             switch step {
-            case .chunk(let chunk):
+            case .chunks(let chunks):
                 let failure: HostResponse?
                 do {
-                    try session.receive(chunk)
+                    for chunk in chunks { try session.receive(chunk) }
                     failure = nil
                 } catch {
                     session.abort()
@@ -133,7 +153,8 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     handler.busy = false
                     if handler.closed { handler.abortSession(); return }
                     if let failure {
-                        handler.steps.removeAll()
+                        handler.clearQueue()
+                        handler.endReceived = false
                         handler.session = nil
                         handler.respond(context: context, failure, keepAlive: false)
                         return
@@ -152,6 +173,11 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 } }
             }
         }
+    }
+
+    private func clearQueue() {
+        queuedChunks.removeAll(keepingCapacity: true)
+        queuedBytes = 0
     }
 
     private func resumeReading(context: ChannelHandlerContext) {
