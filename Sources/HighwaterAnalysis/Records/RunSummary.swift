@@ -93,7 +93,11 @@ public struct ResultsSummary: Codable, Equatable, Sendable {
     public var highwater_version: String
     public var created_ns: UInt64?
     public var runs: [RunSummary]
+    /// Upload size sweeps: the largest size that passed and the smallest that failed, per workload.
+    public var upload_boundaries: [UploadBoundaryRecord]?
     public init(highwater_version: String, created_ns: UInt64? = nil, runs: [RunSummary]) {
         self.highwater_version = highwater_version; self.created_ns = created_ns; self.runs = runs
+        let boundaries = UploadBoundaryRecord.collect(from: runs)
+        upload_boundaries = boundaries.isEmpty ? nil : boundaries
     }
 }

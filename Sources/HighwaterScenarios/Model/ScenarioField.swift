@@ -49,8 +49,14 @@ public struct ScenarioField: Sendable {
         "leak": [("bytes_per_request", .bytes(positive: true))] + faults,
         "sleep": [("duration", .duration)] + faults,
         "cpu": [("duration", .duration)] + faults,
-        "upload-spooled": [("field", .text), ("chunk", .bytes(positive: true))],
-        "upload-streamed": [("field", .text), ("chunk", .bytes(positive: true))],
+        "upload-spooled": uploadOptions,
+        "upload-streamed": uploadOptions,
+    ]
+
+    /// How the load driver sends the file (`multipart` or `raw`), limits past which the host answers 413, and
+    /// whether uploaded files stay in the destination.
+    static let uploadOptions: [(name: String, kind: Kind)] = [
+        ("encoding", .text), ("max_file", .bytes(positive: true)), ("max_body", .bytes(positive: true)), ("keep_files", .flag),
     ]
 
     /// Faults any compute handler can be told to show: every Nth request throws (500), or the host

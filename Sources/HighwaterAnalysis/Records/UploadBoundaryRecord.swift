@@ -1,0 +1,45 @@
+/// Where uploads of one workload in one scenario started failing, across the runs of a size sweep:
+/// `summary.json`'s `upload_boundaries`. Sizes are file bytes.
+public struct UploadBoundaryRecord: Codable, Equatable, Sendable {
+    public var scenario: String
+    public var workload: String
+    public var sizes_tried: [UInt64]
+    public var largest_passed: UInt64?
+    public var smallest_failed: UInt64?
+    /// From the capacity of whatever the upload fills first (the temp dir when spooled); nil when nothing bounds it.
+    public var predicted_largest_file: UInt64?
+    public var tmp_capacity: UInt64?
+    /// Every pass is below every failure, and the prediction lies between them (give or take 1 MiB).
+    public var agrees_with_prediction: Bool?
+
+    /// One record per (scenario, upload workload) among `runs`, from the `workload` fields of each run.
+    public static func collect(from runs: [RunSummary], tolerance: UInt64 = 1 << 20) -> [UploadBoundaryRecord] {
+        var order: [String] = []
+        var groups: [String: [RunSummary]] = [:]
+        for run in runs {
+            guard let name = run.configuration?["workload"], name.hasPrefix("upload-"),
+                  run.workload?["upload_file_bytes"] != nil else { continue }
+            let key = run.scenario + "\u{0}" + name
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(run)
+        }
+        return order.map { key in
+            let group = groups[key]!
+            func value(_ run: RunSummary, _ field: String) -> UInt64? { run.workload?[field].map { UInt64($0) } }
+            var record = UploadBoundaryRecord(
+                scenario: group[0].scenario, workload: group[0].configuration!["workload"]!,
+                sizes_tried: Array(Set(group.compactMap { value($0, "upload_file_bytes") })).sorted(),
+                largest_passed: group.compactMap { value($0, "largest_passed") }.max(),
+                smallest_failed: group.compactMap { value($0, "smallest_failed") }.min(),
+                predicted_largest_file: group.compactMap { value($0, "predicted_largest_file") }.min(),
+                tmp_capacity: group.compactMap { value($0, "tmp_capacity") }.max())
+            if let predicted = record.predicted_largest_file {
+                let passedBelow = record.largest_passed.map { $0 <= predicted + tolerance } ?? true
+                let failedAbove = record.smallest_failed.map { $0 + tolerance > predicted } ?? true
+                let ordered = record.largest_passed.flatMap { p in record.smallest_failed.map { p < $0 } } ?? true
+                record.agrees_with_prediction = passedBelow && failedAbove && ordered
+            }
+            return record
+        }
+    }
+}
