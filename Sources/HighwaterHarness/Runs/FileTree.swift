@@ -65,6 +65,11 @@ public enum FileTree {
         _ = rmdir(path)
     }
 
+    /// One JSON document from a file (`summary.json`, `plan.json`).
+    public static func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(try ProcFile.read(path).utf8))
+    }
+
     /// The last `lines` lines of a text file, or nil.
     public static func tail(_ path: String, lines: Int) -> String? {
         guard let text = try? ProcFile.read(path), !text.isEmpty else { return nil }

@@ -1,0 +1,260 @@
+@preconcurrency import Glibc
+import FoundationEssentials
+import HighwaterAnalysis
+import HighwaterHarness
+import HighwaterProbes
+import HighwaterUploads
+import Testing
+
+/// Uploads end to end: the built `highwater host` in its own mount namespace with a real tmpfs of a chosen size,
+/// real HTTP on 127.0.0.1, and the harness's clean-up on success, failure, Ctrl-C and SIGKILL.
+@Suite("Uploads hosted in child processes", .serialized,
+       .enabled(if: PrivateTmpfsHere.possible,
+                "needs a private tmpfs: root with CAP_SYS_ADMIN or user namespaces, and unshare (util-linux); skipped"))
+struct UploadRunTests {
+
+    static func plan(_ config: String, _ workload: String, file: UInt64, requests: Int = 1, tmpfs: UInt64 = 2 << 20,
+                     options: [String: String] = [:]) -> RunPlan {
+        RunPlan(scenario: "uploads", config: config, executor: .init(kind: "fixed", size: 2),
+                workload: .init(name: workload, options: options),
+                load: .init(requests: requests, payloadBytes: [file]),
+                storage: .init(tmpfsBytes: tmpfs, spoolThreshold: MiB), warmup: 0, sampleIntervalNs: 5_000_000)
+    }
+
+    @Test("spooled uploads fail with 507 just past the tmpfs capacity; streamed ones pass every size")
+    func boundaryOnATmpfs() async throws {
+        let before = Leftovers.ours()
+        let out = TestSupport.makeTemporaryDirectory("hw-uploads")
+        defer { TestSupport.removeTree(out) }
+        let sizes: [UInt64] = [3 * MiB / 2, 2 * MiB, 3 * MiB]
+        let plans = ["upload-spooled", "upload-streamed"].flatMap { workload in
+            sizes.map { Self.plan("\(workload)-\($0)", workload, file: $0) }
+        }
+        let session = RunSession(outDirectory: out, executable: TestSupport.highwater, showProgress: false, version: "test")
+        let runs = try await session.run(plans)
+        let byConfig = Dictionary(uniqueKeysWithValues: runs.map { ($0.config, $0) })
+
+        for size in sizes {
+            let spooled = try #require(byConfig["upload-spooled-\(size)"]?.workload)
+            let streamed = try #require(byConfig["upload-streamed-\(size)"]?.workload)
+            let fits = size <= 2 * MiB
+            #expect(spooled["uploads_passed"] == (fits ? 1 : 0), "spooled \(size)")
+            #expect(spooled["uploads_enospc"] == (fits ? 0 : 1), "spooled \(size)")
+            #expect(spooled["predicted_largest_file"] == Double(2 * MiB))
+            #expect(streamed["uploads_passed"] == 1, "streamed \(size)")
+            #expect(streamed["bytes_written_per_byte"] == 1)
+            if fits { #expect(spooled["bytes_written_per_byte"] == 2) }
+            #expect((spooled["tmp_used_peak"] ?? 0) > 0 && (spooled["tmp_used_peak"] ?? .infinity) <= Double(2 * MiB))
+            #expect(streamed["tmp_used_peak"] == 0)
+        }
+        // The refused upload: 507 recorded with ENOSPC and the temp dir named.
+        let failed = try #require(byConfig["upload-spooled-\(3 * MiB)"])
+        let records: [RequestRecord] = JSONLines.read("\(out)/uploads/\(failed.run_id)/requests.jsonl")
+        #expect(records.map(\.status) == [507])
+        #expect(records.first?.error?.contains("ENOSPC") == true)
+        #expect(records.first?.error?.contains("highwater-tmpfs-") == true)
+
+        let stored = try FileTree.readJSON(ResultsSummary.self, from: out + "/summary.json")
+        let spooledBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-spooled" })
+        #expect(spooledBoundary.largest_passed == 2 * MiB)
+        #expect(spooledBoundary.smallest_failed == 3 * MiB)
+        #expect(spooledBoundary.agrees_with_prediction == true)
+        let streamedBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-streamed" })
+        #expect(streamedBoundary.smallest_failed == nil)
+
+        #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
+        #expect(Leftovers.destinations(under: out).isEmpty)
+    }
+
+    @Test("bad uploads get a clear 4xx or 507, leave no file, and the next upload is served")
+    func badInputAndFaults() throws {
+        let before = Leftovers.ours()
+        let out = TestSupport.makeTemporaryDirectory("hw-upload-faults")
+        defer { TestSupport.removeTree(out) }
+        let storage = try RunStorage(plan: Self.plan("faults", "upload-spooled", file: MiB, options: ["max_body": "3 MiB"]),
+                                     runDirectory: out)
+        defer { storage.removeAll() }
+        try FileTree.write(try JSONEncoder().encode(storage.plan), to: out + "/plan.json")
+        let host = try HostedChild(plan: storage.plan, planPath: out + "/plan.json", directory: out,
+                                   executable: TestSupport.highwater, extraArguments: storage.hostArguments,
+                                   commandPrefix: storage.commandPrefix)
+        defer { _ = host.process.terminate() }
+        let port = try #require(host.waitForPort(), "the host did not start: \(FileTree.tail(out + "/host.log", lines: 5) ?? "")")
+        let tempDir = "/proc/\(host.process.pid)/root" + storage.plan.storage.tempDir!
+        let destination = storage.plan.storage.destinationDir!
+        let framing = MultipartFraming(fileName: "ok.bin")
+
+        func served() {
+            let ok = RawHTTP.upload(port: port, framing: framing, fileBytes: 100_000)
+            #expect(ok?.status == 200, "the next upload: \(ok?.body ?? "no answer")")
+        }
+        func clean(_ label: String) {
+            #expect((try? FilesystemProbe.usage(of: tempDir).used) == 0, "\(label): temp dir not empty")
+            #expect(Leftovers.entries(tempDir).isEmpty, "\(label): \(Leftovers.entries(tempDir))")
+            #expect(Leftovers.entries(destination).isEmpty, "\(label): \(Leftovers.entries(destination))")
+        }
+        served()
+        clean("a good upload")
+
+        let noBoundary = RawHTTP.exchange(port: port, contentType: "multipart/form-data", body: framing.head + [1, 2] + framing.tail)
+        #expect(noBoundary?.status == 400 && noBoundary?.body.contains("boundary") == true, "\(noBoundary?.body ?? "")")
+        served(); clean("no boundary")
+
+        let truncated = RawHTTP.exchange(port: port, contentType: framing.requestContentType,
+                                         body: framing.head + [UInt8](repeating: 97, count: 50_000))
+        #expect(truncated?.status == 400, "\(truncated?.body ?? "")")
+        served(); clean("a truncated part")
+
+        let hostile = MultipartFraming(fileName: "../../etc/passwd")
+        let refusedName = RawHTTP.upload(port: port, framing: hostile, fileBytes: 10)
+        #expect(refusedName?.status == 400, "\(refusedName?.body ?? "")")
+        served(); clean("a hostile file name")
+
+        let tooLarge = RawHTTP.upload(port: port, framing: framing, fileBytes: Int(4 * MiB))
+        #expect(tooLarge?.status == 413, "\(tooLarge?.body ?? "")")
+        served(); clean("a body past max_body")
+
+        let full = RawHTTP.upload(port: port, framing: framing, fileBytes: Int(5 * MiB / 2))
+        #expect(full?.status == 507, "\(full?.body ?? "")")
+        #expect(full?.body.contains("\"temp_dir\"") == true && full?.body.contains("\"capacity\":\(2 * MiB)") == true,
+                "\(full?.body ?? "")")
+        served(); clean("ENOSPC in the middle of the part")
+
+        // A client that sends half its file (past the spool threshold, so the temp dir is in use) and goes away.
+        RawHTTP.abandon(port: port, framing: framing, fileBytes: Int(2 * MiB), sendBytes: Int(3 * MiB / 2))
+        var settled = false
+        for _ in 0..<200 where !settled {
+            settled = (try? FilesystemProbe.usage(of: tempDir).used) == 0 && Leftovers.entries(destination).isEmpty
+            if !settled { TestSupport.sleep(milliseconds: 10) }
+        }
+        served(); clean("a client that disconnected mid-upload")
+
+        _ = await_stop(host, port: port)
+        let records: [RequestRecord] = JSONLines.read(out + "/requests.jsonl")
+        #expect(records.contains { $0.status == 499 }, "the abandoned upload is recorded")
+        storage.removeAll()
+        #expect(Leftovers.ours().subtracting(before).isEmpty)
+    }
+
+    @Test("Ctrl-C during an upload: the run stops, and no temp file, tmpfs or child is left")
+    func interruptDuringUpload() throws {
+        try Self.interrupt { run, child in
+            #expect(kill(run.pid, SIGINT) == 0)
+            let ended = run.wait(timeoutNs: 60_000_000_000)
+            #expect(ended == .exited(3), "interrupted runs exit 3: \(String(describing: ended))")
+            return ended
+        }
+    }
+
+    @Test("SIGKILL of the child during an upload: the run reports it, and nothing is left")
+    func childKilledDuringUpload() throws {
+        try Self.interrupt { run, child in
+            #expect(kill(child, SIGKILL) == 0)
+            let ended = run.wait(timeoutNs: 120_000_000_000)
+            #expect(ended != nil)
+            return ended
+        }
+    }
+
+    /// Starts `highwater run` on an upload scenario, waits until its child has file bytes in its tmpfs (an upload
+    /// is past the spool threshold), lets `act` interrupt it, then checks what is left.
+    static func interrupt(_ act: (ChildProcess, pid_t) -> Termination?) throws {
+        let before = Leftovers.ours()
+        let dir = TestSupport.makeTemporaryDirectory("hw-upload-interrupt")
+        defer { TestSupport.removeTree(dir) }
+        let scenario = """
+            name: interrupted
+            executor: {kind: fixed, size: 2}
+            workload: {name: upload-spooled, options: {encoding: raw}}
+            storage: {tmpfs: 64 MiB, spool_threshold: 1 MiB}
+            load: {requests: 400, concurrency: 1, payload: 48 MiB}
+            """
+        try FileTree.write(scenario, to: dir + "/interrupted.yaml")
+        let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/interrupted.yaml"],
+                                   stdout: .file(dir + "/out"), stderr: .file(dir + "/err"))
+        defer { if run.poll() == nil { _ = run.terminate() } }
+
+        var child: pid_t?
+        var inUse = false
+        let deadline = SystemFacts.monotonicNanoseconds() + 60_000_000_000
+        while !inUse && run.poll() == nil && SystemFacts.monotonicNanoseconds() < deadline {
+            TestSupport.sleep(milliseconds: 5)
+            child = child ?? Leftovers.hostChild(under: dir)
+            guard let child, let runID = Leftovers.entries(dir + "/results/interrupted").first,
+                  let plan = try? FileTree.readJSON(RunPlan.self, from: "\(dir)/results/interrupted/\(runID)/plan.json"),
+                  let temp = plan.storage.tempDir else { continue }
+            // Through the child's root, its own mount table: the tmpfs once mounted (64 MiB), the bare directory before.
+            if let usage = try? FilesystemProbe.usage(of: "/proc/\(child)/root" + temp) {
+                inUse = usage.capacity == 64 << 20 && usage.used > 0
+            }
+        }
+        let pid = try #require(child, "no child appeared: \(FileTree.tail(dir + "/err", lines: 10) ?? "")")
+        try #require(inUse, "the child's tmpfs never held upload bytes")
+        // The tmpfs is the child's alone: the parent's mount table never shows it.
+        #expect(!((try? ProcFile.read("/proc/self/mountinfo")) ?? "").contains("highwater-tmpfs-"))
+
+        let ended = act(run, pid)
+        #expect(ended != nil, "the run did not end")
+        var gone = false
+        for _ in 0..<500 where !gone {
+            gone = kill(pid, 0) != 0
+            if !gone { TestSupport.sleep(milliseconds: 10) }
+        }
+        #expect(gone, "the child \(pid) outlived the run")
+        #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
+        #expect(Leftovers.destinations(under: dir + "/results").isEmpty)
+        let summary = try FileTree.readJSON(ResultsSummary.self, from: dir + "/results/summary.json")
+        #expect(summary.runs.count == 1, "the interrupted run is still reported")
+    }
+}
+
+private let MiB: UInt64 = 1 << 20
+
+/// Can a child mount a private tmpfs here? Checked once, by trying.
+enum PrivateTmpfsHere {
+    static let possible: Bool = {
+        let availability = PrivateTmpfs.availability()
+        if !availability.possible { print("upload run tests skipped: \(availability.why)") }
+        return availability.possible
+    }()
+}
+
+/// Shuts a hosted child down over HTTP, from a synchronous test.
+private func await_stop(_ host: HostedChild, port: Int) -> Termination? {
+    _ = RawHTTP.exchange(port: port, path: "/_highwater/shutdown", contentType: "text/plain", body: [])
+    return host.process.wait(timeoutNs: 10_000_000_000)
+}
+
+/// What Highwater might leave behind: temp-dir mount points, and destination directories in run folders.
+enum Leftovers {
+    static func ours() -> Set<String> {
+        let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
+        return Set(entries(base).filter { $0.hasPrefix("highwater-tmpfs-") })
+    }
+
+    static func destinations(under directory: String) -> [String] {
+        let found = TestSupport.run(["find", directory, "-name", "destination-*"]).stdout
+        return found.split(separator: "\n").map(String.init)
+    }
+
+    static func entries(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." && name != "lost+found" { names.append(name) }
+        }
+        return names
+    }
+
+    /// The `highwater host` child serving a run under `directory`.
+    static func hostChild(under directory: String) -> pid_t? {
+        for name in entries("/proc") {
+            guard let pid = pid_t(name), let raw = try? ProcFile.read("/proc/\(pid)/cmdline") else { continue }
+            let args = raw.split(separator: "\0")
+            if args.contains("host"), args.contains(where: { $0.hasPrefix(directory) }) { return pid }
+        }
+        return nil
+    }
+}
