@@ -1,8 +1,11 @@
 # The two commands of the README. Each installs what it needs first.
 .PHONY: run test deps build
 
+# Debian packages to install; targets add their own.
+DEPS = pkg-config
+
 deps:
-	@scripts/install-deps pkg-config
+	@scripts/install-deps $(DEPS)
 
 build: deps
 	swift build -c release --product highwater
@@ -12,5 +15,7 @@ run: build
 	.build/release/highwater env
 	.build/release/highwater run --out results scenarios/threadpool-growth.yaml scenarios/leak-vs-plateau.yaml
 
+# The tests also open a report in headless Chromium (skipped with the reason when it is absent).
+test: DEPS += chromium
 test: deps
 	swift test

@@ -78,8 +78,12 @@ public enum HTMLReport {
             if !d.advice.isEmpty { h += " " + Markup.escape(d.advice) }
             h += "</div>"
         }
+        for boundary in scenario.uploads?.boundaries ?? [] {
+            h += "<div class=\"diagnosis upload \(boundary.smallestFailed == nil ? "v-stable-b" : "v-linear-b")\">\(Markup.escape(boundary.sentence))</div>"
+        }
         if let comparison = scenario.comparison { h += "<p>\(Markup.escape(comparison))</p>" }
         if scenario.runs.count > 1 { h += comparisonCharts(scenario) }
+        if let uploads = scenario.uploads { h += uploadSection(uploads, runs: scenario.runs) }
         h += workloadTable(scenario)
         for run in scenario.runs { h += runSection(run) }
         return h + "</section>\n"
@@ -163,13 +167,8 @@ public enum HTMLReport {
                            series: series, markers: markers).svg()
         }
         if samples.count > 1 {
-            let t0 = samples.tNs[0]
             func timeline(_ name: String, _ values: [UInt64], _ color: String, side: ChartSeries.Side = .left, stepped: Bool = false, dashed: Bool = false) -> ChartSeries {
-                ChartSeries(name, color: color, points: values.withUnsafeBufferPointer { b in
-                    samples.tNs.withUnsafeBufferPointer { t in
-                        Downsample.minMax(count: b.count, buckets: buckets, x: { Double(t[$0] &- t0) / 1e9 }, y: { Double(b[$0]) })
-                    }
-                }, side: side, stepped: stepped, dashed: dashed)
+                HTMLReport.timeline(name, values, samples: samples, color: color, side: side, stepped: stepped, dashed: dashed)
             }
             var series = [timeline("RSS", samples.rss, palette[0])]
             if samples.rssAnon.contains(where: { $0 != 0 }) { series.append(timeline("anon", samples.rssAnon, palette[1])) }
@@ -220,6 +219,17 @@ public enum HTMLReport {
         if skipped > 0 { h += "<p class=\"meta\">\(skipped) lines of raw data were not complete records and were skipped (an interrupted run writes half a line).</p>" }
         h += "<p class=\"meta\">Raw data: <code>\(Markup.escape(run.data.directory))/</code> (requests.jsonl, samples.jsonl, requests.csv).</p>"
         return h + "</section>\n"
+    }
+
+    /// A sampled value over seconds since the run's first sample, downsampled keeping extremes.
+    static func timeline(_ name: String, _ values: [UInt64], samples: SampleColumns, color: String, side: ChartSeries.Side = .left,
+                         stepped: Bool = false, dashed: Bool = false) -> ChartSeries {
+        let t0 = samples.tNs.first ?? 0
+        return ChartSeries(name, color: color, points: values.withUnsafeBufferPointer { b in
+            samples.tNs.withUnsafeBufferPointer { t in
+                Downsample.minMax(count: min(b.count, t.count), buckets: buckets, x: { Double(t[$0] &- t0) / 1e9 }, y: { Double(b[$0]) })
+            }
+        }, side: side, stepped: stepped, dashed: dashed)
     }
 
     /// The temp dir's size, from the workload's figures or the configuration as written.

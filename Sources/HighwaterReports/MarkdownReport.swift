@@ -26,6 +26,7 @@ public enum MarkdownReport {
                 m += "\n"
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
+            if let uploads = scenario.uploads { m += uploadTable(uploads) }
             let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
             if !expectations.isEmpty {
                 m += "\n| configuration | expectation | result | observed |\n|---|---|---|---|\n"
@@ -35,6 +36,18 @@ public enum MarkdownReport {
             }
         }
         m += "\nCharts: `index.html` in the results directory. Per-run CSV: `<scenario>/<run_id>/requests.csv`.\n"
+        return m
+    }
+
+    /// Pass or fail by size in words, then a row per upload run.
+    static func uploadTable(_ uploads: UploadOutcomes) -> String {
+        var m = "\n### Uploads\n\n"
+        for b in uploads.boundaries { m += "- \(b.smallestFailed == nil ? "✅" : "❌") \(b.sentence)\n" }
+        m += "\n| configuration | workload | file size | result | bytes written per byte | temp dir peak | p50 |\n|---|---|--:|---|--:|--:|--:|\n"
+        for a in uploads.attempts {
+            m += "| \(cell(a.config)) | \(a.workload) | \(a.fileBytes.map { Quantity.formatBytes($0) } ?? "—") | \(a.passed ? "✅ passed" : "❌ failed") | "
+            m += "\(a.bytesWrittenPerByte.map { Quantity.format($0) } ?? "—") | \(a.tmpUsedPeak.map { Quantity.formatBytes($0) } ?? "—") | \(Quantity.format(a.latencyP50Ms)) ms |\n"
+        }
         return m
     }
 

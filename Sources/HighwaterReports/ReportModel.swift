@@ -15,6 +15,8 @@ public struct ReportModel: Sendable {
         public var runs: [Run]
         /// How its configurations compare, when there are several.
         public var comparison: String?
+        /// Pass or fail by upload size, when it ran upload workloads.
+        public var uploads: UploadOutcomes?
     }
 
     public var results: LoadedResults
@@ -32,7 +34,8 @@ public struct ReportModel: Sendable {
         }
         scenarios = order.map { name in
             let runs = byName[name]!
-            return Scenario(name: name, runs: runs, comparison: Diagnosis.comparison(runs.map { ($0.data, $0.facts) }))
+            return Scenario(name: name, runs: runs, comparison: Diagnosis.comparison(runs.map { ($0.data, $0.facts) }),
+                            uploads: UploadOutcomes(runs))
         }
     }
 

@@ -88,6 +88,17 @@ enum SVG {
         return "<text \(attrs)>\(Markup.escape(s))</text>"
     }
 
+    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ attributes: String) -> String {
+        "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" \(attributes)/>"
+    }
+
+    /// The left and bottom axes of a plot area, and the right one when a second scale is drawn.
+    static func axes(x: Double, y: Double, width: Double, height: Double, right: Bool = false) -> String {
+        var out = "<g class=\"axes\" stroke=\"#555\">" + line(x, y, x, y + height, "") + line(x, y + height, x + width, y + height, "")
+        if right { out += line(x + width, y, x + width, y + height, "") }
+        return out + "</g>"
+    }
+
     static func open(width: Double, height: Double, title: String) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(title))\" font-family=\"sans-serif\">"
             + "<title>\(Markup.escape(title))</title>"
@@ -112,6 +123,10 @@ public struct LineChart: Sendable {
     public func svg() -> String {
         let padL = 78.0, padR = right == nil ? 24.0 : 70.0, padT = 34.0, padB = 74.0
         let plotW = width - padL - padR, plotH = height - padT - padB
+        // Many series wrap the legend onto more rows; the chart grows to hold them.
+        let legendItems = series.map { ($0.name + ($0.side == .right && right != nil ? " (right axis)" : ""), $0.color, $0.dashed) }
+        let legendRows = (legendLayout(legendItems.map(\.0), x: padL, maxX: width - padR).last?.row ?? 0) + 1
+        let height = self.height + Double(legendRows - 1) * legendRowHeight
         let all = series.flatMap(\.points)
         let xMin = all.map(\.x).min() ?? 0, xMax0 = all.map(\.x).max() ?? 1
         let xMax = xMax0 > xMin ? xMax0 : xMin + 1
@@ -147,14 +162,7 @@ public struct LineChart: Sendable {
             out += "<line x1=\"\(SVG.n(xx))\" y1=\"\(SVG.n(padT + plotH))\" x2=\"\(SVG.n(xx))\" y2=\"\(SVG.n(padT + plotH + 5))\" stroke=\"#555\"/>"
             out += SVG.text(xx, padT + plotH + 18, x.unit.label(t), anchor: "middle", size: 10)
         }
-        // Axes.
-        out += "<g class=\"axes\" stroke=\"#555\">"
-        out += "<line x1=\"\(SVG.n(padL))\" y1=\"\(SVG.n(padT))\" x2=\"\(SVG.n(padL))\" y2=\"\(SVG.n(padT + plotH))\"/>"
-        out += "<line x1=\"\(SVG.n(padL))\" y1=\"\(SVG.n(padT + plotH))\" x2=\"\(SVG.n(padL + plotW))\" y2=\"\(SVG.n(padT + plotH))\"/>"
-        if right != nil {
-            out += "<line x1=\"\(SVG.n(padL + plotW))\" y1=\"\(SVG.n(padT))\" x2=\"\(SVG.n(padL + plotW))\" y2=\"\(SVG.n(padT + plotH))\"/>"
-        }
-        out += "</g>"
+        out += SVG.axes(x: padL, y: padT, width: plotW, height: plotH, right: right != nil)
         out += SVG.text(padL + plotW / 2, padT + plotH + 36, x.title, anchor: "middle", size: 11)
         out += SVG.text(16, padT + plotH / 2, left.title, anchor: "middle", size: 11, rotate: true)
         if let right { out += SVG.text(width - 10, padT + plotH / 2, right.title, anchor: "middle", size: 11, rotate: true) }
@@ -187,20 +195,33 @@ public struct LineChart: Sendable {
                 out += SVG.text(padL + plotW - 4, yy - 4, m.label, anchor: "end", size: 10, color: m.color)
             }
         }
-        out += legend(series.map { ($0.name + ($0.side == .right && right != nil ? " (right axis)" : ""), $0.color, $0.dashed) },
-                      x: padL, y: height - 14)
+        out += legend(legendItems, x: padL, y: padT + plotH + padB - 14, maxX: width - padR)
         return out + "</svg>"
     }
 }
 
-func legend(_ items: [(String, String, Bool)], x: Double, y: Double) -> String {
+/// Where each legend item goes: left to right, on a new row below when the next would pass `maxX`.
+func legendLayout(_ names: [String], x: Double, maxX: Double) -> [(x: Double, row: Int)] {
+    var cx = x, row = 0
+    var out: [(x: Double, row: Int)] = []
+    for name in names {
+        let w = 40 + Double(name.count) * 6.2
+        if cx > x, cx + w > maxX { cx = x; row += 1 }
+        out.append((cx, row))
+        cx += w
+    }
+    return out
+}
+
+let legendRowHeight = 16.0
+
+func legend(_ items: [(String, String, Bool)], x: Double, y: Double, maxX: Double = .infinity) -> String {
     var out = "<g class=\"legend\">"
-    var cx = x
-    for (name, color, dashed) in items {
+    for ((name, color, dashed), place) in zip(items, legendLayout(items.map(\.0), x: x, maxX: maxX)) {
         let dash = dashed ? " stroke-dasharray=\"5 3\"" : ""
-        out += "<line x1=\"\(SVG.n(cx))\" y1=\"\(SVG.n(y - 4))\" x2=\"\(SVG.n(cx + 22))\" y2=\"\(SVG.n(y - 4))\" stroke=\"\(color)\" stroke-width=\"3\"\(dash)/>"
-        out += SVG.text(cx + 27, y, name, size: 11)
-        cx += 40 + Double(name.count) * 6.2
+        let cx = place.x, cy = y + Double(place.row) * legendRowHeight
+        out += "<line x1=\"\(SVG.n(cx))\" y1=\"\(SVG.n(cy - 4))\" x2=\"\(SVG.n(cx + 22))\" y2=\"\(SVG.n(cy - 4))\" stroke=\"\(color)\" stroke-width=\"3\"\(dash)/>"
+        out += SVG.text(cx + 27, cy, name, size: 11)
     }
     return out + "</g>"
 }
@@ -229,7 +250,9 @@ public struct BarChart: Sendable {
         for (k, bar) in bars.enumerated() {
             let y = padT + Double(k) * rowH
             let x0 = px(0), x1 = px(bar.value)
-            out += SVG.text(labelW - 6, y + 14, String(bar.label.prefix(18)), anchor: "end", size: 10)
+            // Labels of one scenario share their start and differ at the end: keep the end.
+            let label = bar.label.count > 18 ? "…" + bar.label.suffix(17) : bar.label
+            out += SVG.text(labelW - 6, y + 14, label, anchor: "end", size: 10)
             out += "<rect x=\"\(SVG.n(min(x0, x1)))\" y=\"\(SVG.n(y + 3))\" width=\"\(SVG.n(max(abs(x1 - x0), 1)))\" height=\"\(SVG.n(rowH - 7))\" fill=\"\(bar.color)\"><title>\(Markup.escape(bar.label)): \(Markup.escape(unit.label(bar.value)))</title></rect>"
             out += SVG.text(max(x0, x1) + 4, y + 14, unit.label(bar.value), size: 10)
         }
@@ -291,8 +314,7 @@ public struct Histogram: Sendable {
                 out += "<rect x=\"\(SVG.n(bx + 0.5))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(groupW - 1, 0.8)))\" height=\"\(SVG.n(padT + plotH - y))\" fill=\"\(group.color)\"><title>\(Markup.escape(group.name)): \(c) in \(Markup.escape(x.unit.label(edges[b]))) … \(Markup.escape(x.unit.label(edges[b + 1])))</title></rect>"
             }
         }
-        out += "<g class=\"axes\" stroke=\"#555\"><line x1=\"\(SVG.n(padL))\" y1=\"\(SVG.n(padT))\" x2=\"\(SVG.n(padL))\" y2=\"\(SVG.n(padT + plotH))\"/>"
-        out += "<line x1=\"\(SVG.n(padL))\" y1=\"\(SVG.n(padT + plotH))\" x2=\"\(SVG.n(padL + plotW))\" y2=\"\(SVG.n(padT + plotH))\"/></g>"
+        out += SVG.axes(x: padL, y: padT, width: plotW, height: plotH)
         for k in stride(from: 0, through: bins, by: max(1, bins / 8)) {
             let xx = padL + Double(k) * binW
             out += "<line x1=\"\(SVG.n(xx))\" y1=\"\(SVG.n(padT + plotH))\" x2=\"\(SVG.n(xx))\" y2=\"\(SVG.n(padT + plotH + 5))\" stroke=\"#555\"/>"

@@ -31,13 +31,16 @@ public enum SyntheticResults {
         ]
     }
 
-    /// Writes `DIR/summary.json` and each run's folder; returns the summary written.
+    /// Writes `DIR/summary.json` and each run's folder, memory runs first, then uploads; returns the summary written.
     @discardableResult
-    public static func write(directory: String, runs: [RunSpec]) throws -> ResultsSummary {
+    public static func write(directory: String, runs: [RunSpec], uploads: [UploadSpec] = []) throws -> ResultsSummary {
         try ReportFile.makeDirectories(directory)
         var summaries: [RunSummary] = []
         for (k, spec) in runs.enumerated() {
             summaries.append(try writeRun(directory: directory, spec: spec, runID: "run-\(k + 1)", seed: UInt64(k + 1)))
+        }
+        for (k, spec) in uploads.enumerated() {
+            summaries.append(try writeUploadRun(directory: directory, spec: spec, runID: "run-\(runs.count + k + 1)"))
         }
         let summary = ResultsSummary(highwater_version: "synthetic", created_ns: 0, runs: summaries)
         let encoder = JSONEncoder()

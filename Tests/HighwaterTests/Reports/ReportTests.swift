@@ -45,13 +45,16 @@ struct ReportTests {
         markdown.split(separator: "\n").first { $0.hasPrefix("- **\(config)**") }
     }
 
-    static func checkPlateauAndLeak(html: String, markdown: String, summary: ResultsSummary) throws {
-        let plateau = try #require(summary.runs.first { $0.config == "lazy-16" })
+    /// The page and the Markdown state the plateau run's thread count and growth per thread within 10% of
+    /// `summary.json`, call the leak a leak, and call neither the plateau nor the stable run one.
+    static func checkPlateauAndLeak(html: String, markdown: String, summary: ResultsSummary, plateau plateauConfig: String = "lazy-16",
+                                    leak leakConfig: String = "leak-64k", stable stableConfig: String = "fixed-1") throws {
+        let plateau = try #require(summary.runs.first { $0.config == plateauConfig })
         let expectedThreads = Double(try #require(plateau.plateau_threads))
         let expectedPerThread = try #require(plateau.growth_per_thread) / 1_048_576
         #expect(plateau.growth.classification == .plateau)
 
-        let plateauLine = try #require(line(of: "lazy-16", in: markdown))
+        let plateauLine = try #require(line(of: plateauConfig, in: markdown))
         let stated = try #require(statedPlateau(plateauLine))
         #expect(abs(Double(stated.threads) - expectedThreads) <= 0.1 * expectedThreads)
         #expect(abs(stated.perThreadMiB - expectedPerThread) <= 0.1 * expectedPerThread)
@@ -59,16 +62,18 @@ struct ReportTests {
         #expect(plateauLine.contains("not a leak"))
 
         // The page states the same figures in its diagnosis.
-        let htmlDiagnosis = try #require(html.firstRange(of: "<strong>lazy-16</strong>").map { html[$0.lowerBound...].prefix(1500) })
+        let htmlDiagnosis = try #require(html.firstRange(of: "<strong>\(plateauConfig)</strong>").map { html[$0.lowerBound...].prefix(1500) })
         let statedHTML = try #require(statedPlateau(htmlDiagnosis))
         #expect(abs(Double(statedHTML.threads) - expectedThreads) <= 0.1 * expectedThreads)
         #expect(abs(statedHTML.perThreadMiB - expectedPerThread) <= 0.1 * expectedPerThread)
 
-        let leakLine = try #require(line(of: "leak-64k", in: markdown))
+        let leakLine = try #require(line(of: leakConfig, in: markdown))
         #expect(leakLine.contains("probable leak"))
-        #expect(leakLine.contains("64 KiB per request"))
+        #expect(leakLine.contains(" per request"))
         #expect(leakLine.contains("per hour"))
-        let stableLine = try #require(line(of: "fixed-1", in: markdown))
+        #expect(html.contains("<strong>\(leakConfig)</strong> <span class=\"verdict v-linear\">probable leak</span>"))
+        #expect(html.contains("<strong>\(plateauConfig)</strong> <span class=\"verdict v-plateau\">"))
+        let stableLine = try #require(line(of: stableConfig, in: markdown))
         #expect(stableLine.contains("stable"))
         #expect(!stableLine.contains("leak"))
     }
@@ -78,6 +83,7 @@ struct ReportTests {
         defer { TestSupport.removeTree(dir) }
         let (html, markdown) = try ReportWriter.write(resultsDirectory: dir)
         try Self.checkPlateauAndLeak(html: html, markdown: markdown, summary: summary)
+        #expect(try #require(Self.line(of: "leak-64k", in: markdown)).contains("64 KiB per request"))
         #expect(Self.read(dir + "/report.md") == markdown)
         #expect(Self.read(dir + "/index.html") == html)
     }
@@ -185,24 +191,16 @@ struct ReportTests {
         #expect(result.htmlBytes < 5 << 20)
     }
 
-    @Test(.enabled(if: TestSupport.which("chromium") != nil, "chromium is not on PATH (Debian: apt-get install chromium)"))
-    func rendersInHeadlessChromium() throws {
-        let (dir, _) = try Self.makeResults()
+    @Test(.enabled(if: HeadlessChromium.isInstalled, "chromium is not on PATH (Debian: apt-get install chromium; `make test` installs it)"))
+    func syntheticReportWithUploadsRendersInHeadlessChromium() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-report-chromium")
         defer { TestSupport.removeTree(dir) }
+        try SyntheticResults.write(directory: dir, runs: SyntheticResults.standard(requests: 3000),
+                                   uploads: SyntheticResults.uploads(scenario: "spooled-upload-enospc", tmpCapacity: 64 << 20,
+                                                                     sizes: [1 << 20, 63 << 20, 64 << 20], requests: 2))
         try ReportWriter.write(resultsDirectory: dir)
-        let artifacts = "/tmp/highwater-test-artifacts"
-        _ = TestSupport.run(["mkdir", "-p", artifacts])
-        let shot = artifacts + "/report-screenshot.png"
-        _ = TestSupport.run(["rm", "-f", shot])
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0",
-                      "--window-size=1280,2000", "--user-data-dir=\(dir)/chromium-profile"]
-        let run = TestSupport.run(["chromium"] + common + ["--screenshot=\(shot)", "file://\(dir)/index.html"])
-        let size = TestSupport.run(["stat", "-c", "%s", shot]).stdout.filter { $0.isNumber }
-        // A blank 1280x2000 page compresses to a few KiB; charts, tables and text take far more.
-        #expect((Int(size) ?? 0) > 40_000, "screenshot \(shot) is \(size) bytes; chromium said: \(run.stderr.suffix(2000))")
-        #expect(!run.stderr.contains("CONSOLE"), "page reported errors: \(run.stderr.suffix(2000))")
-        let dom = TestSupport.run(["chromium"] + common + ["--dump-dom", "file://\(dir)/index.html"])
-        #expect(dom.stdout.contains("plateau at 16 threads"))
-        print("screenshot kept at \(shot)")
+        TestSupport.run(["mkdir", "-p", RealRunReportTests.artifacts])
+        try HeadlessChromium.expectRendered(dir + "/index.html", screenshot: RealRunReportTests.artifacts + "/report-synthetic-screenshot.png",
+                                            profile: dir + "/chromium-profile", showing: "predicted boundary 64 MiB")
     }
 }

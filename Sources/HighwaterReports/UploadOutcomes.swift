@@ -1,0 +1,85 @@
+import HighwaterAnalysis
+
+/// What a scenario's upload runs showed, per upload workload: which file sizes passed, where the boundary
+/// lies against the prediction and the temp dir's capacity, and what each upload cost in writes and latency.
+/// Every workload figure is optional: a run that lacks one is drawn and told without it.
+public struct UploadOutcomes: Sendable {
+    public static let workloads = ["upload-spooled", "upload-streamed"]
+
+    /// One run of an upload workload.
+    public struct Attempt: Sendable {
+        public var config: String
+        public var workload: String
+        public var fileBytes: Double?
+        public var passed: Bool
+        public var bytesWrittenPerByte: Double?
+        public var latencyP50Ms: Double
+        public var tmpCapacity: Double?
+        public var tmpUsedPeak: Double?
+        public var predictedLargestFile: Double?
+    }
+
+    /// The sizes of one workload that passed and failed, with the prediction and capacity to compare them with.
+    public struct Boundary: Sendable {
+        public var workload: String
+        public var sizes: [(bytes: Double, passed: Bool)]
+        public var largestPassed: Double?
+        public var smallestFailed: Double?
+        public var predicted: Double?
+        public var capacity: Double?
+
+        /// "upload-spooled: largest passed 63 MiB, smallest failed 64 MiB, predicted boundary 64 MiB (tmpfs capacity 64 MiB)."
+        public var sentence: String {
+            let sizeRange = sizes.isEmpty ? "" : " (\(bytes(sizes.map(\.bytes).min()!)) to \(bytes(sizes.map(\.bytes).max()!)))"
+            guard let smallestFailed else { return "\(workload) passed every size\(sizeRange)." }
+            var text: String
+            if let largestPassed {
+                text = "\(workload): largest passed \(bytes(largestPassed)), smallest failed \(bytes(smallestFailed))"
+            } else {
+                text = "\(workload) failed every size\(sizeRange), the smallest \(bytes(smallestFailed))"
+            }
+            if let predicted { text += ", predicted boundary \(bytes(predicted))" }
+            if let capacity { text += " (tmpfs capacity \(bytes(capacity)))" }
+            text += "."
+            if let largestPassed, largestPassed >= smallestFailed {
+                text += " A size failed below one that passed: something other than space failed too."
+            }
+            return text
+        }
+
+        func bytes(_ v: Double) -> String { Quantity.formatBytes(v) }
+    }
+
+    public var attempts: [Attempt]
+    /// One per upload workload, in the order the runs list them.
+    public var boundaries: [Boundary]
+
+    /// The upload figures of a scenario's runs; nil when none of them ran an upload workload.
+    public init?(_ runs: [ReportModel.Run]) {
+        let attempts = runs.compactMap(Self.attempt)
+        guard !attempts.isEmpty else { return nil }
+        self.attempts = attempts
+        var order: [String] = []
+        for a in attempts where !order.contains(a.workload) { order.append(a.workload) }
+        boundaries = order.map { workload in
+            let mine = attempts.filter { $0.workload == workload }
+            let figures = runs.filter { $0.summary.configuration?["workload"] == workload }.compactMap(\.summary.workload)
+            let sizes = mine.compactMap { a in a.fileBytes.map { (bytes: $0, passed: a.passed) } }.sorted { $0.bytes < $1.bytes }
+            // A run that cycles several sizes reports its own largest pass and smallest failure.
+            let passed = sizes.filter(\.passed).map(\.bytes) + figures.compactMap { $0["largest_passed"] }
+            let failed = sizes.filter { !$0.passed }.map(\.bytes) + figures.compactMap { $0["smallest_failed"] }
+            return Boundary(workload: workload, sizes: sizes, largestPassed: passed.max(), smallestFailed: failed.min(),
+                            predicted: mine.lazy.compactMap(\.predictedLargestFile).first, capacity: mine.lazy.compactMap(\.tmpCapacity).first)
+        }
+    }
+
+    static func attempt(_ run: ReportModel.Run) -> Attempt? {
+        let s = run.summary
+        guard let workload = s.configuration?["workload"], workloads.contains(workload) else { return nil }
+        let w = s.workload ?? [:]
+        let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
+        return Attempt(config: s.config, workload: workload, fileBytes: w["upload_file_bytes"], passed: passed,
+                       bytesWrittenPerByte: w["bytes_written_per_byte"], latencyP50Ms: s.latency_ms.p50,
+                       tmpCapacity: w["tmp_capacity"], tmpUsedPeak: w["tmp_used_peak"], predictedLargestFile: w["predicted_largest_file"])
+    }
+}
