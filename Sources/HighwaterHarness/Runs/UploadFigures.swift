@@ -32,7 +32,8 @@ enum UploadFigures {
         if let smallest = failed.compactMap(\.payload_bytes).min() { w["smallest_failed"] = Double(smallest) }
 
         let tmpUsed = samples.compactMap(\.tmp_used)
-        if let peak = tmpUsed.max() { w["tmp_used_peak"] = Double(peak) }
+        // The run's own use: the peak above the level at the start (0 on a fresh tmpfs; others' files on a shared /tmp).
+        if let peak = tmpUsed.max(), let start = tmpUsed.first { w["tmp_used_peak"] = Double(peak - start) }
         let page = SystemFacts.pageSize
         func pages(_ bytes: UInt64) -> UInt64 { (bytes + page - 1) / page * page }
         let tmpCapacity = plan.storage.tmpfsBytes.map(pages)
