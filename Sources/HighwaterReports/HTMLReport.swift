@@ -124,7 +124,7 @@ public enum HTMLReport {
             h += "<tr><td class=\"l\">\(Markup.escape(run.summary.config))</td><td class=\"l \(ok ? "pass" : "fail")\">\(ok ? "passed" : "\(run.facts.errorCount) errors")</td>"
             for k in keys {
                 let v = run.summary.workload?[k]
-                let text = v.map { k.contains("bytes") ? Quantity.formatBytes($0) : Quantity.format($0) } ?? "—"
+                let text = v.map { RunSummary.isSize(workloadField: k) ? Quantity.formatBytes($0) : Quantity.format($0) } ?? "—"
                 h += "<td>\(Markup.escape(text))</td>"
             }
             h += "</tr>"

@@ -37,7 +37,9 @@ public struct RunFacts: Sendable {
         classification = s.growth.classification
         arenasMax = s.arenas_max
         if let arenas = run.samples.arenas, let m = arenas.max() { arenasMax = max(arenasMax, Int(m)) }
-        errorCount = max(s.errors, r.errors.count + r.status.reduce(0) { $0 + ($1 >= 500 ? 1 : 0) })
+        // A request failed if it answered 4xx/5xx or carries an error text; one that did both counts once.
+        let failedOnHost = r.status.indices.filter { r.status[$0] >= 400 || r.errors[$0] != nil }.count
+        errorCount = max(s.errors, failedOnHost)
         guard r.count > 0 else {
             baseline = s.rss_start; steady = s.rss_steady ?? s.rss_end; growth = s.rss_growth
             slopeBytesPerRequest = s.growth.slope_bytes_per_request

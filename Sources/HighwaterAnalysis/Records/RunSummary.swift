@@ -88,6 +88,16 @@ public struct RunSummary: Codable, Equatable, Sendable {
     }
 }
 
+extension RunSummary {
+    /// Workload fields that are sizes, so `workload.largest_passed >= 63 MiB` reads and reports print units;
+    /// ratios such as `bytes_written_per_byte` are plain numbers.
+    public static func isSize(workloadField key: String) -> Bool {
+        let sizes: Set = ["largest_passed", "smallest_failed", "predicted_largest_file", "tmp_capacity", "tmp_used_peak",
+                          "destination_capacity"]
+        return sizes.contains(key) || (key.contains("bytes") && !key.contains("_per_"))
+    }
+}
+
 /// The top-level `summary.json` of a results directory: every run.
 public struct ResultsSummary: Codable, Equatable, Sendable {
     public var highwater_version: String

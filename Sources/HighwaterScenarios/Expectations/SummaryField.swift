@@ -68,17 +68,9 @@ public struct SummaryField: Sendable {
         if let field = all.first(where: { $0.path == path }) { return field }
         if path.hasPrefix("workload."), path.count > "workload.".count {
             let key = String(path.dropFirst("workload.".count))
-            return SummaryField(path: path, dimension: isSize(workloadField: key) ? .bytes : .workloadNumber) { run in run.workload?[key].map { .number($0) } }
+            return SummaryField(path: path, dimension: RunSummary.isSize(workloadField: key) ? .bytes : .workloadNumber) { run in run.workload?[key].map { .number($0) } }
         }
         return nil
-    }
-
-    /// Workload fields that are sizes, so `workload.largest_passed >= 63 MiB` reads; ratios such as
-    /// `bytes_written_per_byte` are plain numbers.
-    static func isSize(workloadField key: String) -> Bool {
-        let sizes: Set = ["largest_passed", "smallest_failed", "predicted_largest_file", "tmp_capacity", "tmp_used_peak",
-                          "destination_capacity"]
-        return sizes.contains(key) || (key.contains("bytes") && !key.contains("_per_"))
     }
 
     static var knownNames: [String] { all.map(\.path) + aliases.keys.sorted() }
