@@ -10,10 +10,10 @@ deps:
 build: deps
 	swift build -c release --product highwater
 
-# The main job: the default scenarios, writing a report to results/.
+# The main job: every scenario in scenarios/, writing a report to results/.
 run: build
 	.build/release/highwater env
-	.build/release/highwater run --out results scenarios/threadpool-growth.yaml scenarios/leak-vs-plateau.yaml
+	.build/release/highwater run --out results
 
 # The tests also open a report in headless Chromium (skipped with the reason when it is absent).
 test: DEPS += chromium
