@@ -36,6 +36,16 @@ char *hw_malloc_info(size_t *length) {
     return buffer;
 }
 
+int hw_arena_count(void) {
+    size_t length = 0;
+    char *xml = hw_malloc_info(&length);
+    if (xml == NULL) return -1;
+    int count = 0;
+    for (const char *p = xml; (p = strstr(p, "<heap nr=")) != NULL; p += 9) count++;
+    free(xml);
+    return count;
+}
+
 int hw_set_arena_max(int n) { return mallopt(M_ARENA_MAX, n); }
 
 int hw_malloc_trim(size_t pad) { return malloc_trim(pad); }

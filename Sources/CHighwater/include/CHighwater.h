@@ -23,6 +23,10 @@ hw_mallinfo_t hw_mallinfo(void);
 /// glibc's malloc_info XML, in a buffer the caller frees with free(). Returns NULL on failure.
 char *hw_malloc_info(size_t *length);
 
+/// The number of arenas malloc_info lists (`<heap nr=` elements), counted in C: the sampler asks every 10 ms,
+/// and parsing the whole XML for one number cost more than the rest of a sample. -1 on failure.
+int hw_arena_count(void);
+
 /// mallopt(M_ARENA_MAX, n); returns 1 on success.
 int hw_set_arena_max(int n);
 

@@ -52,6 +52,13 @@ public enum AllocatorProbe {
         try parseMallocInfo(try mallocInfoXML())
     }
 
+    /// How many arenas there are, main arena included, without parsing the rest of malloc_info.
+    public static func arenaCount() throws -> Int {
+        let n = hw_arena_count()
+        if n < 0 { throw ProbeError(.unavailable("malloc_info failed"), path: "malloc_info") }
+        return Int(n)
+    }
+
     /// Caps the number of arenas, as MALLOC_ARENA_MAX does. Affects only arenas not yet created.
     @discardableResult
     public static func setArenaMax(_ n: Int) -> Bool { hw_set_arena_max(Int32(n)) == 1 }

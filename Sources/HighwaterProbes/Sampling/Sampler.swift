@@ -105,7 +105,7 @@ public final class Sampler: @unchecked Sendable {
         while running.load(ordering: .acquiring) {
             do {
                 if probe.isSelf, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
-                    arenas = (try? AllocatorProbe.arenas()).map { UInt64($0.count) }
+                    arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
                     arenasAt = deadline
                 }
                 let record = try probe.sample(allocator: arenas, tmpDir: options.tmpDir)

@@ -47,6 +47,9 @@ struct AllocatorProbeTests {
         threads.forEach { pthread_join($0, nil) }
 
         #expect(arenas.count >= min(k, 8 * cores))
+        // The sampler's quick count agrees with the full parse (arenas are never destroyed, so it cannot shrink).
+        #expect(try AllocatorProbe.arenaCount() >= arenas.count)
+        #expect(try AllocatorProbe.arenaCount() == AllocatorProbe.arenas().count)
         #expect(arenas.first?.index == 0)
         #expect(arenas.allSatisfy { $0.systemMax >= $0.systemCurrent })
         #expect(arenas.dropFirst().allSatisfy { $0.subheaps >= 1 })
