@@ -66,7 +66,7 @@ struct CheckCommand: AsyncParsableCommand {
         }
         for file in limits {
             let service: ServiceLimits
-            do { service = try ServiceLimits.load(path: file) } catch { throw HighwaterFailure.badInput("\(error)") }
+            do { service = try ServiceLimits.load(path: file) } catch { throw HighwaterFailure.badFiles(error.description) }
             let readings = MachineReadings(cgroupMemoryMax: try? CgroupProbe.read().memoryMax) { path in
                 (try? FilesystemProbe.usage(of: path)).map { ($0.capacity, $0.isTmpfs) }
             }

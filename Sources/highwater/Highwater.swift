@@ -25,7 +25,7 @@ struct Highwater: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as HighwaterFailure {
-            FileHandleStderr.write("highwater: error: \(failure)\n")
+            FileHandleStderr.write(failure.message + "\n")
             Foundation_exit(failure.exitCode.rawValue)
         } catch {
             let code = exitCode(for: error)

@@ -4,19 +4,28 @@ import ArgumentParser
 /// A failure that maps to one of the documented exit codes, with a message that says what to do.
 enum HighwaterFailure: Error, CustomStringConvertible {
     case badInput(String)
+    /// Bad input already written as `FILE:LINE:COL: error: …` lines, printed as they are, so editors and CI
+    /// annotations find every location.
+    case badFiles(String)
     case couldNotRun(String)
     case failed(String)
 
     var description: String {
         switch self {
-        case .badInput(let m), .couldNotRun(let m), .failed(let m): return m
+        case .badInput(let m), .badFiles(let m), .couldNotRun(let m), .failed(let m): return m
         }
+    }
+
+    /// What stderr shows: `highwater: error: …`, or the file diagnostics alone.
+    var message: String {
+        if case .badFiles(let m) = self { return m }
+        return "highwater: error: \(description)"
     }
 
     var exitCode: ExitCode {
         switch self {
         case .failed: return ExitStatus.failed
-        case .badInput: return ExitStatus.badInput
+        case .badInput, .badFiles: return ExitStatus.badInput
         case .couldNotRun: return ExitStatus.couldNotRun
         }
     }

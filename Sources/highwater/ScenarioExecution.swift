@@ -29,6 +29,8 @@ enum ScenarioExecution {
             return scenarios
         } catch let failure as HighwaterFailure {
             throw failure
+        } catch let error as ScenarioLoadError {
+            throw HighwaterFailure.badFiles(error.description)
         } catch {
             throw HighwaterFailure.badInput("\(error)")
         }

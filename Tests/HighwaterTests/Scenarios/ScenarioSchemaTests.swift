@@ -171,10 +171,10 @@ struct ScenarioSchemaTests {
             let r = TestSupport.run(command)
             #expect(r.termination == .exited(2), "\(command.dropFirst().joined(separator: " ")): \(r.termination); stderr: \(r.stderr)")
             for (path, line) in expected {
-                // The CLI puts `highwater: error: ` before the first diagnostic, so look inside the line.
+                // Each diagnostic starts its line, as a compiler's does, so editors and CI annotations find it.
                 let located = r.stderr.split(separator: "\n").contains { text in
-                    guard let at = text.firstRange(of: "\(path):\(line):") else { return false }
-                    return text[at.upperBound...].wholeMatch(of: /[0-9]+: error: .+/) != nil
+                    guard text.hasPrefix("\(path):\(line):") else { return false }
+                    return text.dropFirst("\(path):\(line):".count).wholeMatch(of: /[0-9]+: error: .+/) != nil
                 }
                 #expect(located, "\(command.dropFirst().joined(separator: " ")) did not report \(path):\(line):COL: error:\n\(r.stderr)")
             }
