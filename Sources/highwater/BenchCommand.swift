@@ -2,12 +2,13 @@ import ArgumentParser
 import HighwaterAnalysis
 import HighwaterHarness
 import HighwaterProbes
+import HighwaterReports
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Highwater's own costs; ratios come from one run, as the machine is shared.",
-        subcommands: [SamplerBench.self, HostBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, ReportBench.self]
     )
 }
 
@@ -65,5 +66,23 @@ struct HostBench: AsyncParsableCommand {
         print("recording off: \(off) req/s")
         print("ratio (median on / median off): \(Quantity.format(r.ratio, significant: 3))")
         if let wrk = r.wrkRps { print("wrk against the host: \(Quantity.format(wrk)) req/s (\(r.wrkNote))") } else { print(r.wrkNote) }
+    }
+}
+
+struct ReportBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Render time and size of the report of a synthetic results directory (target: 1,000,000 requests in < 10 s, HTML < 5 MiB)."
+    )
+
+    @Option(help: "Requests in the synthetic results.")
+    var requests = 1_000_000
+
+    @Option(help: "Where to write the synthetic results.")
+    var out = "/tmp/highwater-bench-report"
+
+    func run() throws {
+        let r = try ReportBenchmark.run(requests: requests, directory: out)
+        print(r.description)
     }
 }
