@@ -46,7 +46,7 @@ public enum PrivateTmpfs {
                                     tryIt: Bool = true) -> Availability {
         guard let unshare = which("unshare", path: environment["PATH"]) else {
             return Availability(possible: false, how: [],
-                                why: "unshare (util-linux) is not on PATH; install util-linux or give a directory to use as temp dir")
+                                why: "unshare (util-linux) is not on PATH; install util-linux, or set storage.temp_dir to a directory you mounted yourself")
         }
         var reasons: [String] = []
         var candidates: [([String], String)] = []
@@ -74,7 +74,7 @@ public enum PrivateTmpfs {
         }
         return Availability(possible: false, how: [],
                             why: "cannot mount a private tmpfs: " + reasons.joined(separator: "; ")
-                                + "; give a directory (a tmpfs you mounted) to use as temp dir instead")
+                                + "; set storage.temp_dir to a directory you mounted yourself (a tmpfs of the size you want) instead")
     }
 
     /// Bit 21 of CapEff in /proc/self/status.

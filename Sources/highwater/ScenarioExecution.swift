@@ -65,6 +65,11 @@ enum ScenarioExecution {
             throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error)")
         }
         Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md, \(out)/junit.xml (\(runs.count) runs)")
+        let notRun = runs.filter { $0.run_error != nil }
+        if !notRun.isEmpty {
+            let lines = notRun.map { "\($0.scenario)/\($0.config): \($0.run_error!)" }
+            throw HighwaterFailure.couldNotRun("\(notRun.count) of \(runs.count) runs could not be carried out:\n  " + lines.joined(separator: "\n  "))
+        }
         return evaluated
     }
 

@@ -71,6 +71,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// Mean RSS delta of those first requests and of the others.
     public var rss_delta_first_on_thread: Double?
     public var rss_delta_other: Double?
+    /// Why the run could not be carried out at all (its set-up failed before any load); nil when it ran.
+    public var run_error: String?
     /// How the child ended: "exit 0", "signal 9 (SIGKILL)", …
     public var child_exit: String?
     public var stderr_tail: String?

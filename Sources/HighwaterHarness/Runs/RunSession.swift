@@ -32,11 +32,12 @@ public struct RunSession {
             } catch {
                 summary = RunSummary(scenario: plan.scenario, run_id: runID, config: plan.config)
                 summary.errors = plan.load.requests
+                summary.run_error = "\(error)"
                 summary.notes = ["the run could not be carried out: \(error)"]
             }
             afterEach(plan, &summary)
             summaries.append(summary)
-            Terminal.line("      " + oneLine(summary))
+            Terminal.line("      " + (summary.run_error.map { "could not run: \($0)" } ?? oneLine(summary)))
             try store(summaries)
         }
         return summaries

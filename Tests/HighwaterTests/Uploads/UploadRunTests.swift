@@ -260,3 +260,42 @@ enum Leftovers {
         return nil
     }
 }
+
+/// Where no private tmpfs can be made (here: `unshare` hidden from PATH), the run says why and what to do, and a
+/// temp dir the user gives is taken instead.
+@Suite("Uploads without a private tmpfs")
+struct UploadWithoutTmpfsTests {
+    @Test("a tmpfs that cannot be mounted stops the run with exit 3 and the fix; a given temp_dir is used instead")
+    func refusedThenGivenDirectory() throws {
+        let before = Leftovers.ours()
+        let dir = TestSupport.makeTemporaryDirectory("hw-no-tmpfs")
+        defer { TestSupport.removeTree(dir) }
+        let noUnshare = ProcessEnvironment.current.merging(["PATH": "/nonexistent"]) { _, new in new }
+        func scenario(storage: String) -> String {
+            """
+            name: no-tmpfs
+            executor: {kind: fixed, size: 2}
+            workload: {name: upload-spooled, options: {encoding: raw}}
+            storage: \(storage)
+            load: {requests: 2, payload: 2 MiB}
+            """
+        }
+        try FileTree.write(scenario(storage: "{tmpfs: 8 MiB}"), to: dir + "/tmpfs.yaml")
+        let refused = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/refused", dir + "/tmpfs.yaml"], environment: noUnshare)
+        #expect(refused.termination == .exited(3), "\(refused.termination): \(refused.stderr)")
+        #expect(refused.stderr.contains("unshare") && refused.stderr.contains("storage.temp_dir"), "\(refused.stderr)")
+        let summary = try FileTree.readJSON(ResultsSummary.self, from: dir + "/refused/summary.json")
+        #expect(summary.runs.first?.run_error?.contains("unshare") == true)
+
+        let given = dir + "/my-temp"
+        try FileTree.createDirectory(given)
+        try FileTree.write(scenario(storage: "{temp_dir: \(given)}"), to: dir + "/given.yaml")
+        let ran = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/given", dir + "/given.yaml"], environment: noUnshare)
+        #expect(ran.termination == .exited(0), "\(ran.termination): \(ran.stderr)")
+        let figures = try FileTree.readJSON(ResultsSummary.self, from: dir + "/given/summary.json").runs.first?.workload
+        #expect(figures?["uploads_passed"] == 2)
+        #expect(figures?["bytes_written_per_byte"] == 2, "spooled past the 1 MiB threshold into the given directory")
+        #expect(Leftovers.entries(given).isEmpty, "the spool files are gone: \(Leftovers.entries(given))")
+        #expect(Leftovers.ours().subtracting(before).isEmpty)
+    }
+}
