@@ -33,8 +33,10 @@ public enum Diagnosis {
             var advice: String
             if let perThread = facts.growthPerThread, let threads = facts.plateauThreads, threads > 1 {
                 let bound = max(1, min(4, threads / 4))
-                advice = "Bound the pool to \(bound) (about \(bytes(perThread * Double(max(bound - facts.baselineThreads, 0)))) of arena growth at \(bytes(perThread)) per thread), "
-                    + "set MALLOC_ARENA_MAX=2, or call malloc_trim after large requests."
+                let extraThreads = max(bound - facts.baselineThreads, 0)
+                let cost = extraThreads == 0 ? "no arena growth past the first worker's"
+                    : "about \(bytes(perThread * Double(extraThreads))) of arena growth at \(bytes(perThread)) per thread"
+                advice = "Bound the pool to \(bound) (\(cost)), set MALLOC_ARENA_MAX=2, or call malloc_trim after large requests."
             } else {
                 advice = "If the level is too high, bound the pool, set MALLOC_ARENA_MAX=2, or call malloc_trim after large requests."
             }
