@@ -37,6 +37,7 @@ public struct ChildRun: Sendable {
 
         let client: RunSummarizer.ClientSide
         var childExit: Termination?
+        var notSent = 0
         if let port = host.waitForPort() {
             let driver = LoadDriver(port: port, route: upload == nil ? "/work" : "/upload", load: plan.load,
                                     body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
@@ -58,6 +59,7 @@ public struct ChildRun: Sendable {
             // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
             let unanswered = result.statuses[0, default: 0]
             let neverSent = max(0, total - result.latenciesMs.count - unanswered)
+            notSent = neverSent
             client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
             childExit = await host.stop(port: port)
         } else {
@@ -71,6 +73,9 @@ public struct ChildRun: Sendable {
                                               client: client, arenaLimit: arenaLimit)
         if let upload {
             UploadFigures.add(to: &summary, plan: plan, upload: upload, requests: requests, samples: samples)
+        }
+        if notSent > 0 && Interruption.requested {
+            summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]
         }
         if let childExit {
             summary.child_exit = childExit.description

@@ -55,6 +55,7 @@ public struct RunSession {
         text += "threads \(s.threads_max), arenas \(s.arenas_max), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"
         if let exit = s.child_exit, exit != "exit 0" { text += ", child \(exit)" }
+        if let interrupted = s.notes?.first(where: { $0.hasPrefix("interrupted") }) { text += " (\(interrupted))" }
         return text
     }
 
