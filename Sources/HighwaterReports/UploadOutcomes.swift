@@ -4,7 +4,6 @@ import HighwaterAnalysis
 /// lies against the prediction and the temp dir's capacity, and what each upload cost in writes and latency.
 /// Every workload figure is optional: a run that lacks one is drawn and told without it.
 public struct UploadOutcomes: Sendable {
-    public static let workloads = ["upload-spooled", "upload-streamed"]
 
     /// One run of an upload workload.
     public struct Attempt: Sendable {
@@ -23,8 +22,10 @@ public struct UploadOutcomes: Sendable {
     public struct Boundary: Sendable {
         public var workload: String
         public var sizes: [(bytes: Double, passed: Bool)]
-        public var largestPassed: Double?
-        public var smallestFailed: Double?
+        /// Largest passed and smallest failed, over the sizes tried and what each run reported of its own.
+        public var boundary: UploadBoundary
+        public var largestPassed: Double? { boundary.largestPassed.map { Double($0) } }
+        public var smallestFailed: Double? { boundary.smallestFailed.map { Double($0) } }
         public var predicted: Double?
         public var capacity: Double?
 
@@ -41,7 +42,7 @@ public struct UploadOutcomes: Sendable {
             if let predicted { text += ", predicted boundary \(bytes(predicted))" }
             if let capacity { text += " (tmpfs capacity \(bytes(capacity)))" }
             text += "."
-            if let largestPassed, largestPassed >= smallestFailed {
+            if !boundary.isConsistent {
                 text += " A size failed below one that passed: something other than space failed too."
             }
             return text
@@ -66,16 +67,18 @@ public struct UploadOutcomes: Sendable {
             let figures = runs.filter { $0.summary.configuration?["workload"] == workload }.compactMap(\.summary.workload)
             let sizes = mine.compactMap { a in a.fileBytes.map { (bytes: $0, passed: a.passed) } }.sorted { $0.bytes < $1.bytes }
             // A run that cycles several sizes reports its own largest pass and smallest failure.
-            let passed = sizes.filter(\.passed).map(\.bytes) + figures.compactMap { $0["largest_passed"] }
-            let failed = sizes.filter { !$0.passed }.map(\.bytes) + figures.compactMap { $0["smallest_failed"] }
-            return Boundary(workload: workload, sizes: sizes, largestPassed: passed.max(), smallestFailed: failed.min(),
+            let reported = figures.flatMap { w in
+                [w["largest_passed"].map { (UInt64($0), true) }, w["smallest_failed"].map { (UInt64($0), false) }].compactMap { $0 }
+            }
+            let boundary = UploadBoundary(outcomes: sizes.map { (UInt64($0.bytes), $0.passed) } + reported)
+            return Boundary(workload: workload, sizes: sizes, boundary: boundary,
                             predicted: mine.lazy.compactMap(\.predictedLargestFile).first, capacity: mine.lazy.compactMap(\.tmpCapacity).first)
         }
     }
 
     static func attempt(_ run: ReportModel.Run) -> Attempt? {
         let s = run.summary
-        guard let workload = s.configuration?["workload"], workloads.contains(workload) else { return nil }
+        guard let workload = s.configuration?["workload"], RunPlan.uploadWorkloads.contains(workload) else { return nil }
         let w = s.workload ?? [:]
         let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
         return Attempt(config: s.config, workload: workload, fileBytes: w["upload_file_bytes"], passed: passed,

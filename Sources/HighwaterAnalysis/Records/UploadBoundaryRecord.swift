@@ -17,7 +17,7 @@ public struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         var order: [String] = []
         var groups: [String: [RunSummary]] = [:]
         for run in runs {
-            guard let name = run.configuration?["workload"], name.hasPrefix("upload-"),
+            guard let name = run.configuration?["workload"], RunPlan.uploadWorkloads.contains(name),
                   run.workload?["upload_file_bytes"] != nil else { continue }
             let key = run.scenario + "\u{0}" + name
             if groups[key] == nil { order.append(key) }
@@ -26,19 +26,17 @@ public struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         return order.map { key in
             let group = groups[key]!
             func value(_ run: RunSummary, _ field: String) -> UInt64? { run.workload?[field].map { UInt64($0) } }
+            // Each run reports its own largest pass and smallest failure (a run may cycle several sizes).
+            let boundary = UploadBoundary(outcomes: group.flatMap { run in
+                [value(run, "largest_passed").map { ($0, true) }, value(run, "smallest_failed").map { ($0, false) }].compactMap { $0 }
+            })
             var record = UploadBoundaryRecord(
                 scenario: group[0].scenario, workload: group[0].configuration!["workload"]!,
                 sizes_tried: Array(Set(group.compactMap { value($0, "upload_file_bytes") })).sorted(),
-                largest_passed: group.compactMap { value($0, "largest_passed") }.max(),
-                smallest_failed: group.compactMap { value($0, "smallest_failed") }.min(),
+                largest_passed: boundary.largestPassed, smallest_failed: boundary.smallestFailed,
                 predicted_largest_file: group.compactMap { value($0, "predicted_largest_file") }.min(),
                 tmp_capacity: group.compactMap { value($0, "tmp_capacity") }.max())
-            if let predicted = record.predicted_largest_file {
-                let passedBelow = record.largest_passed.map { $0 <= predicted + tolerance } ?? true
-                let failedAbove = record.smallest_failed.map { $0 + tolerance > predicted } ?? true
-                let ordered = record.largest_passed.flatMap { p in record.smallest_failed.map { p < $0 } } ?? true
-                record.agrees_with_prediction = passedBelow && failedAbove && ordered
-            }
+            record.agrees_with_prediction = record.predicted_largest_file.map { boundary.agrees(with: $0, tolerance: tolerance) }
             return record
         }
     }

@@ -176,7 +176,7 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func clearQueue() {
-        queuedChunks.removeAll(keepingCapacity: true)
+        queuedChunks = []
         queuedBytes = 0
     }
 

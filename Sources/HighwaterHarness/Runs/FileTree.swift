@@ -52,15 +52,7 @@ public enum FileTree {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { _ = unlink(path); return }
-        guard st.st_dev == device, let dir = opendir(path) else { return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(dir)
+        guard st.st_dev == device, let names = try? ProcDirectory.names(path) else { return }
         for name in names { removeTree(path + "/" + name, device: device) }
         _ = rmdir(path)
     }

@@ -24,7 +24,7 @@ public struct RunStorage: Sendable {
         guard plan.isUpload || plan.storage.tmpfsBytes != nil || plan.storage.destinationTmpfsBytes != nil else { return }
         let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
         let wantsMount = plan.storage.tmpfsBytes != nil || plan.storage.destinationTmpfsBytes != nil
-        let availability = wantsMount ? PrivateTmpfs.availability() : nil
+        let availability = wantsMount ? Self.privateTmpfs : nil
         if let availability, !availability.possible, plan.storage.tempDir == nil || plan.storage.destinationTmpfsBytes != nil {
             throw HarnessError.storage("a tmpfs of the chosen size was asked for, but \(availability.why)")
         }
@@ -51,6 +51,9 @@ public struct RunStorage: Sendable {
         }
         if !hostArguments.isEmpty, let availability { commandPrefix = availability.how }
     }
+
+    /// Asked once per process: finding out starts `unshare … true`, and the answer does not change between runs.
+    static let privateTmpfs = PrivateTmpfs.availability()
 
     /// Removes the mount points and the destination with whatever a killed child left in it.
     public func removeAll() {

@@ -9,7 +9,7 @@ import HighwaterUploads
 /// them), `keep_files` (leave the uploaded files in the destination; by default each is removed once answered, so a
 /// long run measures the temp dir, not a destination filling up).
 public struct UploadWorkload: Sendable {
-    public enum Encoding: String, Sendable {
+    public enum Encoding: String, CaseIterable, Sendable {
         case multipart
         case raw
     }
@@ -39,7 +39,7 @@ public struct UploadWorkload: Sendable {
         }
         destinationDirectory = destination
         limits = UploadLimits(maxFileBytes: try o.optionalBytes("max_file"), maxBodyBytes: try o.optionalBytes("max_body"))
-        encoding = Encoding(rawValue: try o.choice("encoding", ["multipart", "raw"]))!
+        encoding = Encoding(rawValue: try o.choice("encoding", Encoding.allCases.map(\.rawValue)))!
         keepFiles = try o.flag("keep_files", false)
     }
 

@@ -7,8 +7,20 @@ public struct ThreadInfo: Equatable, Sendable {
     public var state: Character
 }
 
-/// Directory listings under /proc: thread ids and open file descriptors.
+/// Directory listings: thread ids and open file descriptors under /proc, and the names in any directory.
 public enum ProcDirectory {
+    /// Every name in a directory but `.` and `..`, unsorted.
+    public static func names(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Counts the numeric entries of a directory (tasks, fds) without building names.
     public static func countEntries(_ path: String) throws -> Int {
         guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
@@ -23,16 +35,7 @@ public enum ProcDirectory {
 
     /// The numeric entries of a directory, as integers.
     public static func numericEntries(_ path: String) throws -> [Int32] {
-        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
-        defer { closedir(dir) }
-        var ids: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if let id = Int32(name) { ids.append(id) }
-        }
-        return ids.sorted()
+        try names(path).compactMap { Int32($0) }.sorted()
     }
 
     /// Every thread of a process with its name and state. A thread that exits while we look is skipped.

@@ -56,8 +56,11 @@ public struct ScenarioField: Sendable {
     /// How the load driver sends the file (`multipart` or `raw`), limits past which the host answers 413, and
     /// whether uploaded files stay in the destination.
     static let uploadOptions: [(name: String, kind: Kind)] = [
-        ("encoding", .text), ("max_file", .bytes(positive: true)), ("max_body", .bytes(positive: true)), ("keep_files", .flag),
+        ("encoding", .choice(uploadEncodings)), ("max_file", .bytes(positive: true)), ("max_body", .bytes(positive: true)), ("keep_files", .flag),
     ]
+
+    /// How the load driver can send an upload's file.
+    public static let uploadEncodings = ["multipart", "raw"]
 
     /// Faults any compute handler can be told to show: every Nth request throws (500), or the host
     /// aborts at request N (a crashed child).

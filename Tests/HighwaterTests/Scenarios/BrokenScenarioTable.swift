@@ -14,6 +14,7 @@ enum BrokenScenarioTable {
         ("unknown executor key", "name: t\nexecutor: {kind: eager, sise: 4}\nworkload: {name: leak}\nload: {requests: 10}\n", 2),
         ("unknown executor kind", "name: t\nexecutor: {kind: eagr}\nworkload: {name: leak}\nload: {requests: 10}\n", 2),
         ("unknown workload", "name: t\nexecutor: {kind: eager}\nworkload: {name: leek}\nload: {requests: 10}\n", 3),
+        ("unknown upload encoding", "name: t\nexecutor: {kind: fixed}\nworkload: {name: upload-spooled, options: {encoding: base64}}\nload: {requests: 10}\n", 3),
         ("negative size", "name: t\nexecutor: {kind: eager, size: -4}\nworkload: {name: leak}\nload: {requests: 10}\n", 2),
         ("zero size", "name: t\nexecutor: {kind: eager, size: 0}\nworkload: {name: leak}\nload: {requests: 10}\n", 2),
         ("size not a count", "name: t\nexecutor: {kind: eager, size: many}\nworkload: {name: leak}\nload: {requests: 10}\n", 2),

@@ -94,7 +94,9 @@ struct ScenarioSchemaTests {
     static func definition(for kind: ScenarioField.Kind) -> String {
         switch kind {
         case .text: return "text"
-        case .choice(let choices): return choices == RunPlan.executorKinds ? "executorKind" : "workloadName"
+        case .choice(let choices):
+            return [RunPlan.executorKinds: "executorKind", RunPlan.workloads: "workloadName",
+                    ScenarioField.uploadEncodings: "uploadEncoding"][choices] ?? "an unknown choice list"
         case .count: return "count"
         case .integer(let minimum): return "integerAtLeast\(minimum)"
         case .positiveNumber: return "positiveNumber"

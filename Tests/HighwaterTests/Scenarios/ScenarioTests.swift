@@ -1,4 +1,5 @@
 import HighwaterAnalysis
+import HighwaterHarness
 import HighwaterScenarios
 import Testing
 
@@ -18,6 +19,11 @@ import Testing
         let text = "name: t\nexecutor: {kind: eagr, size: -1}\nworkload: {name: leek}\nload: {requests: 0}\n"
         let error = #expect(throws: ScenarioLoadError.self) { try loader.load(text: text, file: "f.yaml") }
         #expect(error?.diagnostics.count == 4)
+    }
+
+    @Test("a scenario accepts exactly the upload encodings the load driver can send")
+    func uploadEncodingsMatchTheHarness() {
+        #expect(ScenarioField.uploadEncodings == UploadWorkload.Encoding.allCases.map(\.rawValue))
     }
 
     @Test func builtInScenariosLoad() throws {

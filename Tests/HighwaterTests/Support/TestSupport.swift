@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterHarness
 import HighwaterProbes
 import Testing
 
@@ -26,14 +27,11 @@ enum TestSupport {
 
     /// A fresh directory under /tmp, removed by the caller with `removeTree`.
     static func makeTemporaryDirectory(_ prefix: String = "hw-test") -> String {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do { return try FileTree.makeTemporaryDirectory(in: "/tmp", prefix: prefix + "-") } catch { preconditionFailure("\(error)") }
     }
 
     static func removeTree(_ path: String) {
-        _ = run(["rm", "-rf", path])
+        FileTree.removeTree(path)
     }
 
     /// Runs a command to completion; returns its termination and what it wrote to stdout and stderr.

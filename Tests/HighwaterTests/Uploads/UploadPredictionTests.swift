@@ -1,3 +1,4 @@
+import HighwaterAnalysis
 import HighwaterUploads
 import Testing
 

@@ -58,13 +58,7 @@ enum UploadTestSupport {
 
     /// Names in a directory, `.` and `..` left out.
     static func entries(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return ["<cannot open \(dir)>"] }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        guard let names = try? ProcDirectory.names(dir) else { return ["<cannot open \(dir)>"] }
         return names.sorted()
     }
 
