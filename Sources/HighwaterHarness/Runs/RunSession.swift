@@ -37,7 +37,7 @@ public struct RunSession {
             }
             afterEach(plan, &summary)
             summaries.append(summary)
-            Terminal.line("      " + (summary.run_error.map { "could not run: \($0)" } ?? oneLine(summary)))
+            Terminal.line("      " + (summary.run_error.map { "could not run: \($0)" } ?? oneLine(summary, planned: plan.load.requests)))
             try store(summaries)
         }
         return summaries
@@ -50,12 +50,12 @@ public struct RunSession {
         try FileTree.write(try encoder.encode(all), to: outDirectory + "/summary.json")
     }
 
-    func oneLine(_ s: RunSummary) -> String {
+    func oneLine(_ s: RunSummary, planned: Int) -> String {
         var text = "\(s.growth.classification.rawValue): growth \(Quantity.formatBytes(s.rss_growth)), peak \(Quantity.formatBytes(s.rss_peak)), "
         text += "threads \(s.threads_max), arenas \(s.arenas_max), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"
         if let exit = s.child_exit, exit != "exit 0" { text += ", child \(exit)" }
-        if let interrupted = s.notes?.first(where: { $0.hasPrefix("interrupted") }) { text += " (\(interrupted))" }
+        if Interruption.requested && s.requests < planned { text += " (interrupted after \(s.requests) of \(planned) requests)" }
         return text
     }
 
