@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "Highwater",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "highwater", targets: ["highwater"])
     ],
@@ -27,38 +26,47 @@ let package = Package(
             dependencies: ["CLibunwind"],
             cSettings: [.define("UNW_LOCAL_ONLY"), .define("_GNU_SOURCE")]
         ),
+        // The bottom of the graph: records as they are written and read (samples, requests, plans,
+        // summaries) and the units they are measured in. Every other module speaks in these.
+        .target(name: "HighwaterRecords"),
         // Readings of a process: /proc, cgroup, filesystems, the allocator, stacks; the sampler.
         .target(
             name: "HighwaterProbes",
-            dependencies: ["CHighwater", "HighwaterAnalysis"]
+            dependencies: ["CHighwater", "HighwaterRecords", "HighwaterAnalysis"]
         ),
-        // Records and the arithmetic over them: growth verdicts, percentiles.
-        .target(name: "HighwaterAnalysis"),
+        // The arithmetic over records: growth verdicts, percentiles, run summaries.
+        .target(name: "HighwaterAnalysis", dependencies: ["HighwaterRecords"]),
         // Uploads: spooled file, streaming multipart receiver, confined names, private tmpfs.
-        .target(name: "HighwaterUploads", dependencies: ["HighwaterProbes", "HighwaterAnalysis", .product(name: "MultipartKit", package: "multipart-kit"), .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "HighwaterUploads",
+            dependencies: [
+                "HighwaterProbes", "HighwaterRecords",
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Executors, the HTTP host, workloads, the load driver, child runs.
         .target(
             name: "HighwaterHarness",
             dependencies: [
-                "HighwaterProbes", "HighwaterAnalysis", "HighwaterUploads",
+                "CHighwater", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterUploads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "MultipartKit", package: "multipart-kit"),
             ]
         ),
         // Scenario files: parsing, validation, sweeps, expectations, limits.
         .target(
             name: "HighwaterScenarios",
-            dependencies: ["HighwaterAnalysis", .product(name: "Yams", package: "Yams")]
+            dependencies: ["HighwaterRecords", .product(name: "Yams", package: "Yams")]
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
-        .target(name: "HighwaterReports", dependencies: ["HighwaterAnalysis"]),
+        .target(name: "HighwaterReports", dependencies: ["HighwaterRecords", "HighwaterAnalysis"]),
         .executableTarget(
             name: "highwater",
             dependencies: [
-                "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
+                "CHighwater", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness",
                 "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -66,8 +74,9 @@ let package = Package(
         .testTarget(
             name: "HighwaterTests",
             dependencies: [
-                "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
+                "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "highwater",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ],

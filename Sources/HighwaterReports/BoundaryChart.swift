@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// Pass or fail by size: a row per workload, a marker per run at its file size, and vertical lines at the
 /// predicted boundary, so where the spooled upload starts failing is read against where it should.

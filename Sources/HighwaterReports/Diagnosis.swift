@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// What a run's memory did and what to change, in sentences computed from the data.
 public struct RunDiagnosis: Sendable {

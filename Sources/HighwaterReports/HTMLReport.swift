@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// One self-contained page: inline CSS and SVG, no script, no network, printable.
 public enum HTMLReport {

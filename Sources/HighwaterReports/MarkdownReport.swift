@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// The same tables and verdicts as the page, as Markdown for a CI job summary or a pull-request comment.
 public enum MarkdownReport {

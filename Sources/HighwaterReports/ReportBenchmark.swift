@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// How long the report takes for a big run, and how big the page is: issue 6 asks for a
 /// 1,000,000-request run rendered in under 10 s into under 5 MiB.

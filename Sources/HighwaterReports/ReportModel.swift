@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// Everything the renderings share: each run with its figures and diagnosis, grouped by scenario
 /// in the order of `summary.json`.

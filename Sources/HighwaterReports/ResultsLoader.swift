@@ -1,5 +1,5 @@
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
 /// their strings would cost far more memory and time than the figures the report draws.

@@ -1,4 +1,5 @@
 import HighwaterAnalysis
+import HighwaterRecords
 
 /// Figures of one run that the charts and sentences use, computed from the raw data where it exists
 /// and taken from `summary.json` where it does not.

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// How an axis labels its values.
 public enum AxisUnit: Sendable {

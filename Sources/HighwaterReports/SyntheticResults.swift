@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HighwaterAnalysis
+import HighwaterRecords
 
 /// A results directory written from a model of known truth, for tests and the render benchmark:
 /// a thread pool whose new threads each add an arena (plateau), a bounded pool (stable), and a leak (linear).

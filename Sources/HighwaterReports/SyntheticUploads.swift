@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HighwaterAnalysis
+import HighwaterRecords
 
 /// Upload runs of known truth, for the report's upload charts: seed 001 in small. A spooled upload writes the
 /// whole file to a temp dir of `tmpCapacity` bytes before copying it to its destination, so a file that does not

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// The upload part of a scenario's page: where uploads start failing by size, the temp dir filling against its
 /// capacity, and what each configuration costs in writes and latency.

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// What a scenario's upload runs showed, per upload workload: which file sizes passed, where the boundary
 /// lies against the prediction and the temp dir's capacity, and what each upload cost in writes and latency.

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 @preconcurrency import Glibc
 
 /// Why an upload failed, and the HTTP answer a host gives for it.

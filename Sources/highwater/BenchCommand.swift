@@ -1,5 +1,5 @@
 import ArgumentParser
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterReports

@@ -1,6 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 import HighwaterScenarios
 @preconcurrency import Glibc

@@ -78,5 +78,5 @@ struct ByteArgument: ExpressibleByArgument {
     }
 }
 
-import HighwaterAnalysis
+import HighwaterRecords
 @preconcurrency import Glibc

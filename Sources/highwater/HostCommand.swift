@@ -2,7 +2,7 @@ import ArgumentParser
 import CHighwater
 import FoundationEssentials
 @preconcurrency import Glibc
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterUploads

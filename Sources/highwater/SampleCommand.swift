@@ -1,6 +1,6 @@
 import ArgumentParser
 @preconcurrency import Glibc
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 struct SampleCommand: ParsableCommand {

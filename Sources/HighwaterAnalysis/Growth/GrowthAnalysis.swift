@@ -1,3 +1,4 @@
+import HighwaterRecords
 /// The verdict on one run's RSS series, request by request.
 public struct GrowthVerdict: Equatable, Sendable {
     public var classification: GrowthClass

@@ -1,3 +1,4 @@
+import HighwaterRecords
 /// Turns one run's raw records into its summary: pure arithmetic, unit-tested without processes.
 public enum RunSummarizer {
     public struct ClientSide: Sendable {

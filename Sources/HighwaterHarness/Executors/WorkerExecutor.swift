@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// Where a request's handler runs. The kinds mirror the runtimes servers use (DESIGN.md).
 public protocol WorkerExecutor: Sendable {

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 import NIOCore
 import NIOHTTP1
 

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import CHighwater
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 /// Takes the per-request readings on the worker thread and appends each record to requests.jsonl.

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import AsyncHTTPClient
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 import NIOCore
 import NIOHTTP1

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterUploads
 
 /// The uploads the load driver sends: request `i` carries a file of the next size in `load.payload` (cycled), as

@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import FoundationEssentials
 import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 /// One configuration in its own child process (`highwater host`), so no configuration's heap

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 /// Throughput of the host on a trivial handler with per-request recording on and off, in

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 /// Runs plans one after another, each in its own child, and keeps `DIR/summary.json` up to date

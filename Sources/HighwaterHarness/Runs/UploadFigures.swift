@@ -1,4 +1,5 @@
 import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
 

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import CHighwater
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 
 /// A handler that works on the worker thread without a request body: the stand-ins for an

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// A workload's options as a scenario wrote them, read with errors that name the option and what it takes.
 struct WorkloadOptions {

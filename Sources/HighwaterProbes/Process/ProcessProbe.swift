@@ -1,5 +1,5 @@
 @preconcurrency import Glibc
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// Readings of one process, the own or any PID, with its /proc files kept open between reads.
 public final class ProcessProbe {

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterAnalysis
+import HighwaterRecords
 
 /// Measures what sampling costs: one sample's reads, and the sampler thread's CPU share.
 public enum SamplerBenchmark {

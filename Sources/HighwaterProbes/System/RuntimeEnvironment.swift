@@ -1,5 +1,5 @@
 @preconcurrency import Glibc
-import HighwaterAnalysis
+import HighwaterRecords
 import CHighwater
 
 /// How this machine and process look to each runtime that sizes a pool or an allocator from it,

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// An assertion over a run's summary, such as `rss_growth < 8 MiB`, optionally limited to matching runs.
 public struct Expectation: Sendable {

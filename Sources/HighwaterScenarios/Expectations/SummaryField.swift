@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// A field of a run's summary that an expectation can test, with the unit its number is in.
 public struct SummaryField: Sendable {

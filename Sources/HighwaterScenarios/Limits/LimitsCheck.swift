@@ -1,5 +1,5 @@
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// A service's configuration as a limits file describes it (`check --limits FILE`), checked without running anything.
 public struct ServiceLimits: Sendable {

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// Reads scenario files into `Scenario`s, reporting every problem of every file at once as
 /// `file:line:column: error: …` before anything runs.

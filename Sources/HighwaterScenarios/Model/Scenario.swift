@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// A value given in a scenario file for one dotted path, with where it was written.
 public struct Setting: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// A setting a scenario can give, sweep or filter on, addressed by its dotted path (`executor.size`).
 /// One table drives validation, did-you-mean suggestions and the documentation.

@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 
 /// One swept setting: every value it takes.
 struct SweepAxis: Sendable {

@@ -1,4 +1,5 @@
 import HighwaterAnalysis
+import HighwaterRecords
 import Testing
 
 @Suite("Growth analysis arithmetic")

@@ -1,4 +1,5 @@
 import HighwaterAnalysis
+import HighwaterRecords
 import Testing
 
 @Suite("Run summaries from records")

@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import Testing

@@ -1,5 +1,5 @@
 @preconcurrency import Glibc
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 import Testing
 

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterReports
 import Testing
 

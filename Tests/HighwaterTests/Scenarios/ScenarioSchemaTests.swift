@@ -1,6 +1,6 @@
 @preconcurrency import Glibc
 import FoundationEssentials
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterProbes
 @testable import HighwaterScenarios
 import Testing

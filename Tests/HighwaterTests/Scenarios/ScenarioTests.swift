@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterHarness
 import HighwaterScenarios
 import Testing

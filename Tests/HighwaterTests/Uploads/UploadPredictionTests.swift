@@ -1,4 +1,4 @@
-import HighwaterAnalysis
+import HighwaterRecords
 import HighwaterUploads
 import Testing
 
