@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first.
-.PHONY: run test deps build
+.PHONY: run test deps build bench
 
 # Debian packages to install; targets add their own.
 DEPS = pkg-config
@@ -19,3 +19,7 @@ run: build
 test: DEPS += chromium
 test: deps
 	swift test
+
+# Highwater's own costs, built apart from the product (see ARCHITECTURE.md).
+bench: deps
+	swift build -c release --product highwater --product highwater-bench

@@ -4,7 +4,9 @@ import PackageDescription
 let package = Package(
     name: "Highwater",
     products: [
-        .executable(name: "highwater", targets: ["highwater"])
+        .executable(name: "highwater", targets: ["highwater"]),
+        // Highwater's own costs, apart from the product: `highwater bench` runs it when it is built beside.
+        .executable(name: "highwater-bench", targets: ["HighwaterBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,13 +28,16 @@ let package = Package(
             dependencies: ["CLibunwind"],
             cSettings: [.define("UNW_LOCAL_ONLY"), .define("_GNU_SOURCE")]
         ),
+        // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,
+        // child processes and their lifeline, signals, clocks and locks, each written once.
+        .target(name: "HighwaterSystem", dependencies: ["CHighwater"]),
         // The bottom of the graph: records as they are written and read (samples, requests, plans,
         // summaries) and the units they are measured in. Every other module speaks in these.
         .target(name: "HighwaterRecords"),
         // Readings of a process: /proc, cgroup, filesystems, the allocator, stacks; the sampler.
         .target(
             name: "HighwaterProbes",
-            dependencies: ["CHighwater", "HighwaterRecords", "HighwaterAnalysis"]
+            dependencies: ["CHighwater", "HighwaterSystem", "HighwaterRecords"]
         ),
         // The arithmetic over records: growth verdicts, percentiles, run summaries.
         .target(name: "HighwaterAnalysis", dependencies: ["HighwaterRecords"]),
@@ -40,7 +45,7 @@ let package = Package(
         .target(
             name: "HighwaterUploads",
             dependencies: [
-                "HighwaterProbes", "HighwaterRecords",
+                "HighwaterSystem", "HighwaterProbes", "HighwaterRecords",
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -49,7 +54,8 @@ let package = Package(
         .target(
             name: "HighwaterHarness",
             dependencies: [
-                "CHighwater", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterUploads",
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis",
+                "HighwaterUploads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -59,23 +65,34 @@ let package = Package(
         // Scenario files: parsing, validation, sweeps, expectations, limits.
         .target(
             name: "HighwaterScenarios",
-            dependencies: ["HighwaterRecords", .product(name: "Yams", package: "Yams")]
+            dependencies: ["HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
-        .target(name: "HighwaterReports", dependencies: ["HighwaterRecords", "HighwaterAnalysis"]),
+        .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis"]),
         .executableTarget(
             name: "highwater",
             dependencies: [
-                "CHighwater", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness",
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness",
                 "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Seeded synthetic results directories (runs and uploads), for the benchmarks and the tests.
+        .target(name: "HighwaterSynthetic", dependencies: ["HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis"]),
+        // The benchmarks of the sampler, the host and the report, as their own executable.
+        .executableTarget(
+            name: "HighwaterBench",
+            dependencies: [
+                "HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis", "HighwaterProbes", "HighwaterHarness",
+                "HighwaterReports", "HighwaterSynthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "HighwaterTests",
             dependencies: [
-                "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "highwater",
+                "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 
 hw_mallinfo_t hw_mallinfo(void) {
     struct mallinfo2 m = mallinfo2();
@@ -104,7 +105,6 @@ int hw_affinity_cpu_count(void) {
     return CPU_COUNT(&set);
 }
 
-int hw_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal); }
 
 static __thread void *hw_thread_pin;
 
@@ -148,3 +148,7 @@ void hw_leak(size_t bytes) {
     hw_leaked_head = block;
     pthread_mutex_unlock(&hw_leak_lock);
 }
+
+int hw_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int hw_mkstemp_cloexec(char *template_path) { return mkostemp(template_path, O_CLOEXEC); }

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// A failure to read or write a report file, naming the path and errno.
 public struct ReportError: Error, CustomStringConvertible, Sendable {
@@ -6,39 +7,32 @@ public struct ReportError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 
-    static func system(_ call: String, _ path: String) -> ReportError {
-        ReportError("\(call) \(path): \(String(cString: strerror(errno)))")
+    init(_ error: SystemError) {
+        self.init(error.description)
     }
 }
 
-/// Whole-file reads and writes with plain syscalls: the module depends on nothing but HighwaterAnalysis.
+/// The report's file work on the system layer: whole files through `FileTree`, and results files of any
+/// size streamed a chunk at a time, since a million-request `requests.jsonl` must not be read whole.
 enum ReportFile {
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
+    static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 
     static func readAll(_ path: String) throws -> [UInt8] {
-        var out: [UInt8] = []
-        try readChunks(path) { chunk in out.append(contentsOf: chunk) }
-        return out
+        do { return try FileTree.readBytes(path) } catch { throw ReportError(error) }
     }
 
     /// Calls `body` with each chunk read; chunks are cut anywhere, not at line ends.
     static func readChunks(_ path: String, chunkSize: Int = 4 << 20, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReportError.system("open", path) }
-        defer { close(fd) }
+        let fd: Int32
+        do { fd = try Syscall.open(path, O_RDONLY) } catch { throw ReportError(error) }
+        defer { Syscall.close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = read(fd, buffer.baseAddress, chunkSize)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ReportError.system("read", path)
-            }
+            let n: Int
+            do { n = try Syscall.read(fd, into: buffer, path: path) } catch { throw ReportError(error) }
             if n == 0 { return }
             try body(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
         }
@@ -71,80 +65,20 @@ enum ReportFile {
     }
 
     static func write(_ path: String, _ text: String) throws {
-        var text = text
-        try text.withUTF8 { try write(path, UnsafeRawBufferPointer($0)) }
+        do { try FileTree.writeAtomically(text, to: path) } catch { throw ReportError(error) }
     }
 
     static func write(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
-        // Write beside the target and rename, so a reader never sees half a report.
-        let temporary = path + ".partial"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ReportError.system("open", temporary) }
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let failure = ReportError.system("write", temporary)
-                close(fd); unlink(temporary)
-                throw failure
-            }
-            done += n
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw ReportError.system("rename", path) }
+        do { try FileTree.writeAtomically(bytes, to: path) } catch { throw ReportError(error) }
     }
 
-    /// Creates a directory and its parents.
     static func makeDirectories(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw ReportError.system("mkdir", current) }
-        }
-    }
-}
-
-/// Appends bytes to a new file in large writes, for data too big to build in memory first.
-final class FileAppender {
-    private let fd: Int32
-    private let path: String
-    private var buffer: [UInt8] = []
-
-    init(_ path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ReportError.system("open", path) }
-        buffer.reserveCapacity(1 << 20)
-    }
-
-    func append(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func flush() throws {
-        try buffer.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw ReportError.system("write", path) }
-                done += n
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        _ = Glibc.close(fd)
+        do { try FileTree.createDirectory(path) } catch { throw ReportError(error) }
     }
 }
 
 extension ReportFile {
     static func size(_ path: String) throws -> Int {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw ReportError.system("stat", path) }
-        return Int(st.st_size)
+        do { return try FileTree.size(path) } catch { throw ReportError(error) }
     }
 }

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterProbes
+import HighwaterSystem
 
 /// A tmpfs of a chosen size, mounted by the hosted child inside its own mount namespace: the harness starts the
 /// child under `unshare` (the prefix `availability().how` gives), the child mounts early, and the mount vanishes
@@ -8,9 +9,8 @@ public enum PrivateTmpfs {
     /// Mounts a tmpfs of `size` bytes (rounded up to pages by the kernel) at `path`, creating the directory if absent.
     /// nosuid and nodev because uploaded bytes are untrusted.
     public static func mount(at path: String, size: UInt64, mode: mode_t = 0o1777) throws(UploadError) {
-        var st = stat()
-        if stat(path, &st) != 0 {
-            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw UploadError.system("mkdir", path: path) }
+        if (try? Syscall.status(path)) == nil {
+            do { try Syscall.mkdir(path, mode: 0o700) } catch { throw UploadError(error) }
         }
         let options = "size=\(size),mode=\(String(mode, radix: 8))"
         if Glibc.mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) != 0 {
@@ -44,7 +44,7 @@ public enum PrivateTmpfs {
     /// once with `true` (a seccomp filter or an AppArmor rule can refuse what the sysctls allow).
     public static func availability(environment: [String: String] = ProcessEnvironment.current,
                                     tryIt: Bool = true) -> Availability {
-        guard let unshare = which("unshare", path: environment["PATH"]) else {
+        guard let unshare = Executable.find("unshare", path: environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin") else {
             return Availability(possible: false, how: [],
                                 why: "unshare (util-linux) is not on PATH; install util-linux, or set storage.temp_dir to a directory you mounted yourself")
         }
@@ -99,13 +99,6 @@ public enum PrivateTmpfs {
             return (false, "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)")
         }
         return (true, "")
-    }
-
-    static func which(_ tool: String, path: String?) -> String? {
-        for dir in (path ?? "/usr/bin:/bin:/usr/sbin:/sbin").split(separator: ":") where access("\(dir)/\(tool)", X_OK) == 0 {
-            return "\(dir)/\(tool)"
-        }
-        return nil
     }
 }
 

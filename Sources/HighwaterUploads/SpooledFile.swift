@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import HighwaterProbes
 import NIOCore
+import HighwaterSystem
 
 /// Python's `SpooledTemporaryFile` as Starlette's `UploadFile` uses it: bytes stay in memory up to `threshold`,
 /// and the write that would pass it moves everything to a file in the temp dir, where the rest goes.

@@ -1,5 +1,6 @@
 import HighwaterRecords
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// Why an upload failed, and the HTTP answer a host gives for it.
 public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -34,6 +35,10 @@ public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
 
     static func system(_ call: String, path: String, errno: Int32 = Glibc.errno) -> UploadError {
         UploadError(.system(call: call, path: path, errno: errno))
+    }
+
+    init(_ error: SystemError) {
+        self.init(.system(call: error.call, path: error.path, errno: error.errno))
     }
 
     /// 400 for what the client sent wrong, 413 past a limit, 507 for a full filesystem, 500 for the rest.

@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import MultipartKit
 import NIOCore
+import HighwaterSystem
 
 /// Consumes one request body as it arrives and stores its file: `receive` each chunk, then `finish`.
 /// `multipart/form-data` bodies are parsed by multipart-kit's streaming `MultipartParser`; any other content type
@@ -70,7 +71,7 @@ public final class UploadReceiver: @unchecked Sendable {
         self.destinationDirectory = destinationDirectory
         self.limits = limits
         self.expectedLength = expectedLength
-        self.startNs = MonotonicClock.now()
+        self.startNs = MonotonicClock.nanoseconds()
         self.pending = ByteBufferAllocator().buffer(capacity: Self.pendingCapacity)
         do {
             self.fileNameOverride = try fileName.map { name throws(DestinationNameError) in try DestinationName.validate(name) }
@@ -148,11 +149,11 @@ public final class UploadReceiver: @unchecked Sendable {
             }
             var copyNs: UInt64 = 0
             if case .spool(let spool) = sink, let partialPath {
-                let t0 = MonotonicClock.now()
+                let t0 = MonotonicClock.nanoseconds()
                 let out = try RawFile.open(partialPath, flags: O_WRONLY | O_TRUNC)
                 defer { RawFile.close(out) }
                 destinationBytes = try spool.copy(toDescriptor: out, path: partialPath)
-                copyNs = MonotonicClock.now() - t0
+                copyNs = MonotonicClock.nanoseconds() - t0
             }
             if case .file(let fd) = sink { RawFile.close(fd); sink = nil }
             try RawFile.rename(partialPath!, finalPath!)
@@ -161,7 +162,7 @@ public final class UploadReceiver: @unchecked Sendable {
             var result = UploadResult(
                 mode: mode, bytesReceived: bytesReceived, fileBytes: fileBytes, bytesWrittenToMemory: 0,
                 bytesWrittenToTempDir: 0, bytesWrittenToDestination: destinationBytes, thresholdCrossed: false,
-                receiveNs: (receiveEndNs ?? MonotonicClock.now()) - startNs, copyNs: copyNs,
+                receiveNs: (receiveEndNs ?? MonotonicClock.nanoseconds()) - startNs, copyNs: copyNs,
                 destinationPath: finalPath!, fileName: fileName!, fields: fields)
             if case .spool(let spool) = sink {
                 result.bytesWrittenToMemory = spool.bytesWrittenToMemory
@@ -319,7 +320,7 @@ public final class UploadReceiver: @unchecked Sendable {
 
     private func endFile() {
         fileComplete = true
-        receiveEndNs = MonotonicClock.now()
+        receiveEndNs = MonotonicClock.nanoseconds()
     }
 
     // MARK: - Failure and clean-up

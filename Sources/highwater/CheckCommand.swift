@@ -4,6 +4,7 @@ import HighwaterRecords
 import HighwaterProbes
 import HighwaterScenarios
 @preconcurrency import Glibc
+import HighwaterSystem
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,14 +33,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write a Markdown summary fit for a CI job summary.")
     var markdown: String?
 
-    @Option(name: .long, help: "Results directory for runs.")
-    var out = "results"
-
-    @Flag(name: .long, help: "Shrink request counts for a smoke run.")
-    var quick = false
-
-    @Option(name: .long, help: "CPUs to resolve `cores` in scenario sizes (default: this machine's online CPUs).")
-    var cores: Int?
+    @OptionGroup var options: RunOptions
 
     func validate() throws {
         if scenarios.isEmpty && results == nil && limits.isEmpty {
@@ -50,14 +44,14 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         Interruption.install()
         var cases: [CheckCase] = []
-        let cpuCount = cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let cpuCount = options.cpuCount
         if !scenarios.isEmpty || results != nil {
             let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
             let evaluated: (runs: [RunSummary], outcomes: [ExpectationOutcome])
             if let results {
                 evaluated = ExpectationEvaluator.evaluate(loaded, runs: try Self.readResults(results))
             } else {
-                evaluated = try await ScenarioExecution.run(loaded, quick: quick, requests: nil, out: out)
+                evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out)
             }
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
@@ -83,7 +77,7 @@ struct CheckCommand: AsyncParsableCommand {
                           failureLine: $0.failureLine)
             }
         }
-        for c in cases where !c.passed { FileHandleStderr.write("FAILED \(c.failureLine)\n") }
+        for c in cases where !c.passed { Terminal.write("FAILED \(c.failureLine)\n") }
         if let junit { try Self.write(CheckCase.junit(cases), to: junit) }
         if let markdown { try Self.write(CheckCase.markdown(cases), to: markdown) }
         let failed = cases.filter { !$0.passed }.count

@@ -1,4 +1,7 @@
 import ArgumentParser
+@preconcurrency import Glibc
+import HighwaterRecords
+import HighwaterSystem
 
 @main
 struct Highwater: AsyncParsableCommand {
@@ -25,7 +28,7 @@ struct Highwater: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as HighwaterFailure {
-            FileHandleStderr.write(failure.message + "\n")
+            Terminal.write(failure.message + "\n")
             Foundation_exit(failure.exitCode.rawValue)
         } catch {
             let code = exitCode(for: error)
@@ -33,25 +36,18 @@ struct Highwater: AsyncParsableCommand {
                 exit(withError: error)
             }
             let message = fullMessage(for: error)
-            if !message.isEmpty { FileHandleStderr.write(message + "\n") }
+            if !message.isEmpty { Terminal.write(message + "\n") }
             Foundation_exit(code == ExitCode.validationFailure ? ExitStatus.badInput.rawValue : code.rawValue)
         }
     }
 }
 
-/// Writes to standard error without Foundation.
-enum FileHandleStderr {
-    static func write(_ text: String) {
-        var t = text
-        t.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
-    }
-}
-
+/// Ends the process with `code` (Glibc's exit, without Foundation).
 func Foundation_exit(_ code: Int32) -> Never {
     Glibc.exit(code)
 }
 
-/// Exit codes others rely on (DESIGN.md).
+/// Exit codes others rely on (README, "Commands").
 enum ExitStatus {
     static let held = ExitCode(0)
     static let failed = ExitCode(1)
@@ -77,6 +73,3 @@ struct ByteArgument: ExpressibleByArgument {
         bytes = b
     }
 }
-
-import HighwaterRecords
-@preconcurrency import Glibc

@@ -6,6 +6,7 @@ import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterUploads
+import HighwaterSystem
 
 struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +15,10 @@ struct HostCommand: ParsableCommand {
         discussion: """
             Binds 127.0.0.1 on an ephemeral port and writes it to DIR/port; samples itself into
             DIR/samples.jsonl and records every request into DIR/requests.jsonl; stops on
-            POST /_highwater/shutdown or SIGTERM. Dies with its parent.
-            """
+            POST /_highwater/shutdown or SIGTERM. Dies with its parent (the lifeline pipe).
+            """,
+        // Internal: only `run` and `check` start it.
+        shouldDisplay: false
     )
 
     @Option(help: "The run plan (JSON) to serve.")
@@ -33,18 +36,19 @@ struct HostCommand: ParsableCommand {
     var noRecord = false
 
     func run() throws {
-        // Never outlive the parent that drives us.
-        _ = hw_set_parent_death_signal(SIGKILL)
+        // Never outlive the parent that drives us (its lifeline, not the thread that spawned us).
+        let lifeline = Lifeline.fromParent()
+        lifeline?.endIfCut()
         Interruption.install()
-        let data: Data
+        let data: [UInt8]
         do {
-            data = Data(try ProcFile.read(plan).utf8)
+            data = try FileTree.readBytes(plan)
         } catch {
             throw HighwaterFailure.badInput("cannot read the plan: \(error)")
         }
         let runPlan: RunPlan
         do {
-            runPlan = try JSONDecoder().decode(RunPlan.self, from: data)
+            runPlan = try RecordCoding.decode(RunPlan.self, from: data)
         } catch {
             throw HighwaterFailure.badInput("\(plan) is not a run plan: \(error)")
         }
@@ -62,7 +66,8 @@ struct HostCommand: ParsableCommand {
             }
         }
         do {
-            try HostedConfiguration.serve(plan: runPlan, files: .init(directory: out, portFile: out + "/port"), record: !noRecord)
+            try HostedConfiguration.serve(plan: runPlan, files: .init(directory: out, portFile: out + "/port"), record: !noRecord,
+                                          lifeline: lifeline)
         } catch let e as ExecutorError {
             throw HighwaterFailure.badInput(e.description)
         } catch let e as HarnessError {

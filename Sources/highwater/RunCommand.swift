@@ -3,6 +3,7 @@ import ArgumentParser
 import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
+import HighwaterSystem
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,40 +25,41 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "Scenario files or directories (default: scenarios/).")
     var scenarios: [String] = []
 
-    @Option(help: "Where to write results.")
+    @OptionGroup var options: RunOptions
+
+    @Option(help: "Requests per configuration (overrides the scenario files).")
+    var requests: Int?
+
+    func validate() throws {
+        if let requests, requests < 1 { throw ValidationError("--requests must be 1 or more.") }
+    }
+
+    func run() async throws {
+        Interruption.install()
+        let out = options.out
+        let loaded = try ScenarioExecution.load(scenarios, cores: options.cpuCount)
+        let (_, outcomes) = try await ScenarioExecution.run(loaded, quick: options.quick, requests: requests, out: out)
+        if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
+        let failed = outcomes.filter { !$0.passed }
+        for f in failed { Terminal.write("FAILED \(f.failureLine)\n") }
+        if !failed.isEmpty { throw ExitStatus.failed }
+    }
+}
+
+/// The options `run` and `check` share: where results go, a smoke run, and the CPUs `cores` means.
+struct RunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Where to write results.", valueName: "dir"))
     var out = "results"
 
     @Flag(help: "Shrink request counts for a smoke run.")
     var quick = false
 
-    @Option(help: "Requests per configuration (overrides the scenario files).")
-    var requests: Int?
-
     @Option(help: "CPUs to resolve `cores` in scenario sizes (default: this machine's online CPUs).")
     var cores: Int?
 
     func validate() throws {
-        if let requests, requests < 1 { throw ValidationError("--requests must be 1 or more.") }
         if let cores, cores < 1 { throw ValidationError("--cores must be 1 or more.") }
     }
 
-    func run() async throws {
-        Interruption.install()
-        let loaded = try ScenarioExecution.load(scenarios, cores: cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let (_, outcomes) = try await ScenarioExecution.run(loaded, quick: quick, requests: requests, out: out)
-        if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
-        let failed = outcomes.filter { !$0.passed }
-        for f in failed { FileHandleStderr.write("FAILED \(f.failureLine)\n") }
-        if !failed.isEmpty { throw ExitStatus.failed }
-    }
-}
-
-enum Executable {
-    /// This executable, to start as the hosted child.
-    static var path: String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    var cpuCount: Int { cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 @preconcurrency import Glibc
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterSystem
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,13 +70,13 @@ struct SampleCommand: ParsableCommand {
         }
         sampler.start()
         let limit = duration?.nanoseconds ?? (pid != nil ? 5_000_000_000 : nil)
-        let started = SystemFacts.monotonicNanoseconds()
+        let started = MonotonicClock.nanoseconds()
         var reason = "duration passed"
         while true {
             if let t = child?.poll() { reason = "command ended (\(t))"; break }
             if !sampler.isRunning { reason = sampler.totals.ended ?? "the process exited"; break }
             if Interruption.requested { reason = "interrupted"; break }
-            if let limit, SystemFacts.monotonicNanoseconds() - started >= limit { break }
+            if let limit, MonotonicClock.nanoseconds() - started >= limit { break }
             usleep(2_000)
         }
         let totals = sampler.stop()

@@ -4,6 +4,7 @@ import HighwaterHarness
 import HighwaterProbes
 import HighwaterReports
 import HighwaterScenarios
+import HighwaterSystem
 
 /// What `run` and `check` share: load scenario files, run their plans each in a child, evaluate
 /// the expectations, store the summary and render the report.
@@ -12,7 +13,7 @@ enum ScenarioExecution {
     static func defaultScenarioDirectory() throws -> String {
         if isDirectory("scenarios") { return "scenarios" }
         // .build/<config>/highwater → the package root's scenarios/
-        var path = Executable.path
+        var path = Executable.current
         for _ in 0..<4 {
             guard let slash = path.lastIndex(of: "/") else { break }
             path = String(path[..<slash])
@@ -48,7 +49,7 @@ enum ScenarioExecution {
             }
         }
         let byName = Dictionary(scenarios.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let session = RunSession(outDirectory: out, executable: Executable.path, version: Highwater.version)
+        let session = RunSession(outDirectory: out, executable: Executable.current, version: Highwater.version)
         let runs: [RunSummary]
         do {
             runs = try await session.run(plans) { _, summary in
@@ -65,6 +66,12 @@ enum ScenarioExecution {
             throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error)")
         }
         Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md, \(out)/junit.xml (\(runs.count) runs)")
+        let short = runs.filter { ($0.records_lost ?? 0) > 0 }
+        if !short.isEmpty {
+            let lines = short.map { "\($0.scenario)/\($0.config): \($0.notes?.last ?? "records lost")" }
+            throw HighwaterFailure.couldNotRun("\(short.count) of \(runs.count) runs lost records, so their results are incomplete "
+                + "(free space where --out points and run again):\n  " + lines.joined(separator: "\n  "))
+        }
         let notRun = runs.filter { $0.run_error != nil }
         if !notRun.isEmpty {
             let lines = notRun.map { "\($0.scenario)/\($0.config): \($0.run_error!)" }
@@ -73,8 +80,5 @@ enum ScenarioExecution {
         return evaluated
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
+    static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 }

@@ -53,10 +53,6 @@ int hw_dladdr(uintptr_t addr, const char **image, const char **symbol, uintptr_t
 /// CPUs in this thread's affinity mask (CPU_COUNT of sched_getaffinity); -1 on failure.
 int hw_affinity_cpu_count(void);
 
-/// Asks the kernel to send `signal` to the caller when its parent exits, so a hosted child never
-/// outlives Highwater. Returns 0 on success.
-int hw_set_parent_death_signal(int signal);
-
 /// Allocates `size` bytes once per thread and keeps them for the thread's life, as a library's
 /// thread-local cache does. Made after a request's working set, it sits above the freed memory
 /// in the thread's arena and keeps the arena from shrinking. Returns 1 the first time on a thread.
@@ -72,5 +68,11 @@ void hw_alloc_churn(size_t working_set, size_t chunk, int pin, size_t pin_bytes)
 
 /// Allocates `bytes`, touches them, and keeps them reachable forever: a leak on purpose.
 void hw_leak(size_t bytes);
+
+/// pipe2(fds, O_CLOEXEC): both ends closed on exec from the start, so no child spawned meanwhile inherits them.
+int hw_pipe_cloexec(int fds[2]);
+
+/// mkostemp(template, O_CLOEXEC); -1 with errno on failure.
+int hw_mkstemp_cloexec(char *template_path);
 
 #endif

@@ -1,6 +1,6 @@
 import HighwaterRecords
 
-/// Where a request's handler runs. The kinds mirror the runtimes servers use (DESIGN.md).
+/// Where a request's handler runs. The kinds mirror the runtimes servers use (ARCHITECTURE.md, "Executors").
 public protocol WorkerExecutor: Sendable {
     var kind: String { get }
     var size: Int { get }

@@ -1,10 +1,11 @@
 @preconcurrency import Glibc
 import CHighwater
+import HighwaterSystem
 
 /// A pool of named threads that grows by one of the policies real servers use.
 ///
-/// All state lives under one mutex; threads wait on one condition variable.
-public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
+/// All state lives in one `State` under one `ConditionLock`; idle threads sleep on its condition.
+public final class WorkerThreadPool: WorkerExecutor, Sendable {
     public enum Policy: String, Sendable {
         /// N threads started up front (SwiftNIO's NIOThreadPool).
         case fixed
@@ -18,69 +19,86 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
 
     public typealias Job = @Sendable () -> (@Sendable () -> Void)?
 
+    struct State {
+        enum Lifecycle { case running, stopping }
+        var lifecycle = Lifecycle.running
+        /// Jobs in order; taken slots are nil so a run job's captures (a request body chunk) are freed at once.
+        var queue: [Job?] = []
+        var head = 0
+        var threads = 0
+        /// Threads running a job now; the others are free (waiting, or about to wait).
+        var busy = 0
+        var started = 0
+
+        var hasWork: Bool { head < queue.count }
+
+        /// Takes the next job, dropping taken slots now and then so the queue does not grow for the pool's life.
+        mutating func take() -> Job {
+            let job = queue[head]!
+            queue[head] = nil
+            head += 1
+            busy += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            return job
+        }
+    }
+
     public let policy: Policy
     public let size: Int
     public var kind: String { policy.rawValue }
-
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    /// Jobs in order; taken slots are nil so a run job's captures (a request body chunk) are freed at once.
-    private var queue: [Job?] = []
-    private var head = 0
-    private var threads = 0
-    /// Threads running a job now; the others are free (waiting, or about to wait).
-    private var busy = 0
-    private var started = 0
-    private var stopping = false
+    private let lock = ConditionLock(State())
 
     public init(policy: Policy, size: Int) {
         self.policy = policy
         self.size = size
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
         if policy == .fixed {
-            for _ in 0..<size { spawn(first: nil, exitAfterFirst: false) }
+            lock.withLock { state in
+                for _ in 0..<size { spawn(&state, first: nil, exitAfterFirst: false) }
+            }
         }
     }
 
     /// Threads alive now.
-    public var threadCount: Int {
-        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
-        return threads
-    }
+    public var threadCount: Int { lock.withLock { $0.threads } }
 
     public func submit(_ job: @escaping Job) {
-        pthread_mutex_lock(&mutex)
-        switch policy {
-        case .threadPerRequest:
-            spawn(first: job, exitAfterFirst: true)
-        case .eager where threads < size:
-            spawn(first: job, exitAfterFirst: false)
-        case .lazy:
-            queue.append(job)
-            // A new thread only when no free one is left to take this job.
-            if queue.count - head > threads - busy && threads < size { spawn(first: nil, exitAfterFirst: false) }
-            pthread_cond_signal(&condition)
-        default:
-            queue.append(job)
-            pthread_cond_signal(&condition)
+        lock.withLock { state in
+            switch policy {
+            case .threadPerRequest:
+                spawn(&state, first: job, exitAfterFirst: true)
+            case .eager where state.threads < size:
+                spawn(&state, first: job, exitAfterFirst: false)
+            case .lazy:
+                state.queue.append(job)
+                // A new thread only when no free one is left to take this job.
+                if state.queue.count - state.head > state.threads - state.busy && state.threads < size {
+                    spawn(&state, first: nil, exitAfterFirst: false)
+                }
+                lock.signal()
+            default:
+                state.queue.append(job)
+                lock.signal()
+            }
         }
-        pthread_mutex_unlock(&mutex)
     }
 
     public func shutdown() {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        lock.withLock { $0.lifecycle = .stopping }
+        lock.broadcast()
     }
 
-    /// Called with the mutex held.
-    private func spawn(first: Job?, exitAfterFirst: Bool) {
-        threads += 1
-        if first != nil { busy += 1 }
-        started += 1
-        let name = "hw-\(policy == .threadPerRequest ? "tpr" : kind)-\(started)"
+    /// Starts a thread; called with the lock held, so the counts and the thread appear together.
+    private func spawn(_ state: inout State, first: Job?, exitAfterFirst: Bool) {
+        state.threads += 1
+        if first != nil { state.busy += 1 }
+        state.started += 1
+        let name = "hw-\(policy == .threadPerRequest ? "tpr" : kind)-\(state.started)"
         let context = Unmanaged.passRetained(WorkerContext(pool: self, first: first, exitAfterFirst: exitAfterFirst, name: name))
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -95,55 +113,36 @@ public final class WorkerThreadPool: WorkerExecutor, @unchecked Sendable {
         pthread_attr_destroy(&attributes)
         if rc != 0 {
             context.release()
-            threads -= 1
-            if let first { busy -= 1; queue.append(first) }
+            state.threads -= 1
+            if let first { state.busy -= 1; state.queue.append(first) }
         }
     }
 
     private func work(_ context: WorkerContext) {
         if let first = context.first {
             let after = first()
-            pthread_mutex_lock(&mutex)
-            busy -= 1
-            if context.exitAfterFirst { threads -= 1 }
-            pthread_mutex_unlock(&mutex)
+            lock.withLock { state in
+                state.busy -= 1
+                if context.exitAfterFirst { state.threads -= 1 }
+            }
             after?()
             if context.exitAfterFirst { return }
         }
-        pthread_mutex_lock(&mutex)
         while true {
-            while head == queue.count && !stopping {
-                pthread_cond_wait(&condition, &mutex)
+            let job: Job? = lock.wait(until: { $0.hasWork || $0.lifecycle == .stopping }) { state in
+                if state.hasWork { return state.take() }
+                state.threads -= 1
+                return nil
             }
-            if head == queue.count { break }
-            let job = queue[head]!
-            queue[head] = nil
-            head += 1
-            busy += 1
-            // Drop the taken slots now and then so the queue does not grow for the life of the pool.
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head > 1024 && head * 2 > queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
-            pthread_mutex_unlock(&mutex)
+            guard let job else { return }
             let after = job()
-            pthread_mutex_lock(&mutex)
-            busy -= 1
-            if let after {
-                pthread_mutex_unlock(&mutex)
-                after()
-                pthread_mutex_lock(&mutex)
-            }
+            lock.withLock { $0.busy -= 1 }
+            after?()
         }
-        threads -= 1
-        pthread_mutex_unlock(&mutex)
     }
 }
 
-private final class WorkerContext {
+private final class WorkerContext: Sendable {
     let pool: WorkerThreadPool
     let first: WorkerThreadPool.Job?
     let exitAfterFirst: Bool

@@ -2,6 +2,7 @@
 import HighwaterRecords
 import HighwaterProbes
 import NIOHTTP1
+import HighwaterSystem
 
 /// The child process's side of a run (`highwater host`): serve one configuration, sample itself,
 /// record every request, and stop cleanly when asked.
@@ -12,10 +13,14 @@ public enum HostedConfiguration {
         public init(directory: String, portFile: String) { self.directory = directory; self.portFile = portFile }
         public var samples: String { directory + "/samples.jsonl" }
         public var requests: String { directory + "/requests.jsonl" }
+        /// Written only when records were lost.
+        public var losses: String { directory + "/lost.json" }
     }
 
-    /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass.
-    public static func serve(plan: RunPlan, files: Files, record: Bool = true, maxSeconds: Double = 3600) throws {
+    /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass; ends at once when
+    /// the `lifeline` to the parent is cut.
+    public static func serve(plan: RunPlan, files: Files, record: Bool = true, maxSeconds: Double = 3600,
+                             lifeline: Lifeline.End? = nil) throws {
         let executor = try Executors.make(kind: plan.executor.kind, size: plan.executor.size)
         let recorder = try RequestRecorder(config: plan.config, path: record ? files.requests : nil, enabled: record)
         let makeSession = try sessionFactory(plan: plan, recorder: recorder)
@@ -27,16 +32,30 @@ public enum HostedConfiguration {
         let server = try HostServer(executor: executor, makeSession: makeSession)
         try publish(port: server.port, to: files.portFile)
 
-        let deadline = SystemFacts.monotonicNanoseconds() + UInt64(maxSeconds * 1e9)
-        while !server.shutdownRequested && !Interruption.requested && SystemFacts.monotonicNanoseconds() < deadline {
-            usleep(5_000)
+        let deadline = MonotonicClock.nanoseconds() + UInt64(maxSeconds * 1e9)
+        while !server.shutdownRequested && !Interruption.requested && MonotonicClock.nanoseconds() < deadline {
+            lifeline?.endIfCut()
+            MonotonicClock.sleep(nanoseconds: 5_000_000)
         }
         // Let the shutdown response leave before closing.
-        usleep(20_000)
+        MonotonicClock.sleep(nanoseconds: 20_000_000)
         server.close()
         executor.shutdown()
         sampler.stop()
         _ = try? sampler.sampleOnce()
+        report(RecordLosses(samples: sampler.lost.records, requests: recorder.lost.records,
+                            first_error: (sampler.lost.firstError ?? recorder.lost.firstError)?.description), to: files)
+    }
+
+    /// Tells the parent how many records never reached their files; nothing is written when none were lost.
+    static func report(_ losses: RecordLosses, to files: Files) {
+        guard losses.total > 0 else { return }
+        do {
+            try FileTree.writeAtomically(try RecordCoding.document(losses), to: files.losses)
+        } catch {
+            // The parent then sees the record counts fall short of the requests; say why on stderr (host.log).
+            Terminal.write("highwater host: \(losses.note); and lost.json could not be written: \(error)\n")
+        }
     }
 
     static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
@@ -59,12 +78,6 @@ public enum HostedConfiguration {
 
     /// Writes the bound port where the parent waits for it, atomically (write, then rename).
     static func publish(port: Int, to path: String) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw ProbeError.system("open", path: temporary) }
-        let text = "\(port)\n"
-        _ = text.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
-        if rename(temporary, path) != 0 { throw ProbeError.system("rename", path: path) }
+        try FileTree.writeAtomically("\(port)\n", to: path)
     }
 }

@@ -2,6 +2,7 @@
 import CHighwater
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterSystem
 
 /// Takes the per-request readings on the worker thread and appends each record to requests.jsonl.
 ///
@@ -22,28 +23,23 @@ public final class RequestRecorder: @unchecked Sendable {
     public let config: String
     public let enabled: Bool
     private let statm: Int32
-    private let output: Int32
-    private var lock = pthread_mutex_t()
+    /// nil when recording is off.
+    private let output: AppendOnlyFile?
     private let pageSize = SystemFacts.pageSize
 
     public init(config: String, path: String?, enabled: Bool = true) throws {
         self.config = config
         self.enabled = enabled && path != nil
-        statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
-        if statm < 0 { throw ProbeError.system("open", path: "/proc/self/statm") }
-        if let path, enabled {
-            output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if output < 0 { throw ProbeError.system("open", path: path) }
-        } else {
-            output = -1
-        }
-        pthread_mutex_init(&lock, nil)
+        statm = try Syscall.open("/proc/self/statm", O_RDONLY)
+        output = enabled ? try path.map { try AppendOnlyFile($0) } : nil
     }
 
     deinit {
-        close(statm)
-        if output >= 0 { close(output) }
+        Syscall.close(statm)
     }
+
+    /// Records that could not be written (a full disk, …): requests.jsonl is short by this many lines.
+    public var lost: AppendOnlyFile.Losses { output?.losses ?? .init() }
 
     /// Resident bytes of this process now.
     public func residentBytes() -> UInt64 {
@@ -62,7 +58,7 @@ public final class RequestRecorder: @unchecked Sendable {
 
     public func start(i: Int, route: String) -> Start {
         guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
-        let t = SystemFacts.monotonicNanoseconds()
+        let t = MonotonicClock.nanoseconds()
         let heap = hw_mallinfo()
         return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t,
                      rss: residentBytes(), heap: heap.uordblks + heap.hblkhd)
@@ -73,22 +69,14 @@ public final class RequestRecorder: @unchecked Sendable {
         guard enabled else { return }
         let heap = hw_mallinfo()
         var record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
-                                   start_ns: s.startNs, end_ns: SystemFacts.monotonicNanoseconds(), status: status,
+                                   start_ns: s.startNs, end_ns: MonotonicClock.nanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
                                    heap_in_use_after: heap.uordblks + heap.hblkhd, error: error)
         details(&record)
         var line = JSONLine(capacity: 320)
         record.write(to: &line)
-        pthread_mutex_lock(&lock)
-        line.bytes.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = write(output, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; break }
-                off += n
-            }
-        }
-        pthread_mutex_unlock(&lock)
+        // A failed write is counted by the file; the host reports the count when it stops.
+        try? output?.append(line.bytes)
     }
 
     static func threadName() -> String {

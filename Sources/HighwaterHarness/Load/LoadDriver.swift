@@ -5,6 +5,7 @@ import HighwaterProbes
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import HighwaterSystem
 
 /// Drives HTTP load at a hosted child on loopback: N requests at concurrency C, or at a fixed rate.
 public struct LoadDriver: Sendable {
@@ -36,7 +37,7 @@ public struct LoadDriver: Sendable {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         let next = Counter()
         let done = Counter()
-        let started = SystemFacts.monotonicNanoseconds()
+        let started = MonotonicClock.nanoseconds()
         let total = load.requests
         let url = "http://127.0.0.1:\(port)\(route)"
         let rate = load.rate
@@ -46,7 +47,7 @@ public struct LoadDriver: Sendable {
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: 250_000_000)
-                    report(done.value, SystemFacts.monotonicNanoseconds() - started)
+                    report(done.value, MonotonicClock.nanoseconds() - started)
                 }
             }
         }
@@ -59,7 +60,7 @@ public struct LoadDriver: Sendable {
                         guard i < total else { break }
                         if let rate, rate > 0 {
                             let due = started + UInt64(Double(i) / rate * 1e9)
-                            let now = SystemFacts.monotonicNanoseconds()
+                            let now = MonotonicClock.nanoseconds()
                             if due > now { try? await Task.sleep(nanoseconds: due - now) }
                         }
                         var request = HTTPClientRequest(url: url)
@@ -70,11 +71,11 @@ public struct LoadDriver: Sendable {
                             for (name, value) in body.headers { request.headers.add(name: name, value: value) }
                             request.body = .stream(body.chunks, length: .known(Int64(body.length)))
                         }
-                        let t0 = SystemFacts.monotonicNanoseconds()
+                        let t0 = MonotonicClock.nanoseconds()
                         do {
                             let response = try await client.execute(request, timeout: .seconds(120))
                             _ = try await response.body.collect(upTo: 1 << 20)
-                            let ms = Double(SystemFacts.monotonicNanoseconds() - t0) / 1e6
+                            let ms = Double(MonotonicClock.nanoseconds() - t0) / 1e6
                             partial.latenciesMs.append(ms)
                             let code = Int(response.status.code)
                             partial.statuses[code, default: 0] += 1
@@ -100,7 +101,7 @@ public struct LoadDriver: Sendable {
         }
         reporter?.cancel()
         var final = result
-        final.wallNs = SystemFacts.monotonicNanoseconds() - started
+        final.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
         return final
     }

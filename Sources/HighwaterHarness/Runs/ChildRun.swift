@@ -3,6 +3,7 @@ import FoundationEssentials
 import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterSystem
 
 /// One configuration in its own child process (`highwater host`), so no configuration's heap
 /// pollutes another's: start it, wait for its port, drive the load, stop it, summarize.
@@ -21,25 +22,26 @@ public struct ChildRun: Sendable {
 
     public func execute() async throws -> RunSummary {
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log"] { _ = unlink(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"
         let storage = try RunStorage(plan: plan, runDirectory: directory)
         defer { storage.removeAll() }
         let plan = storage.plan
-        try FileTree.write(try JSONEncoder().encode(plan), to: planPath)
+        try FileTree.writeAtomically(try RecordCoding.document(plan), to: planPath)
         let upload = plan.isUpload ? try UploadWorkload(plan: plan) : nil
         let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable,
                                    extraArguments: storage.hostArguments, commandPrefix: storage.commandPrefix)
         let child = host.process
         // Before the mount points go: the child holds its tmpfs until it ends.
-        defer { if child.poll() == nil { child.terminate() } }
+        defer { if child.poll() == nil { _ = child.terminate() as Termination } }
 
         let client: RunSummarizer.ClientSide
         var childExit: Termination?
         var notSent = 0
-        if let port = host.waitForPort() {
+        var firstError: String?
+        if let port = await host.waitForPort() {
             let driver = LoadDriver(port: port, route: upload == nil ? "/work" : "/upload", load: plan.load,
                                     body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
             let label = "\(plan.scenario)/\(plan.config)"
@@ -62,14 +64,15 @@ public struct ChildRun: Sendable {
             let neverSent = max(0, total - result.latenciesMs.count - unanswered)
             notSent = neverSent
             client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
+            firstError = result.firstError
             childExit = await host.stop(port: port)
         } else {
-            childExit = child.poll() ?? child.terminate()
+            childExit = await child.terminate()
             client = .init(latenciesMs: [], errors: plan.load.requests, wallNs: 0)
         }
 
-        let requests: [RequestRecord] = JSONLines.read(directory + "/requests.jsonl")
-        let samples: [SampleRecord] = JSONLines.read(directory + "/samples.jsonl")
+        let requests = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(directory + "/requests.jsonl")) ?? [])
+        let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/samples.jsonl")) ?? [])
         var summary = RunSummarizer.summarize(plan: plan, runID: runID, requests: requests, samples: samples,
                                               client: client, arenaLimit: arenaLimit)
         if let upload {
@@ -78,6 +81,13 @@ public struct ChildRun: Sendable {
         if notSent > 0 && Interruption.requested {
             summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]
         }
+        if client.errors > 0, let firstError {
+            summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
+        }
+        if let losses = try? RecordCoding.decode(RecordLosses.self, from: FileTree.readBytes(directory + "/lost.json")) {
+            summary.records_lost = losses.total
+            summary.notes = (summary.notes ?? []) + [losses.note]
+        }
         if let childExit {
             summary.child_exit = childExit.description
             if !childExit.succeeded {
@@ -85,9 +95,7 @@ public struct ChildRun: Sendable {
                 summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileTree.write(try encoder.encode(summary), to: directory + "/summary.json")
+        try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
         return summary
     }
 
@@ -121,19 +129,20 @@ public struct HostedChild: Sendable {
             if v == "unset" { environment[k] = nil } else { environment[k] = v }
         }
         self.directory = directory
-        _ = unlink(directory + "/port")
+        Syscall.unlinkIfPresent(directory + "/port")
         process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
                                    environment: environment, stdout: .file(directory + "/host.log.out"),
-                                   stderr: .file(directory + "/host.log"))
+                                   stderr: .file(directory + "/host.log"), lifeline: true)
     }
 
-    /// The port the child publishes once it listens; nil if it ended or took over 30 s.
-    public func waitForPort() -> Int? {
-        let deadline = SystemFacts.monotonicNanoseconds() + 30_000_000_000
-        while SystemFacts.monotonicNanoseconds() < deadline && !Interruption.requested {
-            if let text = try? ProcFile.read(directory + "/port"), let port = Int(text.filter(\.isNumber)) { return port }
+    /// The port the child publishes once it listens; nil if it ended, was interrupted or took over 30 s.
+    /// Polls with `Task.sleep`, so no pool thread is held while a slow child starts.
+    public func waitForPort() async -> Int? {
+        let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
+        while MonotonicClock.nanoseconds() < deadline && !Interruption.requested {
+            if let text = try? FileTree.readText(directory + "/port"), let port = Int(text.filter(\.isNumber)) { return port }
             if process.poll() != nil { return nil }
-            usleep(5_000)
+            try? await Task.sleep(nanoseconds: 5_000_000)
         }
         return nil
     }
@@ -142,30 +151,7 @@ public struct HostedChild: Sendable {
     public func stop(port: Int) async -> Termination {
         let driver = LoadDriver(port: port, route: "/_highwater/shutdown", load: .init(requests: 1))
         _ = await driver.run()
-        return process.wait(timeoutNs: 10_000_000_000) ?? process.terminate()
-    }
-}
-
-/// Status lines on a terminal: rewritten in place, and only when stderr is a TTY.
-public enum Terminal {
-    public static let isInteractive = isatty(2) == 1
-
-    public static func status(_ text: String) {
-        guard isInteractive else { return }
-        write("\r\u{1B}[2K" + text)
-    }
-
-    public static func clearStatus() {
-        guard isInteractive else { return }
-        write("\r\u{1B}[2K")
-    }
-
-    public static func line(_ text: String) {
-        write(text + "\n")
-    }
-
-    static func write(_ text: String) {
-        var t = text
-        t.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        if let ended = await process.exit(timeoutNs: 10_000_000_000) { return ended }
+        return await process.terminate()
     }
 }

@@ -2,6 +2,7 @@
 import FoundationEssentials
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterSystem
 
 /// Runs plans one after another, each in its own child, and keeps `DIR/summary.json` up to date
 /// after every run, so an interrupted session still reports what it finished.
@@ -44,10 +45,8 @@ public struct RunSession {
     }
 
     public func store(_ summaries: [RunSummary]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let all = ResultsSummary(highwater_version: version, created_ns: SystemFacts.monotonicNanoseconds(), runs: summaries)
-        try FileTree.write(try encoder.encode(all), to: outDirectory + "/summary.json")
+        let all = ResultsSummary(highwater_version: version, created_ns: MonotonicClock.nanoseconds(), runs: summaries)
+        try FileTree.writeAtomically(try RecordCoding.document(all), to: outDirectory + "/summary.json")
     }
 
     func oneLine(_ s: RunSummary, planned: Int) -> String {
@@ -55,43 +54,10 @@ public struct RunSession {
         text += "threads \(s.threads_max), arenas \(s.arenas_max), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"
         if let exit = s.child_exit, exit != "exit 0" { text += ", child \(exit)" }
+        if let lost = s.records_lost, lost > 0 { text += ", \(lost) records LOST (results incomplete)" }
         if Interruption.requested && s.requests < planned { text += " (interrupted after \(s.requests) of \(planned) requests)" }
         return text
     }
 
     private func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-}
-
-/// The scenarios Highwater carries built in, for when no scenario file is given.
-public enum BuiltInScenarios {
-    /// A leak beside a pool filling up: the shapes `linear` and `plateau` side by side.
-    public static func leakVsPlateau(requests: Int = 2000) -> [RunPlan] {
-        [
-            RunPlan(scenario: "leak-vs-plateau", config: "leak-64k", executor: .init(kind: "fixed", size: 4),
-                    workload: .init(name: "leak", options: ["bytes_per_request": "64 KiB"]), load: .init(requests: requests)),
-            RunPlan(scenario: "leak-vs-plateau", config: "plateau-eager-16", executor: .init(kind: "eager", size: 16),
-                    workload: .init(name: "alloc-churn"), load: .init(requests: requests)),
-        ]
-    }
-
-    /// Seed 004: eager pools of growing size, the fixes, and concurrency as the cost.
-    public static func threadpoolGrowth(cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), requests: Int = 2000) -> [RunPlan] {
-        func plan(_ config: String, _ kind: String, _ size: Int, concurrency: Int = 1, env: [String: String] = [:],
-                  options: [String: String] = [:]) -> RunPlan {
-            RunPlan(scenario: "threadpool-growth", config: config, executor: .init(kind: kind, size: size),
-                    workload: .init(name: "alloc-churn", options: options), environment: env,
-                    load: .init(requests: requests, concurrency: concurrency))
-        }
-        return [
-            plan("eager-1", "eager", 1),
-            plan("eager-\(cores)", "eager", cores),
-            plan("eager-\(cores * 5)", "eager", cores * 5),
-            plan("eager-40", "eager", 40),
-            plan("eager-40-arena-max-2", "eager", 40, env: ["MALLOC_ARENA_MAX": "2"]),
-            plan("eager-40-trim", "eager", 40, options: ["trim": "true"]),
-            plan("lazy-40-c1", "lazy", 40),
-            plan("lazy-40-c40", "lazy", 40, concurrency: 40),
-            plan("lazy-40-c40-arena-max-2", "lazy", 40, concurrency: 40, env: ["MALLOC_ARENA_MAX": "2"]),
-        ]
-    }
 }

@@ -2,6 +2,7 @@
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
+import HighwaterSystem
 
 /// The directories an upload run writes to, made by the parent before the child starts and removed after it ends:
 /// the temp dir (a private tmpfs of the chosen size, the user's directory, or Python's default) and the destination.

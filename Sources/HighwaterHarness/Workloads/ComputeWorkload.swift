@@ -2,6 +2,7 @@
 import CHighwater
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterSystem
 
 /// A handler that works on the worker thread without a request body: the stand-ins for an
 /// inference or image-processing request (alloc-churn), a leak, a sleep, a busy loop.
@@ -49,9 +50,9 @@ public enum ComputeWorkload: Sendable, Equatable {
             var remaining = timespec()
             while nanosleep(&ts, &remaining) != 0 && errno == EINTR { ts = remaining }
         case .cpu(let ns):
-            let end = SystemFacts.monotonicNanoseconds() + ns
+            let end = MonotonicClock.nanoseconds() + ns
             var x: UInt64 = 1
-            while SystemFacts.monotonicNanoseconds() < end {
+            while MonotonicClock.nanoseconds() < end {
                 for _ in 0..<1000 { x = x &* 6364136223846793005 &+ 1 }
             }
             if x == 42 { print("") }

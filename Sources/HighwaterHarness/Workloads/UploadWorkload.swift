@@ -1,6 +1,7 @@
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
+import HighwaterSystem
 
 /// The upload handlers of seeds 000-002 as the host serves them: Starlette's `UploadFile` (spool, then copy to the
 /// destination) or the fix (stream the file part straight to the destination).

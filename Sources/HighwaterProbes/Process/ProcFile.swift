@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// Reads a /proc or /sys file to EOF into a buffer kept between reads.
 ///
@@ -18,29 +19,29 @@ public final class ProcFile {
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { Syscall.close(fd) }
     }
 
     /// Reads the whole file and hands its bytes to `body`; the bytes are valid only inside it.
     public func withContents<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
         if fd < 0 {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw ProbeError.system("open", path: path) }
+            do { fd = try Syscall.open(path, O_RDONLY) } catch { throw ProbeError(error) }
         }
         defer {
-            if !keepOpen { close(fd); fd = -1 }
+            if !keepOpen { Syscall.close(fd); fd = -1 }
         }
         var total = 0
         while true {
             if total == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let n = buffer.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + total, raw.count - total, off_t(total))
+            var failure: SystemError?
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                do throws(SystemError) {
+                    return try Syscall.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[total...]), at: total, path: path)
+                } catch { failure = error; return 0 }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let err = errno
-                close(fd); fd = -1
-                throw ProbeError.system("read", path: path, errno: err)
+            if let failure {
+                Syscall.close(fd); fd = -1
+                throw ProbeError(failure)
             }
             if n == 0 { break }
             total += n

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterRecords
+import HighwaterSystem
 
 /// Readings of one process, the own or any PID, with its /proc files kept open between reads.
 public final class ProcessProbe {
@@ -54,7 +55,7 @@ public final class ProcessProbe {
 
     /// One record of the timeline. Allocator figures are read only for the own process.
     public func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil) throws -> SampleRecord {
-        let t = SystemFacts.monotonicNanoseconds()
+        let t = MonotonicClock.nanoseconds()
         let s = try status()
         let st = try stat()
         let fds = (try? fileDescriptorCount()) ?? 0

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// One thread of a process as `/proc/PID/task/TID` shows it.
 public struct ThreadInfo: Equatable, Sendable {
@@ -11,14 +12,7 @@ public struct ThreadInfo: Equatable, Sendable {
 public enum ProcDirectory {
     /// Every name in a directory but `.` and `..`, unsorted.
     public static func names(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        do { return try Syscall.directoryNames(path) } catch { throw ProbeError(error) }
     }
 
     /// Counts the numeric entries of a directory (tasks, fds) without building names.

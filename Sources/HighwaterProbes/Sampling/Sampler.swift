@@ -1,7 +1,8 @@
 @preconcurrency import Glibc
-import HighwaterRecords
-import Synchronization
 import CHighwater
+import HighwaterRecords
+import HighwaterSystem
+import Synchronization
 
 /// A dedicated thread that samples a process at a fixed interval and appends each sample to
 /// `samples.jsonl` as it is taken, so an interrupted run keeps everything up to its last line.
@@ -36,54 +37,69 @@ public final class Sampler: @unchecked Sendable {
         public var durationNs: UInt64 { lastNs >= firstNs ? lastNs - firstNs : 0 }
     }
 
+    /// The sampling thread's life: started once, joined once.
+    enum Lifecycle {
+        case idle
+        case running(pthread_t)
+        case stopped
+    }
+
     public let options: Options
     private let probe: ProcessProbe
-    private let output: Int32
+    private let output: AppendOnlyFile
     private let state = Mutex(Totals())
+    private let lifecycle = Mutex(Lifecycle.idle)
+    /// Read by the sampling thread every tick; the lifecycle under its lock is the truth.
     private let running = Atomic<Bool>(false)
-    private var thread: pthread_t?
 
     /// Opens `path` for appending and checks the target can be read.
     public init(options: Options, appendingTo path: String) throws {
         self.options = options
         probe = try ProcessProbe(pid: options.pid)
-        output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if output < 0 { throw ProbeError.system("open", path: path) }
-    }
-
-    deinit {
-        close(output)
+        do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
     }
 
     public var totals: Totals { state.withLock { $0 } }
 
+    /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
+    public var lost: AppendOnlyFile.Losses { output.losses }
+
     public var isRunning: Bool { running.load(ordering: .acquiring) }
 
+    /// Starts the sampling thread; a second call does nothing.
     public func start() {
-        running.store(true, ordering: .releasing)
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { raw in
-            let sampler = Unmanaged<Sampler>.fromOpaque(raw!).takeRetainedValue()
-            hw_set_thread_name("hw-sampler")
-            sampler.loop()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
-            running.store(false, ordering: .releasing)
-            state.withLock { $0.ended = "could not start the sampler thread (errno \(rc))" }
-        } else {
-            thread = t
+        lifecycle.withLock { lifecycle in
+            guard case .idle = lifecycle else { return }
+            running.store(true, ordering: .releasing)
+            let box = Unmanaged.passRetained(self)
+            var t = pthread_t()
+            let rc = pthread_create(&t, nil, { raw in
+                let sampler = Unmanaged<Sampler>.fromOpaque(raw!).takeRetainedValue()
+                hw_set_thread_name("hw-sampler")
+                sampler.loop()
+                return nil
+            }, box.toOpaque())
+            if rc != 0 {
+                box.release()
+                running.store(false, ordering: .releasing)
+                state.withLock { $0.ended = "could not start the sampler thread (errno \(rc))" }
+                lifecycle = .stopped
+            } else {
+                lifecycle = .running(t)
+            }
         }
     }
 
     /// Stops after the sample in progress; the file is complete when this returns.
     @discardableResult
     public func stop() -> Totals {
+        let thread: pthread_t? = lifecycle.withLock { lifecycle in
+            defer { lifecycle = .stopped }
+            if case .running(let t) = lifecycle { return t }
+            return nil
+        }
         running.store(false, ordering: .releasing)
         if let thread { pthread_join(thread, nil) }
-        thread = nil
         return totals
     }
 
@@ -101,7 +117,7 @@ public final class Sampler: @unchecked Sendable {
         var line = JSONLine(capacity: 512)
         var arenas: UInt64?
         var arenasAt: UInt64 = 0
-        var deadline = SystemFacts.monotonicNanoseconds()
+        var deadline = MonotonicClock.nanoseconds()
         while running.load(ordering: .acquiring) {
             do {
                 if probe.isSelf, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
@@ -122,11 +138,10 @@ public final class Sampler: @unchecked Sendable {
                 break
             }
             deadline += options.intervalNs
-            let now = SystemFacts.monotonicNanoseconds()
+            let now = MonotonicClock.nanoseconds()
             // When we fall behind, skip the missed ticks instead of sampling in a burst.
             if deadline < now { deadline = now }
-            var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+            MonotonicClock.sleep(until: deadline)
         }
     }
 
@@ -143,14 +158,8 @@ public final class Sampler: @unchecked Sendable {
         }
     }
 
+    /// A failed write is counted by the file (the run reports lost samples), and sampling goes on.
     private func append(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(output, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return }
-                offset += n
-            }
-        }
+        try? output.append(bytes)
     }
 }

@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import HighwaterRecords
 import CHighwater
+import HighwaterSystem
 
 /// How this machine and process look to each runtime that sizes a pool or an allocator from it,
 /// with the source of every figure.
@@ -148,20 +149,6 @@ public enum TempDirectory {
     static func isWritableDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && access(path, W_OK) == 0
-    }
-}
-
-/// The environment of this process as a dictionary.
-public enum ProcessEnvironment {
-    public static var current: [String: String] {
-        var result: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { result[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-            p += 1
-        }
-        return result
     }
 }
 

@@ -1,5 +1,5 @@
 /// One run of one configuration, as `summary.json` lists it. Field names are an interface
-/// (DESIGN.md): keep them.
+/// (ARCHITECTURE.md, "Interfaces"): keep them.
 public struct RunSummary: Codable, Equatable, Sendable {
     public struct Growth: Codable, Equatable, Sendable {
         public var classification: GrowthClass
@@ -75,6 +75,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var run_error: String?
     /// How the child ended: "exit 0", "signal 9 (SIGKILL)", …
     public var child_exit: String?
+    /// Samples and request records the child could not write (a full disk, …); absent when none were lost.
+    public var records_lost: Int?
     public var stderr_tail: String?
     /// Sentences computed from the data.
     public var notes: [String]?

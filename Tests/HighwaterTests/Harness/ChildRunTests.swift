@@ -3,6 +3,7 @@ import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import Testing
+import HighwaterSystem
 
 /// Real child processes (the built `highwater host`), real sockets on 127.0.0.1, real glibc arenas.
 @Suite("Hosted runs in child processes", .serialized)
@@ -90,7 +91,7 @@ struct ChildRunTests {
         let dir = TestSupport.makeTemporaryDirectory()
         defer { TestSupport.removeTree(dir) }
         let plan = #"{"scenario":"t","config":"c","executor":{"kind":"pool","size":4},"workload":{"name":"sleep","options":{}},"environment":{},"load":{"requests":1,"concurrency":1,"payloadBytes":[]},"storage":{},"warmup":1,"sampleIntervalNs":10000000}"#
-        try FileTree.write(plan, to: dir + "/plan.json")
+        try FileTree.writeAtomically(plan, to: dir + "/plan.json")
         let r = TestSupport.run([TestSupport.highwater, "host", "--plan", dir + "/plan.json", "--out", dir])
         #expect(r.termination == .exited(2))
         #expect(r.stderr.contains("unknown executor kind 'pool'"))
@@ -106,7 +107,7 @@ struct CrashingChildTests {
             ChildRunTests.plan("after", "fixed", 2, requests: 50, options: ["working_set": "64 KiB"]),
         ])
         #expect(s.count == 2)
-        #expect(s[0].child_exit?.contains("SIGABRT") == true, "\(s[0].child_exit ?? "nil")")
+        #expect(s[0].child_exit?.contains("SIGABRT") == true, "\(s[0].child_exit ?? "nil"); notes: \(s[0].notes ?? [])")
         #expect(s[0].stderr_tail?.contains("crashing on request 20") == true)
         #expect(s[0].errors >= 30)
         #expect(s[1].errors == 0 && s[1].child_exit == "exit 0")

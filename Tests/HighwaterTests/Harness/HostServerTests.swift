@@ -4,6 +4,7 @@ import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import Testing
+import HighwaterSystem
 
 @Suite("The HTTP host on a real loopback socket")
 struct HostServerTests {
@@ -22,9 +23,9 @@ struct HostServerTests {
         defer { TestSupport.removeTree(dir) }
         let plan = RunPlan(scenario: "t", config: "c", executor: .init(kind: "fixed", size: 2),
                            workload: .init(name: "sleep", options: ["duration": "1ms"]), load: .init(requests: 1))
-        try FileTree.write(try JSONEncoder().encode(plan), to: dir + "/plan.json")
+        try FileTree.writeAtomically(try RecordCoding.document(plan), to: dir + "/plan.json")
         let host = try HostedChild(plan: plan, planPath: dir + "/plan.json", directory: dir, executable: TestSupport.highwater)
-        let port = try #require(host.waitForPort())
+        let port = try #require(await host.waitForPort())
         let probe = try ProcessProbe(pid: host.process.pid)
         let warm = try Self.connect(port)
         Self.send(warm, "GET /work HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -2,6 +2,7 @@
 import HighwaterRecords
 import HighwaterProbes
 import Testing
+import HighwaterSystem
 
 @Suite("Process probes on real processes", .serialized)
 struct ProcessProbeTests {

@@ -3,6 +3,7 @@ import FoundationEssentials
 import HighwaterRecords
 import HighwaterProbes
 import Testing
+import HighwaterSystem
 
 /// The report of a real run of the built `highwater` on the shipped `threadpool-growth` and `leak-vs-plateau`
 /// scenario files, 300 requests per configuration: read as text and opened in headless Chromium.

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HighwaterRecords
 import HighwaterReports
+import HighwaterSynthetic
 import Testing
 
 /// The upload part of the report, from synthetic results of seed 001 in small: spooled uploads into a 64 MiB

@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterProbes
 import Testing
+import HighwaterSystem
 
 /// Shared set-up for tests that run real things: the built `highwater` binary, python3, tmpfs.
 enum TestSupport {
@@ -15,13 +16,7 @@ enum TestSupport {
 
     static var highwater: String { buildDirectory + "/highwater" }
 
-    static func which(_ tool: String) -> String? {
-        for dir in (ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(dir)/\(tool)"
-            if access(path, X_OK) == 0 { return path }
-        }
-        return nil
-    }
+    static func which(_ tool: String) -> String? { Executable.find(tool) }
 
     static var isRoot: Bool { geteuid() == 0 }
 
@@ -45,8 +40,8 @@ enum TestSupport {
             return (.exited(127), "", "could not start \(command)")
         }
         let t = child.wait(timeoutNs: timeoutNs) ?? child.terminate()
-        let out = (try? ProcFile.read(dir + "/out")) ?? ""
-        let err = (try? ProcFile.read(dir + "/err")) ?? ""
+        let out = (try? FileTree.readText(dir + "/out")) ?? ""
+        let err = (try? FileTree.readText(dir + "/err")) ?? ""
         return (t, out, err)
     }
 

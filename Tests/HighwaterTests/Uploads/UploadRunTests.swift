@@ -5,6 +5,7 @@ import HighwaterHarness
 import HighwaterProbes
 import HighwaterUploads
 import Testing
+import HighwaterSystem
 
 /// Uploads end to end: the built `highwater host` in its own mount namespace with a real tmpfs of a chosen size,
 /// real HTTP on 127.0.0.1, and the harness's clean-up on success, failure, Ctrl-C and SIGKILL.
@@ -49,12 +50,12 @@ struct UploadRunTests {
         }
         // The refused upload: 507 recorded with ENOSPC and the temp dir named.
         let failed = try #require(byConfig["upload-spooled-\(3 * MiB)"])
-        let records: [RequestRecord] = JSONLines.read("\(out)/uploads/\(failed.run_id)/requests.jsonl")
+        let records = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes("\(out)/uploads/\(failed.run_id)/requests.jsonl")) ?? [])
         #expect(records.map(\.status) == [507])
         #expect(records.first?.error?.contains("ENOSPC") == true)
         #expect(records.first?.error?.contains("highwater-tmpfs-") == true)
 
-        let stored = try FileTree.readJSON(ResultsSummary.self, from: out + "/summary.json")
+        let stored = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json"))
         let spooledBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-spooled" })
         #expect(spooledBoundary.largest_passed == 2 * MiB)
         #expect(spooledBoundary.smallest_failed == 3 * MiB)
@@ -67,19 +68,19 @@ struct UploadRunTests {
     }
 
     @Test("bad uploads get a clear 4xx or 507, leave no file, and the next upload is served")
-    func badInputAndFaults() throws {
+    func badInputAndFaults() async throws {
         let before = Leftovers.ours()
         let out = TestSupport.makeTemporaryDirectory("hw-upload-faults")
         defer { TestSupport.removeTree(out) }
         let storage = try RunStorage(plan: Self.plan("faults", "upload-spooled", file: MiB, options: ["max_body": "3 MiB"]),
                                      runDirectory: out)
         defer { storage.removeAll() }
-        try FileTree.write(try JSONEncoder().encode(storage.plan), to: out + "/plan.json")
+        try FileTree.writeAtomically(try RecordCoding.document(storage.plan), to: out + "/plan.json")
         let host = try HostedChild(plan: storage.plan, planPath: out + "/plan.json", directory: out,
                                    executable: TestSupport.highwater, extraArguments: storage.hostArguments,
                                    commandPrefix: storage.commandPrefix)
         defer { _ = host.process.terminate() }
-        let port = try #require(host.waitForPort(), "the host did not start: \(FileTree.tail(out + "/host.log", lines: 5) ?? "")")
+        let port = try #require(await host.waitForPort(), "the host did not start: \(FileTree.tail(out + "/host.log", lines: 5) ?? "")")
         let tempDir = "/proc/\(host.process.pid)/root" + storage.plan.storage.tempDir!
         let destination = storage.plan.storage.destinationDir!
         let framing = MultipartFraming(fileName: "ok.bin")
@@ -124,10 +125,10 @@ struct UploadRunTests {
         RawHTTP.abandon(port: port, framing: framing, fileBytes: Int(2 * MiB), sendBytes: Int(3 * MiB / 2))
         // The host notices when it next reads; its record of the aborted upload says it has cleaned up.
         var aborted = false
-        let deadline = SystemFacts.monotonicNanoseconds() + 30_000_000_000
-        while !aborted && SystemFacts.monotonicNanoseconds() < deadline {
+        let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
+        while !aborted && MonotonicClock.nanoseconds() < deadline {
             TestSupport.sleep(milliseconds: 10)
-            aborted = (JSONLines.read(out + "/requests.jsonl") as [RequestRecord]).contains { $0.status == 499 }
+            aborted = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(out + "/requests.jsonl")) ?? []).contains { $0.status == 499 }
         }
         #expect(aborted, "the abandoned upload is recorded as 499")
         clean("a client that disconnected mid-upload")
@@ -171,19 +172,19 @@ struct UploadRunTests {
             storage: {tmpfs: 64 MiB, spool_threshold: 1 MiB}
             load: {requests: 400, concurrency: 1, payload: 48 MiB}
             """
-        try FileTree.write(scenario, to: dir + "/interrupted.yaml")
+        try FileTree.writeAtomically(scenario, to: dir + "/interrupted.yaml")
         let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/interrupted.yaml"],
                                    stdout: .file(dir + "/out"), stderr: .file(dir + "/err"))
         defer { if run.poll() == nil { _ = run.terminate() } }
 
         var child: pid_t?
         var inUse = false
-        let deadline = SystemFacts.monotonicNanoseconds() + 60_000_000_000
-        while !inUse && run.poll() == nil && SystemFacts.monotonicNanoseconds() < deadline {
+        let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
+        while !inUse && run.poll() == nil && MonotonicClock.nanoseconds() < deadline {
             TestSupport.sleep(milliseconds: 5)
             child = child ?? Leftovers.hostChild(under: dir)
             guard let child, let runID = Leftovers.entries(dir + "/results/interrupted").first,
-                  let plan = try? FileTree.readJSON(RunPlan.self, from: "\(dir)/results/interrupted/\(runID)/plan.json"),
+                  let plan = try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(dir)/results/interrupted/\(runID)/plan.json")),
                   let temp = plan.storage.tempDir else { continue }
             // Through the child's root, its own mount table: the tmpfs once mounted (64 MiB), the bare directory before.
             if let usage = try? FilesystemProbe.usage(of: "/proc/\(child)/root" + temp) {
@@ -205,7 +206,7 @@ struct UploadRunTests {
         #expect(gone, "the child \(pid) outlived the run")
         #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
         #expect(Leftovers.destinations(under: dir + "/results").isEmpty)
-        let summary = try FileTree.readJSON(ResultsSummary.self, from: dir + "/results/summary.json")
+        let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/results/summary.json"))
         #expect(summary.runs.count == 1, "the interrupted run is still reported")
     }
 }
@@ -276,19 +277,19 @@ struct UploadWithoutTmpfsTests {
             load: {requests: 2, payload: 2 MiB}
             """
         }
-        try FileTree.write(scenario(storage: "{tmpfs: 8 MiB}"), to: dir + "/tmpfs.yaml")
+        try FileTree.writeAtomically(scenario(storage: "{tmpfs: 8 MiB}"), to: dir + "/tmpfs.yaml")
         let refused = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/refused", dir + "/tmpfs.yaml"], environment: noUnshare)
         #expect(refused.termination == .exited(3), "\(refused.termination): \(refused.stderr)")
         #expect(refused.stderr.contains("unshare") && refused.stderr.contains("storage.temp_dir"), "\(refused.stderr)")
-        let summary = try FileTree.readJSON(ResultsSummary.self, from: dir + "/refused/summary.json")
+        let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/refused/summary.json"))
         #expect(summary.runs.first?.run_error?.contains("unshare") == true)
 
         let given = dir + "/my-temp"
         try FileTree.createDirectory(given)
-        try FileTree.write(scenario(storage: "{temp_dir: \(given)}"), to: dir + "/given.yaml")
+        try FileTree.writeAtomically(scenario(storage: "{temp_dir: \(given)}"), to: dir + "/given.yaml")
         let ran = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/given", dir + "/given.yaml"], environment: noUnshare)
         #expect(ran.termination == .exited(0), "\(ran.termination): \(ran.stderr)")
-        let figures = try FileTree.readJSON(ResultsSummary.self, from: dir + "/given/summary.json").runs.first?.workload
+        let figures = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/given/summary.json")).runs.first?.workload
         #expect(figures?["uploads_passed"] == 2)
         #expect(figures?["bytes_written_per_byte"] == 2, "spooled past the 1 MiB threshold into the given directory")
         #expect(Leftovers.entries(given).isEmpty, "the spool files are gone: \(Leftovers.entries(given))")

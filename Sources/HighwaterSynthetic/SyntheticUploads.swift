@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HighwaterAnalysis
 import HighwaterRecords
+import HighwaterSystem
 
 /// Upload runs of known truth, for the report's upload charts: seed 001 in small. A spooled upload writes the
 /// whole file to a temp dir of `tmpCapacity` bytes before copying it to its destination, so a file that does not
@@ -36,7 +37,7 @@ extension SyntheticResults {
 
     static func writeUploadRun(directory: String, spec: UploadSpec, runID: String) throws -> RunSummary {
         let runDir = directory + "/" + spec.scenario + "/" + runID
-        try ReportFile.makeDirectories(runDir)
+        try FileTree.createDirectory(runDir)
         let mib: UInt64 = 1 << 20
         let rss: UInt64 = 40 * mib
         // Receiving at 1 GiB/s; a spooled upload then copies the file once more at the same speed.
@@ -96,7 +97,7 @@ extension SyntheticResults {
         ]
         if spec.isSpooled { w["predicted_largest_file"] = Double(spec.tmpCapacity) }
         s.workload = w
-        try JSONEncoder().encode(s).withUnsafeBytes { try ReportFile.write(runDir + "/summary.json", $0) }
+        try FileTree.writeAtomically(try RecordCoding.document(s), to: runDir + "/summary.json")
         return s
     }
 }

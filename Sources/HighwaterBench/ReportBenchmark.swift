@@ -1,4 +1,7 @@
 import HighwaterRecords
+import HighwaterReports
+import HighwaterSynthetic
+import HighwaterSystem
 
 /// How long the report takes for a big run, and how big the page is: issue 6 asks for a
 /// 1,000,000-request run rendered in under 10 s into under 5 MiB.
@@ -30,7 +33,7 @@ public enum ReportBenchmark {
         let renderStart = clock.now
         let (html, markdown) = try ReportWriter.write(resultsDirectory: directory)
         let rendered = clock.now - renderStart
-        let size = (try? ReportFile.size(directory + "/threadpool-growth/run-1/requests.jsonl")) ?? 0
+        let size = (try? FileTree.size(directory + "/threadpool-growth/run-1/requests.jsonl")) ?? 0
         return Result(requests: requests, generateSeconds: seconds(generated), renderSeconds: seconds(rendered),
                       htmlBytes: html.utf8.count, markdownBytes: markdown.utf8.count, requestsFileBytes: size)
     }

@@ -1,7 +1,9 @@
 @preconcurrency import Glibc
 import FoundationEssentials
 import HighwaterRecords
+import HighwaterHarness
 import HighwaterProbes
+import HighwaterSystem
 
 /// Throughput of the host on a trivial handler with per-request recording on and off, in
 /// alternating rounds of one run, and wrk against the same host for scale.
@@ -26,16 +28,16 @@ public enum HostBenchmark {
                            load: .init(requests: requests, concurrency: concurrency))
         try FileTree.createDirectory(scratch)
         let planPath = scratch + "/plan.json"
-        try FileTree.write(try JSONEncoder().encode(plan), to: planPath)
+        try FileTree.writeAtomically(try RecordCoding.document(plan), to: planPath)
         var result = Result(recordedRps: [], unrecordedRps: [], wrkRps: nil, wrkNote: "")
 
         func round(record: Bool) async throws -> Double {
             let dir = scratch + (record ? "/on" : "/off")
             try FileTree.createDirectory(dir)
-            _ = unlink(dir + "/requests.jsonl"); _ = unlink(dir + "/samples.jsonl")
+            Syscall.unlinkIfPresent(dir + "/requests.jsonl"); Syscall.unlinkIfPresent(dir + "/samples.jsonl")
             let host = try HostedChild(plan: plan, planPath: planPath, directory: dir, executable: executable,
                                        extraArguments: record ? [] : ["--no-record"])
-            guard let port = host.waitForPort() else { throw HarnessError.hostDidNotStart(FileTree.tail(dir + "/host.log", lines: 5) ?? "no output") }
+            guard let port = await host.waitForPort() else { throw HarnessError.hostDidNotStart(FileTree.tail(dir + "/host.log", lines: 5) ?? "no output") }
             let load = await LoadDriver(port: port, route: "/work", load: plan.load).run()
             _ = await host.stop(port: port)
             return Double(load.latenciesMs.count) / (Double(load.wallNs) / 1e9)
@@ -46,15 +48,15 @@ public enum HostBenchmark {
             result.unrecordedRps.append(try await round(record: false))
         }
 
-        if let wrk = which("wrk") {
+        if let wrk = Executable.find("wrk") {
             let dir = scratch + "/wrk"
             try FileTree.createDirectory(dir)
             let host = try HostedChild(plan: plan, planPath: planPath, directory: dir, executable: executable)
-            if let port = host.waitForPort() {
+            if let port = await host.waitForPort() {
                 let child = try ChildProcess([wrk, "-t2", "-c\(concurrency)", "-d\(wrkSeconds)s", "http://127.0.0.1:\(port)/work"],
                                              stdout: .file(dir + "/wrk.txt"), stderr: .null)
-                _ = child.wait()
-                let text = (try? ProcFile.read(dir + "/wrk.txt")) ?? ""
+                _ = await child.exit()
+                let text = (try? FileTree.readText(dir + "/wrk.txt")) ?? ""
                 if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }) {
                     result.wrkRps = Double(line.split(separator: " ").last ?? "")
                 }
@@ -65,12 +67,5 @@ public enum HostBenchmark {
             result.wrkNote = "wrk is not installed (apt-get install wrk)"
         }
         return result
-    }
-
-    static func which(_ tool: String) -> String? {
-        for dir in (ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin").split(separator: ":") where access("\(dir)/\(tool)", X_OK) == 0 {
-            return "\(dir)/\(tool)"
-        }
-        return nil
     }
 }

@@ -26,7 +26,10 @@ public enum Termination: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A process Highwater started: spawned with posix_spawn, waited for, signalled, and never left behind.
-public final class ChildProcess: @unchecked Sendable {
+///
+/// The pid is reaped only under `state`'s lock, and signals are sent under the same lock while the
+/// child is still unreaped, so a signal can never reach a recycled pid.
+public final class ChildProcess: Sendable {
     public enum Output: Sendable {
         case inherit
         case null
@@ -34,15 +37,19 @@ public final class ChildProcess: @unchecked Sendable {
         case file(String)
     }
 
+    enum State: Sendable {
+        case running
+        case ended(Termination)
+    }
+
     public let pid: pid_t
     public let command: [String]
-    /// Set once the child is reaped; polled from several tasks at once.
-    private let reaped = Mutex<Termination?>(nil)
-    private var ended: Termination? { reaped.withLock { $0 } }
+    private let state = Mutex(State.running)
 
     /// Starts `command[0]` (looked up in PATH) with the given arguments and environment.
+    /// - Parameter lifeline: hand the child the end of `Lifeline` that tells it when Highwater is gone.
     public init(_ command: [String], environment: [String: String]? = nil, stdout: Output = .inherit,
-                stderr: Output = .inherit) throws {
+                stderr: Output = .inherit, lifeline: Bool = false) throws(SystemError) {
         precondition(!command.isEmpty, "a command needs an executable")
         self.command = command
         var actions = posix_spawn_file_actions_t()
@@ -54,6 +61,12 @@ public final class ChildProcess: @unchecked Sendable {
             case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
             case .file(let path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             }
+        }
+        var environment = environment ?? ProcessEnvironment.current
+        environment[Lifeline.environmentKey] = nil
+        if lifeline, let readEnd = Lifeline.parentReadEnd {
+            posix_spawn_file_actions_adddup2(&actions, readEnd, Lifeline.childDescriptor)
+            environment[Lifeline.environmentKey] = String(Lifeline.childDescriptor)
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -70,51 +83,60 @@ public final class ChildProcess: @unchecked Sendable {
 
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let env = (environment ?? ProcessEnvironment.current).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let env = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { env.forEach { free($0) } }
         var child: pid_t = 0
         let rc = posix_spawnp(&child, command[0], &actions, &attributes, argv, env)
-        if rc != 0 { throw ProbeError.system("posix_spawnp", path: command[0], errno: rc) }
+        if rc != 0 { throw SystemError("posix_spawnp", path: command[0], errno: rc) }
         pid = child
     }
 
     deinit {
         // Nothing we started outlives us.
-        if ended == nil { _ = terminate(grace: 200_000_000) }
+        if poll() == nil { _ = terminate(grace: 200_000_000) }
     }
 
     /// The termination if the child has ended; nil while it runs. Reaps it once.
     public func poll() -> Termination? {
-        reaped.withLock { ended in
-            if let ended { return ended }
+        state.withLock { state in
+            if case .ended(let termination) = state { return termination }
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { ended = Termination(status: status) }
-            return ended
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            let termination = Termination(status: status)
+            state = .ended(termination)
+            return termination
         }
     }
 
-    /// Waits until the child ends or `timeoutNs` passes (nil: forever).
-    public func wait(timeoutNs: UInt64? = nil) -> Termination? {
-        if let ended { return ended }
-        if timeoutNs == nil {
-            while true {
-                if let t = poll() { return t }
-                usleep(2_000)
-            }
-        }
-        let deadline = SystemFacts.monotonicNanoseconds() + timeoutNs!
-        while SystemFacts.monotonicNanoseconds() < deadline {
-            if let t = poll() { return t }
-            usleep(2_000)
-        }
-        return poll()
-    }
-
+    /// Sends `sig` if the child has not been reaped (so its pid is still its own).
     public func signal(_ sig: Int32) {
-        if ended == nil { kill(pid, sig) }
+        state.withLock { state in
+            if case .running = state { _ = kill(pid, sig) }
+        }
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; returns how it ended.
+    /// Blocks the calling thread until the child ends or `timeoutNs` passes (nil: forever).
+    /// For synchronous callers; async code uses `exit(timeoutNs:)`, which does not hold a pool thread.
+    public func wait(timeoutNs: UInt64? = nil) -> Termination? {
+        let deadline = timeoutNs.map { MonotonicClock.nanoseconds() &+ $0 }
+        while true {
+            if let t = poll() { return t }
+            if let deadline, MonotonicClock.nanoseconds() >= deadline { return nil }
+            MonotonicClock.sleep(nanoseconds: 2_000_000)
+        }
+    }
+
+    /// Suspends until the child ends or `timeoutNs` passes (nil: forever), without blocking a thread.
+    public func exit(timeoutNs: UInt64? = nil) async -> Termination? {
+        let deadline = timeoutNs.map { MonotonicClock.nanoseconds() &+ $0 }
+        while true {
+            if let t = poll() { return t }
+            if let deadline, MonotonicClock.nanoseconds() >= deadline { return nil }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; returns how it ended. Blocks the calling thread.
     @discardableResult
     public func terminate(grace: UInt64 = 2_000_000_000) -> Termination {
         if let t = poll() { return t }
@@ -122,5 +144,15 @@ public final class ChildProcess: @unchecked Sendable {
         if let t = wait(timeoutNs: grace) { return t }
         signal(SIGKILL)
         return wait()!
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`, without blocking a thread.
+    @discardableResult
+    public func terminate(grace: UInt64 = 2_000_000_000) async -> Termination {
+        if let t = poll() { return t }
+        signal(SIGTERM)
+        if let t = await exit(timeoutNs: grace) { return t }
+        signal(SIGKILL)
+        return await exit()!
     }
 }

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HighwaterAnalysis
 import HighwaterRecords
+import HighwaterSystem
 
 /// A results directory written from a model of known truth, for tests and the render benchmark:
 /// a thread pool whose new threads each add an arena (plateau), a bounded pool (stable), and a leak (linear).
@@ -35,7 +36,7 @@ public enum SyntheticResults {
     /// Writes `DIR/summary.json` and each run's folder, memory runs first, then uploads; returns the summary written.
     @discardableResult
     public static func write(directory: String, runs: [RunSpec], uploads: [UploadSpec] = []) throws -> ResultsSummary {
-        try ReportFile.makeDirectories(directory)
+        try FileTree.createDirectory(directory)
         var summaries: [RunSummary] = []
         for (k, spec) in runs.enumerated() {
             summaries.append(try writeRun(directory: directory, spec: spec, runID: "run-\(k + 1)", seed: UInt64(k + 1)))
@@ -44,10 +45,7 @@ public enum SyntheticResults {
             summaries.append(try writeUploadRun(directory: directory, spec: spec, runID: "run-\(runs.count + k + 1)"))
         }
         let summary = ResultsSummary(highwater_version: "synthetic", created_ns: 0, runs: summaries)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(summary)
-        try data.withUnsafeBytes { try ReportFile.write(directory + "/summary.json", $0) }
+        try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
         return summary
     }
 
@@ -66,7 +64,7 @@ public enum SyntheticResults {
 
     static func writeRun(directory: String, spec: RunSpec, runID: String, seed: UInt64) throws -> RunSummary {
         let runDir = directory + "/" + spec.scenario + "/" + runID
-        try ReportFile.makeDirectories(runDir)
+        try FileTree.createDirectory(runDir)
         var random = Random(state: seed &* 7919)
         let mib: UInt64 = 1 << 20
         let start: UInt64 = 30 * mib
@@ -165,7 +163,7 @@ public enum SyntheticResults {
         case .stable:
             break
         }
-        try JSONEncoder().encode(s).withUnsafeBytes { try ReportFile.write(runDir + "/summary.json", $0) }
+        try FileTree.writeAtomically(try RecordCoding.document(s), to: runDir + "/summary.json")
         return s
     }
 }

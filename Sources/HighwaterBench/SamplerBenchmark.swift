@@ -1,6 +1,8 @@
 @preconcurrency import Glibc
 import HighwaterAnalysis
+import HighwaterProbes
 import HighwaterRecords
+import HighwaterSystem
 
 /// Measures what sampling costs: one sample's reads, and the sampler thread's CPU share.
 public enum SamplerBenchmark {
@@ -29,13 +31,13 @@ public enum SamplerBenchmark {
         minimal.reserveCapacity(iterations)
         full.reserveCapacity(iterations)
         for _ in 0..<iterations {
-            let t0 = SystemFacts.monotonicNanoseconds()
+            let t0 = MonotonicClock.nanoseconds()
             _ = try statm.withContents { try ProcessStatm.parse($0) }
             _ = try status.withContents { try ProcessStatus.parse($0) }
             _ = try ProcDirectory.countEntries("/proc/self/task")
-            let t1 = SystemFacts.monotonicNanoseconds()
+            let t1 = MonotonicClock.nanoseconds()
             _ = try probe.sample(allocator: 1)
-            let t2 = SystemFacts.monotonicNanoseconds()
+            let t2 = MonotonicClock.nanoseconds()
             minimal.append(Double(t1 - t0))
             full.append(Double(t2 - t1))
         }
@@ -44,12 +46,12 @@ public enum SamplerBenchmark {
         defer { _ = unlink(path) }
         let sampler = try Sampler(options: .init(intervalNs: UInt64(1e9 / rateHz)), appendingTo: path)
         let cpu0 = processCPUNanoseconds()
-        let wall0 = SystemFacts.monotonicNanoseconds()
+        let wall0 = MonotonicClock.nanoseconds()
         sampler.start()
         usleep(UInt32(seconds * 1e6))
         let totals = sampler.stop()
         let cpu = processCPUNanoseconds() - cpu0
-        let wall = SystemFacts.monotonicNanoseconds() - wall0
+        let wall = MonotonicClock.nanoseconds() - wall0
         let floor = wakeupFloor(rateHz: rateHz, seconds: seconds)
         return Result(minimalSampleNs: Percentiles.of(minimal).p50, fullSampleNs: Percentiles.of(full).p50,
                       cpuShare: Double(cpu) / Double(wall), rateHz: rateHz, wakeupFloorShare: floor,
@@ -61,14 +63,14 @@ public enum SamplerBenchmark {
     static func wakeupFloor(rateHz: Double, seconds: Double) -> Double {
         let interval = UInt64(1e9 / rateHz)
         let cpu0 = processCPUNanoseconds()
-        let wall0 = SystemFacts.monotonicNanoseconds()
+        let wall0 = MonotonicClock.nanoseconds()
         var deadline = wall0
-        while SystemFacts.monotonicNanoseconds() - wall0 < UInt64(seconds * 1e9) {
+        while MonotonicClock.nanoseconds() - wall0 < UInt64(seconds * 1e9) {
             deadline += interval
             var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
         }
-        return Double(processCPUNanoseconds() - cpu0) / Double(SystemFacts.monotonicNanoseconds() - wall0)
+        return Double(processCPUNanoseconds() - cpu0) / Double(MonotonicClock.nanoseconds() - wall0)
     }
 
     static func processCPUNanoseconds() -> UInt64 {

@@ -1,0 +1,25 @@
+@preconcurrency import Glibc
+
+/// A failed system call: which call, on which path (or what), and the errno behind it.
+///
+/// Every syscall wrapper in `Syscall` throws this one type, so callers name the same three facts
+/// whatever failed; domain errors (`ProbeError`, `UploadError`, …) wrap it rather than copy it.
+public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var call: String
+    /// The path or object the call was about; empty when there is none.
+    public var path: String
+    public var errno: Int32
+
+    public init(_ call: String, path: String = "", errno: Int32 = Glibc.errno) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    /// The kernel's words for the errno.
+    public var reason: String { String(cString: strerror(errno)) }
+
+    public var description: String {
+        "\(call)(\(path)) failed: \(reason) (errno \(errno))"
+    }
+}
