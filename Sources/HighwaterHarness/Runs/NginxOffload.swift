@@ -11,8 +11,10 @@ public final class NginxOffload: @unchecked Sendable {
     public let directory: String
     public let process: ChildProcess
 
-    /// Debian's nginx: on PATH, or in /usr/sbin, which a non-root PATH often lacks.
+    /// Debian's nginx: `HIGHWATER_NGINX` when set (also to show what a machine without nginx does), else on PATH, or
+    /// in /usr/sbin, which a non-root PATH often lacks.
     public static func locate() -> String? {
+        if let chosen = ProcessEnvironment.current["HIGHWATER_NGINX"] { return access(chosen, X_OK) == 0 ? chosen : nil }
         let path = ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin"] {
             let candidate = dir + "/nginx"
@@ -166,7 +168,7 @@ public enum NginxError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missing:
-            return "download-accel needs nginx, which is not installed (looked in PATH and /usr/sbin): install it with `apt-get install nginx` or `scripts/install-deps`"
+            return "download-accel needs nginx, which is not installed (looked in HIGHWATER_NGINX, PATH and /usr/sbin): install it with `apt-get install nginx` or `scripts/install-deps`"
         case .didNotStart(let why):
             return "nginx did not start: \(why)"
         }
