@@ -58,8 +58,8 @@ public enum DownloadFigures {
             }
         }
         summary.workload = w
-        // The harness's own settings are not the user's configuration.
-        summary.configuration?["workload.file"] = nil
+        // What the harness filled in (the generated file, the service it started) is not the user's configuration.
+        if summary.configuration?["workload.file"]?.contains("/highwater-files-") == true { summary.configuration?["workload.file"] = nil }
         summary.configuration?["workload.downstream_url"] = nil
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
     }
