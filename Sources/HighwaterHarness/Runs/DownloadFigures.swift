@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import HighwaterAnalysis
 import HighwaterProbes
 import HighwaterRecords
@@ -67,9 +68,12 @@ public enum DownloadFigures {
     static func sentence(plan: RunPlan, w: [String: Double], errorKinds: [String: Int]) -> String {
         var text = "\(plan.workload.name): \(Quantity.formatBytes(w["bytes_served"] ?? 0)) served"
         if let rate = w["bytes_per_second"] { text += " at \(Quantity.formatBytes(rate))/s" }
-        if let cpu = w["cpu_seconds_per_gib"] {
+        if let cpu = w["cpu_seconds_per_gib"], let served = w["bytes_served"], served > 0 {
             text += ", \(Quantity.format(cpu)) CPU s per GiB"
             if let nginx = w["nginx_cpu_seconds_per_gib"] { text += " (nginx \(Quantity.format(nginx)))" }
+            // /proc counts CPU in clock ticks: say how coarse that makes a short run's figure.
+            let tick = 1 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            text += ", to \(Quantity.format(tick / (served / gib))) s per GiB (one clock tick)"
         }
         if let fds = w["fds_peak"] { text += "; peak \(Int(fds)) fds in the host" }
         if let c = w["downstream_connections"], let calls = w["downstream_calls"] {
