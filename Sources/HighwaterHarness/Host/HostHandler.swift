@@ -17,8 +17,18 @@ public struct HostResponse: Sendable {
     public var status: HTTPResponseStatus
     public var body: String
     public var contentType = "application/json"
-    public init(status: HTTPResponseStatus, body: String, contentType: String = "application/json") {
-        self.status = status; self.body = body; self.contentType = contentType
+    /// Headers besides content-type and content-length (`content-range`, `x-accel-redirect`, …).
+    public var headers: [(String, String)] = []
+    /// When set, the answer is written by the stream and `body` is unused.
+    public var stream: ResponseStream?
+    public init(status: HTTPResponseStatus, body: String, contentType: String = "application/json",
+                headers: [(String, String)] = []) {
+        self.status = status; self.body = body; self.contentType = contentType; self.headers = headers
+    }
+
+    public init(stream: ResponseStream) {
+        self.init(status: .ok, body: "")
+        self.stream = stream
     }
 }
 
@@ -168,6 +178,10 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     let (handler, context) = bound.value
                     handler.busy = false
                     handler.session = nil
+                    if let stream = response.stream {
+                        handler.send(stream, context: context, keepAlive: keepAlive)
+                        return
+                    }
                     handler.respond(context: context, response, keepAlive: keepAlive)
                     handler.resumeReading(context: context)
                 } }
@@ -187,15 +201,39 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A streamed answer: the stream writes head and body off the event loop, then the end goes out here. Reading
+    /// the next request waits until then, as HTTP/1.1 answers in order.
+    private func send(_ stream: ResponseStream, context: ChannelHandlerContext, keepAlive: Bool) {
+        guard !closed else { return }
+        let writer = ResponseWriter(channel: context.channel, headOnly: head?.method == .HEAD, keepAlive: keepAlive)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        Task {
+            do {
+                try await stream.send(writer)
+                try await writer.end()
+                if !keepAlive { writer.close() }
+            } catch {
+                writer.close()
+            }
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.resumeReading(context: context)
+            }
+        }
+    }
+
     private func respond(context: ChannelHandlerContext, _ response: HostResponse, keepAlive: Bool) {
         guard !closed else { return }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: "\(response.body.utf8.count)")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
-        buffer.writeString(response.body)
+        // HEAD: the same head as GET, no body.
+        if head?.method != .HEAD { buffer.writeString(response.body) }
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)

@@ -23,7 +23,7 @@ public enum HostedConfiguration {
                              lifeline: Lifeline.End? = nil) throws {
         let executor = try Executors.make(kind: plan.executor.kind, size: plan.executor.size)
         let recorder = try RequestRecorder(config: plan.config, path: record ? files.requests : nil, enabled: record)
-        let makeSession = try sessionFactory(plan: plan, recorder: recorder)
+        let (makeSession, teardown) = try sessionFactory(plan: plan, recorder: recorder, executor: executor)
 
         let sampler = try Sampler(options: .init(intervalNs: plan.sampleIntervalNs, tmpDir: plan.storage.tempDir),
                                   appendingTo: files.samples)
@@ -40,6 +40,7 @@ public enum HostedConfiguration {
         // Let the shutdown response leave before closing.
         MonotonicClock.sleep(nanoseconds: 20_000_000)
         server.close()
+        teardown()
         executor.shutdown()
         sampler.stop()
         _ = try? sampler.sampleOnce()
@@ -58,22 +59,39 @@ public enum HostedConfiguration {
         }
     }
 
-    static func sessionFactory(plan: RunPlan, recorder: RequestRecorder) throws -> SessionFactory {
+    /// The sessions of the plan's route, and what to release once the server has stopped.
+    static func sessionFactory(plan: RunPlan, recorder: RequestRecorder, executor: WorkerExecutor) throws
+        -> (SessionFactory, @Sendable () -> Void)
+    {
         if plan.isUpload {
             let workload = try UploadWorkload(plan: plan)
-            return { head in
+            return ({ head in
                 guard head.uri.hasPrefix(UploadSession.route) else { return nil }
                 return UploadSession(head: head, workload: workload, recorder: recorder)
-            }
+            }, {})
+        }
+        if plan.isDownload {
+            let workload = try DownloadWorkload(plan.workload)
+            return ({ head in
+                guard head.uri.hasPrefix(DownloadWorkload.route) else { return nil }
+                return DownloadSession(head: head, workload: workload, executor: executor, recorder: recorder)
+            }, {})
+        }
+        if plan.isDownstream {
+            let workload = try DownstreamWorkload(plan.workload, makeClient: true)
+            return ({ head in
+                guard head.uri.hasPrefix(DownstreamWorkload.route) else { return nil }
+                return DownstreamSession(head: head, workload: workload, recorder: recorder)
+            }, { workload.shutdown() })
         }
         let workload = try ComputeWorkload(plan.workload)
         let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
         let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) }
-        return { head in
+        return ({ head in
             guard head.uri.hasPrefix("/work") else { return nil }
             return ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,
                                   failEvery: failEvery, crashAt: crashAt)
-        }
+        }, {})
     }
 
     /// Writes the bound port where the parent waits for it, atomically (write, then rename).

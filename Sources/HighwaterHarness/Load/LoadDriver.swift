@@ -15,6 +15,10 @@ public struct LoadDriver: Sendable {
         public var statuses: [Int: Int] = [:]
         public var wallNs: UInt64 = 0
         public var firstError: String?
+        /// Body bytes received, for bytes served per second.
+        public var bytesReceived = 0
+        /// Failed requests by kind: `http_502`, `timeout`, `reset`, `refused`, `other`.
+        public var errorKinds: [String: Int] = [:]
     }
 
     public let port: Int
@@ -74,15 +78,22 @@ public struct LoadDriver: Sendable {
                         let t0 = MonotonicClock.nanoseconds()
                         do {
                             let response = try await client.execute(request, timeout: .seconds(120))
-                            _ = try await response.body.collect(upTo: 1 << 20)
+                            // Counted, not kept: a download's body can be far larger than the driver should hold.
+                            var bytes = 0
+                            for try await chunk in response.body { bytes += chunk.readableBytes }
+                            partial.bytesReceived += bytes
                             let ms = Double(MonotonicClock.nanoseconds() - t0) / 1e6
                             partial.latenciesMs.append(ms)
                             let code = Int(response.status.code)
                             partial.statuses[code, default: 0] += 1
-                            if !(200..<300).contains(code) { partial.errors += 1 }
+                            if !(200..<300).contains(code) {
+                                partial.errors += 1
+                                partial.errorKinds["http_\(code)", default: 0] += 1
+                            }
                         } catch {
                             partial.errors += 1
                             partial.statuses[0, default: 0] += 1
+                            partial.errorKinds[ConnectionErrorKind(error).rawValue, default: 0] += 1
                             if partial.firstError == nil { partial.firstError = "\(error)" }
                         }
                         done.increment()
@@ -94,6 +105,8 @@ public struct LoadDriver: Sendable {
             for await part in group {
                 merged.latenciesMs += part.latenciesMs
                 merged.errors += part.errors
+                merged.bytesReceived += part.bytesReceived
+                for (k, v) in part.errorKinds { merged.errorKinds[k, default: 0] += v }
                 for (k, v) in part.statuses { merged.statuses[k, default: 0] += v }
                 if merged.firstError == nil { merged.firstError = part.firstError }
             }

@@ -22,13 +22,15 @@ public struct ChildRun: Sendable {
 
     public func execute() async throws -> RunSummary {
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl"] { Syscall.unlinkIfPresent(directory + "/" + name) }
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"
         let storage = try RunStorage(plan: plan, runDirectory: directory)
         defer { storage.removeAll() }
-        let plan = storage.plan
+        let companions = try RunCompanions(plan: storage.plan, runDirectory: directory)
+        defer { companions.stop() }
+        let plan = companions.plan
         try FileTree.writeAtomically(try RecordCoding.document(plan), to: planPath)
         let upload = plan.isUpload ? try UploadWorkload(plan: plan) : nil
         let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable,
@@ -41,8 +43,14 @@ public struct ChildRun: Sendable {
         var childExit: Termination?
         var notSent = 0
         var firstError: String?
+        var readings: DownloadFigures.Readings?
         if let port = await host.waitForPort() {
-            let driver = LoadDriver(port: port, route: upload == nil ? "/work" : "/upload", load: plan.load,
+            let front: Int
+            do { front = try companions.front(hostPort: port) } catch {
+                _ = await host.stop(port: port)
+                throw error
+            }
+            let driver = LoadDriver(port: front, route: plan.route, load: plan.load,
                                     body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
             let label = "\(plan.scenario)/\(plan.config)"
             let total = plan.load.requests
@@ -57,8 +65,15 @@ public struct ChildRun: Sendable {
             } else {
                 progress = nil
             }
+            let hostCPU = ProcessCPU.read([pid])
+            let nginxCPU = companions.nginxCPU()
             let result = await driver.run(progress: progress, stop: { child.poll() != nil })
             if showProgress { Terminal.clearStatus() }
+            if plan.isDownload || plan.isDownstream {
+                readings = .init(load: result, hostCPU: ProcessCPU.read([pid]) - hostCPU,
+                                 nginxCPU: companions.nginxCPU().map { $0 - (nginxCPU ?? .init()) })
+                readings?.downstream = companions.downstream?.counts
+            }
             // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
             let unanswered = result.statuses[0, default: 0]
             let neverSent = max(0, total - result.latenciesMs.count - unanswered)
@@ -77,6 +92,11 @@ public struct ChildRun: Sendable {
                                               client: client, arenaLimit: arenaLimit)
         if let upload {
             UploadFigures.add(to: &summary, plan: plan, upload: upload, requests: requests, samples: samples)
+        }
+        if var readings {
+            companions.stop()
+            readings.nginxSamples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/nginx-samples.jsonl")) ?? [])
+            DownloadFigures.add(to: &summary, plan: plan, readings: readings, requests: requests, samples: samples)
         }
         if notSent > 0 && Interruption.requested {
             summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]

@@ -36,6 +36,7 @@ public struct RunSession {
                 summary.run_error = "\(error)"
                 summary.notes = ["the run could not be carried out: \(error)"]
             }
+            DownloadFigures.compare(&summary, with: summaries)
             afterEach(plan, &summary)
             summaries.append(summary)
             Terminal.line("      " + (summary.run_error.map { "could not run: \($0)" } ?? oneLine(summary, planned: plan.load.requests)))

@@ -70,7 +70,14 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public static let executorKinds = ["fixed", "lazy", "eager", "thread-per-request", "dispatch", "cooperative", "event-loop"]
     /// The workloads the harness knows.
     public static let workloads = ["alloc-churn", "leak", "sleep", "cpu", "upload-spooled", "upload-streamed"]
+        + downloadWorkloads + downstreamWorkloads
     public static let uploadWorkloads = ["upload-spooled", "upload-streamed"]
+    public static let downloadWorkloads = ["download-chunked", "download-sendfile", "download-accel"]
+    public static let downstreamWorkloads = ["downstream-shared", "downstream-per-request"]
 
     public var isUpload: Bool { Self.uploadWorkloads.contains(workload.name) }
+    public var isDownload: Bool { Self.downloadWorkloads.contains(workload.name) }
+    public var isDownstream: Bool { Self.downstreamWorkloads.contains(workload.name) }
+    /// The route the load driver sends its requests to.
+    public var route: String { isUpload ? "/upload" : isDownload ? "/download" : isDownstream ? "/downstream" : "/work" }
 }

@@ -51,7 +51,26 @@ public struct ScenarioField: Sendable {
         "cpu": [("duration", .duration)] + faults,
         "upload-spooled": uploadOptions,
         "upload-streamed": uploadOptions,
+        "download-chunked": downloadOptions,
+        "download-sendfile": downloadOptions,
+        "download-accel": downloadOptions,
+        "downstream-shared": downstreamOptions,
+        "downstream-per-request": downstreamOptions,
     ]
+
+    /// The file served (generated at `file_size`, or a file of the user's) and the chunked path's read size.
+    static let downloadOptions: [(name: String, kind: Kind)] = [
+        ("file_size", .bytes(positive: true)), ("chunk", .bytes(positive: true)), ("file", .absolutePath),
+    ]
+
+    /// The downstream service the run starts (answer size, delay, faults) and the client's pool limit and deadline.
+    static let downstreamOptions: [(name: String, kind: Kind)] = [
+        ("response_size", .bytes(positive: true)), ("delay", .duration), ("pool_size", .integer(min: 1)),
+        ("timeout", .duration), ("downstream_fault", .choice(downstreamFaults)), ("fault_every", .integer(min: 1)),
+    ]
+
+    /// What the downstream service can be told to do wrong.
+    public static let downstreamFaults = ["none", "stall", "reset"]
 
     /// How the load driver sends the file (`multipart` or `raw`), limits past which the host answers 413, and
     /// whether uploaded files stay in the destination.

@@ -28,7 +28,8 @@ import Testing
 
     @Test func builtInScenariosLoad() throws {
         let scenarios = try loader.load(paths: ["scenarios"])
-        #expect(Set(scenarios.map(\.name)) == ["threadpool-growth", "leak-vs-plateau", "spooled-upload-enospc", "upload-latency"])
+        #expect(Set(scenarios.map(\.name)) == ["threadpool-growth", "leak-vs-plateau", "spooled-upload-enospc", "upload-latency",
+                                               "downloads", "downstream-client"])
         let pool = try #require(scenarios.first { $0.name == "threadpool-growth" })
         #expect(pool.plans.map(\.config) == ["eager-1", "eager-cores", "eager-coresx5", "eager-40", "eager-40-arena2", "eager-40-trim",
                                              "lazy-40-c1", "lazy-40-c40", "lazy-40-c40-arena2"])
@@ -40,6 +41,14 @@ import Testing
         let uploads = try #require(scenarios.first { $0.name == "spooled-upload-enospc" })
         #expect(uploads.plans.count == 12)
         #expect(uploads.plans.allSatisfy { $0.storage.tmpfsBytes == 64 << 20 })
+        // Seed 002: three paths x two sizes x two concurrencies; seed 003: two clients x three concurrencies, two faults.
+        let downloads = try #require(scenarios.first { $0.name == "downloads" })
+        #expect(downloads.plans.count == 12)
+        #expect(Set(downloads.plans.map(\.workload.name)) == Set(RunPlan.downloadWorkloads))
+        #expect(Set(downloads.plans.map(\.load.concurrency)) == [10, 100])
+        let downstream = try #require(scenarios.first { $0.name == "downstream-client" })
+        #expect(downstream.plans.filter { $0.workload.options["downstream_fault"] == "none" }.map(\.config)
+            == ["shared-c1", "shared-c10", "shared-c100", "per-request-c1", "per-request-c10", "per-request-c100"])
     }
 
     @Test func sweepIsACrossProductWithUniqueLabels() throws {

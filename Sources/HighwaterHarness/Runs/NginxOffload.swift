@@ -1,0 +1,177 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterSystem
+
+/// A real nginx in front of the host for `download-accel`, as production runs it: the client talks to nginx, nginx
+/// proxies to the host, and serves the file itself when the host answers `X-Accel-Redirect`. Its config, pid file,
+/// logs and temp paths live in a private temp dir; it listens on a free loopback port, runs as our child (not a
+/// daemon), and `stop` ends it and removes the dir. A Ctrl-C reaches it too (same process group) and ends it at once.
+public final class NginxOffload: @unchecked Sendable {
+    public let port: Int
+    public let directory: String
+    public let process: ChildProcess
+
+    /// Debian's nginx: `HIGHWATER_NGINX` when set (also to show what a machine without nginx does), else on PATH, or
+    /// in /usr/sbin, which a non-root PATH often lacks.
+    public static func locate() -> String? {
+        if let chosen = ProcessEnvironment.current["HIGHWATER_NGINX"] { return access(chosen, X_OK) == 0 ? chosen : nil }
+        let path = ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin"] {
+            let candidate = dir + "/nginx"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Starts nginx proxying to the host on `upstreamPort` and serving `filesDirectory` at `location` (internal only).
+    /// - Throws: `NginxError.missing` when nginx is not installed; `.didNotStart` with its error log otherwise.
+    public init(upstreamPort: Int, filesDirectory: String, location: String, tempBase: String) throws {
+        guard let nginx = Self.locate() else { throw NginxError.missing }
+        directory = try FileTree.makeTemporaryDirectory(in: tempBase, prefix: "highwater-nginx-")
+        do {
+            port = try Self.freePort()
+            let config = Self.configuration(directory: directory, port: port, upstreamPort: upstreamPort,
+                                            filesDirectory: filesDirectory, location: location, asRoot: getuid() == 0)
+            try FileTree.writeAtomically(config, to: directory + "/nginx.conf")
+            process = try ChildProcess([nginx, "-e", directory + "/error.log", "-p", directory, "-c", directory + "/nginx.conf"],
+                                       stdout: .file(directory + "/stdout.log"), stderr: .file(directory + "/stderr.log"))
+        } catch {
+            FileTree.removeTree(directory)
+            throw error
+        }
+        if let why = waitUntilListening() {
+            let log = (FileTree.tail(directory + "/error.log", lines: 5) ?? "") + (FileTree.tail(directory + "/stderr.log", lines: 5) ?? "")
+            stop()
+            throw NginxError.didNotStart(why + (log.isEmpty ? "" : ": " + log))
+        }
+    }
+
+    deinit { stop() }
+
+    /// Fast shutdown (SIGTERM: the master ends its workers and waits for them), then the dir goes.
+    public func stop() {
+        process.terminate(grace: 5_000_000_000)
+        FileTree.removeTree(directory)
+    }
+
+    /// The master and its workers: what nginx costs is the sum of them.
+    public func processIDs() -> [Int32] {
+        [process.pid] + Self.children(of: process.pid)
+    }
+
+    /// The worker that serves (one worker process).
+    public var workerPID: Int32? { Self.children(of: process.pid).first }
+
+    /// The processes whose parent is `pid`, from /proc/PID/stat (the fourth field, after the name's last `)`).
+    static func children(of pid: Int32) -> [Int32] {
+        let names = (try? ProcDirectory.names("/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let child = Int32(name), let stat = try? ProcFile.read("/proc/\(name)/stat"),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid ? child : nil
+        }.sorted()
+    }
+
+    private func waitUntilListening() -> String? {
+        let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
+        while MonotonicClock.nanoseconds() < deadline {
+            if let end = process.poll() { return "nginx ended with \(end)" }
+            if Self.accepts(port: port), workerPID != nil { return nil }
+            usleep(5_000)
+        }
+        return "nginx did not listen on 127.0.0.1:\(port) within 10 s"
+    }
+
+    static func configuration(directory: String, port: Int, upstreamPort: Int, filesDirectory: String, location: String,
+                              asRoot: Bool) -> String {
+        """
+        # Written by Highwater for one download-accel run; removed with its directory when the run ends.
+        daemon off;
+        master_process on;
+        worker_processes 1;
+        pid \(directory)/nginx.pid;
+        error_log \(directory)/error.log warn;
+        \(asRoot ? "user root root;" : "")
+        events { worker_connections 4096; }
+        http {
+            access_log off;
+            sendfile on;
+            tcp_nopush on;
+            default_type application/octet-stream;
+            client_body_temp_path \(directory)/client_body;
+            proxy_temp_path \(directory)/proxy;
+            fastcgi_temp_path \(directory)/fastcgi;
+            uwsgi_temp_path \(directory)/uwsgi;
+            scgi_temp_path \(directory)/scgi;
+            upstream highwater_host {
+                server 127.0.0.1:\(upstreamPort);
+                keepalive 64;
+            }
+            server {
+                listen 127.0.0.1:\(port);
+                location / {
+                    proxy_pass http://highwater_host;
+                    proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                }
+                location \(location) {
+                    internal;
+                    alias \(filesDirectory)/;
+                }
+            }
+        }
+
+        """
+    }
+
+    /// A port nothing listens on now: bind port 0, read it, close.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        if fd < 0 { throw ProbeError.system("socket", path: "127.0.0.1") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound != 0 { throw ProbeError.system("bind", path: "127.0.0.1:0") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return address
+    }
+}
+
+public enum NginxError: Error, CustomStringConvertible, Equatable {
+    case missing
+    case didNotStart(String)
+
+    public var description: String {
+        switch self {
+        case .missing:
+            return "download-accel needs nginx, which is not installed (looked in HIGHWATER_NGINX, PATH and /usr/sbin): install it with `apt-get install nginx` or `scripts/install-deps`"
+        case .didNotStart(let why):
+            return "nginx did not start: \(why)"
+        }
+    }
+}

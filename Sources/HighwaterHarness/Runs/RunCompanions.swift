@@ -1,0 +1,86 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterUploads
+import HighwaterSystem
+
+/// What a run starts beside the hosted child and removes after it, on every path (end, failure, Ctrl-C): the file
+/// a download serves, nginx in front of the host for `download-accel`, the downstream service a downstream
+/// workload calls. It also reads their CPU time around the load, and samples nginx beside the host.
+public final class RunCompanions: @unchecked Sendable {
+    /// The plan with the served file and the downstream's address filled in.
+    public private(set) var plan: RunPlan
+    public let downstream: DownstreamService?
+    public private(set) var nginx: NginxOffload?
+    private var fileDirectory: String?
+    private var nginxSampler: Sampler?
+    private let runDirectory: String
+
+    public init(plan: RunPlan, runDirectory: String) throws {
+        self.plan = plan
+        self.runDirectory = runDirectory
+        var service: DownstreamService?
+        do {
+            if plan.isDownload {
+                let workload = try DownloadWorkload(plan.workload)
+                // Before the host starts, so a machine without nginx fails this configuration only, and at once.
+                if workload.mode == .accel, NginxOffload.locate() == nil { throw NginxError.missing }
+                if workload.path == nil {
+                    let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
+                    let directory = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-files-")
+                    fileDirectory = directory
+                    // nginx's worker may run as another user: it must reach the file.
+                    _ = chmod(directory, 0o755)
+                    let path = directory + "/file-\(workload.fileBytes).bin"
+                    try DownloadFile.make(at: path, bytes: workload.fileBytes)
+                    self.plan.workload.options["file"] = path
+                }
+            }
+            if plan.isDownstream {
+                let workload = try DownstreamWorkload(plan.workload)
+                service = try DownstreamService(responseBytes: workload.responseBytes, delayNs: workload.delayNs,
+                                                fault: workload.fault, faultEvery: workload.faultEvery)
+                self.plan.workload.options["downstream_url"] = service?.url
+            }
+        } catch {
+            if let fileDirectory { FileTree.removeTree(fileDirectory) }
+            throw error
+        }
+        downstream = service
+    }
+
+    deinit { stop() }
+
+    /// Where the load goes: nginx in front of the host for `download-accel` (started here), else the host.
+    public func front(hostPort: Int) throws -> Int {
+        guard plan.workload.name == DownloadWorkload.Mode.accel.rawValue else { return hostPort }
+        let workload = try DownloadWorkload(plan.workload)
+        let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
+        let nginx = try NginxOffload(upstreamPort: hostPort, filesDirectory: workload.directory,
+                                     location: DownloadWorkload.accelLocation, tempBase: base)
+        self.nginx = nginx
+        if let worker = nginx.workerPID {
+            let sampler = try Sampler(options: .init(intervalNs: plan.sampleIntervalNs, pid: worker),
+                                      appendingTo: runDirectory + "/nginx-samples.jsonl")
+            sampler.start()
+            nginxSampler = sampler
+        }
+        return nginx.port
+    }
+
+    /// nginx's CPU time so far (master and workers); nil without nginx.
+    public func nginxCPU() -> ProcessCPU? {
+        nginx.map { ProcessCPU.read($0.processIDs()) }
+    }
+
+    /// Stops nginx and the downstream, removes the served file; safe to call twice.
+    public func stop() {
+        _ = nginxSampler?.stop()
+        nginxSampler = nil
+        nginx?.stop()
+        nginx = nil
+        downstream?.stop()
+        if let fileDirectory { FileTree.removeTree(fileDirectory) }
+        fileDirectory = nil
+    }
+}

@@ -1,0 +1,124 @@
+@preconcurrency import Glibc
+import FoundationEssentials
+import HighwaterHarness
+import HighwaterProbes
+import HighwaterRecords
+import Testing
+import HighwaterSystem
+
+/// `highwater run` with what a run starts beside the host: nginx for download-accel, the downstream service.
+@Suite("Runs with nginx in front and a downstream behind")
+struct CompanionRunTests {
+    static let nginx = NginxOffload.locate() != nil
+
+    static func runs(_ out: String) throws -> [String: RunSummary] {
+        let data = Data(try ProcFile.read(out + "/summary.json").utf8)
+        let summary = try JSONDecoder().decode(ResultsSummary.self, from: data)
+        return Dictionary(summary.runs.map { ($0.config, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Processes whose command line mentions `text`.
+    static func processes(mentioning text: String) -> [Int32] {
+        ((try? ProcDirectory.names("/proc")) ?? []).compactMap { name in
+            guard let pid = Int32(name), let line = try? ProcFile.read("/proc/\(name)/cmdline") else { return nil }
+            return line.contains(text) ? pid : nil
+        }
+    }
+
+    @Test("nginx missing: the accel configuration says how to install it and exits 3; the others run")
+    func nginxMissing() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-no-nginx")
+        defer { TestSupport.removeTree(dir) }
+        try FileTree.writeAtomically("""
+            name: no-nginx
+            executor: {kind: fixed, size: 2}
+            workload: {options: {file_size: 256 KiB}}
+            load: {requests: 5}
+            variants:
+              - {config: sendfile, workload.name: download-sendfile}
+              - {config: accel, workload.name: download-accel}
+            """, to: dir + "/s.yaml")
+        var environment = ProcessEnvironment.current
+        environment["HIGHWATER_NGINX"] = dir + "/no-such-nginx"
+        let r = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"], environment: environment)
+        #expect(r.termination == .exited(3), "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("apt-get install nginx"), "stderr: \(r.stderr)")
+        let runs = try Self.runs(dir + "/out")
+        #expect(runs["sendfile"]?.run_error == nil)
+        #expect(runs["sendfile"]?.errors == 0)
+        #expect(runs["sendfile"]?.workload?["bytes_served"] == Double(5 * 256 << 10))
+        #expect(runs["accel"]?.run_error?.contains("nginx") == true)
+    }
+
+    @Test("Ctrl-C during a download-accel run stops nginx and leaves no process, config or file behind",
+          .enabled(if: nginx, "nginx is not installed (scripts/install-deps installs it)"))
+    func interruptedAccelRun() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-accel-int")
+        defer { TestSupport.removeTree(dir) }
+        let tmp = dir + "/tmp"
+        try FileTree.createDirectory(tmp)
+        try FileTree.writeAtomically("""
+            name: accel-interrupted
+            executor: {kind: fixed, size: 2}
+            workload: {name: download-accel, options: {file_size: 1 MiB}}
+            load: {requests: 1000000, concurrency: 4}
+            """, to: dir + "/s.yaml")
+        var environment = ProcessEnvironment.current
+        environment["TMPDIR"] = tmp
+        let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"],
+                                   environment: environment, stdout: .file(dir + "/out.log"), stderr: .file(dir + "/err.log"))
+        let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
+        var seen: [Int32] = []
+        while seen.isEmpty && MonotonicClock.nanoseconds() < deadline && run.poll() == nil {
+            seen = Self.processes(mentioning: tmp + "/highwater-nginx-")
+            usleep(20_000)
+        }
+        try #require(!seen.isEmpty, "nginx never started: \((try? ProcFile.read(dir + "/err.log")) ?? "")")
+        // Let the load run a moment, then Ctrl-C (SIGINT to highwater alone: it must end nginx itself).
+        usleep(500_000)
+        run.signal(SIGINT)
+        let end = run.wait(timeoutNs: 60_000_000_000) ?? run.terminate()
+        #expect(end == .exited(3), "an interrupted run exits 3")
+        #expect(Self.processes(mentioning: tmp).isEmpty, "no nginx (or host) left running")
+        #expect(((try? ProcDirectory.names(tmp)) ?? ["?"]).isEmpty, "nginx's config dir and the served file are removed")
+    }
+
+    @Test("a client per request opens one connection per call, the shared client at most its pool; stalls and resets are errors by kind, bounded by the timeout")
+    func downstreamConnections() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-downstream")
+        defer { TestSupport.removeTree(dir) }
+        try FileTree.writeAtomically("""
+            name: downstream
+            executor: {kind: fixed, size: 2}
+            workload: {options: {response_size: 16 KiB, delay: 1 ms, pool_size: 4, timeout: 300 ms}}
+            load: {requests: 40, concurrency: 10}
+            variants:
+              - {config: per-request, workload.name: downstream-per-request}
+              - {config: shared, workload.name: downstream-shared}
+              - {config: stall, workload.name: downstream-shared, workload.options: {downstream_fault: stall, fault_every: 5}}
+              - {config: reset, workload.name: downstream-shared, workload.options: {downstream_fault: reset, fault_every: 5}}
+            """, to: dir + "/s.yaml")
+        let started = MonotonicClock.nanoseconds()
+        let r = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"])
+        let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
+        #expect(r.termination == .exited(0), "stderr: \(r.stderr)")
+        let runs = try Self.runs(dir + "/out")
+        let perRequest = try #require(runs["per-request"]?.workload)
+        #expect(perRequest["downstream_calls"] == 40)
+        #expect(perRequest["downstream_connections"] == 40)
+        #expect(perRequest["bytes_served"] == Double(40 * 16 << 10))
+        let shared = try #require(runs["shared"]?.workload)
+        #expect(shared["downstream_calls"] == 40)
+        #expect((shared["downstream_connections"] ?? 99) <= 4)
+        #expect(runs["shared"]?.errors == 0 && runs["per-request"]?.errors == 0)
+        // Every 5th of 40 calls: 8 stalls answered 504 after the 300 ms deadline, 8 resets answered 502.
+        #expect(runs["stall"]?.errors == 8)
+        #expect(runs["stall"]?.workload?["errors_http_504"] == 8)
+        #expect(runs["stall"]?.workload?["downstream_errors_timeout"] == 8)
+        #expect((runs["stall"]?.latency_ms.max ?? 99_999) < 2_000, "a stall ends at the deadline, not later")
+        #expect(runs["reset"]?.errors == 8)
+        #expect(runs["reset"]?.workload?["errors_http_502"] == 8)
+        #expect(runs["reset"]?.workload?["downstream_errors_reset"] == 8)
+        #expect(seconds < 60)
+    }
+}
