@@ -6,12 +6,9 @@ import HighwaterSystem
 
 @Suite("Process probes on real processes", .serialized)
 struct ProcessProbeTests {
-    @Test("a child that starts N threads is seen with at least N threads")
+    @Test("a child that starts N threads is seen with at least N threads", .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
     func threadsOfAChild() throws {
-        guard let python = TestSupport.which("python3") else {
-            print("skipped: python3 is not installed, and this test starts a python3 child with threads")
-            return
-        }
+        let python = try #require(TestSupport.which("python3"), "python3 is not installed, and this test starts a python3 child with threads")
         let n = 12
         let script = "import threading,time\nfor _ in range(\(n)): threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\ntime.sleep(3)"
         let child = try ChildProcess([python, "-c", script])
@@ -29,12 +26,9 @@ struct ProcessProbeTests {
         #expect(try probe.stat().numThreads >= UInt64(n))
     }
 
-    @Test("a child that touches 64 MiB shows RSS up by at least 60 MiB")
+    @Test("a child that touches 64 MiB shows RSS up by at least 60 MiB", .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
     func rssOfAChild() throws {
-        guard let python = TestSupport.which("python3") else {
-            print("skipped: python3 is not installed, and this test starts a python3 child that touches memory")
-            return
-        }
+        let python = try #require(TestSupport.which("python3"), "python3 is not installed, and this test starts a python3 child that touches memory")
         // Wait for a line on stdin-less start, then touch: the probe reads before and after.
         let dir = TestSupport.makeTemporaryDirectory()
         defer { TestSupport.removeTree(dir) }
