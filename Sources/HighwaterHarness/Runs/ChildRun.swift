@@ -159,12 +159,12 @@ public struct HostedChild: Sendable {
     /// Polls with `Task.sleep`, so no pool thread is held while a slow child starts.
     public func waitForPort() async -> Int? {
         let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
-        while MonotonicClock.nanoseconds() < deadline && !Interruption.requested {
+        while true {
+            // The file first: a task the pool left unscheduled past the deadline still sees a child that started.
             if let text = try? FileTree.readText(directory + "/port"), let port = Int(text.filter(\.isNumber)) { return port }
-            if process.poll() != nil { return nil }
+            if process.poll() != nil || Interruption.requested || MonotonicClock.nanoseconds() >= deadline { return nil }
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
-        return nil
     }
 
     /// Asks the child to stop over HTTP; SIGTERM and SIGKILL if it does not within 10 s.

@@ -85,14 +85,14 @@ struct ChildRunTests {
     }
 
     @Test("an unknown executor kind or a size of 0 is a clear error with exit 2")
-    func badExecutor() throws {
+    func badExecutor() async throws {
         #expect(throws: ExecutorError.unknownKind("pool")) { _ = try Executors.make(kind: "pool", size: 4) }
         #expect(throws: ExecutorError.badSize(0)) { _ = try Executors.make(kind: "fixed", size: 0) }
         let dir = TestSupport.makeTemporaryDirectory()
         defer { TestSupport.removeTree(dir) }
         let plan = #"{"scenario":"t","config":"c","executor":{"kind":"pool","size":4},"workload":{"name":"sleep","options":{}},"environment":{},"load":{"requests":1,"concurrency":1,"payloadBytes":[]},"storage":{},"warmup":1,"sampleIntervalNs":10000000}"#
         try FileTree.writeAtomically(plan, to: dir + "/plan.json")
-        let r = TestSupport.run([TestSupport.highwater, "host", "--plan", dir + "/plan.json", "--out", dir])
+        let r = await TestSupport.run([TestSupport.highwater, "host", "--plan", dir + "/plan.json", "--out", dir])
         #expect(r.termination == .exited(2))
         #expect(r.stderr.contains("unknown executor kind 'pool'"))
     }

@@ -26,7 +26,7 @@ struct CompanionRunTests {
     }
 
     @Test("nginx missing: the accel configuration says how to install it and exits 3; the others run")
-    func nginxMissing() throws {
+    func nginxMissing() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-no-nginx")
         defer { TestSupport.removeTree(dir) }
         try FileTree.writeAtomically("""
@@ -40,7 +40,7 @@ struct CompanionRunTests {
             """, to: dir + "/s.yaml")
         var environment = ProcessEnvironment.current
         environment["HIGHWATER_NGINX"] = dir + "/no-such-nginx"
-        let r = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"], environment: environment)
+        let r = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"], environment: environment)
         #expect(r.termination == .exited(3), "stderr: \(r.stderr)")
         #expect(r.stderr.contains("apt-get install nginx"), "stderr: \(r.stderr)")
         let runs = try Self.runs(dir + "/out")
@@ -52,7 +52,7 @@ struct CompanionRunTests {
 
     @Test("Ctrl-C during a download-accel run stops nginx and leaves no process, config or file behind",
           .enabled(if: nginx, "nginx is not installed (scripts/install-deps installs it)"))
-    func interruptedAccelRun() throws {
+    func interruptedAccelRun() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-accel-int")
         defer { TestSupport.removeTree(dir) }
         let tmp = dir + "/tmp"
@@ -71,20 +71,21 @@ struct CompanionRunTests {
         var seen: [Int32] = []
         while seen.isEmpty && MonotonicClock.nanoseconds() < deadline && run.poll() == nil {
             seen = Self.processes(mentioning: tmp + "/highwater-nginx-")
-            usleep(20_000)
+            await TestSupport.sleep(milliseconds: 20)
         }
         try #require(!seen.isEmpty, "nginx never started: \((try? ProcFile.read(dir + "/err.log")) ?? "")")
         // Let the load run a moment, then Ctrl-C (SIGINT to highwater alone: it must end nginx itself).
-        usleep(500_000)
+        await TestSupport.sleep(milliseconds: 500)
         run.signal(SIGINT)
-        let end = run.wait(timeoutNs: 60_000_000_000) ?? run.terminate()
+        var end = await run.exit(timeoutNs: 60_000_000_000)
+        if end == nil { end = await run.terminate() }
         #expect(end == .exited(3), "an interrupted run exits 3")
         #expect(Self.processes(mentioning: tmp).isEmpty, "no nginx (or host) left running")
         #expect(((try? ProcDirectory.names(tmp)) ?? ["?"]).isEmpty, "nginx's config dir and the served file are removed")
     }
 
     @Test("a client per request opens one connection per call, the shared client at most its pool; stalls and resets are errors by kind, bounded by the timeout")
-    func downstreamConnections() throws {
+    func downstreamConnections() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-downstream")
         defer { TestSupport.removeTree(dir) }
         try FileTree.writeAtomically("""
@@ -99,7 +100,7 @@ struct CompanionRunTests {
               - {config: reset, workload.name: downstream-shared, workload.options: {downstream_fault: reset, fault_every: 5}}
             """, to: dir + "/s.yaml")
         let started = MonotonicClock.nanoseconds()
-        let r = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"])
+        let r = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"])
         let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
         #expect(r.termination == .exited(0), "stderr: \(r.stderr)")
         let runs = try Self.runs(dir + "/out")

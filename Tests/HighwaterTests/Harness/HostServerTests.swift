@@ -31,14 +31,14 @@ struct HostServerTests {
         Self.send(warm, "GET /work HTTP/1.1\r\nHost: x\r\n\r\n")
         _ = RawHTTP.read(warm)
         close(warm)
-        usleep(100_000)
+        await TestSupport.sleep(milliseconds: 100)
         let fdsBefore = try probe.fileDescriptorCount()
         for _ in 0..<20 {
             let fd = try Self.connect(port)
             Self.send(fd, "POST /work HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial body")
             close(fd)
         }
-        usleep(300_000)
+        await TestSupport.sleep(milliseconds: 300)
         #expect(try probe.fileDescriptorCount() <= fdsBefore, "no socket left behind in the host")
         let fd = try Self.connect(port)
         defer { close(fd) }

@@ -17,13 +17,13 @@ struct LifelineTests {
     }
 
     @Test("a request that takes 10 s is answered: the child outlives the thread that spawned it")
-    func slowRequestSurvives() throws {
+    func slowRequestSurvives() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-lifeline-slow")
         defer { TestSupport.removeTree(dir) }
         try FileTree.writeAtomically(Self.scenario(named: "slow", duration: "10s"), to: dir + "/slow.yaml")
         // Its own process, as a user runs it: nothing else keeps the spawning thread of Swift's pool busy,
         // so that thread retires after about 5 s while the request is still running.
-        let run = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/slow.yaml"])
+        let run = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/slow.yaml"])
         #expect(run.termination == .exited(0), "\(run.stderr)")
         let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/results/summary.json"))
         let only = try #require(summary.runs.first)
@@ -33,28 +33,28 @@ struct LifelineTests {
     }
 
     @Test("SIGKILL of `highwater run`: its hosted child ends within a second")
-    func killedParentTakesTheChild() throws {
+    func killedParentTakesTheChild() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-lifeline-killed")
         defer { TestSupport.removeTree(dir) }
         try FileTree.writeAtomically(Self.scenario(named: "orphan", duration: "60s"), to: dir + "/orphan.yaml")
         let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/orphan.yaml"],
                                    stdout: .null, stderr: .null)
-        defer { if run.poll() == nil { _ = run.terminate() } }
+        defer { TestSupport.end(run) }
         var child: pid_t?
         let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
         while child == nil && run.poll() == nil && MonotonicClock.nanoseconds() < deadline {
-            TestSupport.sleep(milliseconds: 10)
+            await TestSupport.sleep(milliseconds: 10)
             // Serving: the child has published its port.
             if access(dir + "/results/orphan/01-default/port", R_OK) == 0 { child = Leftovers.hostChild(under: dir) }
         }
         let pid = try #require(child, "the hosted child never started")
         run.signal(SIGKILL)
-        #expect(run.wait(timeoutNs: 5_000_000_000) == .signaled(SIGKILL))
+        #expect(await run.exit(timeoutNs: 5_000_000_000) == .signaled(SIGKILL))
         let killedAt = MonotonicClock.nanoseconds()
         var gone = false
         while !gone && MonotonicClock.nanoseconds() - killedAt < 5_000_000_000 {
             gone = Self.hasEnded(pid)
-            if !gone { TestSupport.sleep(milliseconds: 5) }
+            if !gone { await TestSupport.sleep(milliseconds: 5) }
         }
         let waitedMs = (MonotonicClock.nanoseconds() - killedAt) / 1_000_000
         #expect(gone && waitedMs < 1_000, "the child \(pid) was still alive \(waitedMs) ms after its parent was killed")

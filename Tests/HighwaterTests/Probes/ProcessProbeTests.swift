@@ -7,17 +7,18 @@ import HighwaterSystem
 @Suite("Process probes on real processes", .serialized)
 struct ProcessProbeTests {
     @Test("a child that starts N threads is seen with at least N threads", .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
-    func threadsOfAChild() throws {
+    func threadsOfAChild() async throws {
         let python = try #require(TestSupport.which("python3"), "python3 is not installed, and this test starts a python3 child with threads")
         let n = 12
-        let script = "import threading,time\nfor _ in range(\(n)): threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\ntime.sleep(3)"
+        // The threads outlive any wait of the test (it kills the child): a loaded machine can take seconds to start python.
+        let script = "import threading,time\nfor _ in range(\(n)): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\ntime.sleep(600)"
         let child = try ChildProcess([python, "-c", script])
-        defer { child.terminate() }
+        defer { TestSupport.end(child) }
         let probe = try ProcessProbe(pid: child.pid)
         var seen: UInt64 = 0
-        for _ in 0..<200 where seen < UInt64(n) {
+        for _ in 0..<3000 where seen < UInt64(n) {
             seen = max(seen, try probe.status().threads)
-            TestSupport.sleep(milliseconds: 10)
+            await TestSupport.sleep(milliseconds: 10)
         }
         #expect(seen >= UInt64(n))
         let listed = try probe.threads()
@@ -27,25 +28,34 @@ struct ProcessProbeTests {
     }
 
     @Test("a child that touches 64 MiB shows RSS up by at least 60 MiB", .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
-    func rssOfAChild() throws {
+    func rssOfAChild() async throws {
         let python = try #require(TestSupport.which("python3"), "python3 is not installed, and this test starts a python3 child that touches memory")
-        // Wait for a line on stdin-less start, then touch: the probe reads before and after.
+        // Steps by files, not by sleeps, so a loaded machine cannot reorder them: python says it is ready, the test
+        // reads RSS and says go, python touches 64 MiB and says so.
         let dir = TestSupport.makeTemporaryDirectory()
         defer { TestSupport.removeTree(dir) }
         let script = """
             import time, os
-            time.sleep(0.5)
+            def wait_for(name):
+                while not os.path.exists('\(dir)/' + name): time.sleep(0.01)
+            open('\(dir)/ready', 'w').close()
+            wait_for('go')
             b = bytearray(64 << 20)
             for i in range(0, len(b), 4096): b[i] = 1
             open('\(dir)/touched', 'w').close()
-            time.sleep(5)
+            time.sleep(600)
             """
         let child = try ChildProcess([python, "-c", script])
-        defer { child.terminate() }
+        defer { TestSupport.end(child) }
         let probe = try ProcessProbe(pid: child.pid)
-        TestSupport.sleep(milliseconds: 200)
+        func appears(_ name: String) async -> Bool {
+            for _ in 0..<6000 where access(dir + "/" + name, F_OK) != 0 { await TestSupport.sleep(milliseconds: 10) }
+            return access(dir + "/" + name, F_OK) == 0
+        }
+        try #require(await appears("ready"), "python never started")
         let before = try probe.status().vmRSS
-        for _ in 0..<500 where access(dir + "/touched", F_OK) != 0 { TestSupport.sleep(milliseconds: 10) }
+        try FileTree.writeAtomically(Array("go".utf8), to: dir + "/go")
+        try #require(await appears("touched"), "python never touched its memory")
         let after = try probe.status()
         #expect(after.vmRSS >= before + 60 << 20, "RSS \(before) -> \(after.vmRSS)")
         #expect(after.rssAnon >= 60 << 20)

@@ -1,3 +1,5 @@
+@preconcurrency import Glibc
+import HighwaterSystem
 import Testing
 
 /// Debian's `chromium` opening a report the way a person would: a screenshot, the console it printed,
@@ -14,14 +16,14 @@ enum HeadlessChromium {
     }
 
     /// Screenshots `page` into `screenshot` at 1280x2000 and dumps its DOM; `profile` is a scratch directory.
-    static func visit(_ page: String, screenshot: String, profile: String) -> Visit {
+    static func visit(_ page: String, screenshot: String, profile: String) async -> Visit {
         let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0",
                       "--window-size=1280,2000", "--force-device-scale-factor=1", "--user-data-dir=\(profile)"]
-        TestSupport.run(["rm", "-f", screenshot])
-        let shot = TestSupport.run(["chromium"] + common + ["--screenshot=\(screenshot)", "file://\(page)"])
-        let dom = TestSupport.run(["chromium"] + common + ["--dump-dom", "file://\(page)"])
+        _ = unlink(screenshot)
+        let shot = await TestSupport.run(["chromium"] + common + ["--screenshot=\(screenshot)", "file://\(page)"])
+        let dom = await TestSupport.run(["chromium"] + common + ["--dump-dom", "file://\(page)"])
         let log = shot.stderr + dom.stderr
-        return Visit(screenshotWritten: TestSupport.run(["test", "-s", screenshot]).termination == .exited(0), dom: dom.stdout,
+        return Visit(screenshotWritten: ((try? FileTree.size(screenshot)) ?? 0) > 0, dom: dom.stdout,
                      consoleLines: log.split(separator: "\n").filter { $0.contains(":CONSOLE") || $0.contains("Uncaught") }, log: log)
     }
 
@@ -67,8 +69,8 @@ enum HeadlessChromium {
         print(width, height, len(counts), counts.most_common(1)[0][1] / sum(counts.values()))
         """
 
-    static func inspect(png path: String) throws -> Picture {
-        let r = TestSupport.run(["python3", "-c", decoder, path])
+    static func inspect(png path: String) async throws -> Picture {
+        let r = await TestSupport.run(["python3", "-c", decoder, path])
         try #require(r.termination == .exited(0), "cannot decode \(path): \(r.stderr)")
         let f = r.stdout.split(separator: " ").map { String($0).filter { !$0.isWhitespace } }
         try #require(f.count == 4, "decoder said: \(r.stdout)")
@@ -77,14 +79,14 @@ enum HeadlessChromium {
 
     /// The checks every report page must pass in the browser: a screenshot of the full window that is not
     /// blank, nothing on the console, and a DOM that holds `text`.
-    static func expectRendered(_ page: String, screenshot: String, profile: String, showing text: String) throws {
-        let visit = visit(page, screenshot: screenshot, profile: profile)
+    static func expectRendered(_ page: String, screenshot: String, profile: String, showing text: String) async throws {
+        let visit = await visit(page, screenshot: screenshot, profile: profile)
         try #require(visit.screenshotWritten, "no screenshot at \(screenshot); chromium said: \(visit.log.suffix(2000))")
         #expect(visit.consoleLines.isEmpty, "the page reported errors: \(visit.consoleLines)")
         #expect(visit.dom.contains("</html>"), "chromium dumped no DOM: \(visit.log.suffix(2000))")
         #expect(visit.dom.contains(text), "the DOM lacks “\(text)”")
         if TestSupport.which("python3") != nil {
-            let picture = try inspect(png: screenshot)
+            let picture = try await inspect(png: screenshot)
             #expect(picture.width == 1280 && picture.height == 2000)
             // A blank page is one colour; text alone is a few dozen; charts, badges and tables are hundreds.
             #expect(picture.colours >= 100, "only \(picture.colours) colours in \(screenshot)")

@@ -24,23 +24,23 @@ struct RealRunReportTests {
     }
 
     /// One run shared by the tests of this suite: `highwater run` writes the results and renders the report.
-    static let run: Run = {
-        TestSupport.run(["rm", "-rf", results])
-        TestSupport.run(["mkdir", "-p", results])
+    static let run = Task<Run, Never> {
+        FileTree.removeTree(results)
+        try? FileTree.createDirectory(results)
         let files = ["threadpool-growth", "leak-vs-plateau"].map { packageRoot + "/scenarios/\($0).yaml" }
         let clock = ContinuousClock()
         let start = clock.now
-        let r = TestSupport.run([TestSupport.highwater, "run", "--requests", "300", "--out", results + "/out"] + files)
+        let r = await TestSupport.run([TestSupport.highwater, "run", "--requests", "300", "--out", results + "/out"] + files)
         let elapsed = (clock.now - start).components
         return Run(termination: r.termination, stderr: r.stderr, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
-    }()
+    }
 
     static func read(_ path: String) throws -> String {
         try String(decoding: Data(contentsOf: URL(filePath: path)), as: UTF8.self)
     }
 
-    @Test func reportNamesThePlateauAndGrowthPerThreadAndCallsTheLeakALeak() throws {
-        let run = Self.run
+    @Test func reportNamesThePlateauAndGrowthPerThreadAndCallsTheLeakALeak() async throws {
+        let run = await Self.run.value
         try #require(run.termination == .exited(0), "highwater run: \(run.termination)\n\(run.stderr.suffix(3000))")
         print("real run of threadpool-growth and leak-vs-plateau, 300 requests per configuration, and its report: \(Quantity.format(run.seconds)) s")
         let out = Self.results + "/out"
@@ -53,13 +53,13 @@ struct RealRunReportTests {
     }
 
     @Test(.enabled(if: HeadlessChromium.isInstalled, "chromium is not on PATH (Debian: apt-get install chromium; `make test` installs it)"))
-    func reportOfTheRealRunRendersInHeadlessChromium() throws {
-        let run = Self.run
+    func reportOfTheRealRunRendersInHeadlessChromium() async throws {
+        let run = await Self.run.value
         try #require(run.termination == .exited(0), "highwater run: \(run.termination)\n\(run.stderr.suffix(3000))")
         let out = Self.results + "/out"
         let summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(contentsOf: URL(filePath: out + "/summary.json")))
         let threads = try #require(summary.runs.first { $0.config == "eager-40" }?.plateau_threads)
-        try HeadlessChromium.expectRendered(out + "/index.html", screenshot: Self.artifacts + "/report-screenshot.png", profile: Self.results + "/chromium-profile",
+        try await HeadlessChromium.expectRendered(out + "/index.html", screenshot: Self.artifacts + "/report-screenshot.png", profile: Self.results + "/chromium-profile",
                                             showing: "plateau at \(threads) threads")
     }
 }

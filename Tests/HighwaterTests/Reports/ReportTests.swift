@@ -4,6 +4,7 @@ import HighwaterRecords
 import HighwaterReports
 import HighwaterSynthetic
 import Testing
+import HighwaterSystem
 
 /// Renders reports from synthetic results directories written to disk: a lazy pool filling up
 /// (16 threads at 25 MiB each), a pool of one, and a 64 KiB-per-request leak.
@@ -30,8 +31,7 @@ struct ReportTests {
     }
 
     static func read(_ path: String) -> String {
-        let r = TestSupport.run(["cat", path])
-        return r.stdout
+        (try? FileTree.readText(path)) ?? ""
     }
 
     /// The plateau thread count and the growth per thread (in MiB) the text states for a configuration.
@@ -195,15 +195,15 @@ struct ReportTests {
     }
 
     @Test(.enabled(if: HeadlessChromium.isInstalled, "chromium is not on PATH (Debian: apt-get install chromium; `make test` installs it)"))
-    func syntheticReportWithUploadsRendersInHeadlessChromium() throws {
+    func syntheticReportWithUploadsRendersInHeadlessChromium() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-report-chromium")
         defer { TestSupport.removeTree(dir) }
         try SyntheticResults.write(directory: dir, runs: SyntheticResults.standard(requests: 3000),
                                    uploads: SyntheticResults.uploads(scenario: "spooled-upload-enospc", tmpCapacity: 64 << 20,
                                                                      sizes: [1 << 20, 63 << 20, 64 << 20], requests: 2))
         try ReportWriter.write(resultsDirectory: dir)
-        TestSupport.run(["mkdir", "-p", RealRunReportTests.artifacts])
-        try HeadlessChromium.expectRendered(dir + "/index.html", screenshot: RealRunReportTests.artifacts + "/report-synthetic-screenshot.png",
+        try? FileTree.createDirectory(RealRunReportTests.artifacts)
+        try await HeadlessChromium.expectRendered(dir + "/index.html", screenshot: RealRunReportTests.artifacts + "/report-synthetic-screenshot.png",
                                             profile: dir + "/chromium-profile", showing: "predicted boundary 64 MiB")
     }
 }

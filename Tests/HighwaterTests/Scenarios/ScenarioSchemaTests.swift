@@ -12,7 +12,7 @@ struct ScenarioSchemaTests {
     static let schemaPath = "scenarios/schema.json"
 
     /// python3 with `jsonschema` and `yaml` importable, the validator the schema is checked with.
-    static let pythonValidator: Bool = TestSupport.run(["python3", "-c", "import jsonschema, yaml"]).termination == .exited(0)
+    static let pythonValidator: Bool = TestSupport.succeeds(["python3", "-c", "import jsonschema, yaml"])
 
     /// Validates YAML files against the schema in a python3 child: limits files (`limits*.yaml`) against
     /// `#/$defs/limits`, the others against the whole schema. One JSON line per file with its errors.
@@ -29,8 +29,8 @@ struct ScenarioSchemaTests {
 
     struct Verdict: Decodable { var file: String; var errors: [String] }
 
-    static func validate(_ files: [String]) throws -> [String: [String]] {
-        let r = TestSupport.run(["python3", "-c", validatorScript, schemaPath] + files)
+    static func validate(_ files: [String]) async throws -> [String: [String]] {
+        let r = await TestSupport.run(["python3", "-c", validatorScript, schemaPath] + files)
         try #require(r.termination == .exited(0), "the validator failed: \(r.stderr)")
         var verdicts: [String: [String]] = [:]
         for line in r.stdout.split(separator: "\n") {
@@ -57,10 +57,10 @@ struct ScenarioSchemaTests {
     ]
 
     @Test(.enabled(if: pythonValidator, "python3 with jsonschema and yaml is not importable (pip install jsonschema pyyaml)"))
-    func everyScenarioAndExampleFileValidates() throws {
+    func everyScenarioAndExampleFileValidates() async throws {
         let files = try Self.yamlFiles(in: "scenarios") + Self.yamlFiles(in: "examples")
         #expect(files.count >= 7)
-        let verdicts = try Self.validate(files)
+        let verdicts = try await Self.validate(files)
         for file in files {
             let errors = try #require(verdicts[file], "no verdict for \(file)")
             #expect(errors.isEmpty, "\(file): \(errors)")
@@ -74,7 +74,7 @@ struct ScenarioSchemaTests {
     }
 
     @Test(.enabled(if: pythonValidator, "python3 with jsonschema and yaml is not importable (pip install jsonschema pyyaml)"))
-    func schemaRejectsWhatTheLoaderRejectsInOneValue() throws {
+    func schemaRejectsWhatTheLoaderRejectsInOneValue() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-schema")
         defer { TestSupport.removeTree(dir) }
         var files: [String: String] = [:]
@@ -84,7 +84,7 @@ struct ScenarioSchemaTests {
             try Data(text.utf8).write(to: URL(filePath: path))
             files[path] = name
         }
-        let verdicts = try Self.validate(files.keys.sorted())
+        let verdicts = try await Self.validate(files.keys.sorted())
         for (path, name) in files {
             #expect(verdicts[path]?.isEmpty == false, "the schema accepts the broken case “\(name)”")
         }
@@ -158,7 +158,7 @@ struct ScenarioSchemaTests {
     static let cliCases = ["unknown executor kind", "negative tmpfs", "sweep of an empty list", "expectation on unknown field",
                            "YAML syntax: tab indentation", "duplicate key", "upload without payload"]
 
-    @Test func cliRefusesBrokenFilesWithFileLineColumnAndRunsNothing() throws {
+    @Test func cliRefusesBrokenFilesWithFileLineColumnAndRunsNothing() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-broken")
         defer { TestSupport.removeTree(dir) }
         var files: [(path: String, line: Int)] = []
@@ -169,8 +169,8 @@ struct ScenarioSchemaTests {
             files.append((path, line))
         }
         let out = dir + "/results"
-        func expectRefused(_ command: [String], naming expected: [(path: String, line: Int)]) {
-            let r = TestSupport.run(command)
+        func expectRefused(_ command: [String], naming expected: [(path: String, line: Int)]) async {
+            let r = await TestSupport.run(command)
             #expect(r.termination == .exited(2), "\(command.dropFirst().joined(separator: " ")): \(r.termination); stderr: \(r.stderr)")
             for (path, line) in expected {
                 // Each diagnostic starts its line, as a compiler's does, so editors and CI annotations find it.
@@ -183,11 +183,11 @@ struct ScenarioSchemaTests {
             #expect(access(out, F_OK) != 0, "\(out) was created: something ran")
         }
         for file in files {
-            expectRefused([TestSupport.highwater, "check", "--out", out, file.path], naming: [file])
-            expectRefused([TestSupport.highwater, "run", "--out", out, file.path], naming: [file])
+            await expectRefused([TestSupport.highwater, "check", "--out", out, file.path], naming: [file])
+            await expectRefused([TestSupport.highwater, "run", "--out", out, file.path], naming: [file])
         }
         // All files at once: every file's problem in one answer, not the first only.
-        expectRefused([TestSupport.highwater, "check", "--out", out] + files.map(\.path), naming: files)
-        expectRefused([TestSupport.highwater, "run", "--out", out] + files.map(\.path), naming: files)
+        await expectRefused([TestSupport.highwater, "check", "--out", out] + files.map(\.path), naming: files)
+        await expectRefused([TestSupport.highwater, "run", "--out", out] + files.map(\.path), naming: files)
     }
 }

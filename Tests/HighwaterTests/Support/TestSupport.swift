@@ -30,8 +30,10 @@ enum TestSupport {
     }
 
     /// Runs a command to completion; returns its termination and what it wrote to stdout and stderr.
+    /// Async, so the wait holds no thread of the shared pool: tests run in parallel on that pool, and on a
+    /// 2-core machine two tests blocked in a wait would starve every other test (and the runs they time).
     @discardableResult
-    static func run(_ command: [String], environment: [String: String]? = nil, timeoutNs: UInt64 = 120_000_000_000)
+    static func run(_ command: [String], environment: [String: String]? = nil, timeoutNs: UInt64 = 120_000_000_000) async
         -> (termination: Termination, stdout: String, stderr: String)
     {
         let dir = makeTemporaryDirectory("hw-run")
@@ -39,10 +41,22 @@ enum TestSupport {
         guard let child = try? ChildProcess(command, environment: environment, stdout: .file(dir + "/out"), stderr: .file(dir + "/err")) else {
             return (.exited(127), "", "could not start \(command)")
         }
-        let t = child.wait(timeoutNs: timeoutNs) ?? child.terminate()
+        var t = await child.exit(timeoutNs: timeoutNs)
+        if t == nil { t = await child.terminate() }
         let out = (try? FileTree.readText(dir + "/out")) ?? ""
         let err = (try? FileTree.readText(dir + "/err")) ?? ""
-        return (t, out, err)
+        return (t!, out, err)
+    }
+
+    /// Kills and reaps a child at once: for `defer`, which cannot await.
+    static func end(_ child: ChildProcess) {
+        if child.poll() == nil { child.signal(SIGKILL); _ = child.wait() }
+    }
+
+    /// Whether a quick command (under a second) exits 0; blocking, for static properties that cannot await.
+    static func succeeds(_ command: [String]) -> Bool {
+        guard let child = try? ChildProcess(command, stdout: .null, stderr: .null) else { return false }
+        return (child.wait(timeoutNs: 10_000_000_000) ?? child.terminate()) == .exited(0)
     }
 
     /// Mounts a tmpfs of `size` bytes at a fresh directory, runs body, and unmounts on every path.
@@ -54,5 +68,6 @@ enum TestSupport {
         return try body(dir)
     }
 
-    static func sleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
+    /// Suspends without holding a pool thread (see `run`).
+    static func sleep(milliseconds: Int) async { try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000) }
 }

@@ -64,7 +64,7 @@ struct UploadRunTests {
         #expect(streamedBoundary.smallest_failed == nil)
 
         #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
-        #expect(Leftovers.destinations(under: out).isEmpty)
+        #expect(await Leftovers.destinations(under: out).isEmpty)
     }
 
     @Test("bad uploads get a clear 4xx or 507, leave no file, and the next upload is served")
@@ -79,7 +79,7 @@ struct UploadRunTests {
         let host = try HostedChild(plan: storage.plan, planPath: out + "/plan.json", directory: out,
                                    executable: TestSupport.highwater, extraArguments: storage.hostArguments,
                                    commandPrefix: storage.commandPrefix)
-        defer { _ = host.process.terminate() }
+        defer { TestSupport.end(host.process) }
         let port = try #require(await host.waitForPort(), "the host did not start: \(FileTree.tail(out + "/host.log", lines: 5) ?? "")")
         let tempDir = "/proc/\(host.process.pid)/root" + storage.plan.storage.tempDir!
         let destination = storage.plan.storage.destinationDir!
@@ -127,33 +127,33 @@ struct UploadRunTests {
         var aborted = false
         let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
         while !aborted && MonotonicClock.nanoseconds() < deadline {
-            TestSupport.sleep(milliseconds: 10)
+            await TestSupport.sleep(milliseconds: 10)
             aborted = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(out + "/requests.jsonl")) ?? []).contains { $0.status == 499 }
         }
         #expect(aborted, "the abandoned upload is recorded as 499")
         clean("a client that disconnected mid-upload")
         served()
 
-        _ = await_stop(host, port: port)
+        _ = await stopHost(host, port: port)
         storage.removeAll()
         #expect(Leftovers.ours().subtracting(before).isEmpty)
     }
 
     @Test("Ctrl-C during an upload: the run stops, and no temp file, tmpfs or child is left")
-    func interruptDuringUpload() throws {
-        try Self.interrupt { run, child in
+    func interruptDuringUpload() async throws {
+        try await Self.interrupt { run, child in
             #expect(kill(run.pid, SIGINT) == 0)
-            let ended = run.wait(timeoutNs: 60_000_000_000)
+            let ended = await run.exit(timeoutNs: 60_000_000_000)
             #expect(ended == .exited(3), "interrupted runs exit 3: \(String(describing: ended))")
             return ended
         }
     }
 
     @Test("SIGKILL of the child during an upload: the run reports it, and nothing is left")
-    func childKilledDuringUpload() throws {
-        try Self.interrupt { run, child in
+    func childKilledDuringUpload() async throws {
+        try await Self.interrupt { run, child in
             #expect(kill(child, SIGKILL) == 0)
-            let ended = run.wait(timeoutNs: 120_000_000_000)
+            let ended = await run.exit(timeoutNs: 120_000_000_000)
             #expect(ended != nil)
             return ended
         }
@@ -161,7 +161,7 @@ struct UploadRunTests {
 
     /// Starts `highwater run` on an upload scenario, waits until its child has file bytes in its tmpfs (an upload
     /// is past the spool threshold), lets `act` interrupt it, then checks what is left.
-    static func interrupt(_ act: (ChildProcess, pid_t) -> Termination?) throws {
+    static func interrupt(_ act: (ChildProcess, pid_t) async -> Termination?) async throws {
         let before = Leftovers.ours()
         let dir = TestSupport.makeTemporaryDirectory("hw-upload-interrupt")
         defer { TestSupport.removeTree(dir) }
@@ -175,13 +175,13 @@ struct UploadRunTests {
         try FileTree.writeAtomically(scenario, to: dir + "/interrupted.yaml")
         let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/interrupted.yaml"],
                                    stdout: .file(dir + "/out"), stderr: .file(dir + "/err"))
-        defer { if run.poll() == nil { _ = run.terminate() } }
+        defer { TestSupport.end(run) }
 
         var child: pid_t?
         var inUse = false
         let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
         while !inUse && run.poll() == nil && MonotonicClock.nanoseconds() < deadline {
-            TestSupport.sleep(milliseconds: 5)
+            await TestSupport.sleep(milliseconds: 5)
             child = child ?? Leftovers.hostChild(under: dir)
             guard let child, let runID = Leftovers.entries(dir + "/results/interrupted").first,
                   let plan = try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(dir)/results/interrupted/\(runID)/plan.json")),
@@ -196,16 +196,16 @@ struct UploadRunTests {
         // The tmpfs is the child's alone: the parent's mount table never shows it.
         #expect(!((try? ProcFile.read("/proc/self/mountinfo")) ?? "").contains("highwater-tmpfs-"))
 
-        let ended = act(run, pid)
+        let ended = await act(run, pid)
         #expect(ended != nil, "the run did not end")
         var gone = false
         for _ in 0..<500 where !gone {
             gone = kill(pid, 0) != 0
-            if !gone { TestSupport.sleep(milliseconds: 10) }
+            if !gone { await TestSupport.sleep(milliseconds: 10) }
         }
         #expect(gone, "the child \(pid) outlived the run")
         #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
-        #expect(Leftovers.destinations(under: dir + "/results").isEmpty)
+        #expect(await Leftovers.destinations(under: dir + "/results").isEmpty)
         let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/results/summary.json"))
         #expect(summary.runs.count == 1, "the interrupted run is still reported")
     }
@@ -223,9 +223,9 @@ enum PrivateTmpfsHere {
 }
 
 /// Shuts a hosted child down over HTTP, from a synchronous test.
-private func await_stop(_ host: HostedChild, port: Int) -> Termination? {
+private func stopHost(_ host: HostedChild, port: Int) async -> Termination? {
     _ = RawHTTP.exchange(port: port, path: "/_highwater/shutdown", contentType: "text/plain", body: [])
-    return host.process.wait(timeoutNs: 10_000_000_000)
+    return await host.process.exit(timeoutNs: 10_000_000_000)
 }
 
 /// What Highwater might leave behind: temp-dir mount points, and destination directories in run folders.
@@ -235,8 +235,8 @@ enum Leftovers {
         return Set(entries(base).filter { $0.hasPrefix("highwater-tmpfs-") })
     }
 
-    static func destinations(under directory: String) -> [String] {
-        let found = TestSupport.run(["find", directory, "-name", "destination-*"]).stdout
+    static func destinations(under directory: String) async -> [String] {
+        let found = await TestSupport.run(["find", directory, "-name", "destination-*"]).stdout
         return found.split(separator: "\n").map(String.init)
     }
 
@@ -261,7 +261,7 @@ enum Leftovers {
 @Suite("Uploads without a private tmpfs")
 struct UploadWithoutTmpfsTests {
     @Test("a tmpfs that cannot be mounted stops the run with exit 3 and the fix; a given temp_dir is used instead")
-    func refusedThenGivenDirectory() throws {
+    func refusedThenGivenDirectory() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-no-tmpfs")
         defer { TestSupport.removeTree(dir) }
         // A temp dir of its own, so the suites running beside it cannot put their mount points in the way.
@@ -278,7 +278,7 @@ struct UploadWithoutTmpfsTests {
             """
         }
         try FileTree.writeAtomically(scenario(storage: "{tmpfs: 8 MiB}"), to: dir + "/tmpfs.yaml")
-        let refused = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/refused", dir + "/tmpfs.yaml"], environment: noUnshare)
+        let refused = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/refused", dir + "/tmpfs.yaml"], environment: noUnshare)
         #expect(refused.termination == .exited(3), "\(refused.termination): \(refused.stderr)")
         #expect(refused.stderr.contains("unshare") && refused.stderr.contains("storage.temp_dir"), "\(refused.stderr)")
         let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/refused/summary.json"))
@@ -287,7 +287,7 @@ struct UploadWithoutTmpfsTests {
         let given = dir + "/my-temp"
         try FileTree.createDirectory(given)
         try FileTree.writeAtomically(scenario(storage: "{temp_dir: \(given)}"), to: dir + "/given.yaml")
-        let ran = TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/given", dir + "/given.yaml"], environment: noUnshare)
+        let ran = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/given", dir + "/given.yaml"], environment: noUnshare)
         #expect(ran.termination == .exited(0), "\(ran.termination): \(ran.stderr)")
         let figures = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/given/summary.json")).runs.first?.workload
         #expect(figures?["uploads_passed"] == 2)
