@@ -63,6 +63,16 @@ let package = Package(
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
         .target(name: "HighwaterReports", dependencies: ["HighwaterRecords", "HighwaterAnalysis"]),
+        // The parsers of untrusted input as fuzz targets, shared by the fuzzer and the tests that replay its corpus.
+        .target(
+            name: "HighwaterFuzzTargets",
+            dependencies: [
+                "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // libFuzzer's entry points under `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), a corpus replayer otherwise.
+        .executableTarget(name: "highwater-fuzz", dependencies: ["HighwaterFuzzTargets"]),
         .executableTarget(
             name: "highwater",
             dependencies: [
@@ -75,7 +85,7 @@ let package = Package(
             name: "HighwaterTests",
             dependencies: [
                 "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "highwater",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterFuzzTargets", "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

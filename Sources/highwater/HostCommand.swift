@@ -38,15 +38,15 @@ struct HostCommand: ParsableCommand {
         Interruption.install()
         let data: Data
         do {
-            data = Data(try ProcFile.read(plan).utf8)
+            data = Data(try ResultsFile.read(plan))
         } catch {
-            throw HighwaterFailure.badInput("cannot read the plan: \(error)")
+            throw HighwaterFailure.badInput("cannot read the run plan \(plan): \(error.reason); `highwater run` writes it for the host it starts")
         }
         let runPlan: RunPlan
         do {
             runPlan = try JSONDecoder().decode(RunPlan.self, from: data)
         } catch {
-            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(error)")
+            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(DecodingExplanation.describe(error)); `highwater run` writes it for the host it starts")
         }
         for text in mountTmpfs {
             guard let (path, bytes) = RunStorage.parseMount(text) else {

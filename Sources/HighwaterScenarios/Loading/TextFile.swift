@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterRecords
 
 /// Reads input files and lists directories with plain syscalls; the errors name the path.
 enum TextFile {
@@ -8,13 +9,19 @@ enum TextFile {
         var description: String { "cannot read \(path): \(reason)" }
     }
 
-    static func read(_ path: String) throws(ReadError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads at most `limit` bytes: a larger file (or /dev/zero) is refused before it is read into memory.
+    /// Opened without blocking, so a FIFO with no writer reads as empty instead of hanging.
+    static func read(_ path: String, limit: Int = InputLimits.maxFileBytes) throws(ReadError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
+            if bytes.count > limit {
+                throw ReadError(path: path, reason: "it is larger than \(Quantity.formatBytes(limit)), the most a scenario or limits file may have; check that this is the file you meant")
+            }
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
