@@ -42,6 +42,7 @@ struct CheckCommand: AsyncParsableCommand {
     var cores: Int?
 
     func validate() throws {
+        try CommandLineBounds.check(requests: nil, cores: cores)
         if scenarios.isEmpty && results == nil && limits.isEmpty {
             throw ValidationError("give scenario files, --results DIR or --limits FILE")
         }

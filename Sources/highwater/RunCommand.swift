@@ -37,8 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     var cores: Int?
 
     func validate() throws {
-        if let requests, requests < 1 { throw ValidationError("--requests must be 1 or more.") }
-        if let cores, cores < 1 { throw ValidationError("--cores must be 1 or more.") }
+        try CommandLineBounds.check(requests: requests, cores: cores)
     }
 
     func run() async throws {
@@ -59,5 +58,17 @@ enum Executable {
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return CommandLine.arguments[0] }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The numbers `run` and `check` take on the command line, within the bounds scenario files have.
+enum CommandLineBounds {
+    static func check(requests: Int?, cores: Int?) throws {
+        if let requests, !(1...InputLimits.maxRequests).contains(requests) {
+            throw ValidationError("--requests must be between 1 and \(InputLimits.maxRequests), the largest accepted.")
+        }
+        if let cores, !(1...InputLimits.maxCores).contains(cores) {
+            throw ValidationError("--cores must be between 1 and \(InputLimits.maxCores) (Linux's largest NR_CPUS), the largest accepted.")
+        }
     }
 }
