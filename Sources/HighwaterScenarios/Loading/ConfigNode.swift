@@ -122,7 +122,8 @@ indirect enum ConfigNode: Sendable {
     /// Yams marks the first of two duplicate keys; the second is the one to point at.
     private static func secondOccurrence(of key: String, after mark: Mark, in text: String, file: String) -> SourceLocation? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard mark.line >= 1 else { return nil }
+        // Yams counts line breaks libyaml's way (also `\r` alone); past our last line there is nothing to point at.
+        guard mark.line >= 1, mark.line < lines.count else { return nil }
         for index in mark.line..<lines.count {
             let line = lines[index]
             let indent = line.prefix(while: { $0 == " " }).count

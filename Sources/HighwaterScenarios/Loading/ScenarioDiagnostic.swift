@@ -39,7 +39,10 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
         let w = Array(word.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates {
-            let d = editDistance(w, Array(candidate.lowercased().unicodeScalars))
+            let c = Array(candidate.lowercased().unicodeScalars)
+            // The distance is at least the difference in length: a 100,000-character word is no typo of `eager`.
+            if abs(w.count - c.count) > max(2, candidate.count / 3) { continue }
+            let d = editDistance(w, c)
             if d < (best?.1 ?? Int.max) { best = (candidate, d) }
         }
         guard let (candidate, distance) = best else { return nil }

@@ -108,11 +108,11 @@ import Testing
     }
 
     /// Load shapes Ctrl-C must stop within a second: a rate so slow the next request is months away, a request
-    /// waiting on a handler that sleeps a minute, and an upload of 2 GiB in flight.
+    /// waiting on a handler that sleeps a minute, and an upload of 1 GiB in flight.
     static let loadShapes = [
         "rate": "workload: {name: sleep}\nload: {requests: 3, rate: 1e-7}\n",
         "waiting": "workload: {name: sleep, options: {duration: 60s}}\nload: {requests: 2}\n",
-        "mid-upload": "workload: {name: upload-streamed}\nload: {requests: 2, payload: 2 GiB}\n",
+        "mid-upload": "workload: {name: upload-streamed}\nload: {requests: 2, payload: 1 GiB}\n",
     ]
 
     @Test(arguments: loadShapes.keys.sorted())
