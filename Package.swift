@@ -69,6 +69,16 @@ let package = Package(
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
         .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis"]),
+        // The parsers of untrusted input as fuzz targets, shared by the fuzzer and the tests that replay its corpus.
+        .target(
+            name: "HighwaterFuzzTargets",
+            dependencies: [
+                "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // libFuzzer's entry points under `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), a corpus replayer otherwise.
+        .executableTarget(name: "highwater-fuzz", dependencies: ["HighwaterFuzzTargets"]),
         .executableTarget(
             name: "highwater",
             dependencies: [
@@ -92,7 +102,8 @@ let package = Package(
             name: "HighwaterTests",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "highwater",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
+                "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

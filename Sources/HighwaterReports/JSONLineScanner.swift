@@ -17,7 +17,7 @@ struct JSONLineScanner {
             var p = start
             while p < end {
                 let d = base[p] &- 48
-                if d > 9 { return base[start] == UInt8(ascii: "-") ? 0 : UInt64(max(0, double)) }
+                if d > 9 { return base[start] == UInt8(ascii: "-") ? 0 : UInt64(exactly: max(0, double).rounded(.down)) ?? (double.isNaN ? 0 : .max) }
                 v = v &* 10 &+ UInt64(d)
                 p += 1
             }
@@ -31,11 +31,11 @@ struct JSONLineScanner {
                 var p = start + 1
                 while p < end {
                     let d = base[p] &- 48
-                    if d > 9 { return Int64(double) }
+                    if d > 9 { return Int64(exactly: double.rounded(.down)) ?? (double.isNaN ? 0 : .min) }
                     v = v &* 10 &+ Int64(d)
                     p += 1
                 }
-                return -v
+                return 0 &- v
             }
             return Int64(bitPattern: uint64)
         }

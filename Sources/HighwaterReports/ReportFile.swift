@@ -3,8 +3,11 @@ import HighwaterSystem
 
 /// A failure to read or write a report file, naming the path and errno.
 public struct ReportError: Error, CustomStringConvertible, Sendable {
+    /// Whether the results given were unreadable (bad input) or the report could not be written (environment).
+    public enum Kind: Sendable { case input, output }
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var kind: Kind
+    public init(_ message: String, kind: Kind = .input) { self.message = message; self.kind = kind }
     public var description: String { message }
 
     init(_ error: SystemError) {
@@ -40,28 +43,9 @@ enum ReportFile {
 
     /// Calls `body` with each line (without its newline); a last line without a newline counts too.
     static func forEachLine(_ path: String, _ body: (UnsafePointer<UInt8>, Int, Int) -> Void) throws {
-        var carry: [UInt8] = []
-        try readChunks(path) { chunk in
-            let base = chunk.baseAddress!
-            var lineStart = 0
-            var p = 0
-            let n = chunk.count
-            while p < n {
-                if base[p] == 10 {
-                    if carry.isEmpty {
-                        if p > lineStart { body(base, lineStart, p) }
-                    } else {
-                        carry.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: p - lineStart))
-                        carry.withUnsafeBufferPointer { c in body(c.baseAddress!, 0, c.count) }
-                        carry.removeAll(keepingCapacity: true)
-                    }
-                    lineStart = p + 1
-                }
-                p += 1
-            }
-            if lineStart < n { carry.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: n - lineStart)) }
-        }
-        if !carry.isEmpty { carry.withUnsafeBufferPointer { c in body(c.baseAddress!, 0, c.count) } }
+        var splitter = LineSplitter()
+        try readChunks(path) { chunk in splitter.feed(chunk, body) }
+        splitter.end(body)
     }
 
     static func write(_ path: String, _ text: String) throws {
@@ -80,5 +64,38 @@ enum ReportFile {
 extension ReportFile {
     static func size(_ path: String) throws -> Int {
         do { return try FileTree.size(path) } catch { throw ReportError(error) }
+    }
+}
+
+/// Cuts chunks cut anywhere into lines, carrying a line that spans chunks over to the next one.
+struct LineSplitter {
+    private var carry: [UInt8] = []
+
+    /// Calls `body(base, start, end)` for each line the chunk completes (without its newline; empty lines skipped).
+    mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<UInt8>, Int, Int) -> Void) {
+        guard let base = chunk.baseAddress else { return }
+        var lineStart = 0
+        var p = 0
+        let n = chunk.count
+        while p < n {
+            if base[p] == 10 {
+                if carry.isEmpty {
+                    if p > lineStart { body(base, lineStart, p) }
+                } else {
+                    carry.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: p - lineStart))
+                    carry.withUnsafeBufferPointer { c in body(c.baseAddress!, 0, c.count) }
+                    carry.removeAll(keepingCapacity: true)
+                }
+                lineStart = p + 1
+            }
+            p += 1
+        }
+        if lineStart < n { carry.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: n - lineStart)) }
+    }
+
+    /// The last line, when the input did not end with a newline.
+    mutating func end(_ body: (UnsafePointer<UInt8>, Int, Int) -> Void) {
+        if !carry.isEmpty { carry.withUnsafeBufferPointer { c in body(c.baseAddress!, 0, c.count) } }
+        carry.removeAll()
     }
 }

@@ -7,11 +7,15 @@ public enum ReportWriter {
         let model = ReportModel(try ResultsLoader.load(resultsDirectory: dir))
         let html = HTMLReport.render(model)
         let markdown = MarkdownReport.render(model)
-        try ReportFile.write(dir + "/index.html", html)
-        try ReportFile.write(dir + "/report.md", markdown)
-        try ReportFile.write(dir + "/junit.xml", JUnitReport.render(model))
-        for run in model.allRuns where run.data.requests.count > 0 {
-            _ = try CSVExport.write(run.data, facts: run.facts)
+        do {
+            try ReportFile.write(dir + "/index.html", html)
+            try ReportFile.write(dir + "/report.md", markdown)
+            try ReportFile.write(dir + "/junit.xml", JUnitReport.render(model))
+            for run in model.allRuns where run.data.requests.count > 0 {
+                _ = try CSVExport.write(run.data, facts: run.facts)
+            }
+        } catch let error as ReportError {
+            throw ReportError(error.message + "; check that \(dir) is writable and its disk has room", kind: .output)
         }
         return (html, markdown)
     }

@@ -76,7 +76,7 @@ public enum ResultsLoader {
         } catch let error as ReportError {
             throw error
         } catch {
-            throw ReportError("\(summaryPath) is not a results summary: \(error)")
+            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
         }
         var runs: [RunData] = []
         for run in summary.runs {
@@ -97,32 +97,42 @@ public enum ResultsLoader {
     public static func loadRequests(_ path: String, expected: Int = 0) throws -> RequestColumns {
         var c = RequestColumns()
         c.reserve(expected)
-        try ReportFile.forEachLine(path) { base, start, end in
-            var i = 0, tid: Int32 = 0, status: Int32 = 0
-            var startNs: UInt64 = 0, endNs: UInt64 = 0, rb: UInt64 = 0, ra: UInt64 = 0, hb: UInt64 = 0, ha: UInt64 = 0
-            var error: String?
-            let ok = JSONLineScanner.scan(base, from: start, to: end, keys: requestKeys) { key, v in
-                switch key {
-                case 0: i = Int(v.int64)
-                case 3: tid = Int32(truncatingIfNeeded: v.int64)
-                case 5: startNs = v.uint64
-                case 6: endNs = v.uint64
-                case 7: status = Int32(truncatingIfNeeded: v.int64)
-                case 8: rb = v.uint64
-                case 9: ra = v.uint64
-                case 10: hb = v.uint64
-                case 11: ha = v.uint64
-                case 12: error = v.string
-                default: break
-                }
-            }
-            guard ok else { c.skippedLines += 1; return }
-            if let error { c.errors[c.rssAfter.count] = error }
-            c.index.append(i); c.tid.append(tid); c.startNs.append(startNs); c.endNs.append(endNs)
-            c.status.append(status); c.rssBefore.append(rb); c.rssAfter.append(ra)
-            c.heapBefore.append(hb); c.heapAfter.append(ha)
-        }
+        try ReportFile.forEachLine(path) { base, start, end in appendRequest(to: &c, base, start, end) }
         return c
+    }
+
+    /// The requests in JSON Lines already in memory, fed to the line splitter in chunks of `chunkSize` bytes
+    /// (how the fuzzer reaches the same code a file read takes).
+    public static func requests(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> RequestColumns {
+        var c = RequestColumns()
+        forEachLine(bytes, chunkSize: chunkSize) { base, start, end in appendRequest(to: &c, base, start, end) }
+        return c
+    }
+
+    static func appendRequest(to c: inout RequestColumns, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) {
+        var i = 0, tid: Int32 = 0, status: Int32 = 0
+        var startNs: UInt64 = 0, endNs: UInt64 = 0, rb: UInt64 = 0, ra: UInt64 = 0, hb: UInt64 = 0, ha: UInt64 = 0
+        var error: String?
+        let ok = JSONLineScanner.scan(base, from: start, to: end, keys: requestKeys) { key, v in
+            switch key {
+            case 0: i = Int(v.int64)
+            case 3: tid = Int32(truncatingIfNeeded: v.int64)
+            case 5: startNs = v.uint64
+            case 6: endNs = v.uint64
+            case 7: status = Int32(truncatingIfNeeded: v.int64)
+            case 8: rb = v.uint64
+            case 9: ra = v.uint64
+            case 10: hb = v.uint64
+            case 11: ha = v.uint64
+            case 12: error = v.string
+            default: break
+            }
+        }
+        guard ok else { c.skippedLines += 1; return }
+        if let error { c.errors[c.rssAfter.count] = error }
+        c.index.append(i); c.tid.append(tid); c.startNs.append(startNs); c.endNs.append(endNs)
+        c.status.append(status); c.rssBefore.append(rb); c.rssAfter.append(ra)
+        c.heapBefore.append(hb); c.heapAfter.append(ha)
     }
 
     static let sampleKeys = JSONLineScanner.KeyTable([
@@ -131,10 +141,37 @@ public enum ResultsLoader {
     ])
 
     public static func loadSamples(_ path: String) throws -> SampleColumns {
-        var c = SampleColumns()
-        var heap: [UInt64] = [], arenas: [UInt64] = [], tmp: [UInt64] = []
-        var hasHeap = false, hasArenas = false, hasTmp = false
-        try ReportFile.forEachLine(path) { base, start, end in
+        var samples = SampleAccumulator()
+        try ReportFile.forEachLine(path) { base, start, end in samples.add(base, start, end) }
+        return samples.columns
+    }
+
+    /// The samples in JSON Lines already in memory, split as `requests(inJSONLines:chunkSize:)` splits them.
+    public static func samples(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> SampleColumns {
+        var samples = SampleAccumulator()
+        forEachLine(bytes, chunkSize: chunkSize) { base, start, end in samples.add(base, start, end) }
+        return samples.columns
+    }
+
+    private static func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int, _ body: (UnsafePointer<UInt8>, Int, Int) -> Void) {
+        var splitter = LineSplitter()
+        let step = max(1, chunkSize)
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(step, bytes.count - offset)
+            splitter.feed(UnsafeBufferPointer(rebasing: bytes[offset..<(offset + n)]), body)
+            offset += n
+        }
+        splitter.end(body)
+    }
+
+    /// Sample lines gathered into columns; the optional columns exist only when some sample carried them.
+    struct SampleAccumulator {
+        private var c = SampleColumns()
+        private var heap: [UInt64] = [], arenas: [UInt64] = [], tmp: [UInt64] = []
+        private var hasHeap = false, hasArenas = false, hasTmp = false
+
+        mutating func add(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) {
             var f = [UInt64](repeating: 0, count: 17)
             var present = [Bool](repeating: false, count: 17)
             let ok = JSONLineScanner.scan(base, from: start, to: end, keys: sampleKeys) { key, v in
@@ -146,9 +183,13 @@ public enum ResultsLoader {
             heap.append(f[12]); arenas.append(f[15]); tmp.append(f[16])
             hasHeap = hasHeap || present[12]; hasArenas = hasArenas || present[15]; hasTmp = hasTmp || present[16]
         }
-        if hasHeap { c.heapInUse = heap }
-        if hasArenas { c.arenas = arenas }
-        if hasTmp { c.tmpUsed = tmp }
-        return c
+
+        var columns: SampleColumns {
+            var out = c
+            if hasHeap { out.heapInUse = heap }
+            if hasArenas { out.arenas = arenas }
+            if hasTmp { out.tmpUsed = tmp }
+            return out
+        }
     }
 }

@@ -87,18 +87,18 @@ struct CheckCommand: AsyncParsableCommand {
 
     static func readResults(_ dir: String) throws -> [RunSummary] {
         let path = dir.hasSuffix(".json") ? dir : dir + "/summary.json"
-        let data: Data
-        do { data = try Data(contentsOf: URL(filePath: path)) } catch {
-            throw HighwaterFailure.badInput("cannot read \(path): \(error)")
+        let bytes: [UInt8]
+        do { bytes = try ResultsFile.read(path) } catch {
+            throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
         }
-        do { return try JSONDecoder().decode(ResultsSummary.self, from: data).runs } catch {
-            throw HighwaterFailure.badInput("\(path) is not a Highwater summary: \(error)")
+        do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
+            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
         }
     }
 
     static func write(_ text: String, to path: String) throws {
-        do { try Data(text.utf8).write(to: URL(filePath: path)) } catch {
-            throw HighwaterFailure.couldNotRun("cannot write \(path): \(error)")
+        do { try ResultsFile.write(path, text) } catch {
+            throw HighwaterFailure.couldNotRun("cannot write \(path): \(error.reason); check that its folder exists and is writable")
         }
     }
 }

@@ -59,7 +59,7 @@ enum ExitStatus {
 struct DurationArgument: ExpressibleByArgument {
     var nanoseconds: UInt64
     init?(argument: String) {
-        guard let ns = Quantity.nanoseconds(argument), ns > 0 else { return nil }
+        guard let ns = Quantity.nanoseconds(argument), ns > 0, ns <= InputLimits.maxNanoseconds else { return nil }
         nanoseconds = ns
     }
     init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }

@@ -42,15 +42,15 @@ struct HostCommand: ParsableCommand {
         Interruption.install()
         let data: [UInt8]
         do {
-            data = try FileTree.readBytes(plan)
+            data = try ResultsFile.read(plan)
         } catch {
-            throw HighwaterFailure.badInput("cannot read the plan: \(error)")
+            throw HighwaterFailure.badInput("cannot read the run plan \(plan): \(error.reason); `highwater run` writes it for the host it starts")
         }
         let runPlan: RunPlan
         do {
             runPlan = try RecordCoding.decode(RunPlan.self, from: data)
         } catch {
-            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(error)")
+            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(DecodingExplanation.describe(error)); `highwater run` writes it for the host it starts")
         }
         for text in mountTmpfs {
             guard let (path, bytes) = RunStorage.parseMount(text) else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterRecords
 import HighwaterReports
 
 struct ReportCommand: ParsableCommand {
@@ -22,7 +23,9 @@ struct ReportCommand: ParsableCommand {
         do {
             written = try ReportWriter.write(resultsDirectory: directory)
         } catch let error as ReportError {
-            throw HighwaterFailure.badInput(error.description)
+            throw error.kind == .input ? HighwaterFailure.badInput(error.description) : HighwaterFailure.couldNotRun(error.description)
+        } catch {
+            throw HighwaterFailure.badInput("cannot read the results in \(directory): \(DecodingExplanation.describe(error))")
         }
         print("wrote \(directory)/index.html (\(written.html.utf8.count) bytes), \(directory)/report.md, \(directory)/junit.xml")
     }

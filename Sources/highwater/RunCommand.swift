@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     var requests: Int?
 
     func validate() throws {
-        if let requests, requests < 1 { throw ValidationError("--requests must be 1 or more.") }
+        try CommandLineBounds.check(requests: requests, cores: nil)
     }
 
     func run() async throws {
@@ -58,8 +58,20 @@ struct RunOptions: ParsableArguments {
     var cores: Int?
 
     func validate() throws {
-        if let cores, cores < 1 { throw ValidationError("--cores must be 1 or more.") }
+        try CommandLineBounds.check(requests: nil, cores: cores)
     }
 
     var cpuCount: Int { cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}
+
+/// The numbers `run` and `check` take on the command line, within the bounds scenario files have.
+enum CommandLineBounds {
+    static func check(requests: Int?, cores: Int?) throws {
+        if let requests, !(1...InputLimits.maxRequests).contains(requests) {
+            throw ValidationError("--requests must be between 1 and \(InputLimits.maxRequests), the largest accepted.")
+        }
+        if let cores, !(1...InputLimits.maxCores).contains(cores) {
+            throw ValidationError("--cores must be between 1 and \(InputLimits.maxCores) (Linux's largest NR_CPUS), the largest accepted.")
+        }
+    }
 }

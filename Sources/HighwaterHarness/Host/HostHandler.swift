@@ -101,7 +101,7 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             guard session != nil else {
-                respond(context: context, HostResponse(status: .notFound, body: "{\"error\":\"no route \(h.uri)\"}"), keepAlive: h.isKeepAlive)
+                respond(context: context, HostResponse(status: .notFound, body: Self.noRouteBody(h.uri)), keepAlive: h.isKeepAlive)
                 return
             }
             endReceived = true
@@ -264,5 +264,16 @@ enum JSONText {
         line.field("error", message)
         line.finish()
         return String(decoding: line.bytes.dropLast(), as: UTF8.self)
+    }
+}
+
+extension HostHandler {
+    /// The 404 body: the URI is the client's text, so it is escaped as a JSON string (a `"` or a newline in it
+    /// must not break the object) and cut to a length worth echoing.
+    static func noRouteBody(_ uri: String) -> String {
+        var bytes = Array(#"{"error":"#.utf8)
+        JSONLine.appendQuoted("no route " + String(uri.prefix(200)), to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

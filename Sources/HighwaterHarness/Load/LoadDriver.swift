@@ -55,17 +55,22 @@ public struct LoadDriver: Sendable {
                 }
             }
         }
-        let result = await withTaskGroup(of: Result.self) { group in
-            for _ in 0..<max(1, load.concurrency) {
+        let workers = max(1, load.concurrency)
+        // A worker's result, or nil from the watcher: Ctrl-C or a dead target cancels every worker at once, also one
+        // sleeping until a slow rate's next slot or waiting on a request in flight (an upload, a slow handler).
+        let result = await withTaskGroup(of: Result?.self) { group in
+            for _ in 0..<workers {
                 group.addTask {
                     var partial = Result()
-                    while !Interruption.requested && !(stop?() ?? false) {
+                    requests: while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) {
                         let i = next.increment()
                         guard i < total else { break }
                         if let rate, rate > 0 {
-                            let due = started + UInt64(Double(i) / rate * 1e9)
-                            let now = MonotonicClock.nanoseconds()
-                            if due > now { try? await Task.sleep(nanoseconds: due - now) }
+                            // In slices of at most a second: a sleep of years is not one the runtime can take.
+                            let due = Self.due(request: i, rate: rate, startedNs: started)
+                            while case let now = MonotonicClock.nanoseconds(), due > now {
+                                do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
+                            }
                         }
                         var request = HTTPClientRequest(url: url)
                         request.method = bodyMaker == nil ? .GET : .POST
@@ -101,14 +106,25 @@ public struct LoadDriver: Sendable {
                     return partial
                 }
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    if Interruption.requested || (stop?() ?? false) { return nil }
+                    try? await Task.sleep(nanoseconds: 50_000_000)
+                }
+                return nil
+            }
             var merged = Result()
+            var finished = 0
             for await part in group {
+                guard let part else { group.cancelAll(); continue }
                 merged.latenciesMs += part.latenciesMs
                 merged.errors += part.errors
                 merged.bytesReceived += part.bytesReceived
                 for (k, v) in part.errorKinds { merged.errorKinds[k, default: 0] += v }
                 for (k, v) in part.statuses { merged.statuses[k, default: 0] += v }
                 if merged.firstError == nil { merged.firstError = part.firstError }
+                finished += 1
+                if finished == workers { group.cancelAll() }
             }
             return merged
         }
@@ -117,6 +133,16 @@ public struct LoadDriver: Sendable {
         final.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
         return final
+    }
+}
+
+extension LoadDriver {
+    /// When request `i` is due at `rate` per second: saturates instead of trapping for a rate so slow (1e-7/s) that
+    /// the offset does not fit in 64 bits of nanoseconds.
+    static func due(request i: Int, rate: Double, startedNs: UInt64) -> UInt64 {
+        let offset = Double(i) / rate * 1e9
+        guard offset.isFinite, offset < Double(UInt64.max - startedNs) else { return .max }
+        return startedNs + UInt64(offset)
     }
 }
 

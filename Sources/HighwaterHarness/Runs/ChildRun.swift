@@ -169,6 +169,8 @@ public struct HostedChild: Sendable {
 
     /// Asks the child to stop over HTTP; SIGTERM and SIGKILL if it does not within 10 s.
     public func stop(port: Int) async -> Termination {
+        // After Ctrl-C the driver sends nothing more: end the child with a signal, within the second Ctrl-C allows.
+        if Interruption.requested { return await process.terminate(grace: 500_000_000) }
         let driver = LoadDriver(port: port, route: "/_highwater/shutdown", load: .init(requests: 1))
         _ = await driver.run()
         if let ended = await process.exit(timeoutNs: 10_000_000_000) { return ended }

@@ -31,7 +31,8 @@ public struct RunStorage: Sendable {
         }
         do {
             if let size = plan.storage.tmpfsBytes, availability?.possible == true {
-                let dir = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-tmpfs-")
+                _ = Self.sweptOnce
+                let dir = try FileTree.makeTemporaryDirectory(in: base, prefix: MountPointOwner.ownPrefix)
                 made.append(dir)
                 self.plan.storage.tempDir = dir
                 hostArguments += ["--mount-tmpfs", "\(dir)=\(size)"]
@@ -52,6 +53,11 @@ public struct RunStorage: Sendable {
         }
         if !hostArguments.isEmpty, let availability { commandPrefix = availability.how }
     }
+
+    /// Mount points a killed run left in the temp dir, removed before this process makes its first.
+    static let sweptOnce: Void = {
+        _ = MountPointOwner.sweepStale(in: TempDirectory.resolve(environment: ProcessEnvironment.current).path)
+    }()
 
     /// Asked once per process: finding out starts `unshare … true`, and the answer does not change between runs.
     static let privateTmpfs = PrivateTmpfs.availability()

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import CHighwater
+import HighwaterRecords
 
 /// glibc's totals over every arena (mallinfo2), in bytes.
 public struct HeapTotals: Equatable, Sendable {
@@ -90,8 +91,8 @@ public enum AllocatorProbe {
             case "sizes": inSizes = !tag.closing && !tag.selfClosing
             case "total" where current != nil && !inSizes:
                 if tag["type"] == "fast" || tag["type"] == "rest" {
-                    current!.free += tag["size"].flatMap { UInt64($0) } ?? 0
-                    current!.freeChunks += tag["count"].flatMap { UInt64($0) } ?? 0
+                    current!.free = SaturatingArithmetic.sum(current!.free, tag["size"].flatMap { UInt64($0) } ?? 0)
+                    current!.freeChunks = SaturatingArithmetic.sum(current!.freeChunks, tag["count"].flatMap { UInt64($0) } ?? 0)
                 }
             case "system" where current != nil:
                 let size = tag["size"].flatMap { UInt64($0) } ?? 0

@@ -1,3 +1,5 @@
+import HighwaterRecords
+
 /// The memory and thread figures of `/proc/PID/status`, in bytes.
 public struct ProcessStatus: Equatable, Sendable {
     public var vmRSS: UInt64 = 0
@@ -22,13 +24,13 @@ public struct ProcessStatus: Equatable, Sendable {
                     apply(v); seen |= 1 << bit
                 }
             }
-            take("VmRSS", 0) { s.vmRSS = $0 * 1024 }
-            take("RssAnon", 1) { s.rssAnon = $0 * 1024 }
-            take("RssFile", 2) { s.rssFile = $0 * 1024 }
-            take("RssShmem", 3) { s.rssShmem = $0 * 1024 }
-            take("VmHWM", 4) { s.vmHWM = $0 * 1024 }
-            take("VmSize", 5) { s.vmSize = $0 * 1024 }
-            take("VmData", 6) { s.vmData = $0 * 1024 }
+            take("VmRSS", 0) { s.vmRSS = kib($0) }
+            take("RssAnon", 1) { s.rssAnon = kib($0) }
+            take("RssFile", 2) { s.rssFile = kib($0) }
+            take("RssShmem", 3) { s.rssShmem = kib($0) }
+            take("VmHWM", 4) { s.vmHWM = kib($0) }
+            take("VmSize", 5) { s.vmSize = kib($0) }
+            take("VmData", 6) { s.vmData = kib($0) }
             take("Threads", 7) { s.threads = $0 }
         }
         // Threads is always there; the Vm* lines are absent only for a zombie or kernel thread.
@@ -56,8 +58,8 @@ public struct ProcessStatm: Equatable, Sendable {
         guard f.count >= 6, let size = f[0], let resident = f[1], let shared = f[2], let text = f[3], let data = f[5] else {
             throw ProbeError(.malformed("expected 7 page counts"), path: path)
         }
-        return ProcessStatm(size: size * pageSize, resident: resident * pageSize, shared: shared * pageSize,
-                            text: text * pageSize, data: data * pageSize)
+        func inBytes(_ pages: UInt64) -> UInt64 { SaturatingArithmetic.product(pages, pageSize) }
+        return ProcessStatm(size: inBytes(size), resident: inBytes(resident), shared: inBytes(shared), text: inBytes(text), data: inBytes(data))
     }
 }
 
@@ -82,7 +84,7 @@ public struct ProcessStat: Equatable, Sendable {
             throw ProbeError(.malformed("fewer fields than the kernel writes"), path: path)
         }
         let nsPerTick = 1_000_000_000 / SystemFacts.clockTicksPerSecond
-        return ProcessStat(state: state, utimeNs: utime * nsPerTick, stimeNs: stime * nsPerTick,
+        return ProcessStat(state: state, utimeNs: SaturatingArithmetic.product(utime, nsPerTick), stimeNs: SaturatingArithmetic.product(stime, nsPerTick),
                            numThreads: threads, startTimeTicks: start)
     }
 }
@@ -132,3 +134,6 @@ public struct SmapsRollup: Equatable, Sendable {
         return r
     }
 }
+
+/// `NNN kB` in bytes; a count no kernel writes (past 2^54 kB) saturates rather than trapping.
+func kib(_ kilobytes: UInt64) -> UInt64 { SaturatingArithmetic.product(kilobytes, 1024) }

@@ -47,7 +47,7 @@ enum TextScanner {
 
     /// A `NNN kB` value in bytes.
     static func kilobytes(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        firstInteger(bytes).map { $0 * 1024 }
+        firstInteger(bytes).map(kib)
     }
 
     /// Space-separated fields as integers (nil for a field that is not one).

@@ -48,12 +48,14 @@ public struct RuntimeEnvironment: Codable, Sendable {
         // What each runtime derives from those.
         let arenaMaxEnv = environment["MALLOC_ARENA_MAX"]
         let tunables = environment["GLIBC_TUNABLES"]
+        // The value is whatever follows the first `=`, possibly nothing (`glibc.malloc.arena_max=`).
         let tunableArenaMax = tunables.flatMap { t in
-            t.split(separator: ":").first { $0.hasPrefix("glibc.malloc.arena_max=") }.map { String($0.split(separator: "=")[1]) }
+            t.split(separator: ":").first { $0.hasPrefix("glibc.malloc.arena_max=") }.map { String($0.dropFirst("glibc.malloc.arena_max=".count)) }
         }
         let arenaLimit: String
         let arenaSource: String
-        if let v = tunableArenaMax ?? arenaMaxEnv, let n = Int(v) {
+        // glibc reads the number as a size_t and ignores text that is not one; so do we (0 or less is no limit).
+        if let v = tunableArenaMax ?? arenaMaxEnv, let n = Int(v.trimmingWhitespace()), n > 0 {
             arenaLimit = "\(n)"
             arenaSource = tunableArenaMax != nil ? "GLIBC_TUNABLES glibc.malloc.arena_max" : "MALLOC_ARENA_MAX"
         } else {

@@ -9,19 +9,33 @@ public enum Quantity {
         ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("min", 60e9), ("h", 3600e9),
     ]
 
-    /// Bytes from `64 MiB`, `1.5GB`, `4096`; nil when the text is not a size.
+    /// Bytes from `64 MiB`, `1.5GB`, `4096`; nil when the text is not a size or the size does not fit in 64 bits.
     public static func bytes(_ text: String) -> UInt64? {
-        guard let (value, unit) = split(text), value >= 0 else { return nil }
-        if unit.isEmpty { return value == value.rounded() ? UInt64(value) : nil }
-        guard let factor = byteUnits.first(where: { $0.0 == unit.lowercased() })?.1 else { return nil }
-        return UInt64((value * factor).rounded())
+        byteMagnitude(text).flatMap(exactUInt64)
     }
 
-    /// Nanoseconds from `10ms`, `5s`, `1.5 min`; nil when the text is not a duration with a unit.
+    /// The size a text writes, before it is checked against any range (so an error can say "too large").
+    public static func byteMagnitude(_ text: String) -> Double? {
+        guard let (value, unit) = split(text), value >= 0 else { return nil }
+        if unit.isEmpty { return value == value.rounded() ? value : nil }
+        guard let factor = byteUnits.first(where: { $0.0 == unit.lowercased() })?.1 else { return nil }
+        return (value * factor).rounded()
+    }
+
+    /// Nanoseconds from `10ms`, `5s`, `1.5 min`; nil when the text is not a duration with a unit, or too long for 64 bits.
     public static func nanoseconds(_ text: String) -> UInt64? {
+        durationMagnitude(text).flatMap(exactUInt64)
+    }
+
+    public static func durationMagnitude(_ text: String) -> Double? {
         guard let (value, unit) = split(text), value >= 0, !unit.isEmpty,
               let factor = durationUnits.first(where: { $0.0 == unit.lowercased() })?.1 else { return nil }
-        return UInt64((value * factor).rounded())
+        return (value * factor).rounded()
+    }
+
+    /// `UInt64(x)` traps past 2^64 and on infinity; this says nil.
+    static func exactUInt64(_ x: Double) -> UInt64? {
+        x.isFinite && x >= 0 && x < 18_446_744_073_709_551_616.0 ? UInt64(x) : nil
     }
 
     private static func split(_ text: String) -> (Double, String)? {
@@ -36,8 +50,8 @@ public enum Quantity {
         let v = Double(value)
         let sign = v < 0 ? "-" : ""
         var m = abs(v)
-        for unit in ["B", "KiB", "MiB", "GiB", "TiB"] {
-            if m < 1024 || unit == "TiB" {
+        for unit in ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] {
+            if m < 1024 || unit == "EiB" {
                 if unit == "B" { return "\(sign)\(Int(m)) B" }
                 return sign + format(m, significant: 3) + " " + unit
             }
@@ -46,10 +60,14 @@ public enum Quantity {
         return "\(value) B"
     }
 
-    public static func formatBytes(_ value: Double) -> String { formatBytes(Int64(value.rounded())) }
+    public static func formatBytes(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value) B" }
+        return formatBytes(Int64(exactly: value.rounded()) ?? (value < 0 ? .min : .max))
+    }
 
     /// `850 µs`, `12.3 ms`, `4.20 s`.
     public static func formatDuration(nanoseconds ns: Double) -> String {
+        guard ns.isFinite else { return "\(ns) ns" }
         if ns < 1e3 { return "\(Int(ns)) ns" }
         if ns < 1e6 { return format(ns / 1e3, significant: 3) + " µs" }
         if ns < 1e9 { return format(ns / 1e6, significant: 3) + " ms" }
@@ -65,7 +83,7 @@ public enum Quantity {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let rounded = (x * scale).rounded() / scale
-        var s = decimals == 0 ? String(Int64(rounded)) : String(rounded)
+        var s = decimals == 0 ? (Int64(exactly: rounded).map { String($0) } ?? String(rounded)) : String(rounded)
         if s.contains("."), !s.contains("e") {
             while s.hasSuffix("0") { s.removeLast() }
             if s.hasSuffix(".") { s.removeLast() }

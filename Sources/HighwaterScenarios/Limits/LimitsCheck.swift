@@ -68,6 +68,11 @@ public struct ServiceLimits: Sendable {
         func bytesOr(_ path: String, word: String) -> (UInt64?, Bool) {
             guard let (v, loc) = values[path] else { return (nil, false) }
             if v == word { return (nil, true) }
+            if let m = Quantity.byteMagnitude(v), m > Double(InputLimits.maxBytes) {
+                let p = ScenarioField.tooLarge(path, v, largest: Quantity.formatBytes(InputLimits.maxBytes), why: nil)
+                sink.error(p.message, at: loc, hint: p.hint)
+                return (nil, false)
+            }
             if let b = Quantity.bytes(v), b > 0 { return (b, false) }
             sink.error("`\(v)` is not a size or `\(word)`", at: loc, hint: "write e.g. 1 GiB, or `\(word)` to read it from this machine")
             return (nil, false)
@@ -142,7 +147,7 @@ public enum LimitsCheck {
 
         var workersWorst: UInt64 = limits.baseline
         if let size = limits.executorSize, let perWorker {
-            workersWorst += UInt64(size) * perWorker
+            workersWorst = SaturatingArithmetic.sum(workersWorst, SaturatingArithmetic.product(UInt64(max(0, size)), perWorker))
             if let memory {
                 let passed = workersWorst <= memory
                 let base = limits.baseline > 0 ? " plus \(Quantity.formatBytes(limits.baseline)) baseline" : ""
@@ -150,7 +155,7 @@ public enum LimitsCheck {
                     name: "\(limits.service): executor memory", worstCase: workersWorst, capacity: memory, passed: passed,
                     sentence: "\(size) workers x \(Quantity.formatBytes(perWorker)) per worker (\(perWorkerSource))\(base) = \(Quantity.formatBytes(workersWorst)) "
                         + (passed ? "fits in the \(Quantity.formatBytes(memory)) memory limit."
-                                  : "exceeds the \(Quantity.formatBytes(memory)) memory limit: bound the pool to \(max(0, (Int64(memory) - Int64(limits.baseline)) / Int64(max(1, perWorker)))) workers or set MALLOC_ARENA_MAX.")))
+                                  : "exceeds the \(Quantity.formatBytes(memory)) memory limit: bound the pool to \(memory > limits.baseline ? (memory - limits.baseline) / max(1, perWorker) : 0) workers or set MALLOC_ARENA_MAX.")))
             }
         }
 
@@ -160,7 +165,7 @@ public enum LimitsCheck {
                 throw LimitsCheckError(description: "\(limits.file): cannot read the capacity of the temp dir \(limits.tempDir ?? "?"); give uploads.temp_dir_capacity")
             }
             let isTmpfs = limits.tempDirIsTmpfs ?? reading?.isTmpfs ?? false
-            let worst = largest * UInt64(limits.concurrentUploads)
+            let worst = SaturatingArithmetic.product(largest, UInt64(max(0, limits.concurrentUploads)))
             let dir = limits.tempDir ?? "the temp dir"
             let kind = isTmpfs ? "a \(Quantity.formatBytes(capacity)) tmpfs" : "\(Quantity.formatBytes(capacity))"
             let passed = worst <= capacity
@@ -169,7 +174,7 @@ public enum LimitsCheck {
                 sentence: "\(limits.concurrentUploads) concurrent upload(s) of \(Quantity.formatBytes(largest)) spool \(Quantity.formatBytes(worst)) into \(dir) (\(kind)); "
                     + (passed ? "it fits." : "a spooled upload fails with ENOSPC (errno 28): stream uploads to their destination or point the temp dir at a larger disk.")))
             if isTmpfs, let memory {
-                let total = workersWorst + min(worst, capacity)
+                let total = SaturatingArithmetic.sum(workersWorst, min(worst, capacity))
                 let ok = total <= memory
                 outcomes.append(.init(
                     name: "\(limits.service): memory with tmpfs uploads", worstCase: total, capacity: memory, passed: ok,
@@ -185,9 +190,11 @@ public enum LimitsCheck {
         let path = m.results.hasSuffix(".json") ? m.results : m.results + "/summary.json"
         let summary: ResultsSummary
         do {
-            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try TextFile.read(path).utf8))
+            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try TextFile.read(path, limit: 64 << 20).utf8))
+        } catch let error as TextFile.ReadError {
+            throw LimitsCheckError(description: "cannot read measured memory per worker: \(error.description); `executor.measured.results` names a directory `highwater run --out DIR` wrote")
         } catch {
-            throw LimitsCheckError(description: "cannot read measured memory per worker from \(path): \(error)")
+            throw LimitsCheckError(description: "cannot read measured memory per worker from \(path): \(DecodingExplanation.describe(error)); run `highwater run --out DIR` again to rewrite it")
         }
         let runs = summary.runs.filter { (m.scenario == nil || $0.scenario == m.scenario) && (m.config == nil || $0.config == m.config) }
         let perWorker = runs.compactMap { run -> Double? in

@@ -1,3 +1,4 @@
+import HighwaterRecords
 import Yams
 
 /// A YAML value with the place it was written, detached from Yams so the model stays `Sendable`.
@@ -40,6 +41,15 @@ indirect enum ConfigNode: Sendable {
 
     /// Parses YAML text; a syntax error becomes a diagnostic at its line and column and the result is nil.
     static func parse(_ text: String, sink: inout DiagnosticSink) -> ConfigNode? {
+        if text.utf8.count > InputLimits.maxFileBytes {
+            sink.error("the file is \(Quantity.formatBytes(text.utf8.count)), more than the \(Quantity.formatBytes(InputLimits.maxFileBytes)) a scenario or limits file may have",
+                       at: nil, hint: "a scenario is a few KiB of YAML; check that this is the file you meant")
+            return nil
+        }
+        if let over = YAMLBudget.check(text) {
+            sink.error(over.message, at: SourceLocation(file: sink.file, line: over.line, column: over.column), hint: over.hint)
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -112,7 +122,8 @@ indirect enum ConfigNode: Sendable {
     /// Yams marks the first of two duplicate keys; the second is the one to point at.
     private static func secondOccurrence(of key: String, after mark: Mark, in text: String, file: String) -> SourceLocation? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard mark.line >= 1 else { return nil }
+        // Yams counts line breaks libyaml's way (also `\r` alone); past our last line there is nothing to point at.
+        guard mark.line >= 1, mark.line < lines.count else { return nil }
         for index in mark.line..<lines.count {
             let line = lines[index]
             let indent = line.prefix(while: { $0 == " " }).count

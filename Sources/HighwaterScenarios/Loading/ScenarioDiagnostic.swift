@@ -1,3 +1,5 @@
+import HighwaterRecords
+
 /// A place in an input file, 1-based like compilers and Yams' `Mark`.
 public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var file: String
@@ -21,13 +23,14 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
     }
 
     public var description: String {
-        var text = "\(location): error: \(message)"
+        var text = "\(location): error: \(Excerpt.shortening(message))"
         if !sourceLine.isEmpty {
             // Columns count Unicode scalars (libyaml); pad with the same count so the caret lines up.
-            let pad = String(repeating: " ", count: max(0, location.column - 1))
-            text += "\n" + sourceLine + "\n" + pad + "^"
+            let (shown, caretColumn) = Excerpt.window(of: sourceLine, around: location.column)
+            let pad = String(repeating: " ", count: max(0, caretColumn - 1))
+            text += "\n" + shown + "\n" + pad + "^"
         }
-        if let hint { text += "\nhint: " + hint }
+        if let hint { text += "\nhint: " + Excerpt.shortening(hint) }
         return text
     }
 
@@ -36,7 +39,10 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
         let w = Array(word.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates {
-            let d = editDistance(w, Array(candidate.lowercased().unicodeScalars))
+            let c = Array(candidate.lowercased().unicodeScalars)
+            // The distance is at least the difference in length: a 100,000-character word is no typo of `eager`.
+            if abs(w.count - c.count) > max(2, candidate.count / 3) { continue }
+            let d = editDistance(w, c)
             if d < (best?.1 ?? Int.max) { best = (candidate, d) }
         }
         guard let (candidate, distance) = best else { return nil }
@@ -56,6 +62,37 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
             swap(&previous, &current)
         }
         return previous[b.count]
+    }
+}
+
+/// What an error may echo of the input: a long line or value is cut, so a 100,000-character line prints one
+/// screen line, not a screenful.
+public enum Excerpt {
+    /// Part of `line` around `column` (1-based, in Unicode scalars), at most `InputLimits.maxEchoedLineCharacters`
+    /// long, with `…` where it was cut; and where the column falls in what is shown.
+    public static func window(of line: String, around column: Int, width: Int = InputLimits.maxEchoedLineCharacters) -> (String, Int) {
+        let scalars = Array(line.unicodeScalars)
+        guard scalars.count > width else { return (line, column) }
+        let start = min(max(0, column - 1 - width / 2), scalars.count - width)
+        let end = start + width
+        var shown = String(String.UnicodeScalarView(scalars[start..<end]))
+        var caret = column - start
+        if start > 0 { shown = "…" + shown; caret += 1 }
+        if end < scalars.count { shown += "… (\(scalars.count) characters)" }
+        return (shown, caret)
+    }
+
+    /// `text` with every quoted value (between backticks) longer than 80 characters cut to its start, and the
+    /// whole at most a few screen lines.
+    public static func shortening(_ text: String, value width: Int = 80, total: Int = 2000) -> String {
+        var out = ""
+        var parts = text.split(separator: "`", omittingEmptySubsequences: false)
+        for i in parts.indices where i % 2 == 1 && i < parts.count - 1 && parts[i].count > width {
+            parts[i] = parts[i].prefix(width) + "… (\(parts[i].count) characters)"
+        }
+        out = parts.joined(separator: "`")
+        if out.count > total { out = String(out.prefix(total)) + "…" }
+        return out
     }
 }
 

@@ -172,7 +172,10 @@ public struct ScenarioLoader: Sendable {
     private func value(_ node: ConfigNode, field: ScenarioField, path: String, sink: inout DiagnosticSink) -> Setting? {
         switch node {
         case .scalar(_, true, let loc):
-            if field.kind == .environmentValue { return Setting(path: path, value: .unset, location: loc) }
+            if field.kind == .environmentValue {
+                if let p = ScenarioField.environmentNameProblem(path) { sink.error(p.message, at: loc, hint: p.hint); return nil }
+                return Setting(path: path, value: .unset, location: loc)
+            }
             sink.error("`\(path)` has no value", at: loc, hint: "give a value or remove the key")
             return nil
         case .scalar(let text, false, let loc):

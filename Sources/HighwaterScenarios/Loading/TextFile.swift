@@ -1,3 +1,5 @@
+@preconcurrency import Glibc
+import HighwaterRecords
 import HighwaterSystem
 
 /// Reads input files and lists directories on the system layer; the errors name the path and say why.
@@ -7,14 +9,26 @@ enum TextFile {
         var reason: String
         var description: String { "cannot read \(path): \(reason)" }
 
+        init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+
         init(_ error: SystemError) {
             path = error.path
             reason = error.reason
         }
     }
 
-    static func read(_ path: String) throws(ReadError) -> String {
-        do { return try FileTree.readText(path) } catch { throw ReadError(error) }
+    /// Reads at most `limit` bytes: a larger file (or /dev/zero) is refused before it is read into memory,
+    /// and a FIFO with no writer reads as empty instead of hanging.
+    static func read(_ path: String, limit: Int = InputLimits.maxFileBytes) throws(ReadError) -> String {
+        do { return try FileTree.readText(path, limit: limit) } catch {
+            if error.errno == EFBIG {
+                throw ReadError(path: path, reason: "it is larger than \(Quantity.formatBytes(limit)), the most a scenario or limits file may have; check that this is the file you meant")
+            }
+            throw ReadError(error)
+        }
     }
 
     static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }

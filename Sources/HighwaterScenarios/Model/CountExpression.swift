@@ -13,8 +13,8 @@ public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
             if c == " " { rest.removeFirst(); continue }
             if c.isASCII && c.isNumber {
                 let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
-                guard let n = Int(digits) else { return nil }
-                tokens.append(.number(n)); rest.removeFirst(digits.count)
+                // Past Int.max the value overflows when resolved, which says "too large" rather than "not a count".
+                tokens.append(.number(Int(digits) ?? .max)); rest.removeFirst(digits.count)
             } else if rest.hasPrefix("cores") {
                 tokens.append(.cores); rest.removeFirst(5)
             } else if c == "*" || c == "x" || c == "×" {
@@ -37,21 +37,31 @@ public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
         self.text = text
     }
 
-    /// The value on a machine with `cores` CPUs; `*` binds tighter than `+` and `-`.
-    public func value(cores: Int) -> Int {
+    /// The value on a machine with `cores` CPUs; `*` binds tighter than `+` and `-`. Nil when it overflows.
+    public func value(cores: Int) -> Int? {
         var total = 0, term = 1, sign = 1
+        func multiply(_ n: Int) -> Bool {
+            let (v, o) = term.multipliedReportingOverflow(by: n)
+            term = v
+            return !o
+        }
+        func add() -> Bool {
+            let (v, o) = total.addingReportingOverflow(sign * term)
+            total = v
+            return !o
+        }
         for token in tokens {
             switch token {
-            case .number(let n): term = term.multipliedReportingOverflow(by: n).partialValue
-            case .cores: term = term.multipliedReportingOverflow(by: cores).partialValue
+            case .number(let n): guard multiply(n) else { return nil }
+            case .cores: guard multiply(cores) else { return nil }
             case .times: break
             case .plus, .minus:
-                total += sign * term
+                guard add() else { return nil }
                 term = 1
                 sign = token == .plus ? 1 : -1
             }
         }
-        return total + sign * term
+        return add() ? total : nil
     }
 
     public var usesCores: Bool { tokens.contains(.cores) }

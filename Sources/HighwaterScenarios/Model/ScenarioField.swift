@@ -124,15 +124,26 @@ public struct ScenarioField: Sendable {
             guard let expression = CountExpression(text) else {
                 return .failure(.init("`\(text)` is not a count", hint: "write a whole number, `cores`, or an expression like `cores * 5`"))
             }
-            if !expression.usesCores, expression.value(cores: 1) < 1 {
-                return .failure(.init("impossible \(name) \(text): it must be at least 1", hint: "a pool or a load needs at least one thread or request in flight"))
+            if !expression.usesCores {
+                guard let n = expression.value(cores: 1), n <= InputLimits.maxThreads else {
+                    return .failure(tooLarge(name, text, largest: "\(InputLimits.maxThreads)", why: "Linux's PID_MAX_LIMIT, the most threads a machine can run"))
+                }
+                if n < 1 {
+                    return .failure(.init("impossible \(name) \(text): it must be at least 1", hint: "a pool or a load needs at least one thread or request in flight"))
+                }
             }
             return .success(text)
         case .integer(let minimum):
-            guard let n = Int(text.filter { $0 != "_" }) else {
+            let digits = text.filter { $0 != "_" }
+            let largest = maximum(for: path)
+            guard let n = Int(digits) else {
+                if !digits.isEmpty, digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy({ $0.isASCII && $0.isNumber }), !digits.hasPrefix("-") {
+                    return .failure(tooLarge(name, text, largest: "\(largest)", why: nil))
+                }
                 return .failure(.init("`\(text)` is not a whole number", hint: "write \(name) as digits, e.g. 2000"))
             }
             if n < minimum { return .failure(.init("impossible \(name) \(n): it must be at least \(minimum)", hint: nil)) }
+            if n > largest { return .failure(tooLarge(name, text, largest: "\(largest)", why: nil)) }
             return .success(String(n))
         case .positiveNumber:
             guard let x = Double(text), x.isFinite else {
@@ -144,10 +155,13 @@ public struct ScenarioField: Sendable {
             if text.trimmingPrefixSpaces.hasPrefix("-") {
                 return .failure(.init("impossible \(name) \(text): a size cannot be negative", hint: nil))
             }
-            guard let b = Quantity.bytes(text) else {
+            guard let magnitude = Quantity.byteMagnitude(text) else {
                 return .failure(.init("`\(text)` is not a size", hint: "write a size with a unit: 64 MiB, 1 GiB, 512 KiB, 10 MB, or bytes as digits"))
             }
-            if positive && b == 0 { return .failure(.init("impossible \(name) 0: it must be more than 0 bytes", hint: nil)) }
+            if magnitude > Double(InputLimits.maxBytes) {
+                return .failure(tooLarge(name, text, largest: Quantity.formatBytes(InputLimits.maxBytes), why: nil))
+            }
+            if positive && magnitude == 0 { return .failure(.init("impossible \(name) 0: it must be more than 0 bytes", hint: nil)) }
             return .success(text)
         case .byteList:
             return check(text, kind: .bytes(positive: false), path: path)
@@ -155,8 +169,11 @@ public struct ScenarioField: Sendable {
             if text.trimmingPrefixSpaces.hasPrefix("-") {
                 return .failure(.init("impossible \(name) \(text): a duration cannot be negative", hint: nil))
             }
-            guard let ns = Quantity.nanoseconds(text) else {
+            guard let ns = Quantity.durationMagnitude(text) else {
                 return .failure(.init("`\(text)` is not a duration", hint: "write a duration with a unit: 5ms, 250 us, 2s"))
+            }
+            if ns > Double(InputLimits.maxNanoseconds) {
+                return .failure(tooLarge(name, text, largest: "7 days", why: nil))
             }
             if ns == 0 { return .failure(.init("impossible \(name) \(text): it must be longer than 0", hint: nil)) }
             return .success(text)
@@ -167,11 +184,40 @@ public struct ScenarioField: Sendable {
             default: return .failure(.init("`\(text)` is not true or false", hint: "write \(name): true or \(name): false"))
             }
         case .environmentValue:
+            if let problem = environmentNameProblem(path) { return .failure(problem) }
+            if text.contains("\0") {
+                return .failure(.init("the value of \(name) holds a NUL character", hint: "an environment value ends at the first NUL; remove it"))
+            }
             return .success(text == "unset" ? nil : text)
         case .absolutePath:
             if text.hasPrefix("/") { return .success(text) }
             return .failure(.init("`\(text)` is not an absolute path", hint: "write a path starting with /"))
         }
+    }
+}
+
+extension ScenarioField {
+    /// The largest whole number a path takes: threads and uploads in flight are bounded by Linux, the rest by requests.
+    static func maximum(for path: String) -> Int {
+        let name = path.split(separator: ".").last.map(String.init) ?? path
+        return ["size", "concurrency", "concurrent"].contains(name) ? InputLimits.maxThreads : InputLimits.maxRequests
+    }
+
+    static func tooLarge(_ name: String, _ text: String, largest: String, why: String?) -> ValueProblem {
+        .init("\(name) `\(text)` is too large: the largest accepted is \(largest)" + (why.map { " (\($0))" } ?? ""),
+              hint: "write a value of at most \(largest)")
+    }
+
+    /// `environment.NAME`: a name with `=` would put the rest into the value, and NUL would cut it short.
+    static func environmentNameProblem(_ path: String) -> ValueProblem? {
+        let key = path.hasPrefix("environment.") ? String(path.dropFirst("environment.".count)) : path
+        if key.contains("=") {
+            return .init("environment variable name `\(key)` contains `=`", hint: "a name ends at the first `=`; write `NAME: value`")
+        }
+        if key.contains("\0") || key.isEmpty {
+            return .init("environment variable name `\(key)` is empty or holds a NUL character", hint: "write `NAME: value` with a plain name")
+        }
+        return nil
     }
 }
 

@@ -120,7 +120,11 @@ struct PlanBuilder {
         }
         func count(_ path: String, default fallback: String) -> Int {
             let written = value(path) ?? fallback
-            let n = CountExpression(written)?.value(cores: cores) ?? 1
+            guard let n = CountExpression(written)?.value(cores: cores), n <= InputLimits.maxThreads else {
+                sink.error("\(path) \(written) is too large on this machine (\(cores) cores): the largest accepted is \(InputLimits.maxThreads)",
+                           at: settings[path]?.location, hint: "Linux cannot run more threads than its PID_MAX_LIMIT; use a smaller factor")
+                return 1
+            }
             if n < 1 {
                 sink.error("impossible \(path) \(written) = \(n) on this machine (\(cores) cores): it must be at least 1",
                            at: settings[path]?.location, hint: "use a larger factor or a plain number")

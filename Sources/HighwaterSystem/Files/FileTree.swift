@@ -39,12 +39,16 @@ public enum FileTree {
     }
 
     /// The whole file, read to EOF (so /proc and /sys files, which report size 0, read whole too).
-    public static func readBytes(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = try Syscall.open(path, O_RDONLY)
+    /// The whole file. With a `limit`, a larger file (or /dev/zero) fails with EFBIG before more than
+    /// `limit` + 64 KiB is held, and a FIFO with no writer reads as empty instead of hanging in open.
+    public static func readBytes(_ path: String, limit: Int? = nil) throws(SystemError) -> [UInt8] {
+        let fd = try Syscall.open(path, O_RDONLY | (limit == nil ? 0 : O_NONBLOCK))
         defer { Syscall.close(fd) }
+        if limit != nil { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         var bytes: [UInt8] = []
         var chunk = 65536
         while true {
+            if let limit, bytes.count > limit { throw SystemError("read", path: path, errno: EFBIG) }
             let start = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: chunk))
             var failure: SystemError?
@@ -56,12 +60,12 @@ public enum FileTree {
             if let failure { throw failure }
             bytes.removeLast(chunk - n)
             if n == 0 { return bytes }
-            chunk = min(chunk * 2, 1 << 24)
+            chunk = limit == nil ? min(chunk * 2, 1 << 24) : 65536
         }
     }
 
-    public static func readText(_ path: String) throws(SystemError) -> String {
-        String(decoding: try readBytes(path), as: UTF8.self)
+    public static func readText(_ path: String, limit: Int? = nil) throws(SystemError) -> String {
+        String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
     }
 
     /// The last `lines` lines of a text file, or nil when it is absent or empty.

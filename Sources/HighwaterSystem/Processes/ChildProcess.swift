@@ -48,8 +48,9 @@ public final class ChildProcess: Sendable {
 
     /// Starts `command[0]` (looked up in PATH) with the given arguments and environment.
     /// - Parameter lifeline: hand the child the end of `Lifeline` that tells it when Highwater is gone.
+    /// - Parameter processGroup: start a process group of its own, so a signal to `-pid` reaches it and what it starts.
     public init(_ command: [String], environment: [String: String]? = nil, stdout: Output = .inherit,
-                stderr: Output = .inherit, lifeline: Bool = false) throws(SystemError) {
+                stderr: Output = .inherit, lifeline: Bool = false, processGroup: Bool = false) throws(SystemError) {
         precondition(!command.isEmpty, "a command needs an executable")
         self.command = command
         var actions = posix_spawn_file_actions_t()
@@ -79,7 +80,12 @@ public final class ChildProcess: Sendable {
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+        if processGroup {
+            flags |= POSIX_SPAWN_SETPGROUP
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

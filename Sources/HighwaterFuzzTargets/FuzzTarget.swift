@@ -1,0 +1,83 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import HighwaterReports
+import HighwaterScenarios
+import HighwaterUploads
+import NIOCore
+
+/// One parser of untrusted input, driven with arbitrary bytes: by libFuzzer in `highwater-fuzz`, and by the
+/// test suite over the committed seeds and the inputs that once crashed it (`fuzz/<name>/`).
+/// A target must return for every input: any trap, hang or unbounded allocation is a bug in the parser.
+public struct FuzzTarget: Sendable {
+    public var name: String
+    public var summary: String
+    public var run: @Sendable (UnsafeBufferPointer<UInt8>) -> Void
+
+    public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
+
+    public static let all: [FuzzTarget] = [
+        .init(name: "scenario", summary: "ScenarioLoader over a scenario file's text") { bytes in
+            _ = try? ScenarioLoader(cores: 2).load(text: text(bytes), file: "fuzz.yaml")
+        },
+        .init(name: "limits", summary: "ServiceLimits.load and LimitsCheck.evaluate over a limits file") { bytes in
+            guard let limits = try? ServiceLimits.load(text: text(bytes), file: "fuzz-limits.yaml"), limits.measured == nil else { return }
+            let readings = MachineReadings(cgroupMemoryMax: 1 << 32) { _ in (capacity: 1 << 30, isTmpfs: true) }
+            _ = try? LimitsCheck.evaluate(limits, readings: readings)
+        },
+        .init(name: "proc-status", summary: "/proc/PID/status") { bytes in _ = try? ProcessStatus.parse(bytes) },
+        .init(name: "proc-stat", summary: "/proc/PID/stat") { bytes in _ = try? ProcessStat.parse(bytes) },
+        .init(name: "proc-statm", summary: "/proc/PID/statm") { bytes in _ = try? ProcessStatm.parse(bytes) },
+        .init(name: "proc-io", summary: "/proc/PID/io") { bytes in _ = try? ProcessIO.parse(bytes) },
+        .init(name: "proc-smaps-rollup", summary: "/proc/PID/smaps_rollup") { bytes in _ = try? SmapsRollup.parse(bytes) },
+        .init(name: "mountinfo", summary: "/proc/self/mountinfo, the mount holding a path") { bytes in
+            _ = try? FilesystemProbe.mountEntry(containing: "/tmp/highwater-fuzz/a b", mountinfo: text(bytes))
+        },
+        .init(name: "malloc-info", summary: "glibc malloc_info XML") { bytes in _ = try? AllocatorProbe.parseMallocInfo(text(bytes)) },
+        .init(name: "multipart", summary: "UploadReceiver: first line the Content-Type, one byte the chunk size, then the body") { bytes in
+            UploadFuzzing.receive(bytes)
+        },
+        .init(name: "jsonl-requests", summary: "requests.jsonl as the report reads it; first byte the chunk size") { bytes in
+            guard let first = bytes.first else { return }
+            _ = ResultsLoader.requests(inJSONLines: UnsafeBufferPointer(rebasing: bytes.dropFirst()), chunkSize: Int(first) + 1)
+        },
+        .init(name: "jsonl-samples", summary: "samples.jsonl as the report reads it; first byte the chunk size") { bytes in
+            guard let first = bytes.first else { return }
+            _ = ResultsLoader.samples(inJSONLines: UnsafeBufferPointer(rebasing: bytes.dropFirst()), chunkSize: Int(first) + 1)
+        },
+    ]
+
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// The multipart target's set-up: one destination and temp dir per process, small limits so no input fills a disk.
+enum UploadFuzzing {
+    static let directory: String = {
+        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+        var template = Array("\(base)/highwater-fuzz-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { fatalError("cannot make a directory in \(base)") }
+        return String(cString: made)
+    }()
+
+    static func receive(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let newline = bytes.firstIndex(of: 10) ?? bytes.count
+        let contentType = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<newline]), as: UTF8.self)
+        guard newline + 1 < bytes.count else { return }
+        let control = bytes[newline + 1]
+        let body = UnsafeBufferPointer(rebasing: bytes[(newline + 2)...])
+        let mode: UploadMode = control & 0x80 != 0 ? .spooled(threshold: 64, tempDir: directory) : .streamed
+        let chunk = Int(control & 0x7F) + 1
+        let limits = UploadLimits(maxFileBytes: 1 << 20, maxBodyBytes: 2 << 20, maxFieldBytes: 4096, maxParts: 16)
+        guard let receiver = try? UploadReceiver(contentType: contentType, mode: mode, destinationDirectory: directory, limits: limits,
+                                                 fileName: control & 0x40 != 0 ? "raw.bin" : nil, expectedLength: UInt64(body.count)) else { return }
+        var offset = 0
+        let allocator = ByteBufferAllocator()
+        while offset < body.count {
+            let n = min(chunk, body.count - offset)
+            var buffer = allocator.buffer(capacity: n)
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(body)[offset..<(offset + n)]))
+            do { try receiver.receive(buffer) } catch { return }
+            offset += n
+        }
+        if let result = try? receiver.finish() { unlink(result.destinationPath) }
+    }
+}
