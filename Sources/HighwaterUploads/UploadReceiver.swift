@@ -1,10 +1,9 @@
 @preconcurrency import Glibc
-import MultipartKit
 import NIOCore
 import HighwaterSystem
 
 /// Consumes one request body as it arrives and stores its file: `receive` each chunk, then `finish`.
-/// `multipart/form-data` bodies are parsed by multipart-kit's streaming `MultipartParser`; any other content type
+/// `multipart/form-data` bodies are parsed by the streaming `MultipartParser` (multipart-kit's, vendored); any other content type
 /// is the file itself (a raw body). The file lands in `destinationDirectory` under a name from the request, through
 /// a hidden partial file renamed into place at `finish`, so a failed or aborted upload leaves no file behind.
 ///
