@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -108,3 +108,8 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// A warning is an error in Highwater's own Swift targets (dependencies keep their own settings).
+for target in package.targets where target.type != .system && !target.name.hasPrefix("C") {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}
