@@ -11,6 +11,9 @@ import HighwaterSystem
 @Suite(.serialized, .enabled(if: MeasuredRun.available, "python3 is not installed, and it measures the peak RSS of each run"))
 struct HostileInputTests {
     static let oneSecond = 1.0
+    /// Ctrl-C takes about 0.3 s on a quiet machine (`scripts/ctrl-c-timing`); the test runs among parallel tests on
+    /// a loaded one, so it asks only that no load shape holds the run for seconds, as a sleeping rate once did (20 s+).
+    static let ctrlCBound = 3.0
     static let memoryCeiling: UInt64 = 100 << 20
 
     /// Writes `text` to a file in a fresh directory and runs `highwater ARGS… FILE`.
@@ -112,7 +115,7 @@ struct HostileInputTests {
         #expect(r.stderr.contains("(100000 characters)"))
     }
 
-    /// Load shapes Ctrl-C must stop within a second: a rate so slow the next request is months away, a request
+    /// Load shapes Ctrl-C must stop promptly: a rate so slow the next request is months away, a request
     /// waiting on a handler that sleeps a minute, and an upload of 1 GiB in flight.
     static let loadShapes = [
         "rate": "workload: {name: sleep}\nload: {requests: 3, rate: 1e-7}\n",
@@ -121,7 +124,7 @@ struct HostileInputTests {
     ]
 
     @Test(arguments: loadShapes.keys.sorted())
-    func ctrlCStopsTheRunWithinASecond(_ shape: String) async throws {
+    func ctrlCStopsTheRunPromptly(_ shape: String) async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-hostile-ctrlc")
         defer { TestSupport.removeTree(dir) }
         let text = "name: slow\nexecutor: {kind: fixed, size: 1}\n" + Self.loadShapes[shape]!
@@ -137,7 +140,8 @@ struct HostileInputTests {
             return portSeenNs.map { MonotonicClock.nanoseconds() - $0 > 300_000_000 } ?? false
         }
         let afterSignal = try #require(r.secondsAfterSignal, "the load never got under way: \(r.stderr.prefix(500))")
-        #expect(afterSignal < Self.oneSecond, "\(shape): exited \(afterSignal) s after SIGINT")
+        #expect(afterSignal < Self.ctrlCBound, "\(shape): exited \(afterSignal) s after SIGINT")
+        print("Ctrl-C, \(shape): exited \(Quantity.format(afterSignal)) s after SIGINT, peak RSS \(Quantity.formatBytes(r.peakRSSBytes))")
         #expect(r.exitCode == 3, "\(shape): exit \(String(describing: r.exitCode)); \(r.stderr.prefix(500))")
         #expect(r.stderr.contains("interrupted"))
         #expect(r.peakRSSBytes < Self.memoryCeiling, "\(shape): peak RSS \(Quantity.formatBytes(r.peakRSSBytes))")
