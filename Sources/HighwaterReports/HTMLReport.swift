@@ -30,17 +30,18 @@ public enum HTMLReport {
         table{border-collapse:collapse;margin:8px 0 16px;font-size:12.5px}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
         th{background:#f6f6f6}td.l,th.l{text-align:left}.meta{color:#555}
         .verdict{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600;color:#fff}
-        .v-stable{background:#2e7d32}.v-plateau{background:#b26a00}.v-linear{background:#c62828}
+        .v-stable,.v-passed{background:#2e7d32}.v-plateau,.v-retention{background:#b26a00}.v-linear,.v-failed,.v-crashed,.v-not-run{background:#c62828}
+        .v-still-growing{background:#9a7d0a}.v-inconclusive,.v-completed{background:#757575}
         .pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
         .diagnosis{background:#fafafa;border-left:4px solid #999;padding:6px 12px;margin:8px 0}
-        .diagnosis.v-plateau-b{border-color:#b26a00}.diagnosis.v-linear-b{border-color:#c62828}.diagnosis.v-stable-b{border-color:#2e7d32}
+        .diagnosis.v-plateau-b,.diagnosis.v-retention-b{border-color:#b26a00}.diagnosis.v-linear-b,.diagnosis.v-failed-b,.diagnosis.v-crashed-b,.diagnosis.v-not-run-b{border-color:#c62828}.diagnosis.v-stable-b,.diagnosis.v-passed-b{border-color:#2e7d32}
         .multiples{display:flex;flex-wrap:wrap;gap:8px}svg.chart{max-width:100%;height:auto;display:block;margin:6px 0}
         pre{background:#f6f6f6;padding:6px;font-size:12px;white-space:pre-wrap}footer{margin-top:40px;color:#777;font-size:12px}
         @media print{body{max-width:none;margin:0}section.run,svg.chart,table{break-inside:avoid}h2{break-before:auto}}
         """
 
-    static func badge(_ c: GrowthClass, _ text: String) -> String {
-        "<span class=\"verdict v-\(c.rawValue)\">\(Markup.escape(text))</span>"
+    static func badge(_ d: RunDiagnosis) -> String {
+        "<span class=\"verdict v-\(d.badge.rawValue)\">\(Markup.escape(d.verdict))</span>"
     }
 
     static func overview(_ model: ReportModel) -> String {
@@ -51,7 +52,7 @@ public enum HTMLReport {
             for run in scenario.runs {
                 let s = run.summary, f = run.facts
                 h += "<tr><td class=\"l\">\(Markup.escape(s.scenario))</td><td class=\"l\">\(Markup.escape(s.config))</td>"
-                h += "<td class=\"l\">\(badge(f.classification, run.diagnosis.verdict))</td>"
+                h += "<td class=\"l\">\(badge(run.diagnosis))</td>"
                 h += "<td>\(max(s.requests, run.data.requests.count))</td><td>\(f.errorCount)</td>"
                 h += "<td>\(Quantity.formatBytes(s.rss_start))</td><td>\(Quantity.formatBytes(f.steady))</td><td>\(Quantity.formatBytes(f.growth))</td>"
                 h += "<td>\(Quantity.formatBytes(s.rss_peak))</td><td>\(s.threads_max)</td><td>\(f.arenasMax)</td>"
@@ -73,13 +74,13 @@ public enum HTMLReport {
         var h = "<section class=\"scenario\"><h2>\(Markup.escape(scenario.name))</h2>"
         for run in scenario.runs {
             let d = run.diagnosis
-            h += "<div class=\"diagnosis v-\(d.classification.rawValue)-b\"><strong>\(Markup.escape(d.config))</strong> \(badge(d.classification, d.verdict)) "
+            h += "<div class=\"diagnosis v-\(d.badge.rawValue)-b\"><strong>\(Markup.escape(d.config))</strong> \(badge(d)) "
             h += Markup.escape(d.finding)
             if !d.advice.isEmpty { h += " " + Markup.escape(d.advice) }
             h += "</div>"
         }
         for boundary in scenario.uploads?.boundaries ?? [] {
-            h += "<div class=\"diagnosis upload \(boundary.smallestFailed == nil ? "v-stable-b" : "v-linear-b")\">\(Markup.escape(boundary.sentence))</div>"
+            h += "<div class=\"diagnosis upload \(boundary.asPredicted(scenario.runs) ? "v-passed-b" : "v-failed-b")\">\(Markup.escape(boundary.sentence))</div>"
         }
         if let comparison = scenario.comparison { h += "<p>\(Markup.escape(comparison))</p>" }
         if scenario.runs.count > 1 { h += comparisonCharts(scenario) }
@@ -107,8 +108,10 @@ public enum HTMLReport {
     static func color(for c: GrowthClass) -> String {
         switch c {
         case .stable: return "#4caf50"
-        case .plateau: return "#f0a030"
+        case .plateau, .retention: return "#f0a030"
         case .linear: return "#e05050"
+        case .stillGrowing: return "#c9a227"
+        case .inconclusive, .notRun, .crashed: return "#9e9e9e"
         }
     }
 
@@ -134,7 +137,7 @@ public enum HTMLReport {
 
     static func runSection(_ run: ReportModel.Run) -> String {
         let s = run.summary, f = run.facts, r = run.data.requests, samples = run.data.samples
-        var h = "<section class=\"run\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(f.classification, run.diagnosis.verdict))</h3>"
+        var h = "<section class=\"run\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(run.diagnosis))</h3>"
         if let configuration = s.configuration, !configuration.isEmpty {
             h += "<p class=\"meta\">" + configuration.sorted { $0.key < $1.key }
                 .map { "\(Markup.escape($0.key)) <code>\(Markup.escape($0.value))</code>" }.joined(separator: " · ") + "</p>"

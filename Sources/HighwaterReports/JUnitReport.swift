@@ -1,16 +1,23 @@
 /// The expectations as JUnit XML, which CI systems show as tests: a suite per scenario, a test case
-/// per expectation; a run without expectations is one passing case "completed".
+/// per expectation; a run without expectations is one passing case "completed". A run that did not happen or
+/// whose child crashed is an `<error>` (its expectations fail as well: there is no data to hold them).
 public enum JUnitReport {
     public static func render(_ model: ReportModel) -> String {
-        var cases = 0, failures = 0
+        var cases = 0, failures = 0, errors = 0
         var suites = ""
         for scenario in model.scenarios {
-            var body = "", suiteCases = 0, suiteFailures = 0
+            var body = "", suiteCases = 0, suiteFailures = 0, suiteErrors = 0
             for run in scenario.runs {
                 let s = run.summary
                 let classname = Markup.escape("\(s.scenario).\(s.config)")
                 let seconds = run.facts.durationSeconds
-                if s.expectations.isEmpty {
+                if !s.growth.classification.hasData {
+                    suiteCases += 1; suiteErrors += 1
+                    let why = run.diagnosis.verdict + ": " + run.diagnosis.finding
+                    body += "    <testcase classname=\"\(classname)\" name=\"run\" time=\"\(SVG.n(seconds))\">"
+                    body += "<error message=\"\(Markup.escape(run.diagnosis.verdict))\" type=\"\(s.growth.classification.rawValue)\">\(Markup.escape(why + (s.stderr_tail.map { "\n" + $0 } ?? "")))</error></testcase>\n"
+                }
+                if s.expectations.isEmpty && s.growth.classification.hasData {
                     body += "    <testcase classname=\"\(classname)\" name=\"completed\" time=\"\(SVG.n(seconds))\">"
                     body += "<system-out>\(Markup.escape(run.diagnosis.finding))</system-out></testcase>\n"
                     suiteCases += 1
@@ -28,11 +35,11 @@ public enum JUnitReport {
                     body += "</testcase>\n"
                 }
             }
-            cases += suiteCases; failures += suiteFailures
-            suites += "  <testsuite name=\"\(Markup.escape(scenario.name))\" tests=\"\(suiteCases)\" failures=\"\(suiteFailures)\" errors=\"0\" skipped=\"0\">\n"
+            cases += suiteCases; failures += suiteFailures; errors += suiteErrors
+            suites += "  <testsuite name=\"\(Markup.escape(scenario.name))\" tests=\"\(suiteCases)\" failures=\"\(suiteFailures)\" errors=\"\(suiteErrors)\" skipped=\"0\">\n"
             suites += body + "  </testsuite>\n"
         }
-        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"highwater\" tests=\"\(cases)\" failures=\"\(failures)\" errors=\"0\">\n"
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"highwater\" tests=\"\(cases)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
             + suites + "</testsuites>\n"
     }
 }

@@ -12,7 +12,7 @@ public enum MarkdownReport {
         m += "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
         for run in model.allRuns {
             let s = run.summary, f = run.facts
-            m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(f.classification)) \(run.diagnosis.verdict) | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
+            m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(run.diagnosis.badge)) \(cell(run.diagnosis.verdict)) | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
             m += "\(Quantity.formatBytes(s.rss_start)) | \(Quantity.formatBytes(f.steady)) | \(Quantity.formatBytes(f.growth)) | \(Quantity.formatBytes(s.rss_peak)) | "
             m += "\(s.threads_max) | \(f.arenasMax) | \(f.plateauPosition.map { String($0) } ?? "—") | \(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—") | "
             m += "\(Quantity.format(s.latency_ms.p99)) ms | \(Quantity.format(f.throughput)) |\n"
@@ -21,12 +21,12 @@ public enum MarkdownReport {
             m += "\n## \(scenario.name)\n\n"
             for run in scenario.runs {
                 let d = run.diagnosis
-                m += "- **\(cell(d.config))** — \(icon(d.classification)) \(d.verdict). \(d.finding)"
+                m += "- **\(cell(d.config))** — \(icon(d.badge)) \(d.verdict). \(d.finding)"
                 if !d.advice.isEmpty { m += " \(d.advice)" }
                 m += "\n"
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
-            if let uploads = scenario.uploads { m += uploadTable(uploads) }
+            if let uploads = scenario.uploads { m += uploadTable(uploads, runs: scenario.runs) }
             let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
             if !expectations.isEmpty {
                 m += "\n| configuration | expectation | result | observed |\n|---|---|---|---|\n"
@@ -40,22 +40,27 @@ public enum MarkdownReport {
     }
 
     /// Pass or fail by size in words, then a row per upload run.
-    static func uploadTable(_ uploads: UploadOutcomes) -> String {
+    static func uploadTable(_ uploads: UploadOutcomes, runs: [ReportModel.Run]) -> String {
         var m = "\n### Uploads\n\n"
-        for b in uploads.boundaries { m += "- \(b.smallestFailed == nil ? "✅" : "❌") \(b.sentence)\n" }
+        for b in uploads.boundaries { m += "- \(b.asPredicted(runs) ? "✅" : "❌") \(b.sentence)\n" }
         m += "\n| configuration | workload | file size | result | bytes written per byte | temp dir peak | p50 |\n|---|---|--:|---|--:|--:|--:|\n"
         for a in uploads.attempts {
-            m += "| \(cell(a.config)) | \(a.workload) | \(a.fileBytes.map { Quantity.formatBytes($0) } ?? "—") | \(a.passed ? "✅ passed" : "❌ failed") | "
+            m += "| \(cell(a.config)) | \(a.workload) | \(a.fileBytes.map { Quantity.formatBytes($0) } ?? "—") | \(a.passed ? "✅ passed" : a.failedAsExpected ? "⛔ failed, as expected" : "❌ failed") | "
             m += "\(a.bytesWrittenPerByte.map { Quantity.format($0) } ?? "—") | \(a.tmpUsedPeak.map { Quantity.formatBytes($0) } ?? "—") | \(Quantity.format(a.latencyP50Ms)) ms |\n"
         }
         return m
     }
 
-    static func icon(_ c: GrowthClass) -> String {
-        switch c {
-        case .stable: return "🟢"
-        case .plateau: return "🟠"
+    static func icon(_ b: RunDiagnosis.Badge) -> String {
+        switch b {
+        case .stable, .passed: return b == .passed ? "✅" : "🟢"
+        case .plateau, .retention: return "🟠"
         case .linear: return "🔴"
+        case .stillGrowing: return "🟡"
+        case .inconclusive, .completed: return "⚪"
+        case .notRun: return "⛔"
+        case .crashed: return "💥"
+        case .failed: return "❌"
         }
     }
 

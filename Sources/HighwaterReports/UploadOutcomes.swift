@@ -16,6 +16,8 @@ public struct UploadOutcomes: Sendable {
         public var tmpCapacity: Double?
         public var tmpUsedPeak: Double?
         public var predictedLargestFile: Double?
+        /// It failed, and every expectation on it held: a failure the scenario predicted (ENOSPC past the boundary).
+        public var failedAsExpected: Bool
     }
 
     /// The sizes of one workload that passed and failed, with the prediction and capacity to compare them with.
@@ -49,6 +51,19 @@ public struct UploadOutcomes: Sendable {
         }
 
         func bytes(_ v: Double) -> String { Quantity.formatBytes(v) }
+
+        /// The boundary is what the scenario predicted: every expectation on this workload's runs held, and where
+        /// a prediction was made the largest passing size is at or under it and the smallest failing one above.
+        public func asPredicted(_ runs: [ReportModel.Run]) -> Bool {
+            let mine = runs.filter { $0.summary.configuration?["workload"] == workload }
+            guard mine.allSatisfy({ $0.summary.growth.classification.hasData && $0.summary.expectations.allSatisfy(\.passed) }) else { return false }
+            if let predicted {
+                if let p = largestPassed, p > predicted { return false }
+                if let f = smallestFailed, f <= predicted { return false }
+                return boundary.isConsistent
+            }
+            return smallestFailed == nil || mine.contains { !$0.summary.expectations.isEmpty }
+        }
     }
 
     public var attempts: [Attempt]
@@ -81,8 +96,10 @@ public struct UploadOutcomes: Sendable {
         guard let workload = s.configuration?["workload"], RunPlan.uploadWorkloads.contains(workload) else { return nil }
         let w = s.workload ?? [:]
         let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
+        let expected = !passed && !s.expectations.isEmpty && s.expectations.allSatisfy(\.passed)
         return Attempt(config: s.config, workload: workload, fileBytes: w["upload_file_bytes"], passed: passed,
                        bytesWrittenPerByte: w["bytes_written_per_byte"], latencyP50Ms: s.latency_ms.p50,
-                       tmpCapacity: w["tmp_capacity"], tmpUsedPeak: w["tmp_used_peak"], predictedLargestFile: w["predicted_largest_file"])
+                       tmpCapacity: w["tmp_capacity"], tmpUsedPeak: w["tmp_used_peak"], predictedLargestFile: w["predicted_largest_file"],
+                       failedAsExpected: expected)
     }
 }

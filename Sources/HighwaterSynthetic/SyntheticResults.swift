@@ -84,6 +84,8 @@ public enum SyntheticResults {
         var started = 0
         var rssSeries: [UInt64] = []
         rssSeries.reserveCapacity(spec.requests)
+        var heapSeries: [UInt64] = []
+        heapSeries.reserveCapacity(spec.requests)
         var latencies: [Double] = []
         latencies.reserveCapacity(spec.requests)
         var peak = start
@@ -116,6 +118,7 @@ public enum SyntheticResults {
             record.write(to: &line)
             try requestsFile.append(line.bytes)
             rssSeries.append(after)
+            heapSeries.append(record.heap_in_use_after)
             latencies.append(Double(latencyNs) / 1e6)
             if i % 20 == 0 || i == spec.requests - 1 { levelAt.append((startNs + latencyNs, after, heap, started)) }
         }
@@ -135,7 +138,7 @@ public enum SyntheticResults {
         }
         try samplesFile.close()
 
-        let verdict = GrowthAnalysis.verdict(rss: rssSeries)
+        let verdict = GrowthAnalysis.verdict(rss: rssSeries, heap: heapSeries, samples: levelAt.count)
         var s = RunSummary(scenario: spec.scenario, run_id: runID, config: spec.config)
         s.requests = spec.requests
         s.rss_start = rssSeries.first ?? start
@@ -145,7 +148,7 @@ public enum SyntheticResults {
         s.threads_max = threadsMax
         s.arenas_max = arenasMax
         s.growth = .init(classification: verdict.classification, slope_bytes_per_request: verdict.slopeBytesPerRequest,
-                         first_plateau_request: verdict.plateauIndex)
+                         first_plateau_request: verdict.plateauIndex, evidence: verdict.evidence)
         s.latency_ms = Percentiles.of(latencies)
         s.throughput_rps = 1e9 / Double(intervalNs)
         s.rss_steady = verdict.steady
@@ -163,6 +166,9 @@ public enum SyntheticResults {
         case .stable:
             break
         }
+        let plan = RunPlan(scenario: spec.scenario, config: spec.config, executor: .init(kind: poolSize == 1 ? "fixed" : "lazy", size: poolSize),
+                           workload: .init(name: "synthetic"), load: .init(requests: spec.requests))
+        GrowthExplanation.explain(&s, plan: plan, arenaLimit: 16, cores: 2)
         try FileTree.writeAtomically(try RecordCoding.document(s), to: runDir + "/summary.json")
         return s
     }

@@ -1,8 +1,9 @@
 import HighwaterRecords
-/// The verdict on one run's RSS series, request by request.
+
+/// The verdict on one run's RSS series, request by request, with the evidence it rests on.
 public struct GrowthVerdict: Equatable, Sendable {
     public var classification: GrowthClass
-    /// Least-squares slope over the last half of the requests, bytes per request.
+    /// Least-squares slope over the counted requests, bytes per request.
     public var slopeBytesPerRequest: Double
     /// Position in the series from which RSS stayed at its final level (plateau runs only).
     public var plateauIndex: Int?
@@ -12,72 +13,111 @@ public struct GrowthVerdict: Equatable, Sendable {
     public var steady: UInt64
     /// RSS at the end minus the baseline.
     public var growth: Int64
+    public var evidence: GrowthEvidence
 }
 
-/// Pure arithmetic over RSS series: classification, slope, plateau point. Unit-tested in isolation.
+/// Pure arithmetic over RSS series: classification, slope, plateau point. Unit-tested in isolation,
+/// and held to the labelled corpus in Tests/HighwaterTests/Analysis/Corpus.
 public enum GrowthAnalysis {
     public struct Thresholds: Sendable, Equatable {
-        /// Growth from the baseline to the steady level at or below this is `stable`.
+        /// A rise from the baseline to the steady level at or below this is `stable` unless a clean line carries it.
         public var stableBytes: UInt64 = 4 << 20
-        /// A run whose last half still carries more than this share of its total growth is `linear`.
-        public var linearShare: Double = 0.25
-        /// How close to the steady level (as a share of the growth) counts as having arrived.
-        public var plateauBand: Double = 0.05
+        /// Below `stableBytes`, a line this clean (R²) and this large is still a small leak, not noise.
+        public var smallLeakRSquared: Double = 0.8
+        public var smallLeakBytes: Double = 1_048_576
+        /// The plateau's own drift over its span, as a share of the rise, below which it counts as flat.
+        public var flatShare: Double = 0.1
+        /// A rise the last half still carries at least this share of the overall slope of is ongoing.
+        public var ongoingSlopeShare: Double = 0.5
+        /// R² a line needs over the counted requests for an ongoing rise to be called linear.
+        public var linearRSquared: Double = 0.8
+        /// The live heap counts as flat when it rose by no more than this share of the RSS rise.
+        public var flatHeapShare: Double = 0.25
+        public var minimums = GrowthMinimums()
         public init() {}
+        public init(minimums: GrowthMinimums) { self.minimums = minimums }
     }
 
     /// - Parameters:
     ///   - rss: RSS after each request, in completion order.
-    ///   - warmup: requests whose growth does not count (the first request by default).
-    public static func verdict(rss: [UInt64], warmup: Int = 1, thresholds: Thresholds = .init()) -> GrowthVerdict {
-        guard !rss.isEmpty else {
-            return GrowthVerdict(classification: .stable, slopeBytesPerRequest: 0, plateauIndex: nil, baseline: 0, steady: 0, growth: 0)
-        }
-        let w = min(max(warmup, 0), rss.count - 1)
-        let baseline = rss[max(w - 1, 0)]
-        let end = rss[rss.count - 1]
-        let tail = rss[(rss.count - max(1, rss.count / 10))...]
-        let steady = median(tail)
-        let counted = rss[w...]
-        let lastHalf = counted[(counted.startIndex + counted.count / 2)...]
-        let slope = leastSquaresSlope(lastHalf.map { Double($0) })
-        let growth = Int64(bitPattern: end &- baseline)
-        let toSteady = Double(steady) - Double(baseline)
-
-        var verdict = GrowthVerdict(classification: .stable, slopeBytesPerRequest: slope, plateauIndex: nil,
-                                    baseline: baseline, steady: steady, growth: growth)
-        guard toSteady > Double(thresholds.stableBytes) else { return verdict }
-        let lastHalfGrowth = slope * Double(lastHalf.count)
-        if lastHalfGrowth > thresholds.linearShare * toSteady {
-            verdict.classification = .linear
+    ///   - rssBefore: RSS before the first request: the baseline when nothing is warm-up.
+    ///   - heap: the live heap after each request, where the allocator probe applies.
+    ///   - samples: sampler readings after the warm-up; nil when the caller has none to count.
+    ///   - warmup: requests whose growth does not count (0 counts them all).
+    public static func verdict(rss: [UInt64], rssBefore: UInt64? = nil, heap: [UInt64]? = nil, samples: Int? = nil,
+                               warmup: Int = 1, thresholds t: Thresholds = .init()) -> GrowthVerdict {
+        let m = t.minimums
+        let w = min(max(warmup, 0), rss.count)
+        let n = rss.count - w
+        let baseline = w > 0 ? rss[w - 1] : (rssBefore ?? rss.first ?? 0)
+        let counted = rss[w...].map { Double($0) - Double(baseline) }
+        let steady = n > 0 ? median(rss[(rss.count - max(1, n / 10))...]) : baseline
+        var evidence = GrowthEvidence(requests_counted: n, samples_counted: samples, warmup: w, minimums: m,
+                                      baseline_bytes: baseline, steady_bytes: steady)
+        var verdict = GrowthVerdict(classification: .inconclusive, slopeBytesPerRequest: 0, plateauIndex: nil, baseline: baseline,
+                                    steady: steady, growth: Int64(bitPattern: (rss.last ?? baseline) &- baseline), evidence: evidence)
+        if n < m.requests {
+            verdict.evidence.reason = "not enough requests to judge (\(n) of the \(m.requests) needed)"
             return verdict
         }
-        verdict.classification = .plateau
-        let floor = Double(steady) - thresholds.plateauBand * toSteady
-        // The plateau starts after the last request that was still below the final level.
-        var index = w
-        for j in stride(from: rss.count - 1, through: w, by: -1) where Double(rss[j]) < floor {
-            index = j + 1
-            break
+        if let samples, samples < m.samples {
+            verdict.evidence.reason = "not enough samples to judge (\(samples) of the \(m.samples) needed)"
+            return verdict
         }
-        verdict.plateauIndex = min(index, rss.count - 1)
+
+        let line = LineFit(counted)
+        let lastHalf = LineFit(Array(counted[(n / 2)...]))
+        verdict.slopeBytesPerRequest = line.slope
+        evidence.slope_ci95_bytes_per_request = line.ci95
+        evidence.r_squared = line.rSquared
+        evidence.last_half_slope_bytes_per_request = lastHalf.slope
+
+        let rise = Double(steady) - Double(baseline)
+        var heapFlat: Bool?
+        if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }) {
+            let heapBase = w > 0 ? heap[w - 1] : heap[0]
+            let heapSteady = median(heap[(heap.count - max(1, n / 10))...])
+            evidence.heap_steady_bytes = heapSteady
+            evidence.heap_growth_bytes = Int64(heapSteady) - Int64(heapBase)
+            heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * max(rise, 0)
+        }
+
+        let ongoing = lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * line.slope
+        let clean = line.slope - line.ci95 > 0 && line.rSquared >= t.linearRSquared
+
+        if rise <= Double(t.stableBytes) {
+            // A clean, continuing line is a small leak even under the stable margin; anything else is noise.
+            let smallLeak = clean && line.rSquared >= t.smallLeakRSquared && ongoing && line.slope * Double(n) >= t.smallLeakBytes
+            verdict.classification = smallLeak ? (heapFlat == true ? .retention : .linear) : .stable
+            verdict.evidence = evidence
+            return verdict
+        }
+
+        let change = ChangePoint.lineThenLevel(counted)
+        let level = LineFit(Array(counted[change...]))
+        let levelDrift = abs(level.slope) * Double(n - change)
+        let share = Double(n - change) / Double(n)
+        let flat = levelDrift <= max(t.flatShare * rise, 3 * level.residualScale)
+        if flat && n - change >= 2 {
+            evidence.plateau_position = w + change
+            evidence.plateau_share = share
+        }
+        if flat && share >= m.plateauShare {
+            verdict.classification = .plateau
+            verdict.plateauIndex = w + change
+        } else if heapFlat == true {
+            verdict.classification = .retention
+        } else if clean && ongoing {
+            verdict.classification = .linear
+        } else {
+            verdict.classification = .stillGrowing
+        }
+        verdict.evidence = evidence
         return verdict
     }
 
     /// Slope of y over its index, by least squares; 0 for fewer than two points.
-    public static func leastSquaresSlope(_ ys: [Double]) -> Double {
-        let n = Double(ys.count)
-        guard ys.count >= 2 else { return 0 }
-        let meanX = (n - 1) / 2
-        let meanY = ys.reduce(0, +) / n
-        var num = 0.0, den = 0.0
-        for (i, y) in ys.enumerated() {
-            let dx = Double(i) - meanX
-            num += dx * (y - meanY)
-            den += dx * dx
-        }
-        return den == 0 ? 0 : num / den
-    }
+    public static func leastSquaresSlope(_ ys: [Double]) -> Double { LineFit(ys).slope }
 
     public static func median<C: Collection>(_ values: C) -> UInt64 where C.Element == UInt64 {
         let sorted = values.sorted()

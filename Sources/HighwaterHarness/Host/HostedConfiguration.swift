@@ -15,6 +15,8 @@ public enum HostedConfiguration {
         public var requests: String { directory + "/requests.jsonl" }
         /// Written only when records were lost.
         public var losses: String { directory + "/lost.json" }
+        /// The allocator and its arenas at the end of the run.
+        public var arenas: String { directory + "/arenas.json" }
     }
 
     /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass; ends at once when
@@ -46,6 +48,20 @@ public enum HostedConfiguration {
         _ = try? sampler.sampleOnce()
         report(RecordLosses(samples: sampler.lost.records, requests: recorder.lost.records,
                             first_error: (sampler.lost.firstError ?? recorder.lost.firstError)?.description), to: files)
+        writeArenas(to: files.arenas)
+    }
+
+    /// Each glibc arena's high water (bytes it ever took from the system), for the explanation of growth;
+    /// the allocator's name alone under another allocator.
+    static func writeArenas(to path: String) {
+        let arenas = ActiveAllocator.isGlibc ? (try? AllocatorProbe.arenas())?.map(\.systemMax) : nil
+        let report = AllocatorReport(allocator: ActiveAllocator.name, arena_high_water: arenas)
+        do {
+            try FileTree.writeAtomically(try RecordCoding.document(report), to: path)
+        } catch {
+            // The summary then explains growth without per-arena figures; say why on stderr (host.log).
+            Terminal.write("highwater host: \(path) could not be written: \(error)\n")
+        }
     }
 
     /// Tells the parent how many records never reached their files; nothing is written when none were lost.

@@ -59,24 +59,29 @@ public final class RequestRecorder: @unchecked Sendable {
     public func start(i: Int, route: String) -> Start {
         guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
         let t = MonotonicClock.nanoseconds()
-        let heap = hw_mallinfo()
         return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t,
-                     rss: residentBytes(), heap: heap.uordblks + heap.hblkhd)
+                     rss: residentBytes(), heap: Self.liveHeap())
     }
 
     /// - Parameter details: adds a workload's own fields (upload bytes, …) to the record.
     public func finish(_ s: Start, status: Int, error: String? = nil, details: (inout RequestRecord) -> Void = { _ in }) {
         guard enabled else { return }
-        let heap = hw_mallinfo()
         var record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
                                    start_ns: s.startNs, end_ns: MonotonicClock.nanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
-                                   heap_in_use_after: heap.uordblks + heap.hblkhd, error: error)
+                                   heap_in_use_after: Self.liveHeap(), error: error)
         details(&record)
         var line = JSONLine(capacity: 320)
         record.write(to: &line)
         // A failed write is counted by the file; the host reports the count when it stops.
         try? output?.append(line.bytes)
+    }
+
+    /// glibc's bytes in use; 0 under another allocator, whose live heap glibc cannot see.
+    static func liveHeap() -> UInt64 {
+        guard ActiveAllocator.isGlibc else { return 0 }
+        let heap = hw_mallinfo()
+        return heap.uordblks + heap.hblkhd
     }
 
     static func threadName() -> String {

@@ -21,8 +21,9 @@ public struct ChildRun: Sendable {
     }
 
     public func execute() async throws -> RunSummary {
+        try Preload.check(plan.environment)
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"
@@ -88,8 +89,9 @@ public struct ChildRun: Sendable {
 
         let requests = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(directory + "/requests.jsonl")) ?? [])
         let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/samples.jsonl")) ?? [])
+        let allocator = try? RecordCoding.decode(AllocatorReport.self, from: FileTree.readBytes(directory + "/arenas.json"))
         var summary = RunSummarizer.summarize(plan: plan, runID: runID, requests: requests, samples: samples,
-                                              client: client, arenaLimit: arenaLimit)
+                                              client: client, arenaLimit: arenaLimit, cores: Self.cores, allocator: allocator)
         if let upload {
             UploadFigures.add(to: &summary, plan: plan, upload: upload, requests: requests, samples: samples)
         }
@@ -113,6 +115,10 @@ public struct ChildRun: Sendable {
             if !childExit.succeeded {
                 summary.stderr_tail = FileTree.tail(logPath, lines: 20)
                 summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
+                // A run whose child died has no verdict on its memory, whatever the requests before showed.
+                if summary.growth.classification != .notRun { summary.growth.classification = .crashed }
+                GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit, cores: Self.cores,
+                                          lastSample: samples.last)
             }
         }
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
@@ -124,11 +130,13 @@ public struct ChildRun: Sendable {
         return Quantity.formatBytes(status.vmRSS)
     }
 
+    static var cores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     /// glibc's cap for the child: MALLOC_ARENA_MAX when set, else 8 x online CPUs.
     var arenaLimit: Int {
         if let v = plan.environment["MALLOC_ARENA_MAX"], let n = Int(v) { return n }
         if let v = ProcessEnvironment.current["MALLOC_ARENA_MAX"], plan.environment["MALLOC_ARENA_MAX"] == nil, let n = Int(v) { return n }
-        return 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return 8 * Self.cores
     }
 
 }

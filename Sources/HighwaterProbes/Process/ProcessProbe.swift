@@ -62,7 +62,7 @@ public final class ProcessProbe {
         var record = SampleRecord(t_ns: t, pid: pid, rss: s.vmRSS, rss_anon: s.rssAnon, rss_file: s.rssFile,
                                   rss_shmem: s.rssShmem, vm_size: s.vmSize, vm_hwm: s.vmHWM, threads: s.threads,
                                   fds: UInt64(fds), utime_ns: st.utimeNs, stime_ns: st.stimeNs)
-        if isSelf {
+        if isSelf, ActiveAllocator.isGlibc {
             let heap = AllocatorProbe.totals()
             record.heap_in_use = heap.inUse
             record.heap_free = heap.free

@@ -57,6 +57,8 @@ public struct RunPlan: Codable, Equatable, Sendable {
     /// Requests whose growth does not count.
     public var warmup: Int
     public var sampleIntervalNs: UInt64
+    /// The least evidence a growth verdict needs (the scenario's `verdict:`); nil takes the defaults.
+    public var minimums: GrowthMinimums?
 
     public init(scenario: String, config: String, executor: Executor, workload: Workload,
                 environment: [String: String] = [:], load: Load, storage: Storage = .init(), warmup: Int = 1,

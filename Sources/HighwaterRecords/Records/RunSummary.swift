@@ -6,10 +6,20 @@ public struct RunSummary: Codable, Equatable, Sendable {
         public var slope_bytes_per_request: Double
         /// The request (index `i`) from which RSS stayed at its final level; nil when it never settled.
         public var first_plateau_request: Int?
-        public init(classification: GrowthClass, slope_bytes_per_request: Double, first_plateau_request: Int?) {
+        /// The evidence the class rests on, stored so every report renders it without recomputing.
+        public var evidence: GrowthEvidence?
+        /// "plateau at 16 threads", "not enough requests to judge (3 of the 30 needed)": the badge's text.
+        public var label: String?
+        /// What the memory did, with the figures and the mechanism measured.
+        public var finding: String?
+        /// What to change; nil when nothing needs doing. Never a setting the run already has.
+        public var advice: String?
+        public init(classification: GrowthClass, slope_bytes_per_request: Double, first_plateau_request: Int?,
+                    evidence: GrowthEvidence? = nil) {
             self.classification = classification
             self.slope_bytes_per_request = slope_bytes_per_request
             self.first_plateau_request = first_plateau_request
+            self.evidence = evidence
         }
     }
 
@@ -82,12 +92,18 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var notes: [String]?
     /// Fields a workload adds (upload bytes, temp dir figures, …), numbers only.
     public var workload: [String: Double]?
+    /// The allocator the child ran on: "glibc", "jemalloc", "tcmalloc". Arena and heap figures exist for glibc only.
+    public var allocator: String?
+    /// glibc's arenas at the end of the run, from malloc_info: each one's high water (bytes it ever took from the system).
+    public var arena_high_water: [UInt64]?
+    /// The machine when the run started: what it inherited from the run before it.
+    public var started_from: StartingPoint?
 
     public init(scenario: String, run_id: String, config: String) {
         self.scenario = scenario; self.run_id = run_id; self.config = config
         requests = 0; errors = 0; rss_start = 0; rss_end = 0; rss_peak = 0; rss_growth = 0
         threads_max = 0; arenas_max = 0
-        growth = Growth(classification: .stable, slope_bytes_per_request: 0, first_plateau_request: nil)
+        growth = Growth(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
         latency_ms = .zero; throughput_rps = 0; expectations = []
     }
 }

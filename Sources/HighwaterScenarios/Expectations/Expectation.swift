@@ -136,6 +136,10 @@ public struct Expectation: Sendable {
 
     /// Checks the run; the result names what was observed in readable units.
     public func evaluate(_ run: RunSummary) -> RunSummary.Expectation {
+        // A run without data proves nothing: `errors == 0` on a run that never sent a request must not pass.
+        if !run.growth.classification.hasData {
+            return .init(text: fullText, passed: false, observed: "no data: the run is \(run.growth.classification.rawValue)" + (run.run_error.map { " (\($0))" } ?? ""))
+        }
         guard let observed = field.read(run) else {
             return .init(text: fullText, passed: false, observed: "absent (the run did not record \(field.path))")
         }

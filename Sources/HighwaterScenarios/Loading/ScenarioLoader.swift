@@ -9,9 +9,9 @@ public struct ScenarioLoader: Sendable {
     public init(cores: Int) { self.cores = max(1, cores) }
 
     static let topLevelKeys = ["name", "description", "executor", "workload", "environment", "load", "storage",
-                               "sample_interval", "sweep", "variants", "expect"]
+                               "verdict", "sample_interval", "sweep", "variants", "expect"]
     /// Keys that hold a mapping of settings, not a value.
-    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage"]
+    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict"]
 
     /// The scenario files of a directory (`*.yaml`, `*.yml`), sorted.
     public static func scenarioFiles(in directory: String) throws -> [String] {

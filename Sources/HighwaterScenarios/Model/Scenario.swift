@@ -84,6 +84,9 @@ extension RunPlan {
         case "storage.temp_dir": return storage.tempDir
         case "storage.spool_threshold": return storage.spoolThreshold.map(String.init)
         case "storage.destination_tmpfs": return storage.destinationTmpfsBytes.map(String.init)
+        case "verdict.min_requests": return String((minimums ?? .init()).requests)
+        case "verdict.min_samples": return String((minimums ?? .init()).samples)
+        case "verdict.plateau_share": return Quantity.format((minimums ?? .init()).plateauShare)
         default:
             if path.hasPrefix("environment.") { return environment[String(path.dropFirst("environment.".count))] }
             if path.hasPrefix("workload.options.") { return workload.options[String(path.dropFirst("workload.options.".count))] }

@@ -40,6 +40,9 @@ public struct ScenarioField: Sendable {
         .init(path: "storage.temp_dir", kind: .absolutePath, summary: "the temp dir to use instead of a tmpfs"),
         .init(path: "storage.spool_threshold", kind: .bytes(positive: false), summary: "bytes a spooled upload keeps in memory"),
         .init(path: "storage.destination_tmpfs", kind: .bytes(positive: true), summary: "a tmpfs of this size as the upload destination"),
+        .init(path: "verdict.min_requests", kind: .integer(min: 1), summary: "requests after the warm-up a growth verdict needs (default 30)"),
+        .init(path: "verdict.min_samples", kind: .integer(min: 0), summary: "sampler readings after the warm-up a growth verdict needs (default 10)"),
+        .init(path: "verdict.plateau_share", kind: .positiveNumber, summary: "share of the run a plateau must hold for (default 0.2)"),
         .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
     ]
 

@@ -200,6 +200,12 @@ struct PlanBuilder {
                            spoolThreshold: bytes("storage.spool_threshold"), destinationTmpfsBytes: bytes("storage.destination_tmpfs")),
             warmup: warmup,
             sampleIntervalNs: value("sample_interval").flatMap(Quantity.nanoseconds) ?? 10_000_000)
-        return (plan, quick)
+        var minimums = GrowthMinimums()
+        if let v = value("verdict.min_requests").flatMap({ Int($0) }) { minimums.requests = v }
+        if let v = value("verdict.min_samples").flatMap({ Int($0) }) { minimums.samples = v }
+        if let v = value("verdict.plateau_share").flatMap({ Double($0) }) { minimums.plateauShare = v }
+        var planned = plan
+        if minimums != GrowthMinimums() { planned.minimums = minimums }
+        return (planned, quick)
     }
 }

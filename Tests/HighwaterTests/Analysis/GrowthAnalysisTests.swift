@@ -20,7 +20,7 @@ struct GrowthAnalysisTests {
         #expect(v.classification == .plateau)
         #expect(v.plateauIndex == 14)
         #expect(v.growth == Int64(14 * 8 * mib))
-        #expect(abs(v.slopeBytesPerRequest) < 1)
+        #expect(v.evidence.plateau_share! > 0.99)
     }
 
     @Test func steadyClimbIsLinear() {
@@ -37,12 +37,58 @@ struct GrowthAnalysisTests {
         let rss = (0..<1000).map { i in 30 * mib + UInt64(min(i, 40)) * 2 * mib + noise() }
         let v = GrowthAnalysis.verdict(rss: rss)
         #expect(v.classification == .plateau)
-        #expect((38...42).contains(v.plateauIndex ?? -1))
+        #expect((39...41).contains(v.plateauIndex ?? -1))
+    }
+
+    @Test("40 equal steps put the plateau at 40, 100 at 100")
+    func equalSteps() {
+        for steps in [40, 100] {
+            let rss = (0..<1000).map { i in 30 * mib + UInt64(min(i, steps)) * 2 * mib }
+            let v = GrowthAnalysis.verdict(rss: rss)
+            #expect(v.classification == .plateau)
+            #expect(v.plateauIndex == steps, "\(steps) steps")
+        }
+    }
+
+    @Test("a dip late in the level does not move the plateau")
+    func lateDip() {
+        var rss = (0..<300).map { i in 30 * mib + UInt64(min(i, 40)) * 2 * mib }
+        rss[290] -= 30 * mib
+        let v = GrowthAnalysis.verdict(rss: rss)
+        #expect(v.classification == .plateau)
+        #expect(v.plateauIndex == 40)
+    }
+
+    @Test("a level reached in the last stretch is still growing, not a plateau")
+    func lateLevelIsStillGrowing() {
+        let rss = (0..<2000).map { i in 30 * mib + UInt64(min(i, 1990)) * 64 * 1024 }
+        let v = GrowthAnalysis.verdict(rss: rss)
+        #expect(v.classification != .plateau)
+        #expect(v.plateauIndex == nil)
+    }
+
+    @Test("too few requests or samples are inconclusive, with the reason")
+    func minimums() {
+        let three = GrowthAnalysis.verdict(rss: [30 * mib, 100 * mib, 200 * mib, 300 * mib])
+        #expect(three.classification == .inconclusive)
+        #expect(three.evidence.reason == "not enough requests to judge (3 of the 30 needed)")
+        let fewSamples = GrowthAnalysis.verdict(rss: (0..<100).map { UInt64($0) * mib }, samples: 4)
+        #expect(fewSamples.evidence.reason == "not enough samples to judge (4 of the 10 needed)")
+        var custom = GrowthAnalysis.Thresholds()
+        custom.minimums.requests = 3
+        #expect(GrowthAnalysis.verdict(rss: [30 * mib, 31 * mib, 32 * mib, 33 * mib], thresholds: custom).classification != .inconclusive)
+    }
+
+    @Test("warmup 0 counts the first request against the RSS before it")
+    func warmupZero() {
+        let rss = [30 * mib + 64 * mib] + (1..<100).map { _ in 30 * mib + 64 * mib }
+        #expect(GrowthAnalysis.verdict(rss: rss, rssBefore: 30 * mib, warmup: 0).evidence.baseline_bytes == 30 * mib)
+        #expect(GrowthAnalysis.verdict(rss: rss, rssBefore: 30 * mib, warmup: 1).evidence.baseline_bytes == 94 * mib)
     }
 
     @Test func edgeCases() {
-        #expect(GrowthAnalysis.verdict(rss: []).classification == .stable)
-        #expect(GrowthAnalysis.verdict(rss: [5 * mib]).classification == .stable)
+        #expect(GrowthAnalysis.verdict(rss: []).classification == .inconclusive)
+        #expect(GrowthAnalysis.verdict(rss: [5 * mib]).classification == .inconclusive)
         #expect(GrowthAnalysis.leastSquaresSlope([1]) == 0)
         #expect(GrowthAnalysis.leastSquaresSlope([1, 3, 5]) == 2)
     }

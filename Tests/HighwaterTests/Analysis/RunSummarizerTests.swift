@@ -33,6 +33,43 @@ struct RunSummarizerTests {
         #expect(s.first_on_thread_requests == 8)
         #expect(s.rss_delta_first_on_thread == Double(8 * mib))
         #expect(s.throughput_rps == 100)
-        #expect(s.notes?.first?.contains("settled at request 7") == true)
+        #expect(s.growth.finding?.contains("settled at request 7") == true)
+        #expect(s.growth.evidence?.requests_counted == 99)
+        #expect(s.growth.label == "plateau at 8 threads")
+    }
+}
+
+@Suite("Runs without data and advice that fits")
+struct VerdictEdgeTests {
+    static let plan = RunPlan(scenario: "s", config: "c", executor: .init(kind: "eager", size: 40),
+                              workload: .init(name: "alloc-churn"), environment: ["MALLOC_ARENA_MAX": "2"], load: .init(requests: 100))
+
+    @Test("a run with no request is not-run, never stable, and its expectations cannot pass")
+    func noData() {
+        let s = RunSummarizer.summarize(plan: Self.plan, runID: "01", requests: [], samples: [],
+                                        client: .init(latenciesMs: [], errors: 100, wallNs: 0), arenaLimit: 2)
+        #expect(s.growth.classification == .notRun)
+        #expect(s.growth.label == "not run")
+        #expect(!s.growth.classification.hasData)
+    }
+
+    @Test("advice never repeats a setting the run already has")
+    func adviceFitsTheConfiguration() {
+        var s = RunSummary(scenario: "s", run_id: "01", config: "eager-40-arena2")
+        s.growth = .init(classification: .plateau, slope_bytes_per_request: 0, first_plateau_request: 10)
+        GrowthExplanation.explain(&s, plan: Self.plan, arenaLimit: 2, cores: 2)
+        let advice = s.growth.advice ?? ""
+        #expect(!advice.contains("set MALLOC_ARENA_MAX=2"))
+        #expect(advice.contains("already has MALLOC_ARENA_MAX=2"))
+        var trimmed = Self.plan
+        trimmed.environment = ["LD_PRELOAD": "libjemalloc.so.2"]
+        trimmed.executor.size = 1
+        var j = RunSummary(scenario: "s", run_id: "02", config: "eager-1-jemalloc")
+        j.allocator = "jemalloc"
+        j.growth = .init(classification: .plateau, slope_bytes_per_request: 0, first_plateau_request: 10)
+        GrowthExplanation.explain(&j, plan: trimmed, arenaLimit: 16, cores: 2)
+        #expect(j.growth.advice?.contains("jemalloc") == true)
+        #expect(j.growth.advice?.contains("preload") == false)
+        #expect(j.growth.finding?.contains("not available (jemalloc)") == true)
     }
 }

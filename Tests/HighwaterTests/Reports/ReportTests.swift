@@ -10,23 +10,10 @@ import HighwaterSystem
 /// (16 threads at 25 MiB each), a pool of one, and a 64 KiB-per-request leak.
 @Suite("Reports")
 struct ReportTests {
-    /// Writes the standard results, optionally without the figures the harness adds beyond the interface,
-    /// so the report has to compute them from requests.jsonl and samples.jsonl.
-    static func makeResults(requests: Int = 3000, stripDerived: Bool = false) throws -> (dir: String, summary: ResultsSummary) {
+    /// Writes the standard results.
+    static func makeResults(requests: Int = 3000) throws -> (dir: String, summary: ResultsSummary) {
         let dir = TestSupport.makeTemporaryDirectory("hw-report")
         let summary = try SyntheticResults.write(directory: dir, runs: SyntheticResults.standard(requests: requests))
-        if stripDerived {
-            var stripped = summary
-            for k in stripped.runs.indices {
-                stripped.runs[k].plateau_threads = nil
-                stripped.runs[k].growth_per_thread = nil
-                stripped.runs[k].plateau_arenas = nil
-            }
-            let data = try JSONEncoder().encode(stripped)
-            let fd = open(dir + "/summary.json", O_WRONLY | O_TRUNC)
-            _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-        }
         return (dir, summary)
     }
 
@@ -69,10 +56,10 @@ struct ReportTests {
         #expect(abs(statedHTML.perThreadMiB - expectedPerThread) <= 0.1 * expectedPerThread)
 
         let leakLine = try #require(line(of: leakConfig, in: markdown))
-        #expect(leakLine.contains("probable leak"))
+        #expect(leakLine.contains("🔴 leak"))
         #expect(leakLine.contains(" per request"))
         #expect(leakLine.contains("per hour"))
-        #expect(html.contains("<strong>\(leakConfig)</strong> <span class=\"verdict v-linear\">probable leak</span>"))
+        #expect(html.contains("<strong>\(leakConfig)</strong> <span class=\"verdict v-linear\">leak</span>"))
         #expect(html.contains("<strong>\(plateauConfig)</strong> <span class=\"verdict v-plateau\">"))
         let stableLine = try #require(line(of: stableConfig, in: markdown))
         #expect(stableLine.contains("stable"))
@@ -89,11 +76,24 @@ struct ReportTests {
         #expect(Self.read(dir + "/index.html") == html)
     }
 
-    @Test func computesPlateauFiguresFromRawDataWhenSummaryLacksThem() throws {
-        let (dir, summary) = try Self.makeResults(stripDerived: true)
+    @Test("the report renders the verdict summary.json stores and never recomputes it from the raw data")
+    func rendersOnlyTheStoredVerdict() throws {
+        let (dir, summary) = try Self.makeResults()
         defer { TestSupport.removeTree(dir) }
+        var changed = summary
+        let k = try #require(changed.runs.firstIndex { $0.config == "leak-64k" })
+        changed.runs[k].growth.classification = .inconclusive
+        changed.runs[k].growth.label = "not enough requests to judge (3 of the 30 needed)"
+        changed.runs[k].growth.finding = "stored finding"
+        let data = try JSONEncoder().encode(changed)
+        let fd = open(dir + "/summary.json", O_WRONLY | O_TRUNC)
+        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         let (html, markdown) = try ReportWriter.write(resultsDirectory: dir)
-        try Self.checkPlateauAndLeak(html: html, markdown: markdown, summary: summary)
+        let leakLine = try #require(Self.line(of: "leak-64k", in: markdown))
+        #expect(!leakLine.contains("🔴"))
+        #expect(leakLine.contains("stored finding"))
+        #expect(!html.contains("<span class=\"verdict v-linear\">"))
     }
 
     @Test func pageIsSelfContainedWithChartsThatHaveAxesLabelsAndLegends() throws {

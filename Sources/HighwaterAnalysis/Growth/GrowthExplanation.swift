@@ -1,0 +1,152 @@
+import HighwaterRecords
+
+/// The sentences stored with a verdict: a short label for the badge, what the memory did with the figures and
+/// the mechanism measured (arenas against glibc's limit, each arena's high water, the live heap), and advice
+/// that fits the configuration: never a setting the run already has.
+public enum GrowthExplanation {
+    public static func explain(_ s: inout RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
+        let g = s.growth, e = g.evidence
+        let rise = e.map { Double($0.steady_bytes) - Double($0.baseline_bytes) } ?? Double(s.rss_growth)
+        let counted = e?.requests_counted ?? s.requests
+        var label: String, finding: String, advice: String?
+        switch g.classification {
+        case .notRun:
+            label = "not run"
+            finding = "The run did not happen: " + (s.run_error ?? "no request reached a handler") + "."
+            advice = nil
+        case .crashed:
+            label = "crashed" + (s.child_exit.map { " (\($0))" } ?? "")
+            finding = "The hosted child ended with \(s.child_exit ?? "a failure") after \(s.requests) requests; its memory is not judged."
+            advice = "Read the child's stderr below; a run without data fails every expectation on it."
+        case .inconclusive:
+            label = e?.reason ?? "inconclusive"
+            finding = "\(label.prefix(1).uppercased() + label.dropFirst()): RSS moved \(bytes(rise)) over \(counted) requests after the warm-up, too little to tell noise from growth."
+            advice = e.map { "To judge memory here, send at least \($0.minimum_requests + $0.warmup) requests (load.requests), or lower verdict.min_requests." }
+        case .stable:
+            label = "stable"
+            finding = "RSS stayed within \(bytes(abs(rise))) of \(bytes(e?.baseline_bytes ?? s.rss_start)) over \(counted) requests after the warm-up"
+            if let e { finding += " (slope \(bytes(g.slope_bytes_per_request)) ± \(bytes(e.slope_ci95_bytes_per_request)) per request)" }
+            finding += ": stable."
+            advice = nil
+        case .plateau:
+            label = s.plateau_threads.map { "plateau at \($0) thread\($0 == 1 ? "" : "s")" } ?? "plateau"
+            finding = "RSS grew \(bytes(rise))"
+            if let p = g.first_plateau_request { finding += " and settled at request \(p)" }
+            finding += " at \(bytes(e?.steady_bytes ?? s.rss_end))"
+            if let share = e?.plateau_share { finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)" }
+            finding += "."
+            if let t = s.plateau_threads {
+                finding += " \(t) worker thread\(t == 1 ? "" : "s") had run by then, of \(s.worker_threads ?? t)"
+                if let g = s.growth_per_thread { finding += " (about \(bytes(g)) each on average; threads do not each add one step, each arena rises to its own high water)" }
+                finding += "."
+            }
+            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            finding += heapFlat(s, rise: rise) ? " The growth stopped and the live heap did not grow: retained arena memory, not a leak." : " The growth stopped: not a leak."
+            advice = remedies(s, plan: plan)
+        case .retention:
+            label = "allocator retention"
+            finding = "RSS rose \(bytes(rise)) (\(bytes(g.slope_bytes_per_request)) per request, still rising at the end) while the live heap "
+            finding += e?.heap_growth_bytes.map { "changed by only \(bytes($0))" } ?? "stayed flat"
+            finding += ": the allocator keeps memory the program freed."
+            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            advice = remedies(s, plan: plan)
+        case .linear:
+            let heapGrew = e?.heap_growth_bytes.map { Double($0) > 0.25 * rise } ?? false
+            label = heapGrew ? "leak" : "probable leak"
+            finding = "RSS kept growing to the end at \(bytes(g.slope_bytes_per_request)) per request"
+            if let e { finding += " (± \(bytes(e.slope_ci95_bytes_per_request)), R² \(fixed(e.r_squared)))" }
+            if s.throughput_rps > 0 { finding += ", \(bytes(g.slope_bytes_per_request * s.throughput_rps * 3600)) per hour at \(Quantity.format(s.throughput_rps)) requests/s" }
+            finding += "; \(bytes(rise)) over \(counted) requests."
+            if let heap = e?.heap_growth_bytes {
+                finding += heapGrew ? " The live heap grew too (\(bytes(heap))): memory still referenced, a leak."
+                    : " The live heap stayed near flat (\(bytes(heap))): look outside malloc (mmap, runtime caches, thread stacks)."
+            } else {
+                finding += " The live heap is not available (\(s.allocator ?? "no allocator probe")), so this rests on RSS alone: a probable leak."
+            }
+            advice = "Look for what outlives a request (unbounded caches, global lists, retained closures or buffers); run with allocation profiling to see the call sites that hold the memory."
+        case .stillGrowing:
+            label = "still growing"
+            finding = "RSS rose \(bytes(rise)) and had not settled by the end"
+            if let share = e?.plateau_share, let m = e?.minimum_plateau_share {
+                finding += ": it held level only for the last \(percent(share)) of the run (at least \(percent(m)) needed for a plateau)"
+            } else {
+                finding += " (slope \(bytes(g.slope_bytes_per_request)) per request over the run, \(bytes(e?.last_half_slope_bytes_per_request ?? 0)) over its last half)"
+            }
+            finding += "."
+            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            advice = "Run at least \(2 * plan.load.requests) requests (load.requests) to tell a plateau from a leak."
+        }
+        s.growth.label = label
+        s.growth.finding = finding
+        s.growth.advice = advice
+    }
+
+    /// What was measured of glibc's arenas and the live heap; "not available (jemalloc)" under another allocator.
+    static func mechanism(_ s: RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord?) -> String {
+        if let a = s.allocator, a != "glibc" {
+            return " Arenas and the glibc heap: not available (\(a)); RSS and threads were measured."
+        }
+        var text = ""
+        if s.arenas_max > 0 {
+            let limit = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "8 x \(cores > 0 ? "\(cores)" : "the") cores"
+            text += " The arenas reached \(s.arenas_max) of glibc's limit of \(arenaLimit) (\(limit), the main arena included)"
+            if let r = s.arena_limit_request { text += ", the limit from request \(r) on; later threads share arenas" }
+            text += "."
+        }
+        if let marks = s.arena_high_water, !marks.isEmpty {
+            let sorted = marks.sorted()
+            text += " Each arena's high water (malloc_info): median \(bytes(sorted[sorted.count / 2])), largest \(bytes(sorted.last!)), \(bytes(sorted.reduce(0, +))) over \(marks.count) arenas: the growth is each arena rising to its own high water."
+        }
+        if let last = lastSample, let live = last.heap_in_use, let held = last.heap_system, held > 0 {
+            let idle = 1 - Double(live) / Double(held)
+            text += " At the end the arenas held \(bytes(held)), live \(bytes(live)): \(percent(max(idle, 0))) idle."
+        }
+        return text
+    }
+
+    static func heapFlat(_ s: RunSummary, rise: Double) -> Bool {
+        guard let heap = s.growth.evidence?.heap_growth_bytes else { return false }
+        return Double(heap) <= 0.25 * max(rise, 0)
+    }
+
+    /// The fixes this run does not already apply, in the order they are cheapest to try.
+    static func remedies(_ s: RunSummary, plan: RunPlan) -> String? {
+        let env = plan.environment
+        let preload = env["LD_PRELOAD"] ?? ""
+        let glibc = (s.allocator ?? "glibc") == "glibc" && preload.isEmpty
+        var fixes: [String] = []
+        var has: [String] = []
+        let pools = ["fixed", "lazy", "eager"]
+        if pools.contains(plan.executor.kind), plan.executor.size > 1 {
+            let bound = max(1, min(4, (s.plateau_threads ?? plan.executor.size) / 4))
+            if bound < plan.executor.size { fixes.append("bound the pool to \(bound) (executor.size is \(plan.executor.size))") }
+        } else if pools.contains(plan.executor.kind) {
+            has.append("a pool of one")
+        }
+        if glibc {
+            if let current = env["MALLOC_ARENA_MAX"] {
+                if let n = Int(current), n > 2 { fixes.append("lower MALLOC_ARENA_MAX from \(n) to 2") } else { has.append("MALLOC_ARENA_MAX=\(current)") }
+            } else {
+                fixes.append("set MALLOC_ARENA_MAX=2")
+            }
+            if plan.workload.options["trim"] == "true" { has.append("malloc_trim after each request") } else if plan.workload.name == "alloc-churn" || plan.workload.name == "leak" {
+                fixes.append("call malloc_trim(0) after large requests")
+            }
+            fixes.append("preload jemalloc or tcmalloc (LD_PRELOAD)")
+        } else {
+            has.append(s.allocator ?? preload)
+        }
+        if fixes.isEmpty {
+            return "This run already has \(has.joined(separator: " and ")); what remains is the working set itself."
+        }
+        var text = fixes.count == 1 ? fixes[0] : fixes.dropLast().joined(separator: ", ") + ", or " + fixes.last!
+        text = text.prefix(1).uppercased() + text.dropFirst() + "."
+        if !has.isEmpty { text += " (This run already has \(has.joined(separator: " and ")).)" }
+        return text
+    }
+
+    static func bytes(_ v: Double) -> String { Quantity.formatBytes(v) }
+    static func bytes<T: BinaryInteger>(_ v: T) -> String { Quantity.formatBytes(v) }
+    static func percent(_ share: Double) -> String { "\(Int((share * 100).rounded()))%" }
+    static func fixed(_ v: Double) -> String { String(Double(Int(v * 100)) / 100) }
+}

@@ -1,0 +1,56 @@
+/// What a growth verdict rests on, as `summary.json` stores it beside the class.
+public struct GrowthEvidence: Codable, Equatable, Sendable {
+    /// Requests and sampler readings after the warm-up, and the warm-up itself.
+    public var requests_counted: Int
+    public var samples_counted: Int?
+    public var warmup: Int
+    /// The minimums the verdict was held to.
+    public var minimum_requests: Int
+    public var minimum_samples: Int
+    public var minimum_plateau_share: Double
+    /// Why the class is `inconclusive`: "not enough requests to judge (3 of the 30 needed)".
+    public var reason: String?
+    /// RSS after the warm-up and the level it settled at (median of the last tenth).
+    public var baseline_bytes: UInt64
+    public var steady_bytes: UInt64
+    /// Least-squares line over the counted requests: slope, 95% interval half-width (widened for
+    /// correlated residuals), and R².
+    public var slope_ci95_bytes_per_request: Double
+    public var r_squared: Double
+    /// Slope over the last half of the counted requests.
+    public var last_half_slope_bytes_per_request: Double
+    /// Position (0-based, in completion order) where the plateau starts, from a change-point fit, and the
+    /// share of the counted run after it.
+    public var plateau_position: Int?
+    public var plateau_share: Double?
+    /// The live heap (glibc's in-use bytes) from the baseline to its steady level; nil where the allocator
+    /// probe does not apply.
+    public var heap_growth_bytes: Int64?
+    public var heap_steady_bytes: UInt64?
+
+    public init(requests_counted: Int, samples_counted: Int?, warmup: Int, minimums: GrowthMinimums, baseline_bytes: UInt64,
+                steady_bytes: UInt64) {
+        self.requests_counted = requests_counted; self.samples_counted = samples_counted; self.warmup = warmup
+        minimum_requests = minimums.requests; minimum_samples = minimums.samples; minimum_plateau_share = minimums.plateauShare
+        self.baseline_bytes = baseline_bytes; self.steady_bytes = steady_bytes
+        slope_ci95_bytes_per_request = 0; r_squared = 0; last_half_slope_bytes_per_request = 0
+    }
+}
+
+/// What a run started from: the machine's state once the harness had let it settle.
+public struct StartingPoint: Codable, Equatable, Sendable {
+    /// Dirty and writeback bytes in /proc/meminfo when the run started.
+    public var dirty_bytes: UInt64
+    public var writeback_bytes: UInt64
+    /// The 1-minute load average and the memory available.
+    public var load_average: Double
+    public var mem_available_bytes: UInt64
+    /// How long the harness waited for writeback to drain, and whether it did within its limit.
+    public var settle_ms: Double
+    public var settled: Bool
+    public init(dirty_bytes: UInt64, writeback_bytes: UInt64, load_average: Double, mem_available_bytes: UInt64,
+                settle_ms: Double, settled: Bool) {
+        self.dirty_bytes = dirty_bytes; self.writeback_bytes = writeback_bytes; self.load_average = load_average
+        self.mem_available_bytes = mem_available_bytes; self.settle_ms = settle_ms; self.settled = settled
+    }
+}
