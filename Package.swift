@@ -103,7 +103,9 @@ let package = Package(
                 "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
                 "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // Recorded series of real runs, read from the source tree by the growth corpus test.
+            exclude: ["Analysis/Corpus"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -27,10 +27,17 @@ public enum GrowthAnalysis {
         public var smallLeakBytes: Double = 1_048_576
         /// The plateau's own drift over its span, as a share of the rise, below which it counts as flat.
         public var flatShare: Double = 0.1
-        /// A rise the last half still carries at least this share of the overall slope of is ongoing.
-        public var ongoingSlopeShare: Double = 0.5
-        /// R² a line needs over the counted requests for an ongoing rise to be called linear.
+        /// A rise is ongoing when the last half climbs at least this share of the first half's slope: a leak
+        /// keeps its pace, arenas rising to their high water slow down.
+        public var ongoingSlopeShare: Double = 0.75
+        /// R² a line needs over the counted requests for an ongoing rise to be called linear, unless the last
+        /// half's slope alone is clear of zero (a slow leak under noise has a low R² and a tight interval).
         public var linearRSquared: Double = 0.8
+        /// A level held at the end must be at least this share of the run (and 10 requests) to count as reached.
+        public var endLevelShare: Double = 0.05
+        /// The low percentile of a level taken as its floor: a level whose floor stayed within `stableBytes`
+        /// of the baseline only swings above where it began (a cache filling and emptying), it did not rise.
+        public var floorPercentile: Double = 0.1
         /// The live heap counts as flat when it rose by no more than this share of the RSS rise.
         public var flatHeapShare: Double = 0.25
         public var minimums = GrowthMinimums()
@@ -66,6 +73,7 @@ public enum GrowthAnalysis {
         }
 
         let line = LineFit(counted)
+        let firstHalf = LineFit(Array(counted[..<(n / 2)]))
         let lastHalf = LineFit(Array(counted[(n / 2)...]))
         verdict.slopeBytesPerRequest = line.slope
         evidence.slope_ci95_bytes_per_request = line.ci95
@@ -82,8 +90,10 @@ public enum GrowthAnalysis {
             heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * max(rise, 0)
         }
 
-        let ongoing = lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * line.slope
+        let ongoing = lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * firstHalf.slope
         let clean = line.slope - line.ci95 > 0 && line.rSquared >= t.linearRSquared
+        // A slow leak under noise: R² stays low, but the slope over the last half alone is clear of zero.
+        let significant = line.slope - line.ci95 > 0 && (line.rSquared >= t.linearRSquared || lastHalf.slope - lastHalf.ci95 > 0)
 
         if rise <= Double(t.stableBytes) {
             // A clean, continuing line is a small leak even under the stable margin; anything else is noise.
@@ -102,12 +112,20 @@ public enum GrowthAnalysis {
             evidence.plateau_position = w + change
             evidence.plateau_share = share
         }
-        if flat && share >= m.plateauShare {
+        // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's.
+        let endLevel = n - change >= max(10, Int(t.endLevelShare * Double(n)))
+            && level.slope + level.ci95 < t.ongoingSlopeShare * line.slope
+        let levelValues = counted[change...].sorted()
+        let floorRise = levelValues[min(levelValues.count - 1, Int(t.floorPercentile * Double(levelValues.count)))]
+        if flat && floorRise <= Double(t.stableBytes) {
+            // The "rise" is the level's own swing above where it started: its floor did not move.
+            verdict.classification = .stable
+        } else if flat && share >= m.plateauShare {
             verdict.classification = .plateau
             verdict.plateauIndex = w + change
         } else if heapFlat == true {
             verdict.classification = .retention
-        } else if clean && ongoing {
+        } else if significant && ongoing && !endLevel {
             verdict.classification = .linear
         } else {
             verdict.classification = .stillGrowing
