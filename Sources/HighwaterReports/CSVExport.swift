@@ -9,6 +9,8 @@ public enum CSVExport {
         out.reserveCapacity(header.utf8.count + r.count * 110)
         out.append(contentsOf: header.utf8)
         let t0 = r.startNs.min() ?? 0
+        // glibc's heap figures mean nothing under another allocator: empty cells, not 0.
+        let heapKnown = (run.summary.allocator ?? "glibc") == "glibc"
         for k in 0..<r.count {
             appendInt(&out, Int64(k)); out.append(44)
             appendInt(&out, Int64(r.index[k])); out.append(44)
@@ -19,9 +21,13 @@ public enum CSVExport {
             appendInt(&out, Int64(r.rssBefore[k])); out.append(44)
             appendInt(&out, Int64(r.rssAfter[k])); out.append(44)
             appendInt(&out, Int64(bitPattern: r.rssAfter[k] &- r.rssBefore[k])); out.append(44)
-            appendInt(&out, Int64(r.heapBefore[k])); out.append(44)
-            appendInt(&out, Int64(r.heapAfter[k])); out.append(44)
-            appendInt(&out, Int64(bitPattern: r.heapAfter[k] &- r.heapBefore[k])); out.append(44)
+            if heapKnown {
+                appendInt(&out, Int64(r.heapBefore[k])); out.append(44)
+                appendInt(&out, Int64(r.heapAfter[k])); out.append(44)
+                appendInt(&out, Int64(bitPattern: r.heapAfter[k] &- r.heapBefore[k])); out.append(44)
+            } else {
+                out.append(contentsOf: [44, 44, 44])
+            }
             out.append(k < facts.firstOnThread.count && facts.firstOnThread[k] ? 49 : 48); out.append(44)
             if let e = r.errors[k] { appendQuoted(&out, e) }
             out.append(10)

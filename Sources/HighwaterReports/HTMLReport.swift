@@ -55,7 +55,7 @@ public enum HTMLReport {
                 h += "<td class=\"l\">\(badge(run.diagnosis))</td>"
                 h += "<td>\(max(s.requests, run.data.requests.count))</td><td>\(f.errorCount)</td>"
                 h += "<td>\(Quantity.formatBytes(s.rss_start))</td><td>\(Quantity.formatBytes(f.steady))</td><td>\(Quantity.formatBytes(f.growth))</td>"
-                h += "<td>\(Quantity.formatBytes(s.rss_peak))</td><td>\(s.threads_max)</td><td>\(f.arenasMax)</td>"
+                h += "<td>\(Quantity.formatBytes(s.rss_peak))</td><td>\(s.threads_max)</td><td>\(f.arenas)</td>"
                 h += "<td>\(f.plateauPosition.map { String($0) } ?? "—")</td><td>\(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—")</td>"
                 h += "<td>\(Quantity.format(s.latency_ms.p99)) ms</td><td>\(Quantity.format(f.throughput))</td>"
                 h += "<td>\(expectationCell(s))</td></tr>"
@@ -84,10 +84,22 @@ public enum HTMLReport {
         }
         if let comparison = scenario.comparison { h += "<p>\(Markup.escape(comparison))</p>" }
         if scenario.runs.count > 1 { h += comparisonCharts(scenario) }
+        for ranking in scenario.rankings { h += rankingTable(ranking) }
         if let uploads = scenario.uploads { h += uploadSection(uploads, runs: scenario.runs) }
         h += workloadTable(scenario)
         for run in scenario.runs { h += runSection(run) }
         return h + "</section>\n"
+    }
+
+    /// A fix per row, lowest steady RSS first, with its rank by requests/s beside it.
+    static func rankingTable(_ r: FixRanking) -> String {
+        var h = "<h3>\(Markup.escape(r.title))</h3><table><tr><th>rank by steady RSS</th><th class=\"l\">configuration</th>"
+        h += "<th class=\"l\">allocator and settings</th><th>steady RSS</th><th>req/s</th><th>rank by req/s</th></tr>"
+        for row in r.rows {
+            h += "<tr><td>\(row.rssRank)</td><td class=\"l\">\(Markup.escape(row.config))</td><td class=\"l\">\(Markup.escape(row.fix))</td>"
+            h += "<td>\(Quantity.formatBytes(row.steadyRSS))</td><td>\(Quantity.format(row.throughput))</td><td>\(row.throughputRank)</td></tr>"
+        }
+        return h + "</table>"
     }
 
     static func comparisonCharts(_ scenario: ReportModel.Scenario) -> String {

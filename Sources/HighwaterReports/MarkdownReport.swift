@@ -14,7 +14,7 @@ public enum MarkdownReport {
             let s = run.summary, f = run.facts
             m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(run.diagnosis.badge)) \(cell(run.diagnosis.verdict)) | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
             m += "\(Quantity.formatBytes(s.rss_start)) | \(Quantity.formatBytes(f.steady)) | \(Quantity.formatBytes(f.growth)) | \(Quantity.formatBytes(s.rss_peak)) | "
-            m += "\(s.threads_max) | \(f.arenasMax) | \(f.plateauPosition.map { String($0) } ?? "—") | \(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—") | "
+            m += "\(s.threads_max) | \(f.arenas) | \(f.plateauPosition.map { String($0) } ?? "—") | \(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—") | "
             m += "\(Quantity.format(s.latency_ms.p99)) ms | \(Quantity.format(f.throughput)) |\n"
         }
         for scenario in model.scenarios {
@@ -26,6 +26,7 @@ public enum MarkdownReport {
                 m += "\n"
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
+            for ranking in scenario.rankings { m += rankingTable(ranking) }
             if let uploads = scenario.uploads { m += uploadTable(uploads, runs: scenario.runs) }
             let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
             if !expectations.isEmpty {
@@ -36,6 +37,15 @@ public enum MarkdownReport {
             }
         }
         m += "\nCharts: `index.html` in the results directory. Per-run CSV: `<scenario>/<run_id>/requests.csv`.\n"
+        return m
+    }
+
+    /// A fix per row, lowest steady RSS first, with its rank by requests/s beside it.
+    static func rankingTable(_ r: FixRanking) -> String {
+        var m = "\n### \(r.title)\n\n| rank by steady RSS | configuration | allocator and settings | steady RSS | req/s | rank by req/s |\n|--:|---|---|--:|--:|--:|\n"
+        for row in r.rows {
+            m += "| \(row.rssRank) | \(cell(row.config)) | \(cell(row.fix)) | \(Quantity.formatBytes(row.steadyRSS)) | \(Quantity.format(row.throughput)) | \(row.throughputRank) |\n"
+        }
         return m
     }
 

@@ -17,6 +17,8 @@ public struct ReportModel: Sendable {
         public var comparison: String?
         /// Pass or fail by upload size, when it ran upload workloads.
         public var uploads: UploadOutcomes?
+        /// The fixes side by side, ranked by steady RSS and requests/s, when it tried any.
+        public var rankings: [FixRanking]
     }
 
     public var results: LoadedResults
@@ -35,7 +37,7 @@ public struct ReportModel: Sendable {
         scenarios = order.map { name in
             let runs = byName[name]!
             return Scenario(name: name, runs: runs, comparison: Diagnosis.comparison(runs.map { ($0.data, $0.facts) }),
-                            uploads: UploadOutcomes(runs))
+                            uploads: UploadOutcomes(runs), rankings: FixRanking.rankings(runs))
         }
     }
 

@@ -18,7 +18,9 @@ public struct RunFacts: Sendable {
     public var growthPerThread: Double?
     public var plateauArenas: Int?
     public var workerThreads: Int
-    public var arenasMax: Int
+    /// The arena count as the tables show it: a number under glibc, "not available (jemalloc)" under
+    /// another allocator (glibc's counters describe an allocator the child did not call), never 0.
+    public var arenas: String
     public var throughput: Double
     public var durationSeconds: Double
     /// Per position: was this the first request its thread ran (it pays for the thread's arena)?
@@ -27,12 +29,17 @@ public struct RunFacts: Sendable {
     public var threadsSeen: [Int]
     public var errorCount: Int
 
+    public static func arenasText(_ s: RunSummary) -> String {
+        if let a = s.allocator, a != "glibc" { return "not available (\(a))" }
+        return s.arenas_max.map(String.init) ?? "not measured"
+    }
+
     public init(_ run: RunData) {
         let s = run.summary
         let r = run.requests
         let e = s.growth.evidence
         classification = s.growth.classification
-        arenasMax = s.arenas_max
+        arenas = Self.arenasText(s)
         baseline = e?.baseline_bytes ?? s.rss_start
         steady = s.rss_steady ?? e?.steady_bytes ?? s.rss_end
         growth = e.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? s.rss_growth

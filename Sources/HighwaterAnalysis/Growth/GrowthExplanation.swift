@@ -87,9 +87,9 @@ public enum GrowthExplanation {
             return " Arenas and the glibc heap: not available (\(a)); RSS and threads were measured."
         }
         var text = ""
-        if s.arenas_max > 0 {
+        if let arenas = s.arenas_max, arenas > 0 {
             let limit = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "8 x \(cores > 0 ? "\(cores)" : "the") cores"
-            text += " The arenas reached \(s.arenas_max) of glibc's limit of \(arenaLimit) (\(limit), the main arena included)"
+            text += " The arenas reached \(arenas) of glibc's limit of \(arenaLimit) (\(limit), the main arena included)"
             if let r = s.arena_limit_request { text += ", the limit from request \(r) on; later threads share arenas" }
             text += "."
         }

@@ -22,7 +22,7 @@ public enum RunSummarizer {
         s.latency_ms = Percentiles.of(client.latenciesMs)
         s.throughput_rps = client.wallNs > 0 ? Double(client.latenciesMs.count) / (Double(client.wallNs) / 1e9) : 0
         s.threads_max = Int(samples.map(\.threads).max() ?? 0)
-        s.arenas_max = Int(samples.compactMap(\.arenas).max() ?? 0)
+        s.arenas_max = samples.compactMap(\.arenas).max().map { Int($0) }
         s.rss_start = samples.first?.rss ?? requests.first?.rss_before ?? 0
         s.rss_peak = max(samples.map(\.rss).max() ?? 0, requests.map(\.rss_after).max() ?? 0)
         s.configuration = describe(plan)

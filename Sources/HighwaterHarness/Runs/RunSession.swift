@@ -52,7 +52,7 @@ public struct RunSession {
 
     func oneLine(_ s: RunSummary, planned: Int) -> String {
         var text = "\(s.growth.classification.rawValue): growth \(Quantity.formatBytes(s.rss_growth)), peak \(Quantity.formatBytes(s.rss_peak)), "
-        text += "threads \(s.threads_max), arenas \(s.arenas_max), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
+        text += "threads \(s.threads_max), arenas \(s.arenas_max.map(String.init) ?? "n/a (\(s.allocator ?? "not measured"))"), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"
         if let exit = s.child_exit, exit != "exit 0" { text += ", child \(exit)" }
         if let lost = s.records_lost, lost > 0 { text += ", \(lost) records LOST (results incomplete)" }

@@ -120,7 +120,7 @@ public final class Sampler: @unchecked Sendable {
         var deadline = MonotonicClock.nanoseconds()
         while running.load(ordering: .acquiring) {
             do {
-                if probe.isSelf, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
+                if probe.isSelf, ActiveAllocator.isGlibc, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
                     arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
                     arenasAt = deadline
                 }

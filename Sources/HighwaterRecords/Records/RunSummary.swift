@@ -54,7 +54,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// RSS at the end minus RSS after the warm-up, in bytes (negative when it shrank).
     public var rss_growth: Int64
     public var threads_max: Int
-    public var arenas_max: Int
+    /// glibc's arenas at most; nil where the child ran on another allocator (no glibc arenas to count).
+    public var arenas_max: Int?
     public var growth: Growth
     public var latency_ms: Latency
     public var throughput_rps: Double
@@ -102,7 +103,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public init(scenario: String, run_id: String, config: String) {
         self.scenario = scenario; self.run_id = run_id; self.config = config
         requests = 0; errors = 0; rss_start = 0; rss_end = 0; rss_peak = 0; rss_growth = 0
-        threads_max = 0; arenas_max = 0
+        threads_max = 0; arenas_max = nil
         growth = Growth(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
         latency_ms = .zero; throughput_rps = 0; expectations = []
     }

@@ -1,0 +1,66 @@
+import HighwaterRecords
+
+/// The fixes of one workload under one load, side by side: every configuration that ran it at the same
+/// concurrency, ranked by steady RSS and by requests/s, both figures from the same `highwater run`.
+/// Concurrency splits the groups because 40 requests in flight hold 40 working sets at once: a pool of one
+/// at concurrency 1 and a pool of 40 at concurrency 40 answer different questions.
+public struct FixRanking: Sendable {
+    public struct Row: Sendable {
+        public var config: String
+        /// "glibc", "glibc, MALLOC_ARENA_MAX=2", "glibc, malloc_trim", "jemalloc", …
+        public var fix: String
+        public var steadyRSS: UInt64
+        public var throughput: Double
+        public var rssRank: Int
+        public var throughputRank: Int
+    }
+
+    public var workload: String
+    public var concurrency: String
+    /// Lowest steady RSS first.
+    public var rows: [Row]
+
+    /// One ranking per workload and concurrency with at least two runs that have data, one of them a fix.
+    public static func rankings(_ runs: [ReportModel.Run]) -> [FixRanking] {
+        var order: [String] = []
+        var groups: [String: [ReportModel.Run]] = [:]
+        for run in runs where run.summary.growth.classification.hasData {
+            let c = run.summary.configuration ?? [:]
+            let key = "\(c["workload"] ?? "?")\u{0}\(c["concurrency"] ?? "?")"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(run)
+        }
+        return order.compactMap { key in
+            let members = groups[key]!
+            // Only where something was tried against the memory: an allocator, an arena limit, a trim.
+            guard members.count >= 2, members.contains(where: { isFix($0.summary) }) else { return nil }
+            let c = members[0].summary.configuration ?? [:]
+            var rows = members.map { run in
+                Row(config: run.summary.config, fix: fix(run.summary), steadyRSS: run.facts.steady,
+                    throughput: run.facts.throughput, rssRank: 0, throughputRank: 0)
+            }
+            let byThroughput = rows.indices.sorted { rows[$0].throughput > rows[$1].throughput }
+            for (rank, i) in byThroughput.enumerated() { rows[i].throughputRank = rank + 1 }
+            rows.sort { $0.steadyRSS < $1.steadyRSS }
+            for i in rows.indices { rows[i].rssRank = i + 1 }
+            return FixRanking(workload: c["workload"] ?? "?", concurrency: c["concurrency"] ?? "?", rows: rows)
+        }
+    }
+
+    static func isFix(_ s: RunSummary) -> Bool {
+        let c = s.configuration ?? [:]
+        return (s.allocator ?? "glibc") != "glibc" || c["env.MALLOC_ARENA_MAX"] != nil || c["workload.trim"] == "true"
+    }
+
+    /// What the configuration changes about memory: the allocator, glibc's knobs, the pool.
+    static func fix(_ s: RunSummary) -> String {
+        let c = s.configuration ?? [:]
+        var parts = [s.allocator ?? "glibc"]
+        if let n = c["env.MALLOC_ARENA_MAX"] { parts.append("MALLOC_ARENA_MAX=\(n)") }
+        if c["workload.trim"] == "true" { parts.append("malloc_trim") }
+        if let e = c["executor"] { parts.append(e) }
+        return parts.joined(separator: ", ")
+    }
+
+    public var title: String { "Fixes ranked: \(workload) at concurrency \(concurrency)" }
+}
