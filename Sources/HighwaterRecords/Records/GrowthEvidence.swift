@@ -37,20 +37,3 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     }
 }
 
-/// What a run started from: the machine's state once the harness had let it settle.
-public struct StartingPoint: Codable, Equatable, Sendable {
-    /// Dirty and writeback bytes in /proc/meminfo when the run started.
-    public var dirty_bytes: UInt64
-    public var writeback_bytes: UInt64
-    /// The 1-minute load average and the memory available.
-    public var load_average: Double
-    public var mem_available_bytes: UInt64
-    /// How long the harness waited for writeback to drain, and whether it did within its limit.
-    public var settle_ms: Double
-    public var settled: Bool
-    public init(dirty_bytes: UInt64, writeback_bytes: UInt64, load_average: Double, mem_available_bytes: UInt64,
-                settle_ms: Double, settled: Bool) {
-        self.dirty_bytes = dirty_bytes; self.writeback_bytes = writeback_bytes; self.load_average = load_average
-        self.mem_available_bytes = mem_available_bytes; self.settle_ms = settle_ms; self.settled = settled
-    }
-}
