@@ -24,7 +24,6 @@ struct UploadRunTests {
 
     @Test("spooled uploads fail with 507 just past the tmpfs capacity; streamed ones pass every size")
     func boundaryOnATmpfs() async throws {
-        let before = Leftovers.ours()
         let out = TestSupport.makeTemporaryDirectory("hw-uploads")
         defer { TestSupport.removeTree(out) }
         let sizes: [UInt64] = [3 * MiB / 2, 2 * MiB, 3 * MiB]
@@ -63,13 +62,13 @@ struct UploadRunTests {
         let streamedBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-streamed" })
         #expect(streamedBoundary.smallest_failed == nil)
 
-        #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
+        #expect(Leftovers.runsWithMountPoints(under: out) == plans.count)
+        #expect(Leftovers.mountPoints(under: out).isEmpty, "left behind: \(Leftovers.mountPoints(under: out))")
         #expect(await Leftovers.destinations(under: out).isEmpty)
     }
 
     @Test("bad uploads get a clear 4xx or 507, leave no file, and the next upload is served")
     func badInputAndFaults() async throws {
-        let before = Leftovers.ours()
         let out = TestSupport.makeTemporaryDirectory("hw-upload-faults")
         defer { TestSupport.removeTree(out) }
         let storage = try RunStorage(plan: Self.plan("faults", "upload-spooled", file: MiB, options: ["max_body": "3 MiB"]),
@@ -136,7 +135,7 @@ struct UploadRunTests {
 
         _ = await stopHost(host, port: port)
         storage.removeAll()
-        #expect(Leftovers.ours().subtracting(before).isEmpty)
+        #expect(access(storage.plan.storage.tempDir!, F_OK) != 0, "the mount point is left behind")
     }
 
     @Test("Ctrl-C during an upload: the run stops, and no temp file, tmpfs or child is left")
@@ -162,7 +161,6 @@ struct UploadRunTests {
     /// Starts `highwater run` on an upload scenario, waits until its child has file bytes in its tmpfs (an upload
     /// is past the spool threshold), lets `act` interrupt it, then checks what is left.
     static func interrupt(_ act: (ChildProcess, pid_t) async -> Termination?) async throws {
-        let before = Leftovers.ours()
         let dir = TestSupport.makeTemporaryDirectory("hw-upload-interrupt")
         defer { TestSupport.removeTree(dir) }
         let scenario = """
@@ -204,7 +202,8 @@ struct UploadRunTests {
             if !gone { await TestSupport.sleep(milliseconds: 10) }
         }
         #expect(gone, "the child \(pid) outlived the run")
-        #expect(Leftovers.ours().subtracting(before).isEmpty, "left behind: \(Leftovers.ours().subtracting(before))")
+        #expect(Leftovers.runsWithMountPoints(under: dir + "/results") == 1)
+        #expect(Leftovers.mountPoints(under: dir + "/results").isEmpty, "left behind: \(Leftovers.mountPoints(under: dir + "/results"))")
         #expect(await Leftovers.destinations(under: dir + "/results").isEmpty)
         let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/results/summary.json"))
         #expect(summary.runs.count == 1, "the interrupted run is still reported")
@@ -230,9 +229,27 @@ private func stopHost(_ host: HostedChild, port: Int) async -> Termination? {
 
 /// What Highwater might leave behind: temp-dir mount points, and destination directories in run folders.
 enum Leftovers {
-    static func ours() -> Set<String> {
-        let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
-        return Set(entries(base).filter { $0.hasPrefix("highwater-tmpfs-") })
+    /// The temp-dir mount points the runs under `results` used (each run's plan names its own) that still exist.
+    /// Only these: the suite runs beside other tests whose runs make mount points in the same /tmp.
+    static func mountPoints(under results: String) -> [String] {
+        var left: [String] = []
+        for scenario in entries(results) where FileTree.isDirectory(results + "/" + scenario) {
+            for run in entries(results + "/" + scenario) {
+                guard let plan = try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(results)/\(scenario)/\(run)/plan.json")),
+                      let temp = plan.storage.tempDir, access(temp, F_OK) == 0 else { continue }
+                left.append(temp)
+            }
+        }
+        return left
+    }
+
+    /// How many runs under `results` had a temp-dir mount point, so a check of none left is not vacuous.
+    static func runsWithMountPoints(under results: String) -> Int {
+        entries(results).flatMap { scenario in
+            entries(results + "/" + scenario).compactMap { run in
+                try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(results)/\(scenario)/\(run)/plan.json")).storage.tempDir
+            }
+        }.count
     }
 
     static func destinations(under directory: String) async -> [String] {
