@@ -91,14 +91,16 @@ struct CompanionRunTests {
         try FileTree.writeAtomically("""
             name: downstream
             executor: {kind: fixed, size: 2}
-            workload: {options: {response_size: 16 KiB, delay: 1 ms, pool_size: 4, timeout: 300 ms}}
+            workload: {options: {response_size: 16 KiB, delay: 1 ms, pool_size: 4, timeout: 10 s}}
             load: {requests: 40, concurrency: 10}
             variants:
               - {config: per-request, workload.name: downstream-per-request}
               - {config: shared, workload.name: downstream-shared}
-              - {config: stall, workload.name: downstream-shared, workload.options: {downstream_fault: stall, fault_every: 5}}
-              - {config: reset, workload.name: downstream-shared, workload.options: {downstream_fault: reset, fault_every: 5}}
+              - {config: stall, workload.name: downstream-shared, workload.options: {downstream_fault: stall, fault_every: 5, timeout: 300 ms}}
+              - {config: reset, workload.name: downstream-shared, workload.options: {downstream_fault: reset, fault_every: 5, timeout: 300 ms}}
             """, to: dir + "/s.yaml")
+        // The healthy configurations get a deadline no loaded machine reaches (a debug build making a client per call
+        // on two busy cores took over 300 ms); the faulty ones a short one, which the stalls must hit.
         let started = MonotonicClock.nanoseconds()
         let r = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"])
         let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
