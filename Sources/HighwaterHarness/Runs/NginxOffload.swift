@@ -7,10 +7,13 @@ import HighwaterSystem
 /// proxies to the host, and serves the file itself when the host answers `X-Accel-Redirect`. Its config, pid file,
 /// logs and temp paths live in a private temp dir; it listens on a free loopback port, runs as our child (not a
 /// daemon), and `stop` ends it and removes the dir. A Ctrl-C reaches it too (same process group) and ends it at once.
+/// If Highwater is killed outright, a watcher holding the lifeline (a shell waiting on its end of the pipe) sees the
+/// pipe close, ends nginx and removes the dir: nginx is not ours to run as a lifeline child, so it gets a keeper.
 public final class NginxOffload: @unchecked Sendable {
     public let port: Int
     public let directory: String
     public let process: ChildProcess
+    private var keeper: ChildProcess?
 
     /// Debian's nginx: `HIGHWATER_NGINX` when set (also to show what a machine without nginx does), else on PATH, or
     /// in /usr/sbin, which a non-root PATH often lacks.
@@ -40,6 +43,8 @@ public final class NginxOffload: @unchecked Sendable {
             FileTree.removeTree(directory)
             throw error
         }
+        keeper = try? ChildProcess(["/bin/sh", "-c", Self.keeperScript(nginx: process.pid, directory: directory)],
+                                   stdout: .null, stderr: .null, lifeline: true)
         if let why = waitUntilListening() {
             let log = (FileTree.tail(directory + "/error.log", lines: 5) ?? "") + (FileTree.tail(directory + "/stderr.log", lines: 5) ?? "")
             stop()
@@ -51,8 +56,18 @@ public final class NginxOffload: @unchecked Sendable {
 
     /// Fast shutdown (SIGTERM: the master ends its workers and waits for them), then the dir goes.
     public func stop() {
+        if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() }
         process.terminate(grace: 5_000_000_000)
         FileTree.removeTree(directory)
+    }
+
+    /// Reads the lifeline (fd 3) until it closes, which happens only when Highwater is gone; then ends nginx's master
+    /// (it ends its workers), waits for it, and removes its directory. `stop` kills the keeper first in a normal end.
+    static func keeperScript(nginx pid: Int32, directory: String) -> String {
+        let quoted = "'" + directory.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        // At most 10 s of waiting: where pid 1 reaps no orphans, the ended master stays a zombie that kill -0 still finds.
+        return "while read -r _ <&\(Lifeline.childDescriptor); do :; done; kill -TERM \(pid) 2>/dev/null; i=0; "
+            + "while kill -0 \(pid) 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; rm -rf \(quoted)"
     }
 
     /// The master and its workers: what nginx costs is the sum of them.

@@ -12,7 +12,7 @@ public enum Lifeline {
     /// The environment variable naming the descriptor at which a child finds its end of the lifeline.
     public static let environmentKey = "HIGHWATER_LIFELINE_FD"
     /// Where the read end is placed in a child (`dup2`), above stdin, stdout and stderr.
-    static let childDescriptor: Int32 = 3
+    public static let childDescriptor: Int32 = 3
 
     /// The read end to hand to children; the write end is kept open, unused, until this process ends.
     /// Both sit above the low descriptors so `dup2` onto 3 always makes a fresh, inheritable copy.

@@ -50,9 +50,9 @@ struct CompanionRunTests {
         #expect(runs["accel"]?.run_error?.contains("nginx") == true)
     }
 
-    @Test("Ctrl-C during a download-accel run stops nginx and leaves no process, config or file behind",
-          .enabled(if: nginx, "nginx is not installed (scripts/install-deps installs it)"))
-    func interruptedAccelRun() async throws {
+    @Test("Ctrl-C during a download-accel run stops nginx and leaves no process, config or file behind; SIGKILL leaves no nginx or config",
+          .enabled(if: nginx, "nginx is not installed (scripts/install-deps installs it)"), arguments: [SIGINT, SIGKILL])
+    func interruptedAccelRun(signal: Int32) async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-accel-int")
         defer { TestSupport.removeTree(dir) }
         let tmp = dir + "/tmp"
@@ -67,6 +67,7 @@ struct CompanionRunTests {
         environment["TMPDIR"] = tmp
         let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/s.yaml"],
                                    environment: environment, stdout: .file(dir + "/out.log"), stderr: .file(dir + "/err.log"))
+        defer { TestSupport.end(run) }
         let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
         var seen: [Int32] = []
         while seen.isEmpty && MonotonicClock.nanoseconds() < deadline && run.poll() == nil {
@@ -74,14 +75,27 @@ struct CompanionRunTests {
             await TestSupport.sleep(milliseconds: 20)
         }
         try #require(!seen.isEmpty, "nginx never started: \((try? ProcFile.read(dir + "/err.log")) ?? "")")
-        // Let the load run a moment, then Ctrl-C (SIGINT to highwater alone: it must end nginx itself).
+        // Let the load run a moment, then signal highwater alone: it (or, after SIGKILL, its keeper) must end nginx.
         await TestSupport.sleep(milliseconds: 500)
-        run.signal(SIGINT)
+        run.signal(signal)
         var end = await run.exit(timeoutNs: 60_000_000_000)
         if end == nil { end = await run.terminate() }
-        #expect(end == .exited(3), "an interrupted run exits 3")
-        #expect(Self.processes(mentioning: tmp).isEmpty, "no nginx (or host) left running")
-        #expect(((try? ProcDirectory.names(tmp)) ?? ["?"]).isEmpty, "nginx's config dir and the served file are removed")
+        if signal == SIGINT {
+            #expect(end == .exited(3), "an interrupted run exits 3")
+            #expect(Self.processes(mentioning: tmp).isEmpty, "no nginx (or host) left running")
+            #expect(((try? ProcDirectory.names(tmp)) ?? ["?"]).isEmpty, "nginx's config dir and the served file are removed")
+        } else {
+            #expect(end == .signaled(SIGKILL))
+            // Nothing of highwater's is left to clean up: the keeper sees the lifeline close and ends nginx.
+            var left = Self.processes(mentioning: tmp)
+            for _ in 0..<1500 where !left.isEmpty {
+                await TestSupport.sleep(milliseconds: 10)
+                left = Self.processes(mentioning: tmp)
+            }
+            #expect(left.isEmpty, "left running after SIGKILL of highwater: \(left)")
+            let nginxDirs = ((try? ProcDirectory.names(tmp)) ?? []).filter { $0.hasPrefix("highwater-nginx-") }
+            #expect(nginxDirs.isEmpty, "nginx's config dir is removed: \(nginxDirs)")
+        }
     }
 
     @Test("a client per request opens one connection per call, the shared client at most its pool; stalls and resets are errors by kind, bounded by the timeout")
