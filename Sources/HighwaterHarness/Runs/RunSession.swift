@@ -26,6 +26,7 @@ public struct RunSession {
             let runID = String(format2(n + 1)) + "-" + plan.config
             let directory = "\(outDirectory)/\(plan.scenario)/\(runID)"
             Terminal.line("[\(n + 1)/\(plans.count)] \(plan.scenario) \(plan.config): \(plan.executor.kind) x\(plan.executor.size), \(plan.workload.name), \(plan.load.requests) requests at concurrency \(plan.load.concurrency)")
+            let startingPoint = await Settling.settle()
             var summary: RunSummary
             do {
                 summary = try await ChildRun(plan: plan, runID: runID, directory: directory, executable: executable,
@@ -35,6 +36,10 @@ public struct RunSession {
                 summary.errors = plan.load.requests
                 summary.run_error = "\(error)"
                 summary.notes = ["the run could not be carried out: \(error)"]
+            }
+            summary.started_from = startingPoint
+            if let s = startingPoint, !s.settled {
+                summary.notes = (summary.notes ?? []) + ["started with \(Quantity.formatBytes(s.dirty_bytes + s.writeback_bytes)) of earlier writes still on their way to disk after \(Quantity.format(s.settle_ms / 1000)) s of waiting: its timings may include their writeback"]
             }
             DownloadFigures.compare(&summary, with: summaries)
             afterEach(plan, &summary)

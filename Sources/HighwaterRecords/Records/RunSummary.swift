@@ -97,6 +97,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var allocator: String?
     /// glibc's arenas at the end of the run, from malloc_info: each one's high water (bytes it ever took from the system).
     public var arena_high_water: [UInt64]?
+    /// What the machine was doing when the run started (pending writes, load), after settling.
+    public var started_from: StartingPoint?
 
     public init(scenario: String, run_id: String, config: String) {
         self.scenario = scenario; self.run_id = run_id; self.config = config

@@ -1,0 +1,30 @@
+@preconcurrency import Glibc
+import HighwaterSystem
+
+/// The machine-wide figures that say whether the previous work has settled: pending writes and the load average.
+public struct MachineActivity: Sendable, Equatable {
+    /// `Dirty:` in /proc/meminfo: written by programs, not yet handed to the disk.
+    public var dirtyBytes: UInt64
+    /// `Writeback:` in /proc/meminfo: on its way to the disk now.
+    public var writebackBytes: UInt64
+    public var load1m: Double
+
+    public var pendingBytes: UInt64 { dirtyBytes + writebackBytes }
+
+    /// Reads /proc/meminfo and /proc/loadavg; a figure a file lacks reads as 0.
+    public static func read() throws -> MachineActivity {
+        let meminfo = try ProcFile.read("/proc/meminfo")
+        let loadavg = (try? ProcFile.read("/proc/loadavg")) ?? ""
+        return MachineActivity(dirtyBytes: kibibytes("Dirty:", in: meminfo), writebackBytes: kibibytes("Writeback:", in: meminfo),
+                               load1m: Double(loadavg.split(separator: " ").first ?? "") ?? 0)
+    }
+
+    /// The `NAME   123 kB` line's value in bytes.
+    static func kibibytes(_ name: String, in text: String) -> UInt64 {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let digits = line.dropFirst(name.count).split(separator: " ").first ?? ""
+            return (UInt64(digits) ?? 0) * 1024
+        }
+        return 0
+    }
+}
