@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
-        .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis"]),
+        .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords"]),
         // The parsers of untrusted input as fuzz targets, shared by the fuzzer and the tests that replay its corpus.
         .target(
             name: "HighwaterFuzzTargets",
