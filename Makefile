@@ -21,5 +21,6 @@ test: deps
 	swift test
 
 # Highwater's own costs, built apart from the product (see ARCHITECTURE.md).
+bench: DEPS += pip:psrecord
 bench: deps
 	swift build -c release --product highwater --product highwater-bench

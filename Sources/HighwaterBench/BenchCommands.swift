@@ -22,19 +22,43 @@ struct HighwaterBench: AsyncParsableCommand {
 struct SamplerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sampler",
-        abstract: "The cost of one sample and the sampler's CPU share at a given rate (target: <= 20 µs, < 2% of a core at 1 kHz)."
+        abstract: "What sampling costs: this process (default), or another one beside psrecord and a bare timer.",
+        discussion: """
+            With --pid PID or --external, samples that process (--external starts a python3 child with 21
+            threads that has touched 50 MiB) with Highwater's sampler, psrecord (from .venv/, `make bench`
+            installs it) and a thread that only wakes at the same rate, all at once, at each --intervals;
+            then times one sample against targets with 1, 20 and 200 threads.
+            Targets: at 10 ms at most 1% of a core; at 1 ms within 2 points of the bare timer, 99% on time;
+            a sample's cost does not grow with the target's threads.
+            """
     )
 
     @Option(help: "Samples to time one by one.")
     var iterations = 20_000
 
-    @Option(help: "Sampling rate for the CPU-share measurement, in Hz.")
+    @Option(help: "Sampling rate for the CPU-share measurement of this process, in Hz.")
     var rate = 1000.0
 
-    @Option(help: "How long to sample for the CPU-share measurement, in seconds.")
+    @Option(help: "How long each CPU-share measurement samples, in seconds.")
     var seconds = 5.0
 
+    @Option(help: "Sample this process, beside psrecord and a bare timer.")
+    var pid: Int32?
+
+    @Flag(help: "Start a python3 child with 21 threads and 50 MiB, and sample it as with --pid.")
+    var external = false
+
+    @Option(help: "Intervals for --pid and --external, comma-separated.")
+    var intervals = "10ms,1ms"
+
+    @Option(name: .customLong("thread-counts"), help: "Target thread counts for the cost of one sample, comma-separated.")
+    var threadCounts = "1,20,200"
+
     func run() throws {
+        if pid != nil || external {
+            try runExternal()
+            return
+        }
         let r = try SamplerBenchmark.run(iterations: iterations, rateHz: rate, seconds: seconds, scratch: "/tmp")
         print("one sample (statm + status + task count): \(Quantity.formatDuration(nanoseconds: r.minimalSampleNs)) median")
         print("one timeline record (status + stat + fds + mallinfo2): \(Quantity.formatDuration(nanoseconds: r.fullSampleNs)) median")
@@ -42,6 +66,50 @@ struct SamplerBench: ParsableCommand {
               + "(\(r.samplesTaken) samples in \(Int(seconds)) s, \(r.lateSamples) late); "
               + "a thread that only wakes at that rate: \(Quantity.format(r.wakeupFloorShare * 100, significant: 3))%")
     }
+
+    private func runExternal() throws {
+        let steps = intervals.split(separator: ",").map { Quantity.nanoseconds(String($0)) }
+        guard !steps.isEmpty, steps.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--intervals: expected durations such as 10ms,1ms; got \(intervals)")
+        }
+        let counts = threadCounts.split(separator: ",").map { Int($0) }
+        guard counts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--thread-counts: expected counts such as 1,20,200") }
+        let python = Executable.find("python3")
+        var target: ChildProcess?
+        defer { target?.terminate(grace: 200_000_000) }
+        let sampled: Int32
+        if let pid {
+            sampled = pid
+        } else {
+            guard let python else { throw ValidationError("--external starts a python3 child, and python3 is not on PATH") }
+            target = try ExternalSamplerBenchmark.startTarget(python: python, threads: 21, bytes: 50 << 20)
+            sampled = target!.pid
+        }
+        let probe = try ProcessProbe(pid: sampled)
+        let status = try probe.status()
+        print("target PID \(sampled): \(status.threads) threads, RSS \(Quantity.formatBytes(status.vmRSS)); \(Int(seconds)) s per interval")
+        let rounds = try ExternalSamplerBenchmark.compare(pid: sampled, intervalsNs: steps.map { $0! }, seconds: seconds,
+                                                          psrecordPython: ExternalSamplerBenchmark.psrecordPython(), scratch: "/tmp")
+        for round in rounds {
+            print("interval \(Quantity.formatDuration(nanoseconds: Double(round.intervalNs))):")
+            for c in round.contenders {
+                print("  \(c.name.padding(12)) \(Quantity.format(c.cpuShare * 100, significant: 3))% of a core, "
+                      + "\(Quantity.format(c.onTime * 100, significant: 4))% of samples on time (\(c.samples) of \(c.expected))")
+            }
+            if let note = round.psrecordNote { print("  psrecord: \(note)") }
+        }
+        guard let python else { print("cost per sample against thread count: skipped, python3 is not on PATH"); return }
+        let per = try ExternalSamplerBenchmark.perThreads(python: python, counts: counts.map { $0! }, iterations: min(iterations, 5_000))
+        print("one sample of an external process, by its thread count:")
+        for p in per {
+            print("  \(p.threads) threads: \(Quantity.formatDuration(nanoseconds: p.medianNs)) median, "
+                  + "\(Quantity.formatDuration(nanoseconds: p.p99Ns)) p99")
+        }
+    }
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }
 
 extension SamplerBenchmark.Result {

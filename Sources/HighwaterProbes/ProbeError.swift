@@ -10,6 +10,9 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
         case malformed(String)
         /// The process is gone (it exited while we read it).
         case noSuchProcess
+        /// The process has exited and waits to be reaped; `waitStatus` is the status its parent will get, as
+        /// /proc/PID/stat reports it (nil when the kernel did not say).
+        case exited(waitStatus: Int32?)
         /// The facility is absent here (no cgroup v2, no such controller, …).
         case unavailable(String)
     }
@@ -36,6 +39,14 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
         ProbeError(SystemError(call, path: path, errno: errno))
     }
 
+    /// "exited (status N)" or "killed by signal N", as a shell would put the wait status.
+    public static func describeExit(_ status: Int32?) -> String {
+        guard let status else { return "exited" }
+        let signal = status & 0x7f
+        if signal == 0 { return "exited (status \((status >> 8) & 0xff))" }
+        return "killed by signal \(signal)"
+    }
+
     public var description: String {
         switch code {
         case .system(let error):
@@ -44,6 +55,8 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): unexpected contents: \(what)"
         case .noSuchProcess:
             return "\(path): the process has exited"
+        case .exited(let status):
+            return "the process " + ProbeError.describeExit(status)
         case .unavailable(let why):
             return "\(path): \(why)"
         }

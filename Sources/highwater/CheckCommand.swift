@@ -51,7 +51,8 @@ struct CheckCommand: AsyncParsableCommand {
             if let results {
                 evaluated = ExpectationEvaluator.evaluate(loaded, runs: try Self.readResults(results))
             } else {
-                evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out)
+                evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out,
+                                                            timeLimitNs: options.timeLimit?.nanoseconds)
             }
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,

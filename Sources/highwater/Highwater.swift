@@ -64,6 +64,15 @@ struct DurationArgument: ExpressibleByArgument {
     }
     init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// As a user writes it, so `--help` shows `10ms`: the largest unit that divides it.
+    var defaultValueDescription: String {
+        for (unit, size) in [("h", 3_600_000_000_000 as UInt64), ("min", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
+        where nanoseconds % size == 0 {
+            return "\(nanoseconds / size)\(unit)"
+        }
+        return "\(nanoseconds)ns"
+    }
 }
 
 struct ByteArgument: ExpressibleByArgument {

@@ -38,11 +38,14 @@ struct RunCommand: AsyncParsableCommand {
         Interruption.install()
         let out = options.out
         let loaded = try ScenarioExecution.load(scenarios, cores: options.cpuCount)
-        let (_, outcomes) = try await ScenarioExecution.run(loaded, quick: options.quick, requests: requests, out: out)
+        let (runs, outcomes) = try await ScenarioExecution.run(loaded, quick: options.quick, requests: requests, out: out,
+                                                               timeLimitNs: options.timeLimit?.nanoseconds)
         if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
         let failed = outcomes.filter { !$0.passed }
         for f in failed { Terminal.write("FAILED \(f.failureLine)\n") }
-        if !failed.isEmpty { throw ExitStatus.failed }
+        let timedOut = ScenarioExecution.timedOut(runs)
+        for line in timedOut { Terminal.write("FAILED \(line)\n") }
+        if !failed.isEmpty || !timedOut.isEmpty { throw ExitStatus.failed }
     }
 }
 
@@ -56,6 +59,10 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: "CPUs to resolve `cores` in scenario sizes (default: this machine's online CPUs).")
     var cores: Int?
+
+    @Option(name: .customLong("time-limit"),
+            help: "The longest one run may take (e.g. 30s, 2min) where its scenario gives no time_limit; a run past it is stopped and recorded as timed out.")
+    var timeLimit: DurationArgument?
 
     func validate() throws {
         try CommandLineBounds.check(requests: nil, cores: cores)

@@ -31,8 +31,11 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "The process to sample.")
     var pid: Int32?
 
-    @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem usage is sampled as tmp_used.")
+    @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem is watched: its use is sampled as tmp_used, and when it fills is told.")
     var watchDir: String?
+
+    @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each).")
+    var watchInterval = DurationArgument(nanoseconds: 1_000_000)
 
     @Argument(parsing: .postTerminator, help: "A command to start and sample.")
     var command: [String] = []
@@ -62,7 +65,8 @@ struct SampleCommand: ParsableCommand {
         }
         let sampler: Sampler
         do {
-            sampler = try Sampler(options: .init(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir),
+            sampler = try Sampler(options: .init(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir,
+                                                 watchIntervalNs: watchInterval.nanoseconds),
                                   appendingTo: path)
         } catch {
             child?.terminate()
@@ -73,7 +77,13 @@ struct SampleCommand: ParsableCommand {
         let started = MonotonicClock.nanoseconds()
         var reason = "duration passed"
         while true {
-            if let t = child?.poll() { reason = "command ended (\(t))"; break }
+            if let t = child?.poll() {
+                switch t {
+                case .exited(let status): reason = "the command exited (status \(status))"
+                case .signaled: reason = "the command was killed by \(t)"
+                }
+                break
+            }
             if !sampler.isRunning { reason = sampler.totals.ended ?? "the process exited"; break }
             if Interruption.requested { reason = "interrupted"; break }
             if let limit, MonotonicClock.nanoseconds() - started >= limit { break }
@@ -81,8 +91,16 @@ struct SampleCommand: ParsableCommand {
         }
         let totals = sampler.stop()
         if let child, child.poll() == nil { child.terminate() }
-        print("sampled PID \(target): peak RSS \(Quantity.formatBytes(totals.peakRSS)), peak threads \(totals.peakThreads), "
+        let peak = totals.peakSource == "VmHWM"
+            ? "peak RSS \(Quantity.formatBytes(totals.peak)) (the kernel's VmHWM; the samples saw \(Quantity.formatBytes(totals.peakRSS)))"
+            : "peak RSS \(Quantity.formatBytes(totals.peak)) (sampled)"
+        print("sampled PID \(target): \(peak), peak threads \(totals.peakThreads), "
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
+        for w in totals.watched {
+            let state = w.wasFull ? WatchedFilesystem.fullSentence(w, name: w.path) : "\(w.path) never full"
+            print("\(state); capacity \(Quantity.formatBytes(w.capacity)), peak use \(Quantity.formatBytes(w.peak_used)), "
+                  + "\(w.readings) readings every \(Quantity.formatDuration(nanoseconds: Double(w.interval_ns)))")
+        }
     }
 }

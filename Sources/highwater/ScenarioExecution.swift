@@ -38,10 +38,14 @@ enum ScenarioExecution {
     }
 
     /// Runs every plan, evaluates expectations, writes DIR/summary.json and the report.
-    static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String) async throws
+    /// - Parameter timeLimitNs: `--time-limit`, for the plans whose scenario gives none.
+    static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64? = nil) async throws
         -> (runs: [RunSummary], outcomes: [ExpectationOutcome])
     {
         var plans = scenarios.flatMap { $0.plans(quick: quick) }
+        if let timeLimitNs {
+            for i in plans.indices where plans[i].timeLimitNs == nil { plans[i].timeLimitNs = timeLimitNs }
+        }
         if let requests {
             for i in plans.indices {
                 plans[i].load.requests = requests
@@ -81,4 +85,9 @@ enum ScenarioExecution {
     }
 
     static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
+
+    /// One line per run stopped at its time limit: a limit that failed, so the exit code is 1.
+    static func timedOut(_ runs: [RunSummary]) -> [String] {
+        runs.compactMap { run in run.timed_out_after_s.map { "\(run.scenario)/\(run.config): timed out after \(Quantity.format($0)) s" } }
+    }
 }

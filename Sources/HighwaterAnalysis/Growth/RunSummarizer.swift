@@ -24,7 +24,11 @@ public enum RunSummarizer {
         s.threads_max = Int(samples.map(\.threads).max() ?? 0)
         s.arenas_max = samples.compactMap(\.arenas).max().map { Int($0) }
         s.rss_start = samples.first?.rss ?? requests.first?.rss_before ?? 0
-        s.rss_peak = max(samples.map(\.rss).max() ?? 0, requests.map(\.rss_after).max() ?? 0)
+        let sampledPeak = max(samples.map(\.rss).max() ?? 0, requests.map(\.rss_after).max() ?? 0)
+        let kernelPeak = samples.map(\.vm_hwm).max() ?? 0
+        s.rss_peak = max(sampledPeak, kernelPeak)
+        s.rss_peak_sampled = sampledPeak
+        s.rss_peak_source = kernelPeak > sampledPeak ? "VmHWM" : "sampled"
         s.configuration = describe(plan)
         s.allocator = allocator?.allocator
         s.arena_high_water = allocator?.arena_high_water

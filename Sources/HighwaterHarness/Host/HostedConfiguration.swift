@@ -17,6 +17,8 @@ public enum HostedConfiguration {
         public var losses: String { directory + "/lost.json" }
         /// The allocator and its arenas at the end of the run.
         public var arenas: String { directory + "/arenas.json" }
+        /// What the watched temp dir's filesystem did; written only when one was watched.
+        public var watch: String { directory + "/watch.json" }
     }
 
     /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass; ends at once when
@@ -39,13 +41,22 @@ public enum HostedConfiguration {
             lifeline?.endIfCut()
             MonotonicClock.sleep(nanoseconds: 5_000_000)
         }
+        if Interruption.requested && !server.shutdownRequested {
+            // The parent's watchdog (a run past its time limit) or a user: the run's stderr tail says so.
+            Terminal.write("highwater host: stopped by a signal before the run ended (SIGTERM from a time limit, or Ctrl-C)\n")
+        }
         // Let the shutdown response leave before closing.
         MonotonicClock.sleep(nanoseconds: 20_000_000)
         server.close()
         teardown()
         executor.shutdown()
-        sampler.stop()
+        let totals = sampler.stop()
         _ = try? sampler.sampleOnce()
+        if !totals.watched.isEmpty {
+            do { try FileTree.writeAtomically(try RecordCoding.document(totals.watched), to: files.watch) } catch {
+                Terminal.write("highwater host: the temp dir's figures could not be written to \(files.watch): \(error)\n")
+            }
+        }
         report(RecordLosses(samples: sampler.lost.records, requests: recorder.lost.records,
                             first_error: (sampler.lost.firstError ?? recorder.lost.firstError)?.description), to: files)
         writeArenas(to: files.arenas)

@@ -16,6 +16,8 @@ public final class RequestRecorder: @unchecked Sendable {
         public var tid: Int32
         public var worker: String
         public var startNs: UInt64
+        /// The wall clock at the same moment, for lining requests up with other logs.
+        public var startUnixNs: UInt64 = 0
         public var rss: UInt64
         public var heap: UInt64
     }
@@ -59,7 +61,8 @@ public final class RequestRecorder: @unchecked Sendable {
     public func start(i: Int, route: String) -> Start {
         guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
         let t = MonotonicClock.nanoseconds()
-        return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t,
+        let wall = WallClock.nanoseconds()
+        return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t, startUnixNs: wall,
                      rss: residentBytes(), heap: Self.liveHeap())
     }
 
@@ -70,6 +73,7 @@ public final class RequestRecorder: @unchecked Sendable {
                                    start_ns: s.startNs, end_ns: MonotonicClock.nanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
                                    heap_in_use_after: Self.liveHeap(), error: error)
+        record.t_unix_ns = s.startUnixNs
         details(&record)
         var line = JSONLine(capacity: 320)
         record.write(to: &line)

@@ -23,7 +23,7 @@ public struct ChildRun: Sendable {
     public func execute() async throws -> RunSummary {
         try Preload.check(plan.environment)
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"
@@ -39,6 +39,7 @@ public struct ChildRun: Sendable {
         let child = host.process
         // Before the mount points go: the child holds its tmpfs until it ends.
         defer { if child.poll() == nil { _ = child.terminate() as Termination } }
+        let watchdog = plan.timeLimitNs.map { RunWatchdog(child: child, limitNs: $0) }
 
         let client: RunSummarizer.ClientSide
         var childExit: Termination?
@@ -68,7 +69,7 @@ public struct ChildRun: Sendable {
             }
             let hostCPU = ProcessCPU.read([pid])
             let nginxCPU = companions.nginxCPU()
-            let result = await driver.run(progress: progress, stop: { child.poll() != nil })
+            let result = await driver.run(progress: progress, stop: { child.poll() != nil || watchdog?.fired == true })
             if showProgress { Terminal.clearStatus() }
             if plan.isDownload || plan.isDownstream {
                 readings = .init(load: result, hostCPU: ProcessCPU.read([pid]) - hostCPU,
@@ -81,17 +82,24 @@ public struct ChildRun: Sendable {
             notSent = neverSent
             client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
             firstError = result.firstError
-            childExit = await host.stop(port: port)
+            if watchdog?.fired == true {
+                // Stopping at its limit: the watchdog ends it; asking its closed port to stop would only wait.
+                childExit = await watchdog?.ended()
+            } else {
+                childExit = await host.stop(port: port)
+            }
         } else {
             childExit = await child.terminate()
             client = .init(latenciesMs: [], errors: plan.load.requests, wallNs: 0)
         }
 
+        let timedOut = await watchdog?.finish() ?? false
         let requests = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(directory + "/requests.jsonl")) ?? [])
         let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/samples.jsonl")) ?? [])
         let allocator = try? RecordCoding.decode(AllocatorReport.self, from: FileTree.readBytes(directory + "/arenas.json"))
         var summary = RunSummarizer.summarize(plan: plan, runID: runID, requests: requests, samples: samples,
                                               client: client, arenaLimit: arenaLimit, cores: Self.cores, allocator: allocator)
+        summary.temp_dir = (try? RecordCoding.decode([WatchedFilesystem].self, from: FileTree.readBytes(directory + "/watch.json")))?.first
         if let upload {
             UploadFigures.add(to: &summary, plan: plan, upload: upload, requests: requests, samples: samples)
         }
@@ -110,10 +118,15 @@ public struct ChildRun: Sendable {
             summary.records_lost = losses.total
             summary.notes = (summary.notes ?? []) + [losses.note]
         }
+        if timedOut, let limit = plan.timeLimitNs {
+            let seconds = Double(limit) / 1e9
+            summary.timed_out_after_s = seconds
+            summary.notes = (summary.notes ?? []) + ["timed out after \(Quantity.format(seconds)) s: the hosted child was stopped (SIGTERM, then SIGKILL after \(RunWatchdog.graceNs / 1_000_000_000) s)"]
+        }
         if let childExit {
             summary.child_exit = childExit.description
-            if !childExit.succeeded {
-                summary.stderr_tail = FileTree.tail(logPath, lines: 20)
+            if !childExit.succeeded || timedOut {
+                summary.stderr_tail = FileTree.tail(logPath, lines: 20) ?? (timedOut ? "" : nil)
                 summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
                 // A run whose child died has no verdict on its memory, whatever the requests before showed.
                 if summary.growth.classification != .notRun { summary.growth.classification = .crashed }
@@ -177,6 +190,8 @@ public struct HostedChild: Sendable {
 
     /// Asks the child to stop over HTTP; SIGTERM and SIGKILL if it does not within 10 s.
     public func stop(port: Int) async -> Termination {
+        // Already ended (stopped at its time limit, crashed): nothing listens, and asking would only wait.
+        if let ended = process.poll() { return ended }
         // After Ctrl-C the driver sends nothing more: end the child with a signal, within the second Ctrl-C allows.
         if Interruption.requested { return await process.terminate(grace: 500_000_000) }
         let driver = LoadDriver(port: port, route: "/_highwater/shutdown", load: .init(requests: 1))

@@ -56,10 +56,13 @@ public struct RunSession {
     }
 
     func oneLine(_ s: RunSummary, planned: Int) -> String {
-        var text = "\(s.growth.classification.rawValue): growth \(Quantity.formatBytes(s.rss_growth)), peak \(Quantity.formatBytes(s.rss_peak)), "
+        var text = s.timed_out_after_s.map { "TIMED OUT after \(Quantity.format($0)) s; " } ?? ""
+        let peakSource = s.rss_peak_source == "VmHWM" ? " (VmHWM, between samples)" : ""
+        text += "\(s.growth.classification.rawValue): growth \(Quantity.formatBytes(s.rss_growth)), peak \(Quantity.formatBytes(s.rss_peak))\(peakSource), "
         text += "threads \(s.threads_max), arenas \(s.arenas_max.map(String.init) ?? "n/a (\(s.allocator ?? "not measured"))"), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"
         if let exit = s.child_exit, exit != "exit 0" { text += ", child \(exit)" }
+        if let tmp = s.temp_dir, tmp.wasFull { text += ", " + WatchedFilesystem.fullSentence(tmp) }
         if let lost = s.records_lost, lost > 0 { text += ", \(lost) records LOST (results incomplete)" }
         if Interruption.requested && s.requests < planned { text += " (interrupted after \(s.requests) of \(planned) requests)" }
         return text

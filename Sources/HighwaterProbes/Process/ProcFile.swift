@@ -11,10 +11,16 @@ public final class ProcFile {
     private var fd: Int32 = -1
     private var buffer: [UInt8]
     private let keepOpen: Bool
+    private let shortReadEnds: Bool
 
-    public init(_ path: String, keepOpen: Bool = true, capacity: Int = 4096) {
+    /// - Parameter shortReadEnds: the file is written by one `show` call (stat, statm, status: `single_open` in
+    ///   the kernel), so a read that comes back shorter than asked holds all of it and the read that would
+    ///   return 0 is saved: one system call per sample and file instead of two. Not for files of many records
+    ///   (mountinfo, maps), where a short read can stop before a record that did not fit.
+    public init(_ path: String, keepOpen: Bool = true, capacity: Int = 4096, shortReadEnds: Bool = false) {
         self.path = path
         self.keepOpen = keepOpen
+        self.shortReadEnds = shortReadEnds
         self.buffer = [UInt8](repeating: 0, count: capacity)
     }
 
@@ -44,7 +50,9 @@ public final class ProcFile {
                 throw ProbeError(failure)
             }
             if n == 0 { break }
+            let asked = buffer.count - total
             total += n
+            if shortReadEnds && n < asked { break }
         }
         return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<total])) }
     }

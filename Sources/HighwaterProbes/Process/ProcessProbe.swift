@@ -3,22 +3,52 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// Readings of one process, the own or any PID, with its /proc files kept open between reads.
+///
+/// A sample reads the cheapest files that give each field: `stat` (CPU times, thread count, whether the process
+/// has exited), `statm` (RSS, anonymous = resident − shared, size) and one `fstat` of `/proc/PID/fd` for the
+/// descriptor count. `status`, which the kernel renders as some fifty lines, is read only every
+/// `slowRefreshNs` for the figures that exist nowhere else: VmHWM (which only grows, so reading it late loses
+/// nothing) and the file/shmem split of the shared pages. Nothing is allocated per sample.
 public final class ProcessProbe {
     public let pid: Int32
     public let isSelf: Bool
     private let base: String
     private let statusFile: ProcFile
     private let statFile: ProcFile
+    private let statmFile: ProcFile
+    /// `/proc/PID/fd` kept open: since Linux 6.2 its size is the number of open descriptors, so counting them
+    /// costs one `fstat` however many there are. Older kernels report 0, and the entries are counted instead,
+    /// at the slow rate.
+    private var fdDirectory: Int32 = -1
+    private var fdCountBySize = false
+    /// How often the readings that cost more and change slowly are refreshed: `status` and, on kernels
+    /// before 6.2, the descriptor count.
+    public var slowRefreshNs: UInt64 = 100_000_000
+    private var slowAt: UInt64 = 0
+    private var slowRead = false
+    private var hwm: UInt64 = 0
+    private var shmem: UInt64 = 0
+    private var fds: UInt64 = 0
 
     /// - Parameter pid: the process to read; nil for this one.
     public init(pid: Int32? = nil) throws {
         self.isSelf = pid == nil || pid == getpid()
         self.pid = pid ?? getpid()
         self.base = "/proc/\(self.pid)"
-        statusFile = ProcFile(base + "/status")
-        statFile = ProcFile(base + "/stat")
+        statusFile = ProcFile(base + "/status", shortReadEnds: true)
+        statFile = ProcFile(base + "/stat", capacity: 1024, shortReadEnds: true)
+        statmFile = ProcFile(base + "/statm", capacity: 256, shortReadEnds: true)
         // Fail now, with the path, rather than on the first sample.
         _ = try status()
+        fdDirectory = open(base + "/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fdDirectory >= 0, let listed = try? fileDescriptorCount() {
+            var st = Glibc.stat()
+            fdCountBySize = fstat(fdDirectory, &st) == 0 && st.st_size > 0 && abs(Int(st.st_size) - listed) <= 2
+        }
+    }
+
+    deinit {
+        if fdDirectory >= 0 { Syscall.close(fdDirectory) }
     }
 
     public func status() throws -> ProcessStatus {
@@ -30,8 +60,7 @@ public final class ProcessProbe {
     }
 
     public func statm() throws -> ProcessStatm {
-        let file = ProcFile(base + "/statm", keepOpen: false)
-        return try file.withContents { try ProcessStatm.parse($0, path: file.path) }
+        try statmFile.withContents { try ProcessStatm.parse($0, path: statmFile.path) }
     }
 
     public func io() throws -> ProcessIO {
@@ -45,6 +74,7 @@ public final class ProcessProbe {
         return try file.withContents { try SmapsRollup.parse($0, path: file.path) }
     }
 
+    /// Lists `/proc/PID/fd`: exact on every kernel, and its cost grows with the descriptors.
     public func fileDescriptorCount() throws -> Int {
         try ProcDirectory.countEntries(base + "/fd")
     }
@@ -53,15 +83,37 @@ public final class ProcessProbe {
         try ProcDirectory.threads(of: pid)
     }
 
-    /// One record of the timeline. Allocator figures are read only for the own process.
-    public func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil) throws -> SampleRecord {
-        let t = MonotonicClock.nanoseconds()
+    /// The kernel's high-water mark of RSS, read now: larger than any sample when a peak fell between samples.
+    public func peakResident() throws -> UInt64 {
         let s = try status()
+        hwm = max(hwm, s.vmHWM)
+        return hwm
+    }
+
+    /// One record of the timeline. Allocator figures are read only for the own process.
+    /// Throws `.exited` once the process has exited (with its status while it waits to be reaped).
+    /// - Parameter refreshAll: read the slow figures (VmHWM, …) now, whenever they were last read.
+    public func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil, refreshAll: Bool = false) throws -> SampleRecord {
+        let t = MonotonicClock.nanoseconds()
+        let wall = WallClock.nanoseconds()
         let st = try stat()
-        let fds = (try? fileDescriptorCount()) ?? 0
-        var record = SampleRecord(t_ns: t, pid: pid, rss: s.vmRSS, rss_anon: s.rssAnon, rss_file: s.rssFile,
-                                  rss_shmem: s.rssShmem, vm_size: s.vmSize, vm_hwm: s.vmHWM, threads: s.threads,
-                                  fds: UInt64(fds), utime_ns: st.utimeNs, stime_ns: st.stimeNs)
+        if st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
+        let m = try statm()
+        if refreshAll || !slowRead || t &- slowAt >= slowRefreshNs {
+            try refreshSlow()
+            slowAt = t
+            slowRead = true
+        }
+        if fdCountBySize {
+            var sb = Glibc.stat()
+            if fstat(fdDirectory, &sb) == 0 { fds = UInt64(max(0, sb.st_size)) }
+        }
+        let shared = m.shared
+        var record = SampleRecord(t_ns: t, pid: pid, rss: m.resident, rss_anon: m.anonymous,
+                                  rss_file: shared >= shmem ? shared - shmem : 0, rss_shmem: min(shmem, shared),
+                                  vm_size: m.size, vm_hwm: max(hwm, m.resident), threads: st.numThreads,
+                                  fds: fds, utime_ns: st.utimeNs, stime_ns: st.stimeNs)
+        record.t_unix_ns = wall
         if isSelf, ActiveAllocator.isGlibc {
             let heap = AllocatorProbe.totals()
             record.heap_in_use = heap.inUse
@@ -69,9 +121,16 @@ public final class ProcessProbe {
             record.heap_system = heap.system
             record.arenas = arenas
         }
-        if let tmpDir, let usage = try? FilesystemProbe.usage(of: tmpDir) {
-            record.tmp_used = usage.used
+        if let tmpDir, let used = try? FilesystemProbe.used(of: tmpDir) {
+            record.tmp_used = used
         }
         return record
+    }
+
+    private func refreshSlow() throws {
+        let s = try status()
+        hwm = max(hwm, s.vmHWM)
+        shmem = s.rssShmem
+        if !fdCountBySize, let n = try? fileDescriptorCount() { fds = UInt64(n) }
     }
 }

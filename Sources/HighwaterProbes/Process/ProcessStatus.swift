@@ -53,9 +53,12 @@ public struct ProcessStatm: Equatable, Sendable {
     public var text: UInt64
     public var data: UInt64
 
+    /// Resident memory that is not shared with a file or shmem: what status calls RssAnon, from statm alone.
+    public var anonymous: UInt64 { resident >= shared ? resident - shared : 0 }
+
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, pageSize: UInt64 = SystemFacts.pageSize, path: String = "statm") throws -> ProcessStatm {
-        let f = TextScanner.integerFields(bytes)
-        guard f.count >= 6, let size = f[0], let resident = f[1], let shared = f[2], let text = f[3], let data = f[5] else {
+        let (count, f) = TextScanner.fields(bytes, at: (0, 1, 2, 3, 5))
+        guard count >= 6, let size = f.0, let resident = f.1, let shared = f.2, let text = f.3, let data = f.4 else {
             throw ProbeError(.malformed("expected 7 page counts"), path: path)
         }
         func inBytes(_ pages: UInt64) -> UInt64 { SaturatingArithmetic.product(pages, pageSize) }
@@ -70,6 +73,10 @@ public struct ProcessStat: Equatable, Sendable {
     public var stimeNs: UInt64
     public var numThreads: UInt64
     public var startTimeTicks: UInt64
+    /// For a process that has exited but is not reaped yet (state Z or X): the wait status its parent will get.
+    public var exitStatus: Int32?
+    /// Exited, waiting for its parent to reap it.
+    public var hasExited: Bool { state == "Z" || state == "X" }
 
     /// The command name may hold spaces and parentheses, so fields are counted after the last `)`.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "stat") throws -> ProcessStat {
@@ -78,14 +85,17 @@ public struct ProcessStat: Equatable, Sendable {
         }
         let rest = UnsafeBufferPointer(rebasing: bytes[(close + 2)...])
         let state = Character(Unicode.Scalar(rest[0]))
-        let f = TextScanner.integerFields(rest)
-        // After ')': state(3) ppid(4) … utime(14) stime(15) … num_threads(20) … starttime(22); f[0] is state.
-        guard f.count >= 20, let utime = f[11], let stime = f[12], let threads = f[17], let start = f[19] else {
+        // After ')': state(3) ppid(4) … utime(14) stime(15) … num_threads(20) … starttime(22); field 0 is state.
+        // exit_code(52) is read only for a process that has exited, to say how it ended.
+        let exited = rest[0] == UInt8(ascii: "Z") || rest[0] == UInt8(ascii: "X")
+        let (count, f) = TextScanner.fields(rest, at: (11, 12, 17, 19, exited ? 49 : 19))
+        guard count >= 20, let utime = f.0, let stime = f.1, let threads = f.2, let start = f.3 else {
             throw ProbeError(.malformed("fewer fields than the kernel writes"), path: path)
         }
         let nsPerTick = 1_000_000_000 / SystemFacts.clockTicksPerSecond
         return ProcessStat(state: state, utimeNs: SaturatingArithmetic.product(utime, nsPerTick), stimeNs: SaturatingArithmetic.product(stime, nsPerTick),
-                           numThreads: threads, startTimeTicks: start)
+                           numThreads: threads, startTimeTicks: start,
+                           exitStatus: exited ? f.4.map { Int32(truncatingIfNeeded: $0) } : nil)
     }
 }
 

@@ -50,20 +50,42 @@ enum TextScanner {
         firstInteger(bytes).map(kib)
     }
 
-    /// Space-separated fields as integers (nil for a field that is not one).
-    static func integerFields(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt64?] {
-        var result: [UInt64?] = []
+
+    /// The integer fields at five ascending positions, and how many fields were seen (up to the last position):
+    /// the sampler's statm and stat parses, without an array.
+    static func fields(_ bytes: UnsafeBufferPointer<UInt8>, at p: (Int, Int, Int, Int, Int))
+        -> (count: Int, values: (UInt64?, UInt64?, UInt64?, UInt64?, UInt64?))
+    {
+        var v: (UInt64?, UInt64?, UInt64?, UInt64?, UInt64?) = (nil, nil, nil, nil, nil)
+        let count = forEachIntegerField(bytes) { i, value in
+            if i == p.0 { v.0 = value } else if i == p.1 { v.1 = value } else if i == p.2 { v.2 = value }
+            else if i == p.3 { v.3 = value } else if i == p.4 { v.4 = value }
+            return i < p.4
+        }
+        return (count, v)
+    }
+
+    /// Calls `body(index, value)` for each space-separated field (value nil when the field is not an integer)
+    /// until it returns false; returns how many fields it saw. Allocates nothing: the sampler parses with it.
+    @discardableResult
+    static func forEachIntegerField(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, UInt64?) -> Bool) -> Int {
         var i = 0
+        var index = 0
         while i < bytes.count {
             while i < bytes.count && (bytes[i] == space || bytes[i] == newline) { i += 1 }
             let start = i
-            while i < bytes.count && bytes[i] != space && bytes[i] != newline { i += 1 }
+            var allDigits = true
+            while i < bytes.count && bytes[i] != space && bytes[i] != newline {
+                if bytes[i] < 48 || bytes[i] > 57 { allDigits = false }
+                i += 1
+            }
             if i > start {
-                let field = UnsafeBufferPointer(rebasing: bytes[start..<i])
-                let allDigits = field.allSatisfy { $0 >= 48 && $0 <= 57 }
-                result.append(allDigits ? firstInteger(field) : nil)
+                let value = allDigits ? firstInteger(UnsafeBufferPointer(rebasing: bytes[start..<i])) : nil
+                let more = body(index, value)
+                index += 1
+                if !more { break }
             }
         }
-        return result
+        return index
     }
 }

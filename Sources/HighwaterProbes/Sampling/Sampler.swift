@@ -14,26 +14,52 @@ public final class Sampler: @unchecked Sendable {
         public var pid: Int32?
         /// malloc_info takes every arena's lock and walks its bins: refresh the arena count at most this often (every sample at the default 10 ms).
         public var arenaRefreshNs: UInt64 = 10_000_000
-        /// A directory whose filesystem usage becomes `tmp_used`.
+        /// A directory whose filesystem usage becomes `tmp_used`; it is watched (below) as well.
         public var tmpDir: String?
-        public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil) {
-            self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir
+        /// More directories whose filesystems are watched.
+        public var watchDirs: [String] = []
+        /// How often watched directories are read (`statvfs`, about a microsecond each), on the same timer as
+        /// the samples: a temp dir can fill and empty within a few milliseconds.
+        public var watchIntervalNs: UInt64 = 1_000_000
+        public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
+                    watchIntervalNs: UInt64 = 1_000_000) {
+            self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
+            self.watchIntervalNs = watchIntervalNs
+        }
+
+        /// The temp dir first, then the others, each once.
+        var watched: [String] {
+            var all: [String] = []
+            for dir in (tmpDir.map { [$0] } ?? []) + watchDirs where !all.contains(dir) { all.append(dir) }
+            return all
         }
     }
 
     /// What the sampler saw, for a one-line summary.
     public struct Totals: Sendable, Equatable {
         public var samples = 0
+        /// The largest RSS a sample saw.
         public var peakRSS: UInt64 = 0
+        /// The kernel's high-water mark (VmHWM), read again when sampling ends: it catches a peak that came
+        /// and went between two samples.
+        public var kernelPeakRSS: UInt64 = 0
+        /// The true peak: the larger of the two.
+        public var peak: UInt64 { max(peakRSS, kernelPeakRSS) }
+        /// Which figure `peak` is: "VmHWM" when the samples missed the top, else "sampled".
+        public var peakSource: String { kernelPeakRSS > peakRSS ? "VmHWM" : "sampled" }
         public var peakThreads: UInt64 = 0
         public var peakArenas: UInt64 = 0
         public var firstNs: UInt64 = 0
         public var lastNs: UInt64 = 0
         /// Samples taken later than their deadline by more than one interval.
         public var late = 0
+        /// CPU time of the sampling thread itself, read when it ends: what sampling cost.
+        public var threadCPUNs: UInt64 = 0
         /// Why sampling stopped before it was asked to (the process exited, …).
         public var ended: String?
         public var latest: SampleRecord?
+        /// What each watched directory's filesystem did (the temp dir first).
+        public var watched: [WatchedFilesystem] = []
         public var durationNs: UInt64 { lastNs >= firstNs ? lastNs - firstNs : 0 }
     }
 
@@ -46,6 +72,8 @@ public final class Sampler: @unchecked Sendable {
 
     public let options: Options
     private let probe: ProcessProbe
+    /// Read and written only by the sampling thread once it runs.
+    private let watches: [DirectoryWatch]
     private let output: AppendOnlyFile
     private let state = Mutex(Totals())
     private let lifecycle = Mutex(Lifecycle.idle)
@@ -56,7 +84,11 @@ public final class Sampler: @unchecked Sendable {
     public init(options: Options, appendingTo path: String) throws {
         self.options = options
         probe = try ProcessProbe(pid: options.pid)
+        let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
+        self.watches = watches
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
+        let first = watches.map(\.record)
+        state.withLock { $0.watched = first }
     }
 
     public var totals: Totals { state.withLock { $0 } }
@@ -109,7 +141,7 @@ public final class Sampler: @unchecked Sendable {
         let record = try probe.sample(allocator: arenas, tmpDir: options.tmpDir)
         record.write(to: &line)
         append(line.bytes)
-        note(record, late: false)
+        note(record, late: false, fromLoop: false)
         return record
     }
 
@@ -117,44 +149,66 @@ public final class Sampler: @unchecked Sendable {
         var line = JSONLine(capacity: 512)
         var arenas: UInt64?
         var arenasAt: UInt64 = 0
-        var deadline = MonotonicClock.nanoseconds()
+        let start = MonotonicClock.nanoseconds()
+        var deadline = start
+        var watchDeadline = start
+        // The temp dir's reading becomes the sample's tmp_used, so it is not read twice.
+        let tmpWatch = options.tmpDir != nil ? watches.first : nil
         while running.load(ordering: .acquiring) {
-            do {
-                if probe.isSelf, ActiveAllocator.isGlibc, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
-                    arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
-                    arenasAt = deadline
-                }
-                let record = try probe.sample(allocator: arenas, tmpDir: options.tmpDir)
-                record.write(to: &line)
-                append(line.bytes)
-                note(record, late: record.t_ns > deadline + options.intervalNs)
-            } catch let error as ProbeError {
-                state.withLock { $0.ended = error.description }
-                running.store(false, ordering: .releasing)
-                break
-            } catch {
-                state.withLock { $0.ended = "\(error)" }
-                running.store(false, ordering: .releasing)
-                break
+            var now = MonotonicClock.nanoseconds()
+            if !watches.isEmpty && now >= watchDeadline {
+                for watch in watches { try? watch.read(at: now) }
+                watchDeadline += options.watchIntervalNs
+                if watchDeadline < now { watchDeadline = now }
             }
-            deadline += options.intervalNs
-            let now = MonotonicClock.nanoseconds()
-            // When we fall behind, skip the missed ticks instead of sampling in a burst.
-            if deadline < now { deadline = now }
-            MonotonicClock.sleep(until: deadline)
+            if now >= deadline {
+                do {
+                    if probe.isSelf, ActiveAllocator.isGlibc, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
+                        arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
+                        arenasAt = deadline
+                    }
+                    var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
+                    if let tmpWatch { record.tmp_used = tmpWatch.used }
+                    record.write(to: &line)
+                    append(line.bytes)
+                    note(record, late: record.t_ns > deadline + options.intervalNs)
+                } catch {
+                    state.withLock { $0.ended = (error as? ProbeError)?.description ?? "\(error)" }
+                    running.store(false, ordering: .releasing)
+                    break
+                }
+                deadline += options.intervalNs
+                now = MonotonicClock.nanoseconds()
+                // When we fall behind, skip the missed ticks instead of sampling in a burst.
+                if deadline < now { deadline = now }
+            }
+            MonotonicClock.sleep(until: watches.isEmpty ? deadline : min(deadline, watchDeadline))
         }
+        // Asked to stop (not ended by an error): one last sample with VmHWM read now, so the file and the
+        // totals hold the true peak even when it came after the last slow refresh.
+        if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
+            if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
+            record.write(to: &line)
+            append(line.bytes)
+            note(record, late: false)
+        }
+        let cpu = MonotonicClock.threadCPUNanoseconds()
+        state.withLock { $0.threadCPUNs = cpu }
     }
 
-    private func note(_ r: SampleRecord, late: Bool) {
+    /// - Parameter fromLoop: on the sampling thread, which alone touches the watches.
+    private func note(_ r: SampleRecord, late: Bool, fromLoop: Bool = true) {
         state.withLock { t in
             if t.samples == 0 { t.firstNs = r.t_ns }
             t.samples += 1
             t.lastNs = r.t_ns
             t.peakRSS = max(t.peakRSS, r.rss)
+            t.kernelPeakRSS = max(t.kernelPeakRSS, r.vm_hwm)
             t.peakThreads = max(t.peakThreads, r.threads)
             t.peakArenas = max(t.peakArenas, r.arenas ?? 0)
             if late { t.late += 1 }
             t.latest = r
+            if fromLoop { for (i, watch) in watches.enumerated() { t.watched[i] = watch.record } }
         }
     }
 

@@ -28,6 +28,15 @@ public enum FilesystemProbe {
                                available: UInt64(st.f_bavail) * block)
     }
 
+    /// Bytes in use on the filesystem holding `path`: one `statvfs`, no mount lookup, for every sample.
+    public static func used(of path: String) throws -> UInt64 {
+        var st = statvfs()
+        var rc: Int32
+        repeat { rc = statvfs(path, &st) } while rc != 0 && errno == EINTR
+        if rc != 0 { throw ProbeError.system("statvfs", path: path) }
+        return (UInt64(st.f_blocks) - UInt64(st.f_bfree)) * UInt64(st.f_frsize)
+    }
+
     /// The longest mount point in /proc/self/mountinfo that is a prefix of the resolved path.
     public static func mountEntry(containing path: String) throws -> (point: String, type: String) {
         var resolved = path

@@ -8,6 +8,8 @@ public struct RequestRecord: Codable, Equatable, Sendable {
     public var worker: String
     public var start_ns: UInt64
     public var end_ns: UInt64
+    /// Wall-clock time (CLOCK_REALTIME, ns since the epoch) at `start_ns`: for lining up with a server's log.
+    public var t_unix_ns: UInt64?
     public var status: Int
     public var rss_before: UInt64
     public var rss_after: UInt64
@@ -45,6 +47,7 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         line.field("worker", worker)
         line.field("start_ns", start_ns)
         line.field("end_ns", end_ns)
+        line.field("t_unix_ns", t_unix_ns)
         line.field("status", status)
         line.field("rss_before", rss_before)
         line.field("rss_after", rss_after)

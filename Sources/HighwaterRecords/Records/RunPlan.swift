@@ -59,13 +59,17 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public var sampleIntervalNs: UInt64
     /// The least evidence a growth verdict needs (the scenario's `verdict:`); nil takes the defaults.
     public var minimums: GrowthMinimums?
+    /// The longest the run may take, child start to stop; past it the child is stopped (SIGTERM, then SIGKILL)
+    /// and the run recorded as timed out. nil: no limit.
+    public var timeLimitNs: UInt64?
 
     public init(scenario: String, config: String, executor: Executor, workload: Workload,
                 environment: [String: String] = [:], load: Load, storage: Storage = .init(), warmup: Int = 1,
-                sampleIntervalNs: UInt64 = 10_000_000) {
+                sampleIntervalNs: UInt64 = 10_000_000, timeLimitNs: UInt64? = nil) {
         self.scenario = scenario; self.config = config; self.executor = executor; self.workload = workload
         self.environment = environment; self.load = load; self.storage = storage; self.warmup = warmup
         self.sampleIntervalNs = sampleIntervalNs
+        self.timeLimitNs = timeLimitNs
     }
 
     /// The executor kinds the harness knows.

@@ -82,6 +82,14 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// Mean RSS delta of those first requests and of the others.
     public var rss_delta_first_on_thread: Double?
     public var rss_delta_other: Double?
+    /// The largest RSS the samples and request records saw; `rss_peak` is the larger of it and the kernel's
+    /// VmHWM, and `rss_peak_source` says which (`VmHWM` when a peak fell between samples, else `sampled`).
+    public var rss_peak_sampled: UInt64?
+    public var rss_peak_source: String?
+    /// The temp dir's filesystem as the watch saw it (1 ms readings): capacity, peak use, when and how long full.
+    public var temp_dir: WatchedFilesystem?
+    /// Set when the run reached its time limit and its child was stopped: the limit, in seconds.
+    public var timed_out_after_s: Double?
     /// Why the run could not be carried out at all (its set-up failed before any load); nil when it ran.
     public var run_error: String?
     /// How the child ended: "exit 0", "signal 9 (SIGKILL)", …

@@ -1,7 +1,9 @@
-/// One line of `samples.jsonl`: a process as the sampler saw it at `t_ns` (CLOCK_MONOTONIC).
+/// One line of `samples.jsonl`: a process as the sampler saw it at `t_ns` (CLOCK_MONOTONIC), which is also
+/// `t_unix_ns` on the wall clock (CLOCK_REALTIME, for lining samples up with other logs).
 /// Byte counts in bytes. The allocator fields are present only when a process samples itself.
 public struct SampleRecord: Codable, Equatable, Sendable {
     public var t_ns: UInt64
+    public var t_unix_ns: UInt64?
     public var pid: Int32
     public var rss: UInt64
     public var rss_anon: UInt64
@@ -33,6 +35,7 @@ public struct SampleRecord: Codable, Equatable, Sendable {
     public func write(to line: inout JSONLine) {
         line.reset()
         line.field("t_ns", t_ns)
+        line.field("t_unix_ns", t_unix_ns)
         line.field("pid", Int(pid))
         line.field("rss", rss)
         line.field("rss_anon", rss_anon)

@@ -44,6 +44,7 @@ public struct ScenarioField: Sendable {
         .init(path: "verdict.min_samples", kind: .integer(min: 0), summary: "sampler readings after the warm-up a growth verdict needs (default 10)"),
         .init(path: "verdict.plateau_share", kind: .positiveNumber, summary: "share of the run a plateau must hold for (default 0.2)"),
         .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
+        .init(path: "time_limit", kind: .duration, summary: "the longest one run may take; past it the child is stopped"),
     ]
 
     /// The options each workload reads (names the harness uses), with their kinds.

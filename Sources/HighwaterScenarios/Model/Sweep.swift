@@ -199,7 +199,8 @@ struct PlanBuilder {
             storage: .init(tmpfsBytes: bytes("storage.tmpfs"), tempDir: value("storage.temp_dir"),
                            spoolThreshold: bytes("storage.spool_threshold"), destinationTmpfsBytes: bytes("storage.destination_tmpfs")),
             warmup: warmup,
-            sampleIntervalNs: value("sample_interval").flatMap(Quantity.nanoseconds) ?? 10_000_000)
+            sampleIntervalNs: value("sample_interval").flatMap(Quantity.nanoseconds) ?? 10_000_000,
+            timeLimitNs: value("time_limit").flatMap(Quantity.nanoseconds))
         var minimums = GrowthMinimums()
         if let v = value("verdict.min_requests").flatMap({ Int($0) }) { minimums.requests = v }
         if let v = value("verdict.min_samples").flatMap({ Int($0) }) { minimums.samples = v }

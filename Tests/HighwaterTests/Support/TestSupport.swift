@@ -68,6 +68,26 @@ enum TestSupport {
         return try body(dir)
     }
 
+    /// Waits up to a minute for a file a child writes to say it reached a step; true when it appeared.
+    /// Tests step children by files, not sleeps, so a loaded machine cannot reorder them.
+    static func appears(_ path: String) async -> Bool {
+        for _ in 0..<12_000 where access(path, F_OK) != 0 { await sleep(milliseconds: 5) }
+        return access(path, F_OK) == 0
+    }
+
+    /// The start of a python3 script stepped by files in `dir`: `wait_for(name)` waits for the test's file,
+    /// `step(name)` writes the script's own (what `appears` waits for).
+    static func pythonSteps(_ dir: String) -> String {
+        """
+        import os, time
+        def wait_for(name):
+            while not os.path.exists('\(dir)/' + name): time.sleep(0.005)
+        def step(name, text=''):
+            open('\(dir)/' + name, 'w').write(text)
+
+        """
+    }
+
     /// Suspends without holding a pool thread (see `run`).
     static func sleep(milliseconds: Int) async { try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000) }
 }
