@@ -99,11 +99,11 @@ struct SamplerBench: ParsableCommand {
             if let note = round.psrecordNote { print("  psrecord: \(note)") }
         }
         guard let python else { print("cost per sample against thread count: skipped, python3 is not on PATH"); return }
-        let per = try ExternalSamplerBenchmark.perThreads(python: python, counts: counts.map { $0! }, iterations: min(iterations, 5_000))
-        print("one sample of an external process, by its thread count:")
+        let per = try ExternalSamplerBenchmark.perThreads(python: python, counts: counts.map { $0! }, iterations: min(iterations, 3_000))
+        print("one sample of an external process, 1 ms apart, by its thread count (stat, read once a 10 ms tick, alone):")
         for p in per {
             print("  \(p.threads) threads: \(Quantity.formatDuration(nanoseconds: p.medianNs)) median, "
-                  + "\(Quantity.formatDuration(nanoseconds: p.p99Ns)) p99")
+                  + "\(Quantity.formatDuration(nanoseconds: p.p99Ns)) p99 (stat alone \(Quantity.formatDuration(nanoseconds: p.statMedianNs)))")
         }
     }
 }

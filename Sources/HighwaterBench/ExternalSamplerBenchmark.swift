@@ -26,11 +26,14 @@ public enum ExternalSamplerBenchmark {
         public var psrecordNote: String?
     }
 
-    /// The cost of one `ProcessProbe.sample` against a target with `threads` threads.
+    /// The cost of one `ProcessProbe.sample` against a target with `threads` threads, taken 1 ms apart as the
+    /// sampler at 1 ms takes them (stat read once per 10 ms tick), and of the stat read alone (which a 10 ms
+    /// sampler makes every sample, and which the kernel makes by walking every thread).
     public struct PerThreads: Sendable {
         public var threads: Int
         public var medianNs: Double
         public var p99Ns: Double
+        public var statMedianNs: Double
     }
 
     /// A python3 child with `threads` threads in all (the main one included) that has touched `bytes`, idle.
@@ -96,14 +99,20 @@ public enum ExternalSamplerBenchmark {
             defer { child.terminate(grace: 200_000_000) }
             let probe = try ProcessProbe(pid: child.pid)
             var times: [Double] = []
+            var stats: [Double] = []
             times.reserveCapacity(iterations)
             for _ in 0..<iterations {
+                MonotonicClock.sleep(nanoseconds: 1_000_000)
                 let t0 = MonotonicClock.nanoseconds()
                 _ = try probe.sample()
-                times.append(Double(MonotonicClock.nanoseconds() - t0))
+                let t1 = MonotonicClock.nanoseconds()
+                _ = try probe.stat()
+                times.append(Double(t1 - t0))
+                stats.append(Double(MonotonicClock.nanoseconds() - t1))
             }
             let p = Percentiles.of(times)
-            return PerThreads(threads: Int((try? probe.stat().numThreads) ?? UInt64(n)), medianNs: p.p50, p99Ns: p.p99)
+            return PerThreads(threads: Int((try? probe.stat().numThreads) ?? UInt64(n)), medianNs: p.p50, p99Ns: p.p99,
+                              statMedianNs: Percentiles.of(stats).p50)
         }
     }
 

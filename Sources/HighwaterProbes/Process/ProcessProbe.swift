@@ -4,9 +4,10 @@ import HighwaterSystem
 
 /// Readings of one process, the own or any PID, with its /proc files kept open between reads.
 ///
-/// A sample reads the cheapest files that give each field: `stat` (CPU times, thread count, whether the process
-/// has exited), `statm` (RSS, anonymous = resident − shared, size) and one `fstat` of `/proc/PID/fd` for the
-/// descriptor count. `status`, which the kernel renders as some fifty lines, is read only every
+/// A sample reads the cheapest files that give each field: `statm` (RSS, anonymous = resident − shared, size),
+/// one `fstat` of `/proc/PID/fd` for the descriptor count, and once per clock tick `stat` (CPU times, thread
+/// count, whether the process has exited), whose cost grows with the threads and whose CPU times only change
+/// by ticks. `status`, which the kernel renders as some fifty lines, is read only every
 /// `slowRefreshNs` for the figures that exist nowhere else: VmHWM (which only grows, so reading it late loses
 /// nothing) and the file/shmem split of the shared pages. Nothing is allocated per sample.
 public final class ProcessProbe {
@@ -29,6 +30,10 @@ public final class ProcessProbe {
     private var hwm: UInt64 = 0
     private var shmem: UInt64 = 0
     private var fds: UInt64 = 0
+    private static let tickNs = 1_000_000_000 / SystemFacts.clockTicksPerSecond
+    private var statAt: UInt64 = 0
+    private var statRead = false
+    private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
     public init(pid: Int32? = nil) throws {
@@ -96,9 +101,18 @@ public final class ProcessProbe {
     public func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil, refreshAll: Bool = false) throws -> SampleRecord {
         let t = MonotonicClock.nanoseconds()
         let wall = WallClock.nanoseconds()
-        let st = try stat()
-        if st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
         let m = try statm()
+        // stat sums CPU time over every thread of the process (the kernel walks them: its cost grows with the
+        // threads), and it counts in clock ticks (10 ms at USER_HZ 100): read it once a tick, not every sample.
+        // An empty statm (no memory map) means the process has exited: stat says how.
+        if refreshAll || !statRead || t &- statAt >= Self.tickNs || m.size == 0 {
+            let st = try stat()
+            if st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
+            lastStat = st
+            statAt = t
+            statRead = true
+        }
+        let st = lastStat
         if refreshAll || !slowRead || t &- slowAt >= slowRefreshNs {
             try refreshSlow()
             slowAt = t

@@ -145,8 +145,14 @@ public final class Sampler: @unchecked Sendable {
         return record
     }
 
+    /// At intervals under this, lines are written this often in one write: at 1 ms the write to samples.jsonl
+    /// was the largest cost after reading statm (perf: 15% of the thread). An interrupted run keeps every line
+    /// up to the last write; SIGKILL loses at most this much.
+    static let writeEveryNs: UInt64 = 10_000_000
+
     private func loop() {
         var line = JSONLine(capacity: 512)
+        var pending = PendingLines()
         var arenas: UInt64?
         var arenasAt: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
@@ -170,7 +176,10 @@ public final class Sampler: @unchecked Sendable {
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
                     record.write(to: &line)
-                    append(line.bytes)
+                    pending.add(line.bytes, at: record.t_ns)
+                    if options.intervalNs >= Self.writeEveryNs || record.t_ns &- pending.since >= Self.writeEveryNs {
+                        flush(&pending)
+                    }
                     note(record, late: record.t_ns > deadline + options.intervalNs)
                 } catch {
                     state.withLock { $0.ended = (error as? ProbeError)?.description ?? "\(error)" }
@@ -189,9 +198,10 @@ public final class Sampler: @unchecked Sendable {
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             record.write(to: &line)
-            append(line.bytes)
+            pending.add(line.bytes, at: record.t_ns)
             note(record, late: false)
         }
+        flush(&pending)
         let cpu = MonotonicClock.threadCPUNanoseconds()
         state.withLock { $0.threadCPUNs = cpu }
     }
@@ -215,5 +225,32 @@ public final class Sampler: @unchecked Sendable {
     /// A failed write is counted by the file (the run reports lost samples), and sampling goes on.
     private func append(_ bytes: [UInt8]) {
         try? output.append(bytes)
+    }
+
+    private func flush(_ pending: inout PendingLines) {
+        guard pending.lines > 0 else { return }
+        try? output.append(pending.bytes, records: pending.lines)
+        pending.clear()
+    }
+}
+
+/// Sample lines not yet written, in storage kept between writes (no allocation per sample).
+struct PendingLines {
+    var bytes: [UInt8] = []
+    var lines = 0
+    /// When the first waiting line was taken.
+    var since: UInt64 = 0
+
+    init() { bytes.reserveCapacity(16 << 10) }
+
+    mutating func add(_ line: [UInt8], at t: UInt64) {
+        if lines == 0 { since = t }
+        bytes.append(contentsOf: line)
+        lines += 1
+    }
+
+    mutating func clear() {
+        bytes.removeAll(keepingCapacity: true)
+        lines = 0
     }
 }

@@ -82,6 +82,13 @@ public struct JSONLine {
             bytes.append(UInt8(48 + v % 10))
             v /= 10
         }
-        bytes[start...].reverse()
+        // Swapped in place: reversing the slice `bytes[start...]` copied it into a new array on every number
+        // (perf showed an allocation and a free per field on the sampler's thread).
+        var i = start, j = bytes.count - 1
+        while i < j {
+            bytes.swapAt(i, j)
+            i += 1
+            j -= 1
+        }
     }
 }

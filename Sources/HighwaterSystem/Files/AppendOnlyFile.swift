@@ -29,13 +29,14 @@ public final class AppendOnlyFile: Sendable {
 
     /// Appends one record's bytes; a failure is counted and thrown. Under the lock, so a short write
     /// that is continued cannot interleave with another thread's record.
-    public func append(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+    /// - Parameter records: how many records `bytes` holds (a batch of lines), counted as lost if the write fails.
+    public func append(_ bytes: UnsafeRawBufferPointer, records: Int = 1) throws(SystemError) {
         let failure: SystemError? = state.withLock { losses in
             do throws(SystemError) {
                 try Syscall.writeAll(fd, bytes, path: path)
                 return nil
             } catch {
-                losses.records += 1
+                losses.records += records
                 if losses.firstError == nil { losses.firstError = error }
                 return error
             }
@@ -43,10 +44,10 @@ public final class AppendOnlyFile: Sendable {
         if let failure { throw failure }
     }
 
-    public func append(_ bytes: [UInt8]) throws(SystemError) {
+    public func append(_ bytes: [UInt8], records: Int = 1) throws(SystemError) {
         var failure: SystemError?
         bytes.withUnsafeBytes { raw in
-            do throws(SystemError) { try append(raw) } catch { failure = error }
+            do throws(SystemError) { try append(raw, records: records) } catch { failure = error }
         }
         if let failure { throw failure }
     }
