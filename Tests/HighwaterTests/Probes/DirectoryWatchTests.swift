@@ -41,6 +41,9 @@ struct DirectoryWatchTests {
                                   appendingTo: steps + "/samples.jsonl")
         sampler.start()
         defer { sampler.stop() }
+        // The sampling thread is running (its first sample is taken) before the child may fill the tmpfs.
+        for _ in 0..<2000 where sampler.totals.samples == 0 { await TestSupport.sleep(milliseconds: 1) }
+        try #require(sampler.totals.samples > 0, "the sampler never took a sample")
         try FileTree.writeAtomically(Array("go".utf8), to: steps + "/go")
         try #require(await TestSupport.appears(steps + "/filled"), "python never filled the tmpfs")
         let filledAt = try #require(UInt64(try FileTree.readText(steps + "/filled")))
