@@ -61,7 +61,7 @@ struct SamplerBench: ParsableCommand {
         }
         let r = try SamplerBenchmark.run(iterations: iterations, rateHz: rate, seconds: seconds, scratch: "/tmp")
         print("one sample (statm + status + task count): \(Quantity.formatDuration(nanoseconds: r.minimalSampleNs)) median")
-        print("one timeline record (status + stat + fds + mallinfo2): \(Quantity.formatDuration(nanoseconds: r.fullSampleNs)) median")
+        print("one timeline record of this process (statm + stat + fds + mallinfo2 + malloc_info): \(Quantity.formatDuration(nanoseconds: r.fullSampleNs)) median")
         print("sampler at \(Int(r.rate)) Hz: \(Quantity.format(r.cpuShare * 100, significant: 3))% of one core "
               + "(\(r.samplesTaken) samples in \(Int(seconds)) s, \(r.lateSamples) late); "
               + "a thread that only wakes at that rate: \(Quantity.format(r.wakeupFloorShare * 100, significant: 3))%")
