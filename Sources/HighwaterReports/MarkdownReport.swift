@@ -27,6 +27,7 @@ public enum MarkdownReport {
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
             for ranking in scenario.rankings { m += rankingTable(ranking) }
+            if let spread = scenario.spread { m += spreadTable(spread) }
             if let uploads = scenario.uploads { m += uploadTable(uploads, runs: scenario.runs) }
             let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
             if !expectations.isEmpty {
@@ -45,6 +46,18 @@ public enum MarkdownReport {
         var m = "\n### \(r.title)\n\n| rank by steady RSS | configuration | allocator and settings | steady RSS | req/s | rank by req/s |\n|--:|---|---|--:|--:|--:|\n"
         for row in r.rows {
             m += "| \(row.rssRank) | \(cell(row.config)) | \(cell(row.fix)) | \(Quantity.formatBytes(row.steadyRSS)) | \(Quantity.format(row.throughput)) | \(row.throughputRank) |\n"
+        }
+        return m
+    }
+
+    /// Median and range over the repetitions, and p50 against the first configuration repetition by repetition.
+    static func spreadTable(_ s: RepetitionSpread) -> String {
+        var m = "\n### Over repetitions (run A B A B): median (lowest–highest)\n\n"
+        m += "| configuration | runs | p50 | p50 against \(cell(s.baseline)) | req/s | steady RSS |\n|---|--:|--:|--:|--:|--:|\n"
+        for row in s.rows {
+            m += "| \(cell(row.config)) | \(row.repetitions) | \(row.p50Ms.text { Quantity.format($0) + " ms" }) | "
+            m += "\(row.p50AgainstBaseline?.text { Quantity.format($0) } ?? "—") | \(row.throughput.text { Quantity.format($0) }) | "
+            m += "\(row.steadyRSS?.text { Quantity.formatBytes(UInt64($0)) } ?? "—") |\n"
         }
         return m
     }

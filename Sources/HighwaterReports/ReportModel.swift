@@ -19,6 +19,8 @@ public struct ReportModel: Sendable {
         public var uploads: UploadOutcomes?
         /// The fixes side by side, ranked by steady RSS and requests/s, when it tried any.
         public var rankings: [FixRanking]
+        /// Each repeated configuration's figures as median and range, when the scenario repeats them.
+        public var spread: RepetitionSpread?
     }
 
     public var results: LoadedResults
@@ -37,7 +39,7 @@ public struct ReportModel: Sendable {
         scenarios = order.map { name in
             let runs = byName[name]!
             return Scenario(name: name, runs: runs, comparison: Diagnosis.comparison(runs.map { ($0.data, $0.facts) }),
-                            uploads: UploadOutcomes(runs), rankings: FixRanking.rankings(runs))
+                            uploads: UploadOutcomes(runs), rankings: FixRanking.rankings(runs), spread: RepetitionSpread(runs))
         }
     }
 

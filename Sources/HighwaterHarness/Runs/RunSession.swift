@@ -25,7 +25,8 @@ public struct RunSession {
             if Interruption.requested { break }
             let runID = String(format2(n + 1)) + "-" + plan.config
             let directory = "\(outDirectory)/\(plan.scenario)/\(runID)"
-            Terminal.line("[\(n + 1)/\(plans.count)] \(plan.scenario) \(plan.config): \(plan.executor.kind) x\(plan.executor.size), \(plan.workload.name), \(plan.load.requests) requests at concurrency \(plan.load.concurrency)")
+            let round = plan.repetition.map { " (repetition \($0) of \(plan.repeats ?? $0))" } ?? ""
+            Terminal.line("[\(n + 1)/\(plans.count)] \(plan.scenario) \(plan.config)\(round): \(plan.executor.kind) x\(plan.executor.size), \(plan.workload.name), \(plan.load.requests) requests at concurrency \(plan.load.concurrency)")
             let startingPoint = await Settling.settle()
             var summary: RunSummary
             do {
@@ -38,6 +39,7 @@ public struct RunSession {
                 summary.notes = ["the run could not be carried out: \(error)"]
             }
             summary.started_from = startingPoint
+            summary.repetition = plan.repetition
             if let s = startingPoint, !s.settled {
                 summary.notes = (summary.notes ?? []) + ["started with \(Quantity.formatBytes(s.dirty_bytes + s.writeback_bytes)) of earlier writes still on their way to disk after \(Quantity.format(s.settle_ms / 1000)) s of waiting: its timings may include their writeback"]
             }

@@ -62,6 +62,10 @@ public struct RunPlan: Codable, Equatable, Sendable {
     /// The longest the run may take, child start to stop; past it the child is stopped (SIGTERM, then SIGKILL)
     /// and the run recorded as timed out. nil: no limit.
     public var timeLimitNs: UInt64?
+    /// How many times the scenario runs this configuration, interleaved with the others (A B A B); nil: once.
+    public var repeats: Int?
+    /// Which of those runs this is (1-based); nil when the configuration runs once.
+    public var repetition: Int?
 
     public init(scenario: String, config: String, executor: Executor, workload: Workload,
                 environment: [String: String] = [:], load: Load, storage: Storage = .init(), warmup: Int = 1,

@@ -9,7 +9,7 @@ public struct ScenarioLoader: Sendable {
     public init(cores: Int) { self.cores = max(1, cores) }
 
     static let topLevelKeys = ["name", "description", "executor", "workload", "environment", "load", "storage",
-                               "verdict", "sample_interval", "time_limit", "sweep", "variants", "expect"]
+                               "verdict", "sample_interval", "time_limit", "repeat", "sweep", "variants", "expect"]
     /// Keys that hold a mapping of settings, not a value.
     static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict"]
 

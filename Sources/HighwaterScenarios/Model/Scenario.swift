@@ -41,13 +41,29 @@ public struct Scenario: Sendable {
         self.quickRequests = quickRequests; self.expectations = expectations
     }
 
-    /// The plans to run; `quick` shrinks each request count (and warm-up) for a smoke run.
+    /// The most runs of one configuration a scenario may ask for (`repeat`).
+    public static let maxRepeats = 20
+
+    /// The plans to run; `quick` shrinks each request count (and warm-up) for a smoke run, and runs each
+    /// configuration once. Repeated configurations are interleaved (A B A B), so a drift of the machine over the
+    /// session falls on every configuration alike instead of on whichever ran last.
     public func plans(quick: Bool) -> [RunPlan] {
-        guard quick else { return plans }
+        guard quick else {
+            let rounds = plans.map { $0.repeats ?? 1 }.max() ?? 1
+            guard rounds > 1 else { return plans }
+            return (1...rounds).flatMap { round in
+                plans.filter { ($0.repeats ?? 1) >= round }.map { plan in
+                    var p = plan
+                    if (plan.repeats ?? 1) > 1 { p.repetition = round }
+                    return p
+                }
+            }
+        }
         return zip(plans, quickRequests).map { plan, requests in
             var p = plan
             p.load.requests = requests
             p.warmup = min(p.warmup, max(0, requests / 10))
+            p.repeats = nil
             return p
         }
     }
@@ -87,6 +103,7 @@ extension RunPlan {
         case "verdict.min_requests": return String((minimums ?? .init()).requests)
         case "verdict.min_samples": return String((minimums ?? .init()).samples)
         case "verdict.plateau_share": return Quantity.format((minimums ?? .init()).plateauShare)
+        case "repeat": return String(repeats ?? 1)
         default:
             if path.hasPrefix("environment.") { return environment[String(path.dropFirst("environment.".count))] }
             if path.hasPrefix("workload.options.") { return workload.options[String(path.dropFirst("workload.options.".count))] }

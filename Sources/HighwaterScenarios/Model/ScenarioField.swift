@@ -45,6 +45,7 @@ public struct ScenarioField: Sendable {
         .init(path: "verdict.plateau_share", kind: .positiveNumber, summary: "share of the run a plateau must hold for (default 0.2)"),
         .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
         .init(path: "time_limit", kind: .duration, summary: "the longest one run may take; past it the child is stopped"),
+        .init(path: "repeat", kind: .integer(min: 1), summary: "runs of each configuration, interleaved A B A B (default 1, at most 20)"),
     ]
 
     /// The options each workload reads (names the harness uses), with their kinds.

@@ -188,9 +188,14 @@ struct PlanBuilder {
             sink.error("load.quick_requests \(quick) is more than load.requests \(requests)", at: settings["load.quick_requests"]?.location,
                        hint: "--quick makes a shorter run, not a longer one")
         }
+        let repeats = value("repeat").flatMap { Int($0) } ?? 1
+        if repeats > Scenario.maxRepeats {
+            sink.error("repeat \(repeats) is too large: the largest accepted is \(Scenario.maxRepeats)", at: settings["repeat"]?.location,
+                       hint: "a few interleaved repetitions show the spread; more only lengthen the run")
+        }
         guard sink.diagnostics.count == before else { return nil }
 
-        let plan = RunPlan(
+        var plan = RunPlan(
             scenario: scenario, config: config,
             executor: .init(kind: kind, size: count("executor.size", default: "cores")),
             workload: .init(name: workloadName, options: options),
@@ -201,6 +206,7 @@ struct PlanBuilder {
             warmup: warmup,
             sampleIntervalNs: value("sample_interval").flatMap(Quantity.nanoseconds) ?? 10_000_000,
             timeLimitNs: value("time_limit").flatMap(Quantity.nanoseconds))
+        if repeats > 1 { plan.repeats = repeats }
         var minimums = GrowthMinimums()
         if let v = value("verdict.min_requests").flatMap({ Int($0) }) { minimums.requests = v }
         if let v = value("verdict.min_samples").flatMap({ Int($0) }) { minimums.samples = v }

@@ -1,0 +1,70 @@
+import HighwaterRecords
+
+/// The spread of a scenario's repeated configurations (`repeat:`, run A B A B): each figure as its median and
+/// range over the repetitions, and each configuration's p50 against the first configuration's in the same
+/// repetition, so a ratio in the report comes with its noise.
+public struct RepetitionSpread: Sendable {
+    /// The median and the extremes of one figure over the repetitions.
+    public struct Range: Sendable, Equatable {
+        public var median: Double
+        public var low: Double
+        public var high: Double
+
+        init?(_ values: [Double]) {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            let mid = sorted.count / 2
+            median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+            low = sorted.first!
+            high = sorted.last!
+        }
+    }
+
+    public struct Row: Sendable {
+        public var config: String
+        public var repetitions: Int
+        public var p50Ms: Range
+        public var throughput: Range
+        public var steadyRSS: Range?
+        /// This configuration's p50 over the baseline's, repetition by repetition; nil for the baseline itself.
+        public var p50AgainstBaseline: Range?
+    }
+
+    /// The configuration the others are compared with: the scenario's first.
+    public var baseline: String
+    public var rows: [Row]
+
+    /// The spread of a scenario's runs, when any configuration ran more than once.
+    public init?(_ runs: [ReportModel.Run]) { self.init(summaries: runs.map(\.summary)) }
+
+    public init?(summaries: [RunSummary]) {
+        let repeated = summaries.filter { $0.repetition != nil && $0.growth.classification.hasData }
+        var order: [String] = []
+        var byConfig: [String: [RunSummary]] = [:]
+        for s in repeated {
+            if byConfig[s.config] == nil { order.append(s.config) }
+            byConfig[s.config, default: []].append(s)
+        }
+        guard let first = order.first, byConfig.values.contains(where: { $0.count > 1 }) else { return nil }
+        baseline = first
+        let baselineP50 = Dictionary(byConfig[first]!.map { ($0.repetition!, $0.latency_ms.p50) }, uniquingKeysWith: { a, _ in a })
+        rows = order.compactMap { config in
+            let runs = byConfig[config]!
+            guard let p50 = Range(runs.map(\.latency_ms.p50)), let throughput = Range(runs.map(\.throughput_rps)) else { return nil }
+            let ratios = runs.compactMap { run -> Double? in
+                guard let base = baselineP50[run.repetition!], base > 0 else { return nil }
+                return run.latency_ms.p50 / base
+            }
+            return Row(config: config, repetitions: runs.count, p50Ms: p50, throughput: throughput,
+                       steadyRSS: Range(runs.compactMap { $0.rss_steady.map(Double.init) }),
+                       p50AgainstBaseline: config == first ? nil : Range(ratios))
+        }
+    }
+}
+
+extension RepetitionSpread.Range {
+    /// `150 (134–176)`, or the one value when there is no spread.
+    public func text(_ format: (Double) -> String) -> String {
+        low == high ? format(median) : "\(format(median)) (\(format(low))–\(format(high)))"
+    }
+}
