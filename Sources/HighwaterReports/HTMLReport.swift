@@ -95,13 +95,12 @@ public enum HTMLReport {
     /// Median and range over the repetitions, and p50 against the first configuration repetition by repetition.
     static func spreadTable(_ s: RepetitionSpread) -> String {
         var h = "<h3>Over repetitions (run A B A B): median (lowest–highest)</h3><table><tr><th class=\"l\">configuration</th><th>runs</th>"
-        h += "<th>p50</th><th>p50 against \(Markup.escape(s.baseline))</th><th>req/s</th><th>steady RSS</th></tr>"
+        h += "<th>p50</th><th>p50 against the first under the same load</th><th>req/s</th></tr>"
         for row in s.rows {
             h += "<tr><td class=\"l\">\(Markup.escape(row.config))</td><td>\(row.repetitions)</td>"
             h += "<td>\(Markup.escape(row.p50Ms.text { Quantity.format($0) + " ms" }))</td>"
-            h += "<td>\(Markup.escape(row.p50AgainstBaseline?.text { Quantity.format($0) } ?? "—"))</td>"
-            h += "<td>\(Markup.escape(row.throughput.text { Quantity.format($0) }))</td>"
-            h += "<td>\(Markup.escape(row.steadyRSS?.text { Quantity.formatBytes(UInt64($0)) } ?? "—"))</td></tr>"
+            h += "<td>\(Markup.escape(row.p50AgainstBaseline.map { r in r.text { Quantity.format($0) } + " × " + (row.baseline ?? "") } ?? "—"))</td>"
+            h += "<td>\(Markup.escape(row.throughput.text { Quantity.format($0) }))</td></tr>"
         }
         return h + "</table>"
     }

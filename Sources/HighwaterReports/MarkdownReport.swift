@@ -53,11 +53,10 @@ public enum MarkdownReport {
     /// Median and range over the repetitions, and p50 against the first configuration repetition by repetition.
     static func spreadTable(_ s: RepetitionSpread) -> String {
         var m = "\n### Over repetitions (run A B A B): median (lowest–highest)\n\n"
-        m += "| configuration | runs | p50 | p50 against \(cell(s.baseline)) | req/s | steady RSS |\n|---|--:|--:|--:|--:|--:|\n"
+        m += "| configuration | runs | p50 | p50 against the first under the same load | req/s |\n|---|--:|--:|--:|--:|\n"
         for row in s.rows {
             m += "| \(cell(row.config)) | \(row.repetitions) | \(row.p50Ms.text { Quantity.format($0) + " ms" }) | "
-            m += "\(row.p50AgainstBaseline?.text { Quantity.format($0) } ?? "—") | \(row.throughput.text { Quantity.format($0) }) | "
-            m += "\(row.steadyRSS?.text { Quantity.formatBytes(UInt64($0)) } ?? "—") |\n"
+            m += "\(row.p50AgainstBaseline.map { r in r.text { Quantity.format($0) } + " × " + cell(row.baseline ?? "") } ?? "—") | \(row.throughput.text { Quantity.format($0) }) |\n"
         }
         return m
     }

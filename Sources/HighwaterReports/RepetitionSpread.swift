@@ -1,8 +1,8 @@
 import HighwaterRecords
 
 /// The spread of a scenario's repeated configurations (`repeat:`, run A B A B): each figure as its median and
-/// range over the repetitions, and each configuration's p50 against the first configuration's in the same
-/// repetition, so a ratio in the report comes with its noise.
+/// range over the repetitions, and each configuration's p50 against that of the first configuration under the
+/// same load (concurrency, requests, upload size) in the same repetition, so a ratio comes with its noise.
 public struct RepetitionSpread: Sendable {
     /// The median and the extremes of one figure over the repetitions.
     public struct Range: Sendable, Equatable {
@@ -25,14 +25,20 @@ public struct RepetitionSpread: Sendable {
         public var repetitions: Int
         public var p50Ms: Range
         public var throughput: Range
-        public var steadyRSS: Range?
-        /// This configuration's p50 over the baseline's, repetition by repetition; nil for the baseline itself.
+        /// The first configuration under the same load, which this one is compared with; nil for that one itself.
+        public var baseline: String?
+        /// This configuration's p50 over the baseline's, repetition by repetition.
         public var p50AgainstBaseline: Range?
     }
 
-    /// The configuration the others are compared with: the scenario's first.
-    public var baseline: String
     public var rows: [Row]
+
+    /// Runs compare only under the same load: the same concurrency and request count, and the same upload size.
+    static func load(of s: RunSummary) -> String {
+        let c = s.configuration ?? [:]
+        return [c["concurrency"] ?? "?", c["requests"] ?? "?", s.workload?["upload_file_bytes"].map { String(UInt64($0)) } ?? "-"]
+            .joined(separator: "/")
+    }
 
     /// The spread of a scenario's runs, when any configuration ran more than once.
     public init?(_ runs: [ReportModel.Run]) { self.init(summaries: runs.map(\.summary)) }
@@ -45,19 +51,21 @@ public struct RepetitionSpread: Sendable {
             if byConfig[s.config] == nil { order.append(s.config) }
             byConfig[s.config, default: []].append(s)
         }
-        guard let first = order.first, byConfig.values.contains(where: { $0.count > 1 }) else { return nil }
-        baseline = first
-        let baselineP50 = Dictionary(byConfig[first]!.map { ($0.repetition!, $0.latency_ms.p50) }, uniquingKeysWith: { a, _ in a })
+        guard byConfig.values.contains(where: { $0.count > 1 }) else { return nil }
+        var baselines: [String: String] = [:]
+        for config in order { baselines[Self.load(of: byConfig[config]![0])] = baselines[Self.load(of: byConfig[config]![0])] ?? config }
         rows = order.compactMap { config in
             let runs = byConfig[config]!
             guard let p50 = Range(runs.map(\.latency_ms.p50)), let throughput = Range(runs.map(\.throughput_rps)) else { return nil }
+            let baseline = baselines[Self.load(of: runs[0])].flatMap { $0 == config ? nil : $0 }
+            let baseP50 = Dictionary((baseline.flatMap { byConfig[$0] } ?? []).map { ($0.repetition!, $0.latency_ms.p50) },
+                                     uniquingKeysWith: { a, _ in a })
             let ratios = runs.compactMap { run -> Double? in
-                guard let base = baselineP50[run.repetition!], base > 0 else { return nil }
+                guard let base = baseP50[run.repetition!], base > 0 else { return nil }
                 return run.latency_ms.p50 / base
             }
             return Row(config: config, repetitions: runs.count, p50Ms: p50, throughput: throughput,
-                       steadyRSS: Range(runs.compactMap { $0.rss_steady.map(Double.init) }),
-                       p50AgainstBaseline: config == first ? nil : Range(ratios))
+                       baseline: baseline, p50AgainstBaseline: Range(ratios))
         }
     }
 }

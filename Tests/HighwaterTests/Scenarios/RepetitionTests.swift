@@ -43,8 +43,10 @@ struct RepetitionTests {
         #expect(error?.description.contains("the largest accepted is 20") == true)
     }
 
-    static func run(_ config: String, repetition: Int, p50: Double, rps: Double, steady: UInt64) -> RunSummary {
+    static func run(_ config: String, repetition: Int, p50: Double, rps: Double, steady: UInt64, upload: Double = 100e6) -> RunSummary {
         var s = RunSummary(scenario: "ab", run_id: "\(repetition)-\(config)", config: config)
+        s.configuration = ["concurrency": "1", "requests": "50"]
+        s.workload = ["upload_file_bytes": upload]
         s.growth.classification = .stable
         s.latency_ms = .init(p50: p50, p90: p50, p99: p50, max: p50)
         s.throughput_rps = rps
@@ -53,7 +55,7 @@ struct RepetitionTests {
         return s
     }
 
-    @Test("the spread gives median and range per configuration, and p50 against the first repetition by repetition")
+    @Test("the spread gives median and range per configuration, and p50 against the first under the same load, repetition by repetition")
     func spread() throws {
         let runs = [
             Self.run("spooled", repetition: 1, p50: 200, rps: 5, steady: 30 << 20),
@@ -62,10 +64,14 @@ struct RepetitionTests {
             Self.run("streamed", repetition: 2, p50: 180, rps: 6, steady: 28 << 20),
             Self.run("spooled", repetition: 3, p50: 250, rps: 4, steady: 32 << 20),
             Self.run("streamed", repetition: 3, p50: 125, rps: 8, steady: 29 << 20),
+            // Another upload size: compared with its own first configuration, never with spooled at 100 MB.
+            Self.run("streamed-1MB", repetition: 1, p50: 2, rps: 400, steady: 28 << 20, upload: 1e6),
+            Self.run("streamed-1MB", repetition: 2, p50: 3, rps: 300, steady: 28 << 20, upload: 1e6),
         ]
         let spread = try #require(RepetitionSpread(summaries: runs))
-        #expect(spread.baseline == "spooled")
         let streamed = try #require(spread.rows.first { $0.config == "streamed" })
+        #expect(streamed.baseline == "spooled")
+        #expect(spread.rows.first { $0.config == "streamed-1MB" }?.baseline == nil)
         #expect(streamed.repetitions == 3)
         #expect(streamed.p50Ms.median == 125 && streamed.p50Ms.low == 100 && streamed.p50Ms.high == 180)
         // 100/200, 180/300, 125/250: the ratio of each pair, not the ratio of the medians.
