@@ -53,7 +53,9 @@ public struct RepetitionSpread: Sendable {
         }
         guard byConfig.values.contains(where: { $0.count > 1 }) else { return nil }
         var baselines: [String: String] = [:]
-        for config in order { baselines[Self.load(of: byConfig[config]![0])] = baselines[Self.load(of: byConfig[config]![0])] ?? config }
+        for config in order where baselines[Self.load(of: byConfig[config]![0])] == nil {
+            baselines[Self.load(of: byConfig[config]![0])] = config
+        }
         rows = order.compactMap { config in
             let runs = byConfig[config]!
             guard let p50 = Range(runs.map(\.latency_ms.p50)), let throughput = Range(runs.map(\.throughput_rps)) else { return nil }

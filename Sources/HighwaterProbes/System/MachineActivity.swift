@@ -13,10 +13,12 @@ public struct MachineActivity: Sendable, Equatable {
 
     /// Reads /proc/meminfo and /proc/loadavg; a figure a file lacks reads as 0.
     public static func read() throws -> MachineActivity {
-        let meminfo = try ProcFile.read("/proc/meminfo")
-        let loadavg = (try? ProcFile.read("/proc/loadavg")) ?? ""
-        return MachineActivity(dirtyBytes: kibibytes("Dirty:", in: meminfo), writebackBytes: kibibytes("Writeback:", in: meminfo),
-                               load1m: Double(loadavg.split(separator: " ").first ?? "") ?? 0)
+        try parse(meminfo: ProcFile.read("/proc/meminfo"), loadavg: (try? ProcFile.read("/proc/loadavg")) ?? "")
+    }
+
+    public static func parse(meminfo: String, loadavg: String) -> MachineActivity {
+        MachineActivity(dirtyBytes: kibibytes("Dirty:", in: meminfo), writebackBytes: kibibytes("Writeback:", in: meminfo),
+                        load1m: Double(loadavg.split(separator: " ").first ?? "") ?? 0)
     }
 
     /// The `NAME   123 kB` line's value in bytes.

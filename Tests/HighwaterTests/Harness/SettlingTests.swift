@@ -29,12 +29,21 @@ struct SettlingTests {
         #expect(start.settle_ms > 0 && start.load_1m >= 0)
     }
 
-    @Test("Dirty and Writeback are read from /proc/meminfo in bytes")
+    @Test("Dirty and Writeback are read from /proc/meminfo in bytes, the load from /proc/loadavg")
     func meminfoFigures() throws {
-        let text = try ProcFile.read("/proc/meminfo")
-        let activity = try MachineActivity.read()
-        let dirtyLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("Dirty:") })
-        #expect(dirtyLine.hasSuffix(" kB"))
-        #expect(activity.pendingBytes == activity.dirtyBytes + activity.writebackBytes)
+        // One snapshot of each real file, parsed, against the numbers read off its lines here.
+        let meminfo = try ProcFile.read("/proc/meminfo")
+        let loadavg = try ProcFile.read("/proc/loadavg")
+        let activity = MachineActivity.parse(meminfo: meminfo, loadavg: loadavg)
+        func kB(_ name: String) throws -> UInt64 {
+            let line = try #require(meminfo.split(separator: "\n").first { $0.hasPrefix(name + ":") })
+            #expect(line.hasSuffix(" kB"))
+            return try #require(UInt64(line.split(separator: " ")[1])) * 1024
+        }
+        #expect(activity.dirtyBytes == (try kB("Dirty")))
+        #expect(activity.writebackBytes == (try kB("Writeback")))
+        #expect(activity.load1m == Double(loadavg.split(separator: " ")[0]))
+        // A file without the lines reads as nothing pending, not as a failure.
+        #expect(MachineActivity.parse(meminfo: "MemTotal: 1 kB\n", loadavg: "").pendingBytes == 0)
     }
 }

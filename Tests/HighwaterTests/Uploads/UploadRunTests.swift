@@ -62,7 +62,7 @@ struct UploadRunTests {
         let streamedBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-streamed" })
         #expect(streamedBoundary.smallest_failed == nil)
 
-        #expect(Leftovers.runsWithMountPoints(under: out) == plans.count)
+        #expect(Leftovers.plannedMountPoints(under: out).count == plans.count)
         #expect(Leftovers.mountPoints(under: out).isEmpty, "left behind: \(Leftovers.mountPoints(under: out))")
         #expect(await Leftovers.destinations(under: out).isEmpty)
     }
@@ -202,7 +202,7 @@ struct UploadRunTests {
             if !gone { await TestSupport.sleep(milliseconds: 10) }
         }
         #expect(gone, "the child \(pid) outlived the run")
-        #expect(Leftovers.runsWithMountPoints(under: dir + "/results") == 1)
+        #expect(Leftovers.plannedMountPoints(under: dir + "/results").count == 1)
         #expect(Leftovers.mountPoints(under: dir + "/results").isEmpty, "left behind: \(Leftovers.mountPoints(under: dir + "/results"))")
         #expect(await Leftovers.destinations(under: dir + "/results").isEmpty)
         let summary = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/results/summary.json"))
@@ -212,16 +212,12 @@ struct UploadRunTests {
 
 private let MiB: UInt64 = 1 << 20
 
-/// Can a child mount a private tmpfs here? Checked once, by trying.
+/// Can a child mount a private tmpfs here? Checked once, by trying; the suite's `.enabled(if:)` skips on false.
 enum PrivateTmpfsHere {
-    static let possible: Bool = {
-        let availability = PrivateTmpfs.availability()
-        if !availability.possible { print("upload run tests skipped: \(availability.why)") }
-        return availability.possible
-    }()
+    static let possible = PrivateTmpfs.availability().possible
 }
 
-/// Shuts a hosted child down over HTTP, from a synchronous test.
+/// Shuts a hosted child down over HTTP and waits for it to end.
 private func stopHost(_ host: HostedChild, port: Int) async -> Termination? {
     _ = RawHTTP.exchange(port: port, path: "/_highwater/shutdown", contentType: "text/plain", body: [])
     return await host.process.exit(timeoutNs: 10_000_000_000)
@@ -229,27 +225,19 @@ private func stopHost(_ host: HostedChild, port: Int) async -> Termination? {
 
 /// What Highwater might leave behind: temp-dir mount points, and destination directories in run folders.
 enum Leftovers {
-    /// The temp-dir mount points the runs under `results` used (each run's plan names its own) that still exist.
+    /// The temp-dir mount points the plans of the runs under `results` named, one per run that had one.
     /// Only these: the suite runs beside other tests whose runs make mount points in the same /tmp.
-    static func mountPoints(under results: String) -> [String] {
-        var left: [String] = []
-        for scenario in entries(results) where FileTree.isDirectory(results + "/" + scenario) {
-            for run in entries(results + "/" + scenario) {
-                guard let plan = try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(results)/\(scenario)/\(run)/plan.json")),
-                      let temp = plan.storage.tempDir, access(temp, F_OK) == 0 else { continue }
-                left.append(temp)
-            }
-        }
-        return left
-    }
-
-    /// How many runs under `results` had a temp-dir mount point, so a check of none left is not vacuous.
-    static func runsWithMountPoints(under results: String) -> Int {
+    static func plannedMountPoints(under results: String) -> [String] {
         entries(results).flatMap { scenario in
             entries(results + "/" + scenario).compactMap { run in
                 try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(results)/\(scenario)/\(run)/plan.json")).storage.tempDir
             }
-        }.count
+        }
+    }
+
+    /// Those of them still there.
+    static func mountPoints(under results: String) -> [String] {
+        plannedMountPoints(under: results).filter { access($0, F_OK) == 0 }
     }
 
     static func destinations(under directory: String) async -> [String] {
