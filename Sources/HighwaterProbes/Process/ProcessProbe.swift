@@ -114,7 +114,12 @@ public final class ProcessProbe {
         }
         let st = lastStat
         if refreshAll || !slowRead || t &- slowAt >= slowRefreshNs {
-            try refreshSlow()
+            do { try refreshSlow() } catch {
+                // The process may have exited between statm and status (a zombie's status has no Vm* lines):
+                // then its exit is the news, not the parse.
+                if let st = try? stat(), st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
+                throw error
+            }
             slowAt = t
             slowRead = true
         }

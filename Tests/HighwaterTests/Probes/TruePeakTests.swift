@@ -50,15 +50,22 @@ struct TruePeakTests {
     func exitIsReported() async throws {
         let dir = TestSupport.makeTemporaryDirectory()
         defer { TestSupport.removeTree(dir) }
-        let child = try ChildProcess(["sh", "-c", "sleep 0.3; exit 7"])
-        defer { TestSupport.end(child) }
-        let sampler = try Sampler(options: .init(intervalNs: 5_000_000, pid: child.pid), appendingTo: dir + "/samples.jsonl")
-        sampler.start()
-        defer { sampler.stop() }
-        // The child stays a zombie (nobody reaps it here) until the sampler has seen it end.
-        for _ in 0..<2000 where sampler.isRunning { await TestSupport.sleep(milliseconds: 5) }
-        let ended = try #require(sampler.totals.ended)
-        #expect(ended.contains("exited (status 7)"), "\(ended)")
-        #expect(!ended.contains("zombie"))
+        // Twenty children sampled every millisecond, so some exit between one /proc file and the next of a
+        // sample (statm read live, status read as a zombie's): each must still say how it ended.
+        var children: [(ChildProcess, Sampler)] = []
+        defer { for (child, sampler) in children { sampler.stop(); TestSupport.end(child) } }
+        for i in 0..<20 {
+            let child = try ChildProcess(["sh", "-c", "sleep 0.\(3 + i % 5); exit 7"])
+            let sampler = try Sampler(options: .init(intervalNs: 1_000_000, pid: child.pid), appendingTo: dir + "/samples-\(i).jsonl")
+            children.append((child, sampler))
+            sampler.start()
+        }
+        for (child, sampler) in children {
+            // The child stays a zombie (nobody reaps it here) until the sampler has seen it end.
+            for _ in 0..<2000 where sampler.isRunning { await TestSupport.sleep(milliseconds: 5) }
+            let ended = try #require(sampler.totals.ended, "pid \(child.pid)")
+            #expect(ended.contains("exited (status 7)"), "\(ended)")
+            #expect(!ended.contains("zombie"))
+        }
     }
 }
