@@ -12,7 +12,7 @@ struct HighwaterBench: AsyncParsableCommand {
         commandName: "highwater bench",
         abstract: "Measure Highwater's own costs; ratios come from one run, as the machine is shared.",
         discussion: """
-            Built apart from the product: swift build -c release --product highwater-bench
+            Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
         subcommands: [SamplerBench.self, HostBench.self, ReportBench.self]
@@ -24,11 +24,11 @@ struct SamplerBench: ParsableCommand {
         commandName: "sampler",
         abstract: "What sampling costs: this process (default), or another one beside psrecord and a bare timer.",
         discussion: """
-            With --pid PID or --external, samples that process (--external starts a python3 child with 21
-            threads that has touched 50 MiB) with Highwater's sampler, psrecord (from .venv/, `make bench`
-            installs it) and a thread that only wakes at the same rate, all at once, at each --intervals;
-            then times one sample against targets with 1, 20 and 200 threads.
-            Targets: at 10 ms at most 1% of a core; at 1 ms within 2 points of the bare timer, 99% on time;
+            With --pid PID or --external, samples that process (--external starts a python3 child with 21 \
+            threads that has touched 50 MiB) with Highwater's sampler, psrecord (from .venv/, `make bench` \
+            installs it) and a thread that only wakes at the same rate, all at once, at each --intervals; \
+            then times one sample against targets with 1, 20 and 200 threads. \
+            Targets: at 10 ms at most 1% of a core; at 1 ms within 2 points of the bare timer, 99% on time; \
             a sample's cost does not grow with the target's threads.
             """
     )

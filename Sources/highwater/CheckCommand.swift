@@ -11,9 +11,9 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Fail a CI job when a scenario's expectation or a configuration limit is crossed.",
         discussion: """
-            check SCENARIO…        run the scenarios and evaluate their `expect` blocks
-            check --results DIR    evaluate DIR/summary.json against the scenarios' `expect` blocks (no run)
-            check --limits FILE    check a service's configuration (memory, pool, temp dir) without running
+            check SCENARIO…        run the scenarios and evaluate their `expect` blocks \
+            check --results DIR    evaluate DIR/summary.json against the scenarios' `expect` blocks (no run) \
+            check --limits FILE    check a service's configuration (memory, pool, temp dir) without running \
             Exit codes: 0 all hold; 1 an expectation or limit failed; 2 bad input; 3 could not run.
             """
     )

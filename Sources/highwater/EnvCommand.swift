@@ -8,8 +8,8 @@ struct EnvCommand: ParsableCommand {
         commandName: "env",
         abstract: "Show how this machine and process look to each runtime that sizes a pool or an allocator.",
         discussion: """
-            Prints CPUs (online, affinity, cgroup quota), the defaults runtimes derive from them (glibc arenas,
-            SwiftNIO's blocking pool, libdispatch, Swift concurrency, Python's ThreadPoolExecutor, anyio), memory
+            Prints CPUs (online, affinity, cgroup quota), the defaults runtimes derive from them (glibc arenas, \
+            SwiftNIO's blocking pool, libdispatch, Swift concurrency, Python's ThreadPoolExecutor, anyio), memory \
             limits, and the temp dir as Python resolves it, each with the source of the figure.
             """
     )

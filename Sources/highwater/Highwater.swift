@@ -11,7 +11,7 @@ struct Highwater: AsyncParsableCommand {
         commandName: "highwater",
         abstract: "Shows why a server's memory grows, and proves its limits before production does.",
         discussion: """
-            Exit codes: 0 every expectation and limit holds; 1 an expectation or limit failed;
+            Exit codes: 0 every expectation and limit holds; 1 an expectation or limit failed; \
             2 bad usage or a bad input file; 3 the run could not be carried out.
             """,
         version: version,

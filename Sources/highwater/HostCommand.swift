@@ -13,8 +13,8 @@ struct HostCommand: ParsableCommand {
         commandName: "host",
         abstract: "Serve one configuration as the child of a run (started by `run` and `check`).",
         discussion: """
-            Binds 127.0.0.1 on an ephemeral port and writes it to DIR/port; samples itself into
-            DIR/samples.jsonl and records every request into DIR/requests.jsonl; stops on
+            Binds 127.0.0.1 on an ephemeral port and writes it to DIR/port; samples itself into \
+            DIR/samples.jsonl and records every request into DIR/requests.jsonl; stops on \
             POST /_highwater/shutdown or SIGTERM. Dies with its parent (the lifeline pipe).
             """,
         // Internal: only `run` and `check` start it.

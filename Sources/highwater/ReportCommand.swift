@@ -7,10 +7,10 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render the reports of a results directory: a self-contained HTML page, Markdown, JUnit XML and CSV.",
         discussion: """
-            Reads DIR/summary.json and each run's requests.jsonl and samples.jsonl, and writes DIR/index.html
-            (inline SVG charts, no script, no network, printable), DIR/report.md (tables and verdicts for a CI
-            summary or a pull-request comment), DIR/junit.xml (one test case per expectation) and
-            DIR/<scenario>/<run_id>/requests.csv. Each run gets a diagnosis computed from the data: stable,
+            Reads DIR/summary.json and each run's requests.jsonl and samples.jsonl, and writes DIR/index.html \
+            (inline SVG charts, no script, no network, printable), DIR/report.md (tables and verdicts for a CI \
+            summary or a pull-request comment), DIR/junit.xml (one test case per expectation) and \
+            DIR/<scenario>/<run_id>/requests.csv. Each run gets a diagnosis computed from the data: stable, \
             plateau (at which thread count, growth per thread) or a probable leak (slope per request and per hour).
             """
     )

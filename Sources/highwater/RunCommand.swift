@@ -10,10 +10,10 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run scenarios, each configuration in its own child process, and write the results and the report.",
         discussion: """
-            With no argument, runs every scenario file in scenarios/. Writes DIR/summary.json (every run),
-            per run DIR/<scenario>/<run-id>/ with summary.json, requests.jsonl and samples.jsonl, and
-            DIR/index.html, DIR/report.md, DIR/junit.xml. Ctrl-C stops after the request in flight and
-            keeps what finished. Exits 1 when an expectation fails.
+            With no argument, runs every scenario file in scenarios/. Writes DIR/summary.json (every run), \
+            per run DIR/<scenario>/<run-id>/ with summary.json, requests.jsonl and samples.jsonl, and \
+            DIR/index.html, DIR/report.md, DIR/junit.xml. Ctrl-C stops after the request in flight and \
+            keeps what finished. A scenario's runs replace its earlier run directories in DIR. Exits 1 when an expectation fails.
 
             Examples:
               highwater run

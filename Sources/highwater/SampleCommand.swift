@@ -9,8 +9,8 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Sample another process's memory, threads and file descriptors into DIR/samples.jsonl.",
         discussion: """
-            Give a PID, or a command after `--` to start and sample until it exits. Sampling ends when the
-            process exits, when --duration passes, or on Ctrl-C; the file is complete in every case, and a
+            Give a PID, or a command after `--` to start and sample until it exits. Sampling ends when the \
+            process exits, when --duration passes, or on Ctrl-C; the file is complete in every case, and a \
             command Highwater started is stopped with it.
 
             Examples:

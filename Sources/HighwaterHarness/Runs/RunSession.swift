@@ -20,6 +20,7 @@ public struct RunSession {
     /// - Parameter afterEach: evaluates expectations or adds fields before the summary is stored.
     public func run(_ plans: [RunPlan], afterEach: (RunPlan, inout RunSummary) -> Void = { _, _ in }) async throws -> [RunSummary] {
         try FileTree.createDirectory(outDirectory)
+        clearEarlierRuns(of: plans)
         var summaries: [RunSummary] = []
         for (n, plan) in plans.enumerated() {
             if Interruption.requested { break }
@@ -50,6 +51,20 @@ public struct RunSession {
             try store(summaries)
         }
         return summaries
+    }
+
+    /// An earlier session's run directories of the scenarios about to run go first: the new summary.json no
+    /// longer lists them, and a `03-…` left from another order would sit beside this session's `03-…`.
+    /// Only run directories (`NN-config` holding a plan.json) are removed; anything else in DIR is left alone.
+    func clearEarlierRuns(of plans: [RunPlan]) {
+        for scenario in Set(plans.map(\.scenario)) {
+            let directory = "\(outDirectory)/\(scenario)"
+            guard let names = try? Syscall.directoryNames(directory) else { continue }
+            for name in names where name.first?.isNumber == true && name.contains("-") {
+                let run = directory + "/" + name
+                if FileTree.isDirectory(run), (try? Syscall.linkStatus(run + "/plan.json")) != nil { FileTree.removeTree(run) }
+            }
+        }
     }
 
     public func store(_ summaries: [RunSummary]) throws {

@@ -16,7 +16,7 @@ public struct RunPlan: Codable, Equatable, Sendable {
         public init(name: String, options: [String: String] = [:]) { self.name = name; self.options = options }
     }
 
-    public struct Load: Codable, Equatable, Sendable {
+    public struct Load: Codable, Hashable, Sendable {
         public var requests: Int
         public var concurrency: Int
         /// Requests per second; nil sends as fast as `concurrency` allows.

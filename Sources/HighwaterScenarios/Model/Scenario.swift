@@ -45,17 +45,21 @@ public struct Scenario: Sendable {
     public static let maxRepeats = 20
 
     /// The plans to run; `quick` shrinks each request count (and warm-up) for a smoke run, and runs each
-    /// configuration once. Repeated configurations are interleaved (A B A B), so a drift of the machine over the
-    /// session falls on every configuration alike instead of on whichever ran last.
+    /// configuration once. Repeated configurations are interleaved and counterbalanced: in each round the
+    /// configurations under the same load run back to back, in one order in odd rounds and the reverse in even
+    /// ones (A B B A), so a drift of the machine, or a cost of going first, falls on every configuration alike.
     public func plans(quick: Bool) -> [RunPlan] {
         guard quick else {
             let rounds = plans.map { $0.repeats ?? 1 }.max() ?? 1
             guard rounds > 1 else { return plans }
+            let groups = Self.groupedByLoad(plans)
             return (1...rounds).flatMap { round in
-                plans.filter { ($0.repeats ?? 1) >= round }.map { plan in
-                    var p = plan
-                    if (plan.repeats ?? 1) > 1 { p.repetition = round }
-                    return p
+                groups.flatMap { group in
+                    (round % 2 == 1 ? group : group.reversed()).filter { ($0.repeats ?? 1) >= round }.map { plan in
+                        var p = plan
+                        if (plan.repeats ?? 1) > 1 { p.repetition = round }
+                        return p
+                    }
                 }
             }
         }
@@ -66,6 +70,20 @@ public struct Scenario: Sendable {
             p.repeats = nil
             return p
         }
+    }
+
+    /// Plans under the same load (requests, concurrency, rate, payload), the groups in order of first appearance:
+    /// the configurations a report compares with one another.
+    static func groupedByLoad(_ plans: [RunPlan]) -> [[RunPlan]] {
+        var groups: [[RunPlan]] = []
+        var index: [RunPlan.Load: Int] = [:]
+        for plan in plans {
+            if let i = index[plan.load] { groups[i].append(plan) } else {
+                index[plan.load] = groups.count
+                groups.append([plan])
+            }
+        }
+        return groups
     }
 
     /// Default request count under `--quick`: a tenth, at least 20, never more than the full run.

@@ -84,6 +84,23 @@ struct ChildRunTests {
         #expect(s[0].child_exit == "exit 0")
     }
 
+    @Test("a session replaces its scenarios' earlier run directories and leaves everything else in DIR alone")
+    func earlierRunsReplaced() async throws {
+        let out = TestSupport.makeTemporaryDirectory("hw-runs")
+        defer { TestSupport.removeTree(out) }
+        for dir in ["/test/03-old", "/test/notes", "/other/01-kept"] { try FileTree.createDirectory(out + dir) }
+        for file in ["/test/03-old/plan.json", "/test/notes/plan.json", "/test/README", "/other/01-kept/plan.json"] {
+            try FileTree.writeAtomically("{}", to: out + file)
+        }
+        let session = RunSession(outDirectory: out, executable: TestSupport.highwater, showProgress: false, version: "test")
+        let s = try await session.run([Self.plan("fresh", "fixed", 1, requests: 20)])
+        #expect(s.first?.run_id == "01-fresh")
+        #expect(!FileTree.isDirectory(out + "/test/03-old"))
+        #expect(FileTree.isDirectory(out + "/test/01-fresh"))
+        #expect(FileTree.isDirectory(out + "/test/notes") && access(out + "/test/README", R_OK) == 0)
+        #expect(FileTree.isDirectory(out + "/other/01-kept"))
+    }
+
     @Test("an unknown executor kind or a size of 0 is a clear error with exit 2")
     func badExecutor() async throws {
         #expect(throws: ExecutorError.unknownKind("pool")) { _ = try Executors.make(kind: "pool", size: 4) }

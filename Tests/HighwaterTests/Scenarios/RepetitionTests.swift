@@ -19,11 +19,11 @@ struct RepetitionTests {
           - {config: b, executor.size: 4}
         """
 
-    @Test("repeat 3 with two configurations runs a b a b a b, each numbered; --quick runs each once")
+    @Test("repeat 3 with two configurations runs a b b a a b, each numbered; --quick runs each once")
     func interleaved() throws {
         let scenario = try loader.load(text: Self.text, file: "ab.yaml")
         let plans = scenario.plans(quick: false)
-        #expect(plans.map(\.config) == ["a", "b", "a", "b", "a", "b"])
+        #expect(plans.map(\.config) == ["a", "b", "b", "a", "a", "b"])
         #expect(plans.map(\.repetition) == [1, 1, 2, 2, 3, 3])
         #expect(plans.allSatisfy { $0.repeats == 3 })
         let quick = scenario.plans(quick: true)
@@ -32,6 +32,15 @@ struct RepetitionTests {
         // Without `repeat`, nothing changes.
         let once = try loader.load(text: Self.text.replacing("repeat: 3\n", with: ""), file: "ab.yaml").plans(quick: false)
         #expect(once.map(\.config) == ["a", "b"] && once.allSatisfy { $0.repetition == nil })
+    }
+
+    @Test("with a sweep, configurations under the same load run back to back in each round, counterbalanced")
+    func groupedByLoad() throws {
+        let text = Self.text.replacing("repeat: 3", with: "repeat: 2") + "\nsweep:\n  load.concurrency: [1, 4]\n"
+        let plans = try loader.load(text: text, file: "ab.yaml").plans(quick: false)
+        #expect(plans.map { "\($0.config)@\($0.load.concurrency)" }
+                == ["a-c1@1", "b-c1@1", "a-c4@4", "b-c4@4", "b-c1@1", "a-c1@1", "b-c4@4", "a-c4@4"],
+                "\(plans.map(\.config))")
     }
 
     @Test("repeat past 20 is refused at its line, naming the largest accepted")
