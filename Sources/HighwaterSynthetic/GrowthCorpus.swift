@@ -108,6 +108,10 @@ public enum GrowthCorpus {
         add("three steps then hold, 600 req", .plateau, "steps of 20, 12 and 30 MiB at requests 30, 90 and 200",
             count: 600, rss: { i in (i >= 30 ? 20 * mib : 0) + (i >= 90 ? 12 * mib : 0) + (i >= 200 ? 30 * mib : 0) }, heap: none)
 
+        // A rise that peaks and is given back slowly (tcmalloc's release, a periodic trim): it stopped growing.
+        add("rise to 60 MiB, then 15 MiB given back slowly, 2000 req", .plateau, "an allocator releasing memory after the pool filled",
+            count: 2000, rss: { i in i < 150 ? Double(i) * 60 * mib / 150 : 60 * mib - Double(i - 150) * 15 * mib / 1850 }, heap: none)
+
         // Sawtooth: a cache or collector that fills and empties; bounded, so not growth.
         add("sawtooth 20 MiB every 100 req, 2000 req", .stable, "fills 20 MiB over 100 requests, trims back",
             count: 2000, rss: { Double($0 % 100) * 20 * mib / 100 }, heap: { Double($0 % 100) * 20 * mib / 100 })

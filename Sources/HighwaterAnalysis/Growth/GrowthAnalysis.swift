@@ -123,6 +123,13 @@ public enum GrowthAnalysis {
         } else if flat && share >= m.plateauShare {
             verdict.classification = .plateau
             verdict.plateauIndex = w + change
+        } else if let peak = Self.fallingBack(counted, lastHalf: lastHalf, minimumShare: m.plateauShare) {
+            // Not still growing: it rose, peaked, and has been coming down since (tcmalloc's release, a trim).
+            verdict.classification = .plateau
+            verdict.plateauIndex = w + peak
+            evidence.plateau_position = w + peak
+            evidence.plateau_share = Double(n - peak) / Double(n)
+            evidence.fell_back_bytes = UInt64(max(0, counted[peak] - (Double(steady) - Double(baseline))))
         } else if heapFlat == true {
             verdict.classification = .retention
         } else if significant && ongoing && !endLevel {
@@ -132,6 +139,13 @@ public enum GrowthAnalysis {
         }
         verdict.evidence = evidence
         return verdict
+    }
+
+    /// The peak of a rise that has come down since: the last half falls clearly (its slope's interval below
+    /// zero) and the peak leaves at least `minimumShare` of the run after it. nil otherwise.
+    static func fallingBack(_ counted: [Double], lastHalf: LineFit, minimumShare: Double) -> Int? {
+        guard lastHalf.slope + lastHalf.ci95 < 0, let top = counted.indices.max(by: { counted[$0] < counted[$1] }) else { return nil }
+        return Double(counted.count - top) / Double(counted.count) >= minimumShare ? top : nil
     }
 
     /// Slope of y over its index, by least squares; 0 for fewer than two points.

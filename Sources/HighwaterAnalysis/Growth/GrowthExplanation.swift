@@ -33,7 +33,12 @@ public enum GrowthExplanation {
             finding = "RSS grew \(bytes(rise))"
             if let p = g.first_plateau_request { finding += " and settled at request \(p)" }
             finding += " at \(bytes(e?.steady_bytes ?? s.rss_end))"
-            if let share = e?.plateau_share { finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)" }
+            if let fell = e?.fell_back_bytes, let p = g.first_plateau_request {
+                finding = "RSS grew, peaked at request \(p) and came down \(bytes(Double(fell))) since, ending \(bytes(rise)) above where it began"
+                if let share = e?.plateau_share { finding += " (the last \(percent(share)) of the run after the peak)" }
+            } else if let share = e?.plateau_share {
+                finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)"
+            }
             finding += "."
             if let t = s.plateau_threads {
                 finding += " \(t) worker thread\(t == 1 ? "" : "s") had run by then, of \(s.worker_threads ?? t)"

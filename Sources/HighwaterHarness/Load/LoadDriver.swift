@@ -19,6 +19,15 @@ public struct LoadDriver: Sendable {
         public var bytesReceived = 0
         /// Failed requests by kind: `http_502`, `timeout`, `reset`, `refused`, `other`.
         public var errorKinds: [String: Int] = [:]
+
+        mutating func add(_ part: Result) {
+            latenciesMs += part.latenciesMs
+            errors += part.errors
+            bytesReceived += part.bytesReceived
+            for (k, v) in part.errorKinds { errorKinds[k, default: 0] += v }
+            for (k, v) in part.statuses { statuses[k, default: 0] += v }
+            if firstError == nil { firstError = part.firstError }
+        }
     }
 
     public let port: Int
@@ -27,8 +36,14 @@ public struct LoadDriver: Sendable {
     /// Builds the body of request `i`; nil sends none.
     public let body: (@Sendable (Int) -> RequestBody?)?
 
-    public init(port: Int, route: String, load: RunPlan.Load, body: (@Sendable (Int) -> RequestBody?)? = nil) {
+    /// The first requests, sent one at a time before the others start: the run's warm-up. Alone, they measure the
+    /// first requests' own cost; sent with the rest at concurrency 40, the first to finish would already carry
+    /// the growth of 40 requests in flight, and a verdict counted from it would miss a pool filling up.
+    public let warmup: Int
+
+    public init(port: Int, route: String, load: RunPlan.Load, warmup: Int = 0, body: (@Sendable (Int) -> RequestBody?)? = nil) {
         self.port = port; self.route = route; self.load = load; self.body = body
+        self.warmup = min(max(0, warmup), load.requests)
     }
 
     /// Sends every request; `progress` is called about four times a second with the count done.
@@ -55,57 +70,84 @@ public struct LoadDriver: Sendable {
                 }
             }
         }
-        let workers = max(1, load.concurrency)
-        // A worker's result, or nil from the watcher: Ctrl-C or a dead target cancels every worker at once, also one
-        // sleeping until a slow rate's next slot or waiting on a request in flight (an upload, a slow handler).
-        let result = await withTaskGroup(of: Result?.self) { group in
-            for _ in 0..<workers {
-                group.addTask {
-                    var partial = Result()
-                    requests: while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) {
-                        let i = next.increment()
-                        guard i < total else { break }
-                        if let rate, rate > 0 {
-                            // In slices of at most a second: a sleep of years is not one the runtime can take.
-                            let due = Self.due(request: i, rate: rate, startedNs: started)
-                            while case let now = MonotonicClock.nanoseconds(), due > now {
-                                do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
-                            }
-                        }
-                        var request = HTTPClientRequest(url: url)
-                        request.method = bodyMaker == nil ? .GET : .POST
-                        request.headers.add(name: "x-highwater-request", value: "\(i)")
-                        if let body = bodyMaker?(i) {
-                            request.headers.add(name: "content-type", value: body.contentType)
-                            for (name, value) in body.headers { request.headers.add(name: name, value: value) }
-                            request.body = .stream(body.chunks, length: .known(Int64(body.length)))
-                        }
-                        let t0 = MonotonicClock.nanoseconds()
-                        do {
-                            let response = try await client.execute(request, timeout: .seconds(120))
-                            // Counted, not kept: a download's body can be far larger than the driver should hold.
-                            var bytes = 0
-                            for try await chunk in response.body { bytes += chunk.readableBytes }
-                            partial.bytesReceived += bytes
-                            let ms = Double(MonotonicClock.nanoseconds() - t0) / 1e6
-                            partial.latenciesMs.append(ms)
-                            let code = Int(response.status.code)
-                            partial.statuses[code, default: 0] += 1
-                            if !(200..<300).contains(code) {
-                                partial.errors += 1
-                                partial.errorKinds["http_\(code)", default: 0] += 1
-                            }
-                        } catch {
-                            partial.errors += 1
-                            partial.statuses[0, default: 0] += 1
-                            partial.errorKinds[ConnectionErrorKind(error).rawValue, default: 0] += 1
-                            if partial.firstError == nil { partial.firstError = "\(error)" }
-                        }
-                        done.increment()
-                    }
-                    return partial
-                }
+        let send = { @Sendable (i: Int, partial: inout Result) async in
+            await Self.send(request: i, to: url, with: client, body: bodyMaker, into: &partial)
+            done.increment()
+        }
+        // The warm-up alone, then the workers; the next request's index is shared, so the workers go on from it.
+        let warmup = self.warmup
+        var result = await Self.watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
+            var partial = Result()
+            while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) && next.value < warmup {
+                await send(next.increment(), &partial)
             }
+            return partial
+        }
+        if !Interruption.requested && !(stop?() ?? false) {
+            result.add(await Self.watched(stop: stop, workers: max(1, load.concurrency)) {
+                var partial = Result()
+                requests: while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) {
+                    let i = next.increment()
+                    guard i < total else { break }
+                    if let rate, rate > 0 {
+                        // In slices of at most a second: a sleep of years is not one the runtime can take.
+                        let due = Self.due(request: i, rate: rate, startedNs: started)
+                        while case let now = MonotonicClock.nanoseconds(), due > now {
+                            do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
+                        }
+                    }
+                    await send(i, &partial)
+                }
+                return partial
+            })
+        }
+        reporter?.cancel()
+        var final = result
+        final.wallNs = MonotonicClock.nanoseconds() - started
+        try? await client.shutdown()
+        return final
+    }
+
+    /// One request: its latency, status and bytes, or its error, added to `partial`.
+    static func send(request i: Int, to url: String, with client: HTTPClient, body bodyMaker: (@Sendable (Int) -> RequestBody?)?,
+             into partial: inout Result) async {
+        var request = HTTPClientRequest(url: url)
+        request.method = bodyMaker == nil ? .GET : .POST
+        request.headers.add(name: "x-highwater-request", value: "\(i)")
+        if let body = bodyMaker?(i) {
+            request.headers.add(name: "content-type", value: body.contentType)
+            for (name, value) in body.headers { request.headers.add(name: name, value: value) }
+            request.body = .stream(body.chunks, length: .known(Int64(body.length)))
+        }
+        let t0 = MonotonicClock.nanoseconds()
+        do {
+            let response = try await client.execute(request, timeout: .seconds(120))
+            // Counted, not kept: a download's body can be far larger than the driver should hold.
+            var bytes = 0
+            for try await chunk in response.body { bytes += chunk.readableBytes }
+            partial.bytesReceived += bytes
+            let ms = Double(MonotonicClock.nanoseconds() - t0) / 1e6
+            partial.latenciesMs.append(ms)
+            let code = Int(response.status.code)
+            partial.statuses[code, default: 0] += 1
+            if !(200..<300).contains(code) {
+                partial.errors += 1
+                partial.errorKinds["http_\(code)", default: 0] += 1
+            }
+        } catch {
+            partial.errors += 1
+            partial.statuses[0, default: 0] += 1
+            partial.errorKinds[ConnectionErrorKind(error).rawValue, default: 0] += 1
+            if partial.firstError == nil { partial.firstError = "\(error)" }
+        }
+    }
+
+    /// `workers` copies of `work` at once, beside a watcher: Ctrl-C or a dead target cancels every worker at once,
+    /// also one sleeping until a slow rate's next slot or waiting on a request in flight (an upload, a slow handler).
+    static func watched(stop: (@Sendable () -> Bool)?, workers: Int, _ work: @escaping @Sendable () async -> Result) async -> Result {
+        guard workers > 0 else { return Result() }
+        return await withTaskGroup(of: Result?.self) { group in
+            for _ in 0..<workers { group.addTask { await work() } }
             group.addTask {
                 while !Task.isCancelled {
                     if Interruption.requested || (stop?() ?? false) { return nil }
@@ -117,22 +159,12 @@ public struct LoadDriver: Sendable {
             var finished = 0
             for await part in group {
                 guard let part else { group.cancelAll(); continue }
-                merged.latenciesMs += part.latenciesMs
-                merged.errors += part.errors
-                merged.bytesReceived += part.bytesReceived
-                for (k, v) in part.errorKinds { merged.errorKinds[k, default: 0] += v }
-                for (k, v) in part.statuses { merged.statuses[k, default: 0] += v }
-                if merged.firstError == nil { merged.firstError = part.firstError }
+                merged.add(part)
                 finished += 1
                 if finished == workers { group.cancelAll() }
             }
             return merged
         }
-        reporter?.cancel()
-        var final = result
-        final.wallNs = MonotonicClock.nanoseconds() - started
-        try? await client.shutdown()
-        return final
     }
 }
 

@@ -52,7 +52,7 @@ public struct ChildRun: Sendable {
                 _ = await host.stop(port: port)
                 throw error
             }
-            let driver = LoadDriver(port: front, route: plan.route, load: plan.load,
+            let driver = LoadDriver(port: front, route: plan.route, load: plan.load, warmup: plan.warmup,
                                     body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
             let label = "\(plan.scenario)/\(plan.config)"
             let total = plan.load.requests

@@ -27,6 +27,9 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     /// probe does not apply.
     public var heap_growth_bytes: Int64?
     public var heap_steady_bytes: UInt64?
+    /// For a rise that peaked and came down (an allocator giving memory back): how far below its peak RSS ended.
+    /// The plateau position is then the peak's.
+    public var fell_back_bytes: UInt64?
 
     public init(requests_counted: Int, samples_counted: Int?, warmup: Int, minimums: GrowthMinimums, baseline_bytes: UInt64,
                 steady_bytes: UInt64) {

@@ -84,6 +84,22 @@ struct ChildRunTests {
         #expect(s[0].child_exit == "exit 0")
     }
 
+    @Test("the warm-up requests are sent one at a time before the others start, whatever the concurrency")
+    func warmupAlone() async throws {
+        let out = TestSupport.makeTemporaryDirectory("hw-runs")
+        defer { TestSupport.removeTree(out) }
+        var plan = Self.plan("warm", "fixed", 8, requests: 40, concurrency: 8, workload: "sleep", options: ["duration": "20ms"])
+        plan.warmup = 3
+        let session = RunSession(outDirectory: out, executable: TestSupport.highwater, showProgress: false, version: "test")
+        let s = try #require(try await session.run([plan]).first)
+        let requests = RecordCoding.lines(RequestRecord.self, from: try FileTree.readBytes("\(out)/test/\(s.run_id)/requests.jsonl"))
+            .sorted { $0.start_ns < $1.start_ns }
+        try #require(requests.count == 40)
+        // Each of the first three ends before the next request starts; after them, requests overlap (8 in flight).
+        for k in 0..<3 { #expect(requests[k].end_ns <= requests[k + 1].start_ns, "warm-up request \(k) overlapped the next") }
+        #expect(requests[3...].contains { $0.start_ns < requests[3].end_ns && $0.i != requests[3].i }, "the load after the warm-up ran one at a time")
+    }
+
     @Test("a session replaces its scenarios' earlier run directories and leaves everything else in DIR alone")
     func earlierRunsReplaced() async throws {
         let out = TestSupport.makeTemporaryDirectory("hw-runs")
