@@ -130,6 +130,15 @@ public enum GrowthAnalysis {
             evidence.plateau_position = w + peak
             evidence.plateau_share = Double(n - peak) / Double(n)
             evidence.fell_back_bytes = UInt64(max(0, counted[peak] - (Double(steady) - Double(baseline))))
+        } else if let (start, low, high) = Self.noisyLevel(counted, lastHalf: lastHalf, minimumShare: m.plateauShare) {
+            // No trend over the last half, only swings (the working sets of many requests in flight, trimmed
+            // or not): the rise is bounded and was reached early.
+            verdict.classification = .plateau
+            verdict.plateauIndex = w + start
+            evidence.plateau_position = w + start
+            evidence.plateau_share = Double(n - start) / Double(n)
+            evidence.level_low_bytes = UInt64(max(0, Double(baseline) + low))
+            evidence.level_high_bytes = UInt64(max(0, Double(baseline) + high))
         } else if heapFlat == true {
             verdict.classification = .retention
         } else if significant && ongoing && !endLevel {
@@ -146,6 +155,19 @@ public enum GrowthAnalysis {
     static func fallingBack(_ counted: [Double], lastHalf: LineFit, minimumShare: Double) -> Int? {
         guard lastHalf.slope + lastHalf.ci95 < 0, let top = counted.indices.max(by: { counted[$0] < counted[$1] }) else { return nil }
         return Double(counted.count - top) / Double(counted.count) >= minimumShare ? top : nil
+    }
+
+    /// A level under heavy noise: the last half has no clear trend either way (its slope's interval holds zero),
+    /// and the series first reached the level's 25th percentile early enough to leave `minimumShare` of the run
+    /// after it. Returns that position and the level's 25th and 75th percentiles (above the baseline).
+    static func noisyLevel(_ counted: [Double], lastHalf: LineFit, minimumShare: Double) -> (start: Int, low: Double, high: Double)? {
+        guard lastHalf.slope - lastHalf.ci95 <= 0, lastHalf.slope + lastHalf.ci95 >= 0 else { return nil }
+        let level = counted[(counted.count / 2)...].sorted()
+        guard !level.isEmpty else { return nil }
+        let low = level[level.count / 4], high = level[(3 * level.count) / 4]
+        guard let start = counted.firstIndex(where: { $0 >= low }),
+              Double(counted.count - start) / Double(counted.count) >= minimumShare else { return nil }
+        return (start, low, high)
     }
 
     /// Slope of y over its index, by least squares; 0 for fewer than two points.

@@ -49,8 +49,9 @@ public enum DownloadFigures {
             w["downstream_connections_peak"] = Double(counts.connectionsPeak)
             w["downstream_calls"] = Double(counts.requests)
             if counts.requests > 0 { w["downstream_connections_per_call"] = Double(counts.connectionsOpened) / Double(counts.requests) }
-            if let downstream = try? DownstreamWorkload(plan.workload), downstream.mode == .shared {
-                w["pool_size"] = Double(downstream.poolSize)
+            if let downstream = try? DownstreamWorkload(plan.workload) {
+                if downstream.mode == .shared { w["pool_size"] = Double(downstream.poolSize) }
+                w["idle_timeout_seconds"] = Double(downstream.idleTimeoutNs) / 1e9
             }
             // The host's view: each failed call recorded with its kind ("downstream timeout: …").
             for kind in ConnectionErrorKind.allCases {
@@ -63,6 +64,10 @@ public enum DownloadFigures {
         if summary.configuration?["workload.file"]?.contains("/highwater-files-") == true { summary.configuration?["workload.file"] = nil }
         summary.configuration?["workload.downstream_url"] = nil
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
+        if plan.workload.name == DownstreamWorkload.Mode.perRequest.rawValue, let idle = w["idle_timeout_seconds"],
+           Double(r.load.wallNs) / 1e9 < idle {
+            summary.notes?.append("A client per request keeps about 8-10 KB of heap per call after its shutdown until its pool's idle timer fires (idle_timeout \(Quantity.format(idle)) s); this load lasted \(Quantity.format(Double(r.load.wallNs) / 1e9)) s, so the heap grows with every call here and would level off once calls are older than the idle timeout. Run longer than that, or set a shorter idle_timeout, to see the level.")
+        }
     }
 
     static func sentence(plan: RunPlan, w: [String: Double], errorKinds: [String: Int]) -> String {

@@ -104,8 +104,9 @@ public final class ProcessProbe {
         let m = try statm()
         // stat sums CPU time over every thread of the process (the kernel walks them: its cost grows with the
         // threads), and it counts in clock ticks (10 ms at USER_HZ 100): read it once a tick, not every sample.
-        // An empty statm (no memory map) means the process has exited: stat says how.
-        if refreshAll || !statRead || t &- statAt >= Self.tickNs || m.size == 0 {
+        // An empty statm (no memory map) means the process is exiting: stat says how, once it is a zombie.
+        if m.size == 0, let exit = exitOnceZombie() { throw exit }
+        if refreshAll || !statRead || t &- statAt >= Self.tickNs {
             let st = try stat()
             if st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
             lastStat = st
@@ -115,10 +116,9 @@ public final class ProcessProbe {
         let st = lastStat
         if refreshAll || !slowRead || t &- slowAt >= slowRefreshNs {
             do { try refreshSlow() } catch {
-                // The process may have exited between statm and status (a zombie's status has no Vm* lines):
-                // then its exit is the news, not the parse.
-                if let st = try? stat(), st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
-                throw error
+                // The process may have begun to exit between statm and status (its status has no Vm* lines from
+                // the moment its memory is released): then its exit is the news, not the parse.
+                throw exitOnceZombie() ?? error
             }
             slowAt = t
             slowRead = true
@@ -144,6 +144,24 @@ public final class ProcessProbe {
             record.tmp_used = used
         }
         return record
+    }
+
+    /// A process that has released its memory is exiting, but stays in state R or D (not Z, without an exit
+    /// status) until the kernel has finished tearing it down: wait up to 50 ms for the zombie, so the sample
+    /// ends with how it exited. nil when it does not exit (a kernel thread, which never had memory).
+    private func exitOnceZombie() -> ProbeError? {
+        for _ in 0..<50 {
+            do {
+                let st = try stat()
+                if st.hasExited { return ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
+            } catch let error as ProbeError {
+                return error
+            } catch {
+                return nil
+            }
+            MonotonicClock.sleep(nanoseconds: 1_000_000)
+        }
+        return nil
     }
 
     private func refreshSlow() throws {

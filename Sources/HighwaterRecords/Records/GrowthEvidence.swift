@@ -30,6 +30,10 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     /// For a rise that peaked and came down (an allocator giving memory back): how far below its peak RSS ended.
     /// The plateau position is then the peak's.
     public var fell_back_bytes: UInt64?
+    /// For a level too noisy for a flat fit (requests in flight swinging RSS): the middle half of its readings over
+    /// the run's last half, from its 25th to its 75th percentile.
+    public var level_low_bytes: UInt64?
+    public var level_high_bytes: UInt64?
 
     public init(requests_counted: Int, samples_counted: Int?, warmup: Int, minimums: GrowthMinimums, baseline_bytes: UInt64,
                 steady_bytes: UInt64) {

@@ -71,7 +71,8 @@ public struct ScenarioField: Sendable {
     /// The downstream service the run starts (answer size, delay, faults) and the client's pool limit and deadline.
     static let downstreamOptions: [(name: String, kind: Kind)] = [
         ("response_size", .bytes(positive: true)), ("delay", .duration), ("pool_size", .integer(min: 1)),
-        ("timeout", .duration), ("downstream_fault", .choice(downstreamFaults)), ("fault_every", .integer(min: 1)),
+        ("timeout", .duration), ("idle_timeout", .duration), ("downstream_fault", .choice(downstreamFaults)),
+        ("fault_every", .integer(min: 1)),
     ]
 
     /// What the downstream service can be told to do wrong.

@@ -51,7 +51,7 @@ import Testing
         #expect(Set(downloads.plans.map(\.load.concurrency)) == [10, 100])
         let downstream = try #require(scenarios.first { $0.name == "downstream-client" })
         #expect(downstream.plans.filter { $0.workload.options["downstream_fault"] == "none" }.map(\.config)
-            == ["shared-c1", "shared-c10", "shared-c100", "per-request-c1", "per-request-c10", "per-request-c100"])
+            == ["shared-c1", "shared-c10", "shared-c100", "per-request-c1", "per-request-c10", "per-request-c100", "per-request-idle-1s"])
     }
 
     @Test func sweepIsACrossProductWithUniqueLabels() throws {
