@@ -115,6 +115,13 @@ public enum GrowthAnalysis {
         // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's.
         let endLevel = n - change >= max(10, Int(t.endLevelShare * Double(n)))
             && level.slope + level.ci95 < t.ongoingSlopeShare * line.slope
+        /// A plateau found by other means than the flat fit: its start and the share of the run after it.
+        func plateau(from start: Int) {
+            verdict.classification = .plateau
+            verdict.plateauIndex = w + start
+            evidence.plateau_position = w + start
+            evidence.plateau_share = Double(n - start) / Double(n)
+        }
         let levelValues = counted[change...].sorted()
         let floorRise = levelValues[min(levelValues.count - 1, Int(t.floorPercentile * Double(levelValues.count)))]
         if flat && floorRise <= Double(t.stableBytes) {
@@ -125,18 +132,12 @@ public enum GrowthAnalysis {
             verdict.plateauIndex = w + change
         } else if let peak = Self.fallingBack(counted, lastHalf: lastHalf, minimumShare: m.plateauShare) {
             // Not still growing: it rose, peaked, and has been coming down since (tcmalloc's release, a trim).
-            verdict.classification = .plateau
-            verdict.plateauIndex = w + peak
-            evidence.plateau_position = w + peak
-            evidence.plateau_share = Double(n - peak) / Double(n)
+            plateau(from: peak)
             evidence.fell_back_bytes = UInt64(max(0, counted[peak] - (Double(steady) - Double(baseline))))
         } else if let (start, low, high) = Self.noisyLevel(counted, lastHalf: lastHalf, minimumShare: m.plateauShare) {
             // No trend over the last half, only swings (the working sets of many requests in flight, trimmed
             // or not): the rise is bounded and was reached early.
-            verdict.classification = .plateau
-            verdict.plateauIndex = w + start
-            evidence.plateau_position = w + start
-            evidence.plateau_share = Double(n - start) / Double(n)
+            plateau(from: start)
             evidence.level_low_bytes = UInt64(max(0, Double(baseline) + low))
             evidence.level_high_bytes = UInt64(max(0, Double(baseline) + high))
         } else if heapFlat == true {

@@ -30,16 +30,16 @@ public enum GrowthExplanation {
             advice = nil
         case .plateau:
             label = s.plateau_threads.map { "plateau at \($0) thread\($0 == 1 ? "" : "s")" } ?? "plateau"
-            finding = "RSS grew \(bytes(rise))"
-            if let p = g.first_plateau_request { finding += " and settled at request \(p)" }
-            finding += " at \(bytes(e?.steady_bytes ?? s.rss_end))"
             if let fell = e?.fell_back_bytes, let p = g.first_plateau_request {
                 finding = "RSS grew, peaked at request \(p) and came down \(bytes(Double(fell))) since, ending \(bytes(rise)) above where it began"
                 if let share = e?.plateau_share { finding += " (the last \(percent(share)) of the run after the peak)" }
             } else if let low = e?.level_low_bytes, let high = e?.level_high_bytes, let p = g.first_plateau_request {
                 finding = "RSS rose by request \(p) to a level that swings between \(bytes(Double(low))) and \(bytes(Double(high))) (the middle half of its readings over the run's last half), with no trend up or down"
-            } else if let share = e?.plateau_share {
-                finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)"
+            } else {
+                finding = "RSS grew \(bytes(rise))"
+                if let p = g.first_plateau_request { finding += " and settled at request \(p)" }
+                finding += " at \(bytes(e?.steady_bytes ?? s.rss_end))"
+                if let share = e?.plateau_share { finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)" }
             }
             finding += "."
             if let t = s.plateau_threads {

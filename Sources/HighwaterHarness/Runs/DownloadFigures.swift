@@ -66,7 +66,12 @@ public enum DownloadFigures {
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
         if plan.workload.name == DownstreamWorkload.Mode.perRequest.rawValue, let idle = w["idle_timeout_seconds"],
            Double(r.load.wallNs) / 1e9 < idle {
-            summary.notes?.append("A client per request keeps about 8-10 KB of heap per call after its shutdown until its pool's idle timer fires (idle_timeout \(Quantity.format(idle)) s); this load lasted \(Quantity.format(Double(r.load.wallNs) / 1e9)) s, so the heap grows with every call here and would level off once calls are older than the idle timeout. Run longer than that, or set a shorter idle_timeout, to see the level.")
+            // What this run measured per call: the live heap where the allocator probe applies, RSS otherwise.
+            let e = summary.growth.evidence
+            let perCall = e.flatMap { e in e.heap_growth_bytes.map { Double($0) / Double(max(1, e.requests_counted)) } }
+            let measured = perCall.map { "the live heap grew \(Quantity.formatBytes($0)) per call here" }
+                ?? "RSS grew \(Quantity.formatBytes(summary.growth.slope_bytes_per_request)) per call here"
+            summary.notes?.append("A client per request keeps its call's connection state after its shutdown until its pool's idle timer fires (idle_timeout \(Quantity.format(idle)) s); this load lasted \(Quantity.format(Double(r.load.wallNs) / 1e9)) s, so \(measured), and that memory would be freed once calls are older than the idle timeout. Run longer than that, or set a shorter idle_timeout, to see the level.")
         }
     }
 

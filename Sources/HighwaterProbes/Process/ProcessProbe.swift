@@ -33,6 +33,8 @@ public final class ProcessProbe {
     private static let tickNs = 1_000_000_000 / SystemFacts.clockTicksPerSecond
     private var statAt: UInt64 = 0
     private var statRead = false
+    /// The process has no memory map and did not exit when waited for (a kernel thread).
+    private var memoryless = false
     private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
@@ -105,7 +107,11 @@ public final class ProcessProbe {
         // stat sums CPU time over every thread of the process (the kernel walks them: its cost grows with the
         // threads), and it counts in clock ticks (10 ms at USER_HZ 100): read it once a tick, not every sample.
         // An empty statm (no memory map) means the process is exiting: stat says how, once it is a zombie.
-        if m.size == 0, let exit = exitOnceZombie() { throw exit }
+        if m.size == 0, !memoryless {
+            if let exit = exitOnceZombie() { throw exit }
+            // Never a zombie: a kernel thread, which has no memory to release. Wait for it once, not each sample.
+            memoryless = true
+        }
         if refreshAll || !statRead || t &- statAt >= Self.tickNs {
             let st = try stat()
             if st.hasExited { throw ProbeError(.exited(waitStatus: st.exitStatus), path: statFile.path) }
