@@ -97,6 +97,21 @@ public final class ProcessProbe {
         return hwm
     }
 
+    /// Ends a phase's peak and starts the next one's: returns the kernel's high-water mark so far (the phase's
+    /// true peak), then resets it to the current RSS (`clear_refs` 5, Linux 4.0), so the next phase's VmHWM is
+    /// its own and not the largest of every phase before it. Throws where the kernel refuses (not our process
+    /// and no CAP_SYS_PTRACE over it); the peak read before is then still the whole life's.
+    @discardableResult
+    public func resetPeak() throws -> UInt64 {
+        let peak = try peakResident()
+        let fd = try Syscall.open(base + "/clear_refs", O_WRONLY | O_CLOEXEC)
+        defer { Syscall.close(fd) }
+        try Syscall.writeAll(fd, Array("5".utf8), path: base + "/clear_refs")
+        hwm = 0
+        hwm = try peakResident()
+        return peak
+    }
+
     /// One record of the timeline. Allocator figures are read only for the own process.
     /// Throws `.exited` once the process has exited (with its status while it waits to be reaped).
     /// - Parameter refreshAll: read the slow figures (VmHWM, …) now, whenever they were last read.
