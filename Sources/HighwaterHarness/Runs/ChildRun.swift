@@ -169,6 +169,7 @@ public struct HostedChild: Sendable {
         for (k, v) in plan.environment {
             if v == "unset" { environment[k] = nil } else { environment[k] = v }
         }
+        AgentPreload.add(to: &environment, plan: plan, executable: executable)
         self.directory = directory
         Syscall.unlinkIfPresent(directory + "/port")
         process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
