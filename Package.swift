@@ -34,7 +34,12 @@ let package = Package(
         // No target depends on it: linked into a binary, it would replace that binary's malloc.
         // (SwiftPM links every library product against libswiftCore, so the agent brings the Swift runtime
         // into a C program it is preloaded into; it calls none of it.)
-        .target(name: "CHighwaterAgent", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "CHighwaterAgent",
+            dependencies: ["CLibunwind"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("m")]
+        ),
         // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,
         // child processes and their lifeline, signals, clocks and locks, each written once.
         .target(name: "HighwaterSystem", dependencies: ["CHighwater"]),

@@ -4,7 +4,7 @@
 // resolving the real malloc through it needs a bootstrap allocator; glibc exports its allocator
 // under these names, and calling them leaves glibc's arenas, tcache and mmap thresholds exactly as
 // they are without the agent. The agent itself never calls malloc: its tables are static.
-#include "HighwaterAgent.h"
+#include "AgentInternal.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -21,21 +21,8 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void *__libc_valloc(size_t size);
 extern void *__libc_pvalloc(size_t size);
 
-#define HW_EXPORT __attribute__((visibility("default")))
-// Initial-exec: the agent is loaded at start-up, so its thread-locals sit in the static TLS block
-// and are reached without __tls_get_addr, which may itself allocate.
-#define HW_TLS __thread __attribute__((tls_model("initial-exec")))
-
-struct hw_thread_counts {
-    highwater_agent_counters c;
-    int mode;        // HW_COUNTING, or why not yet (HW_UNREGISTERED) or no longer (HW_EXITED)
-    int slot;        // index in the registry; -1 when the registry was full
-};
-
-enum { HW_COUNTING = 0, HW_UNREGISTERED = 1, HW_EXITED = 2 };
-
 // One test of `mode` on the hot path: a thread starts unregistered, and the slow path sorts it out.
-static HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .slot = -1};
+HW_HIDDEN HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .slot = -1};
 
 // The registry of live threads' counters: a fixed table claimed by compare-and-swap, so neither a
 // lock nor malloc is on any path (a fork while another thread registers cannot leave it locked).
@@ -64,6 +51,7 @@ static void hw_thread_exit(void *value) {
 __attribute__((constructor)) static void hw_agent_start(void) {
     // A key made this early gets an index below 32, whose pthread_setspecific needs no allocation.
     if (pthread_key_create(&hw_exit_key, hw_thread_exit) == 0) hw_exit_key_ready = 1;
+    hw_sampling_start();
 }
 
 static void hw_register(struct hw_thread_counts *t) {
@@ -112,16 +100,26 @@ __attribute__((noinline, cold)) static void hw_count_slow(size_t allocated, size
 static inline __attribute__((always_inline)) void hw_count_alloc(void *p) {
     if (__builtin_expect(p == NULL, 0)) return;
     struct hw_thread_counts *t = &hw_self;
-    if (__builtin_expect(t->mode != HW_COUNTING, 0)) return hw_count_slow(hw_usable_size(p), 0);
-    HW_BUMP(t, allocs, 1);
-    HW_BUMP(t, alloc_bytes, hw_usable_size(p));
+    size_t n = hw_usable_size(p);
+    if (__builtin_expect(t->mode != HW_COUNTING, 0)) {
+        hw_count_slow(n, 0);
+    } else {
+        HW_BUMP(t, allocs, 1);
+        HW_BUMP(t, alloc_bytes, n);
+    }
+    t->until_sample -= (int64_t)n;
+    if (__builtin_expect(t->until_sample < 0, 0)) hw_sample(t, p, n);
 }
 
-static inline __attribute__((always_inline)) void hw_count_free(size_t n) {
+static inline __attribute__((always_inline)) void hw_count_free(void *p, size_t n) {
     struct hw_thread_counts *t = &hw_self;
-    if (__builtin_expect(t->mode != HW_COUNTING, 0)) return hw_count_slow(0, n);
-    HW_BUMP(t, frees, 1);
-    HW_BUMP(t, freed_bytes, n);
+    if (__builtin_expect(t->mode != HW_COUNTING, 0)) {
+        hw_count_slow(0, n);
+    } else {
+        HW_BUMP(t, frees, 1);
+        HW_BUMP(t, freed_bytes, n);
+    }
+    if (__builtin_expect(__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) hw_sample_free(t, p, n);
 }
 
 HW_EXPORT void *malloc(size_t size) {
@@ -132,7 +130,7 @@ HW_EXPORT void *malloc(size_t size) {
 
 HW_EXPORT void free(void *ptr) {
     if (ptr == NULL) return;
-    hw_count_free(hw_usable_size(ptr));
+    hw_count_free(ptr, hw_usable_size(ptr));
     __libc_free(ptr);
 }
 
@@ -143,12 +141,17 @@ HW_EXPORT void *calloc(size_t count, size_t size) {
 }
 
 HW_EXPORT void *realloc(void *ptr, size_t size) {
+    // The old block is counted freed before glibc may hand its address to another thread, whose
+    // sample of it must not meet this block's entry in the table of sampled pointers.
     size_t old = ptr != NULL ? hw_usable_size(ptr) : 0;
+    if (ptr != NULL) hw_count_free(ptr, old);
     void *p = __libc_realloc(ptr, size);
-    // realloc(p, 0) frees p and returns NULL; a failed realloc leaves p as it was.
-    if (p == NULL && !(ptr != NULL && size == 0)) return p;
-    if (ptr != NULL) hw_count_free(old);
-    hw_count_alloc(p);
+    if (p != NULL) {
+        hw_count_alloc(p);
+    } else if (ptr != NULL && size != 0) {
+        // A failed realloc leaves the old block as it was (realloc(p, 0) freed it): counted back in.
+        hw_count_alloc(ptr);
+    }
     return p;
 }
 

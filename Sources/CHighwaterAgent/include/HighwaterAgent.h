@@ -25,6 +25,10 @@ void highwater_agent_thread_counters(highwater_agent_counters *out);
 /// run, so the sum is as of about now, not one instant.
 void highwater_agent_total_counters(highwater_agent_counters *out);
 
+/// Writes the sampled allocations buffered so far to HIGHWATER_AGENT_OUT and the process's memory map
+/// to HIGHWATER_AGENT_OUT.maps (also done at exit). Nothing when sampling is off.
+void highwater_agent_flush(void);
+
 /// The agent's interface version: 1.
 int highwater_agent_version(void);
 

@@ -25,8 +25,13 @@ public enum AgentPreload {
         return nil
     }
 
-    /// Adds the agent to a child's environment, before anything the environment already preloads.
-    public static func add(to environment: inout [String: String], plan: RunPlan, executable: String) {
+    /// The agent's sampled allocations, and the process's memory map beside them (`.maps`), in a run's folder
+    /// until `AllocationOutputs` turns them into the run's profiles.
+    public static let eventsFile = "alloc-events.bin"
+
+    /// Adds the agent to a child's environment, before anything the environment already preloads, with its
+    /// samples going to `directory`.
+    public static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
         guard reasonToLeaveOut(plan) == nil else { return }
         guard let library = library(besideExecutable: executable) else {
             warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
@@ -34,6 +39,7 @@ public enum AgentPreload {
         }
         let inherited = environment["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 }
         environment["LD_PRELOAD"] = inherited.map { library + ":" + $0 } ?? library
+        environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
     }
 
     private static let warned = Atomic<Bool>(false)
