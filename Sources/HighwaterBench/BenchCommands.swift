@@ -151,7 +151,9 @@ struct RequestPathBench: ParsableCommand {
         discussion: """
             Times RequestRecorder's start and finish, the pair the host runs around every request, in this \
             process: first with one arena, then after --threads threads have each fragmented an arena of their \
-            own. Target: the same cost in both (a reading that walks the arenas grows with them).
+            own; and the sampler's CPU time per timeline record of this process in each. Target: the same cost \
+            in both (a reading that walks the arenas grows with them). Run it with the allocation agent \
+            preloaded (LD_PRELOAD=.build/release/libHighwaterAgent.so), as hosted children are, and without.
             """
     )
 
@@ -166,11 +168,11 @@ struct RequestPathBench: ParsableCommand {
         for s in stages {
             print("\(s.label) (\(s.arenas.map { "\($0) arenas" } ?? "arenas not counted")): "
                   + "\(Quantity.formatDuration(nanoseconds: s.medianNs)) median, \(Quantity.formatDuration(nanoseconds: s.p99Ns)) p99 per request; "
-                  + "a 10 ms timeline record of this process \(Quantity.formatDuration(nanoseconds: s.sampleMedianNs)) median")
+                  + "a timeline record of this process \(Quantity.formatDuration(nanoseconds: s.sampleCPUNs)) of the sampler's CPU")
         }
         if stages.count == 2, stages[0].medianNs > 0 {
             print("fragmented over best case: per request \(Quantity.format(stages[1].medianNs / stages[0].medianNs, significant: 3))x, "
-                  + "timeline record \(Quantity.format(stages[1].sampleMedianNs / max(stages[0].sampleMedianNs, 1), significant: 3))x")
+                  + "timeline record \(Quantity.format(stages[1].sampleCPUNs / max(stages[0].sampleCPUNs, 1), significant: 3))x")
         }
     }
 }

@@ -35,6 +35,9 @@ public final class ProcessProbe {
     private var statRead = false
     /// The process has no memory map and did not exit when waited for (a kernel thread).
     private var memoryless = false
+    /// glibc's totals as last read, and when (the own process under the agent reads them at the slow rate).
+    private var heap = HeapTotals(inUse: 0, free: 0, system: 0, mmapped: 0, releasable: 0)
+    private var heapRefreshedAt: UInt64 = 0
     private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
@@ -155,8 +158,18 @@ public final class ProcessProbe {
                                   fds: fds, utime_ns: st.utimeNs, stime_ns: st.stimeNs)
         record.t_unix_ns = wall
         if isSelf, ActiveAllocator.isGlibc {
-            let heap = AllocatorProbe.totals()
-            record.heap_in_use = heap.inUse
+            if AllocationAgent.isLoaded {
+                // The live heap from the agent's counters at every sample; mallinfo2, whose cost grows with the
+                // arenas' free lists, only at the slow rate for the figures nothing else gives.
+                if refreshAll || heapRefreshedAt == 0 || t &- heapRefreshedAt >= slowRefreshNs {
+                    heap = AllocatorProbe.totals()
+                    heapRefreshedAt = t
+                }
+                record.heap_in_use = AllocatorProbe.liveBytes()
+            } else {
+                heap = AllocatorProbe.totals()
+                record.heap_in_use = heap.inUse
+            }
             record.heap_free = heap.free
             record.heap_system = heap.system
             record.arenas = arenas
