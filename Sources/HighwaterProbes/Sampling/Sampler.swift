@@ -21,6 +21,8 @@ public final class Sampler: @unchecked Sendable {
         /// How often watched directories are read (`statvfs`, about a microsecond each), on the same timer as
         /// the samples: a temp dir can fill and empty within a few milliseconds.
         public var watchIntervalNs: UInt64 = 1_000_000
+        /// Add the process's descendants (workers a server forks) to each sample: `record` samples the tree.
+        public var descendants = false
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
@@ -72,6 +74,8 @@ public final class Sampler: @unchecked Sendable {
 
     public let options: Options
     private let probe: ProcessProbe
+    /// Read only by the sampling thread once it runs.
+    private let family: DescendantProbes?
     /// Read and written only by the sampling thread once it runs.
     private let watches: [DirectoryWatch]
     private let output: AppendOnlyFile
@@ -84,6 +88,7 @@ public final class Sampler: @unchecked Sendable {
     public init(options: Options, appendingTo path: String) throws {
         self.options = options
         probe = try ProcessProbe(pid: options.pid)
+        family = options.descendants ? DescendantProbes(root: probe.pid) : nil
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
@@ -175,6 +180,7 @@ public final class Sampler: @unchecked Sendable {
                     }
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
+                    family?.add(to: &record)
                     record.write(to: &line)
                     pending.add(line.bytes, at: record.t_ns)
                     if options.intervalNs >= Self.writeEveryNs || record.t_ns &- pending.since >= Self.writeEveryNs {
@@ -197,6 +203,7 @@ public final class Sampler: @unchecked Sendable {
         // totals hold the true peak even when it came after the last slow refresh.
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
+            family?.add(to: &record)
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)
             note(record, late: false)

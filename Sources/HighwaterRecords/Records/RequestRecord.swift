@@ -25,6 +25,9 @@ public struct RequestRecord: Codable, Equatable, Sendable {
     public var threshold_crossed: UInt64?
     public var receive_ns: UInt64?
     public var copy_ns: UInt64?
+    /// `record` only, from the load driver's side: the bytes it sent (body) and received (response body).
+    public var request_bytes: UInt64?
+    public var response_bytes: UInt64?
 
     public init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
                 status: Int, rss_before: UInt64, rss_after: UInt64, heap_in_use_before: UInt64,
@@ -61,6 +64,8 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         line.field("threshold_crossed", threshold_crossed)
         line.field("receive_ns", receive_ns)
         line.field("copy_ns", copy_ns)
+        line.field("request_bytes", request_bytes)
+        line.field("response_bytes", response_bytes)
         line.finish()
     }
 }
