@@ -62,6 +62,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .customLong("time-limit"), help: "Stop the record after this long (the load, then the target); exit 1. Without --load: how long to watch.")
     var timeLimit: DurationArgument?
 
+    @Option(name: .customLong("census-interval"), help: "How often glibc's arenas are counted from /proc/PID/smaps (the kernel walks every mapping: keep it slow); 0 turns the census off.")
+    var censusInterval = "200ms"
+
     @Option(help: "After SIGTERM, how long the target may take to end before SIGKILL.")
     var grace = DurationArgument(nanoseconds: 5_000_000_000)
 
@@ -89,6 +92,9 @@ struct RecordCommand: AsyncParsableCommand {
         for text in expectations {
             do { _ = try Expectation.parse(commandLine: text) } catch { throw ValidationError(error.description) }
         }
+        if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
+            throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
+        }
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") { throw ValidationError("--name is a plain name (no `/`).") }
     }
 
@@ -113,6 +119,7 @@ struct RecordCommand: AsyncParsableCommand {
         options.intervalNs = interval.nanoseconds
         options.timeLimitNs = timeLimit?.nanoseconds
         options.graceNs = grace.nanoseconds
+        options.censusIntervalNs = censusInterval == "0" ? nil : DurationArgument(argument: censusInterval)?.nanoseconds
         options.outDirectory = out
         options.name = name
         options.version = Highwater.version

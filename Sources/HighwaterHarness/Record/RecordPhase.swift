@@ -31,6 +31,7 @@ struct RecordPhase: Sendable {
         var sampling = Sampler.Options(intervalNs: options.intervalNs, pid: target.pid, tmpDir: options.watchDirs.first,
                                        watchDirs: Array(options.watchDirs.dropFirst()))
         sampling.descendants = true
+        sampling.censusIntervalNs = options.censusIntervalNs
         let sampler: Sampler
         do { sampler = try Sampler(options: sampling, appendingTo: directory + "/samples.jsonl") } catch {
             throw .couldNotRun("cannot sample PID \(target.pid): \(error)")
@@ -59,8 +60,14 @@ struct RecordPhase: Sendable {
         let client = RunSummarizer.ClientSide(latenciesMs: result.latenciesMs, errors: result.errors + (spec == nil ? 0 : neverSent),
                                               wallNs: result.wallNs)
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
         var summary = RunSummarizer.summarize(plan: plan, runID: plan.config, requests: requests, samples: samples, client: client,
-                                              arenaLimit: 8 * cores, cores: cores, liveHeap: false)
+                                              arenaLimit: arenaLimit.limit, cores: cores, liveHeap: false)
+        if let every = options.censusIntervalNs {
+            summary.arena_census = ArenaCensusRecord.from(samples: samples, limit: arenaLimit.limit, limitSource: arenaLimit.source,
+                                                          cores: cores, intervalNs: every)
+            if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
+        }
         summary.temp_dir = totals.watched.first
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         if spec == nil {

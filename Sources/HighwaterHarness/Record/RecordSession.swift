@@ -20,6 +20,8 @@ public struct RecordSession: Sendable {
         public var intervalNs: UInt64 = 10_000_000
         public var timeLimitNs: UInt64?
         public var graceNs: UInt64 = 5_000_000_000
+        /// How often glibc's arenas are counted from /proc/PID/smaps; nil: never.
+        public var censusIntervalNs: UInt64? = 200_000_000
         public var outDirectory = "results"
         public var name = "record"
         public var version = ""

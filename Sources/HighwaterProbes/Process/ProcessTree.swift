@@ -61,6 +61,9 @@ final class DescendantProbes {
         self.refreshNs = refreshNs
     }
 
+    /// The descendants as last listed.
+    var pids: [Int32] { Array(probes.keys).sorted() }
+
     /// Adds every live descendant's figures to `record` and sets `processes`.
     func add(to record: inout SampleRecord) {
         let now = record.t_ns

@@ -23,6 +23,9 @@ public final class Sampler: @unchecked Sendable {
         public var watchIntervalNs: UInt64 = 1_000_000
         /// Add the process's descendants (workers a server forks) to each sample: `record` samples the tree.
         public var descendants = false
+        /// Count glibc's arenas from /proc/PID/smaps this often (`ArenaCensus`); nil: not at all. smaps makes the
+        /// kernel walk every mapping, so it has a slower rate of its own (`record`: 200 ms).
+        public var censusIntervalNs: UInt64?
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
@@ -160,6 +163,8 @@ public final class Sampler: @unchecked Sendable {
         var pending = PendingLines()
         var arenas: UInt64?
         var arenasAt: UInt64 = 0
+        var census: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)?
+        var censusAt: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
         var deadline = start
         var watchDeadline = start
@@ -181,6 +186,14 @@ public final class Sampler: @unchecked Sendable {
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
                     family?.add(to: &record)
+                    if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
+                        census = takeCensus()
+                        censusAt = deadline
+                        if let census { apply(census, to: &record) }
+                    } else if let census {
+                        // Between readings only the count rides along, so the lines with heaps are the readings.
+                        if record.arenas == nil { record.arenas = census.arenas }
+                    }
                     record.write(to: &line)
                     pending.add(line.bytes, at: record.t_ns)
                     if options.intervalNs >= Self.writeEveryNs || record.t_ns &- pending.since >= Self.writeEveryNs {
@@ -204,6 +217,7 @@ public final class Sampler: @unchecked Sendable {
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             family?.add(to: &record)
+            if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)
             note(record, late: false)
@@ -211,6 +225,26 @@ public final class Sampler: @unchecked Sendable {
         flush(&pending)
         let cpu = MonotonicClock.threadCPUNanoseconds()
         state.withLock { $0.threadCPUNs = cpu }
+    }
+
+    /// The census of the process and its descendants, summed: each process has its main arena besides its heaps.
+    private func takeCensus() -> (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)? {
+        var total: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64) = (0, 0, 0, 0)
+        var read = false
+        for pid in [probe.pid] + (family?.pids ?? []) {
+            guard let c = try? ArenaCensus.read(pid: pid) else { continue }
+            read = true
+            total.heaps += UInt64(c.heaps); total.resident += c.heapResident; total.main += c.mainHeapResident
+            total.arenas += UInt64(c.arenas)
+        }
+        return read ? total : nil
+    }
+
+    private func apply(_ c: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64), to record: inout SampleRecord) {
+        record.arena_heaps = c.heaps
+        record.arena_heap_resident = c.resident
+        record.main_heap_resident = c.main
+        if record.arenas == nil { record.arenas = c.arenas }
     }
 
     /// - Parameter fromLoop: on the sampling thread, which alone touches the watches.
