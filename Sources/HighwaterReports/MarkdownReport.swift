@@ -26,6 +26,7 @@ public enum MarkdownReport {
                 m += "\n"
                 // A recorded target's findings that no configuration of Highwater's own has: arenas counted from outside.
                 if let census = run.summary.arena_census { m += "  - \(census.finding)\n" }
+                if let filler = run.summary.temp_dir_finding { m += "  - \(filler)\n" }
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
             for ranking in scenario.rankings { m += rankingTable(ranking) }

@@ -15,7 +15,7 @@ struct RecordPhase: Sendable {
     let options: RecordSession.Options
 
     func run(stop: @escaping @Sendable () -> Bool) async throws(RecordError) -> RunSummary {
-        for name in ["samples.jsonl", "requests.jsonl", "summary.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "summary.json", "open-files.jsonl"] { Syscall.unlinkIfPresent(directory + "/" + name) }
         let fileBody: [UInt8]?
         do {
             try FileTree.createDirectory(directory)
@@ -32,6 +32,7 @@ struct RecordPhase: Sendable {
                                        watchDirs: Array(options.watchDirs.dropFirst()))
         sampling.descendants = true
         sampling.censusIntervalNs = options.censusIntervalNs
+        sampling.openFilesPath = options.watchDirs.isEmpty ? nil : directory + "/open-files.jsonl"
         let sampler: Sampler
         do { sampler = try Sampler(options: sampling, appendingTo: directory + "/samples.jsonl") } catch {
             throw .couldNotRun("cannot sample PID \(target.pid): \(error)")
@@ -63,6 +64,8 @@ struct RecordPhase: Sendable {
         let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
         var summary = RunSummarizer.summarize(plan: plan, runID: plan.config, requests: requests, samples: samples, client: client,
                                               arenaLimit: arenaLimit.limit, cores: cores, liveHeap: false)
+        Self.attributeToProcessThreads(&summary, samples: samples, requests: requests)
+        GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit.limit, cores: cores, lastSample: samples.last)
         if let every = options.censusIntervalNs {
             summary.arena_census = ArenaCensusRecord.from(samples: samples, limit: arenaLimit.limit, limitSource: arenaLimit.source,
                                                           cores: cores, intervalNs: every)
@@ -89,11 +92,50 @@ struct RecordPhase: Sendable {
         } else if let passed = outcome.largestPassed {
             summary.workload = (summary.workload ?? [:]).merging(["largest_passed": Double(passed)]) { $1 }
         }
+        let holders = sampler.openFileHolders
+        if !holders.isEmpty {
+            summary.temp_dir_holders = Array(holders.prefix(10))
+            summary.temp_dir_finding = Self.filler(holders: holders, watched: totals.watched, outcome: outcome)
+            if let finding = summary.temp_dir_finding { summary.notes = (summary.notes ?? []) + [finding] }
+        }
         if let lost = Optional(sampler.lost.records + requestsFile.losses.records), lost > 0 {
             summary.records_lost = lost
             summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
         }
         if let write = try? RecordCoding.document(summary) { try? FileTree.writeAtomically(write, to: directory + "/summary.json") }
         return summary
+    }
+
+    /// "python3 (pid 4121) held a deleted 31 MiB file /tmp/x/tmpab in /tmp/x when its filesystem filled (32 MiB); the
+    /// server answered 400": the holder alive when the watched filesystem first filled, else the largest file seen.
+    static func filler(holders: [TempFileHolder], watched: [WatchedFilesystem], outcome: PhaseDriver.Outcome) -> String? {
+        let statuses = outcome.result.statuses.filter { !(200..<300).contains($0.key) }
+        let status = outcome.firstFailure?.status ?? statuses.max { $0.value < $1.value }?.key
+        let answer = status.map { $0 == 0 ? "; the server gave no answer" : "; the server answered \($0)" } ?? ""
+        for w in watched where w.wasFull {
+            let inDir = holders.filter { $0.dir == w.path }
+            guard !inDir.isEmpty else { continue }
+            // Seen within two sample intervals of the moment it filled: the scans are every sample, the fill is 1 ms-exact.
+            let slack: UInt64 = 50_000_000
+            let at = w.first_full_ns ?? 0
+            let there = inDir.filter { $0.first_seen_ns <= at &+ slack && $0.last_seen_ns &+ slack >= at }
+            let filler = there.first ?? inDir[0]
+            return filler.sentence + " when its filesystem filled (\(Quantity.formatBytes(w.capacity)))" + answer
+        }
+        return holders.first.map { "the largest file held open: " + $0.sentence + answer }
+    }
+
+    /// The driver cannot see which server thread ran a request (its records carry tid 0), so the per-thread figures
+    /// the summarizer drew from them are dropped, and the plateau is put at the process tree's thread count when
+    /// it was reached, as the samples saw it.
+    static func attributeToProcessThreads(_ s: inout RunSummary, samples: [SampleRecord], requests: [RequestRecord]) {
+        s.worker_threads = nil
+        s.first_on_thread_requests = nil
+        s.rss_delta_first_on_thread = nil
+        s.rss_delta_other = nil
+        s.growth_per_thread = nil
+        s.plateau_threads = nil
+        guard let p = s.growth.first_plateau_request, let at = requests.first(where: { $0.i == p })?.end_ns else { return }
+        s.plateau_threads = samples.last(where: { $0.t_ns <= at }).map { Int($0.threads) }
     }
 }

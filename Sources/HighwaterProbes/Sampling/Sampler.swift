@@ -26,6 +26,9 @@ public final class Sampler: @unchecked Sendable {
         /// Count glibc's arenas from /proc/PID/smaps this often (`ArenaCensus`); nil: not at all. smaps makes the
         /// kernel walk every mapping, so it has a slower rate of its own (`record`: 200 ms).
         public var censusIntervalNs: UInt64?
+        /// Write the files the process tree holds open on the watched directories' filesystems here
+        /// (`open-files.jsonl`), looked at every sample; nil: not looked at.
+        public var openFilesPath: String?
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
@@ -79,6 +82,8 @@ public final class Sampler: @unchecked Sendable {
     private let probe: ProcessProbe
     /// Read only by the sampling thread once it runs.
     private let family: DescendantProbes?
+    /// Read only by the sampling thread once it runs, and by `stop` after it has joined.
+    private let openFiles: OpenFileWatch?
     /// Read and written only by the sampling thread once it runs.
     private let watches: [DirectoryWatch]
     private let output: AppendOnlyFile
@@ -92,6 +97,7 @@ public final class Sampler: @unchecked Sendable {
         self.options = options
         probe = try ProcessProbe(pid: options.pid)
         family = options.descendants ? DescendantProbes(root: probe.pid) : nil
+        openFiles = try options.openFilesPath.map { try OpenFileWatch(dirs: options.watched, appendingTo: $0) }
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
@@ -100,6 +106,12 @@ public final class Sampler: @unchecked Sendable {
     }
 
     public var totals: Totals { state.withLock { $0 } }
+
+    /// The files held open on the watched filesystems, largest first; read after `stop`.
+    public var openFileHolders: [TempFileHolder] {
+        guard lifecycle.withLock({ if case .stopped = $0 { return true } else { return false } }) else { return [] }
+        return openFiles?.seen ?? []
+    }
 
     /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
     public var lost: AppendOnlyFile.Losses { output.losses }
@@ -186,6 +198,7 @@ public final class Sampler: @unchecked Sendable {
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
                     family?.add(to: &record)
+                    openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
                     if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
                         census = takeCensus()
                         censusAt = deadline
