@@ -66,24 +66,27 @@ public final class ExternalTarget: @unchecked Sendable {
     }
 
     /// SIGTERM to the group, then SIGKILL to the group and every descendant seen before, after `graceNs`.
+    /// Also after the target ended on its own: workers it left behind in its group are ended the same way.
     /// An attached target is left running.
     @discardableResult
     public func stop(graceNs: UInt64) -> Stopped {
         guard let process else { return Stopped(termination: nil, killed: false, leftBehind: []) }
         defer { if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() } }
         // Listed before the signal: a worker that made a session of its own leaves the group but not the tree.
-        let family = ProcessTree.members(of: pid).dropFirst()
-        if process.poll() == nil || !family.isEmpty { _ = kill(-pid, SIGTERM) }
+        let family = Set(ProcessTree.members(of: pid).dropFirst())
+        let rootAlreadyEnded = process.poll() != nil
+        var living = { () -> [Int32] in Array(family.union(ProcessTree.groupMembers(self.pid))).filter(Self.isAlive) }
+        if !rootAlreadyEnded || !living().isEmpty { _ = kill(-pid, SIGTERM) }
         let deadline = MonotonicClock.nanoseconds() &+ graceNs
         var killed = false
         while true {
-            let rootEnded = process.poll() != nil
-            let living = family.filter(Self.isAlive)
-            if rootEnded && living.isEmpty { break }
+            let left = living()
+            if process.poll() != nil && left.isEmpty { break }
             if MonotonicClock.nanoseconds() >= deadline {
-                killed = true
+                // Counted as killed when the target itself outlived the grace period, not for a stray worker.
+                killed = process.poll() == nil
                 _ = kill(-pid, SIGKILL)
-                for member in living { _ = kill(member, SIGKILL) }
+                for member in left { _ = kill(member, SIGKILL) }
                 process.signal(SIGKILL)
                 break
             }
@@ -91,12 +94,13 @@ public final class ExternalTarget: @unchecked Sendable {
         }
         let termination = process.wait(timeoutNs: 5_000_000_000)
         let killDeadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
-        var left = family.filter(Self.isAlive)
+        living = { Array(family).filter(Self.isAlive) + ProcessTree.groupMembers(self.pid).filter(Self.isAlive) }
+        var left = living()
         while !left.isEmpty && MonotonicClock.nanoseconds() < killDeadline {
             MonotonicClock.sleep(nanoseconds: 10_000_000)
-            left = left.filter(Self.isAlive)
+            left = living()
         }
-        return Stopped(termination: termination, killed: killed, leftBehind: Array(left))
+        return Stopped(termination: termination, killed: killed, leftBehind: left)
     }
 
     /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).

@@ -126,10 +126,19 @@ public struct RecordSession: Sendable {
             if ended || outcome.timedOut || outcome.interrupted { break }
         }
 
-        if target.process != nil && !target.hasEnded {
+        // A target that ended before a phase could start (a crash between phases) is news too.
+        if let t = target.termination, outcome.targetEnded == nil, !t.succeeded {
+            outcome.targetEnded = t
+            if outcome.summaries.isEmpty {
+                target.stop(graceNs: options.graceNs)
+                throw .couldNotRun("the target ended with \(t) before the first phase could start" + Self.tailText(target))
+            }
+        }
+        if target.process != nil {
+            let endedBefore = target.hasEnded
             let stopped = target.stop(graceNs: options.graceNs)
             if var last = outcome.summaries.popLast() {
-                last.child_exit = stopped.termination?.description
+                if !endedBefore { last.child_exit = stopped.termination?.description }
                 if stopped.killed {
                     outcome.killedAfterGrace = true
                     last.stderr_tail = target.outputTail()

@@ -40,6 +40,17 @@ public enum ProcessTree {
         }
     }
 
+    /// Every process whose process group is `pgid` (the fifth field of /proc/PID/stat), zombies included: for
+    /// stopping a group whose leader has already ended. Scans /proc, so only for the end of a record.
+    public static func groupMembers(_ pgid: Int32) -> [Int32] {
+        guard let names = try? ProcDirectory.names("/proc") else { return [] }
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let stat = try? ProcFile.read("/proc/\(name)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[2]) == pgid ? pid : nil
+        }
+    }
+
     /// The command name of `pid` (`/proc/PID/comm`), "?" once it is gone.
     public static func name(of pid: Int32) -> String {
         guard let comm = try? ProcFile.read("/proc/\(pid)/comm") else { return "?" }

@@ -52,7 +52,7 @@ struct RecordCommandTests {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
         let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port, crashAt: 10)
+        let server = try RecordTestServer.command(dir: dir, port: port, crashAt: 10, withChild: true)
         let out = dir + "/results"
         let r = await TestSupport.run([TestSupport.highwater, "record", "--ready-log", "listening on port", "--out", out,
                                        "--load", "GET http://127.0.0.1:\(port)/work n=50",
@@ -67,6 +67,10 @@ struct RecordCommandTests {
         #expect(run.notes?.contains { $0.contains("ended with exit 3 during the load") } == true, "\(run.notes ?? [])")
         let requests = RecordCoding.lines(RequestRecord.self, from: try FileTree.readBytes(out + "/record/01-get-work/requests.jsonl"))
         #expect(requests.filter { $0.status == 200 }.count == 10)
+        // The server's child, left in its process group when it died, is ended too.
+        let pids = RecordTestServer.pids(dir: dir)
+        #expect(pids.count == 2)
+        for pid in pids { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
     }
 
     @Test("a target that never becomes ready: exit 3 with a clear error, and it is stopped")
@@ -98,6 +102,9 @@ struct RecordCommandTests {
         for pid in pids { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
         let run = try #require(try RecordTestServer.results(out).runs.last)
         #expect(run.child_exit == "signal 9 (SIGKILL)")
+        // The process tree is sampled: the server and its sleep child.
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/01-get-work/samples.jsonl"))
+        #expect(samples.contains { $0.processes == 2 }, "\(samples.compactMap(\.processes))")
         #expect(run.notes?.contains { $0.contains("ignored SIGTERM") } == true, "\(run.notes ?? [])")
     }
 
@@ -114,6 +121,55 @@ struct RecordCommandTests {
         #expect(run.notes?.contains { $0.contains("exited while it was recorded") } == true, "\(run.notes ?? [])")
         let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/01-observe/samples.jsonl"))
         #expect(samples.count > 5)
+    }
+
+    /// Starts `highwater record` on the test server under a load that outlasts the test, and waits for its first requests.
+    static func recordInBackground(dir: String, extra: [String] = []) async throws -> (ChildProcess, String) {
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true)
+        let out = dir + "/results"
+        let record = try ChildProcess([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--grace", "1s",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=10000000"] + extra + ["--"] + server,
+                                      stdout: .file(dir + "/record.out"), stderr: .file(dir + "/record.err"))
+        #expect(await TestSupport.appears(out + "/record/01-get-work/requests.jsonl"))
+        for _ in 0..<2000 where ((try? FileTree.size(out + "/record/01-get-work/requests.jsonl")) ?? 0) == 0 {
+            await TestSupport.sleep(milliseconds: 5)
+        }
+        return (record, out)
+    }
+
+    @Test("Ctrl-C mid-load: the server and its child are stopped, the data so far is kept, exit 3")
+    func interrupted() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let (record, out) = try await Self.recordInBackground(dir: dir)
+        defer { TestSupport.end(record) }
+        record.signal(SIGINT)
+        let ended = await record.exit(timeoutNs: 60_000_000_000)
+        #expect(ended == .exited(3), "\((try? FileTree.readText(dir + "/record.err")) ?? "")")
+        let pids = RecordTestServer.pids(dir: dir)
+        #expect(pids.count == 2)
+        for pid in pids { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
+        let run = try #require(try RecordTestServer.results(out).runs.first)
+        #expect(run.requests > 0)
+    }
+
+    @Test("highwater killed outright: the keeper on the lifeline ends the server's group")
+    func killedOutright() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let (record, _) = try await Self.recordInBackground(dir: dir)
+        record.signal(SIGKILL)
+        _ = await record.exit()
+        let pids = RecordTestServer.pids(dir: dir)
+        #expect(pids.count == 2)
+        var alive = pids
+        for _ in 0..<2000 where !alive.isEmpty {
+            await TestSupport.sleep(milliseconds: 10)
+            alive = alive.filter(RecordTestServer.isAlive)
+        }
+        #expect(alive.isEmpty, "outlived a SIGKILLed highwater: \(alive)")
+        for pid in alive { kill(pid, SIGKILL) }
     }
 
     @Test("load only goes to this machine: another host is refused before anything starts (exit 2)")

@@ -23,7 +23,8 @@ enum RecordTestServer {
     /// Writes the server script into `dir` and returns the command that starts it on `port`.
     /// - crashAt: the request after which it ends with `os._exit(3)`, saying so on stderr.
     /// - ignoreTerm: ignore SIGTERM, and start a `sleep` child (a descendant that must not be orphaned).
-    static func command(dir: String, port: Int, crashAt: Int? = nil, ignoreTerm: Bool = false) throws -> [String] {
+    /// - withChild: start a `sleep` child without ignoring SIGTERM (a worker left in the group when the server dies).
+    static func command(dir: String, port: Int, crashAt: Int? = nil, ignoreTerm: Bool = false, withChild: Bool = false) throws -> [String] {
         let script = """
         import os, signal, subprocess, sys, threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ enum RecordTestServer {
         pids.write(str(os.getpid()) + '\\n')
         if \(ignoreTerm ? "True" : "False"):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if \(ignoreTerm || withChild ? "True" : "False"):
             child = subprocess.Popen(['sleep', '300'])
             pids.write(str(child.pid) + '\\n')
         pids.flush()
