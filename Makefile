@@ -17,8 +17,9 @@ run: build
 	.build/release/highwater env
 	.build/release/highwater run --out results
 
-# The tests also open a report in headless Chromium (skipped with the reason when it is absent).
-test: DEPS += chromium
+# The tests also open a report in headless Chromium (skipped with the reason when it is absent), and record a
+# real uvicorn + Starlette app from the project's venv (.venv).
+test: DEPS += chromium pip:uvicorn pip:starlette pip:python-multipart
 test: deps
 	swift test
 
