@@ -47,6 +47,25 @@ struct RecordCommandTests {
         #expect(results.runs.allSatisfy { $0.expectations.count == 2 && $0.expectations.allSatisfy(\.passed) })
     }
 
+    @Test("each phase's peak is its own: a 64 MiB spike in the first phase is not the second phase's peak")
+    func phasePeaks() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record-peaks")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
+                                       "--load", "GET http://127.0.0.1:\(port)/spike n=3",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=20", "--"] + server)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        let runs = try RecordTestServer.results(out).runs
+        try #require(runs.count == 2)
+        // The spike came and went within a request: the first phase's peak has it (VmHWM), the second's does not.
+        #expect(runs[0].rss_peak >= runs[0].rss_start + 60 << 20, "first phase: peak \(runs[0].rss_peak), start \(runs[0].rss_start)")
+        #expect(runs[1].rss_peak + 32 << 20 < runs[0].rss_peak, "second phase's peak \(runs[1].rss_peak) against the first's \(runs[0].rss_peak)")
+        #expect(runs.allSatisfy { ($0.notes ?? []).allSatisfy { !$0.contains("could not be reset") } })
+    }
+
     @Test("a target that crashes mid-load: said so with its exit status and stderr tail, the data kept, exit 1")
     func crashMidLoad() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
