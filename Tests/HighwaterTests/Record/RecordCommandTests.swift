@@ -97,11 +97,13 @@ struct RecordCommandTests {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
         let port = RecordTestServer.freePort()
-        let script = "import os; open('\(dir)/pids','w').write(str(os.getpid())); print('starting, slowly', flush=True); import time; time.sleep(300)"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--ready-timeout", "1s",
-                                       "--out", dir + "/results", "--", RecordTestServer.python ?? "python3", "-c", script])
+        // A shell, not python3: its first line must come out before the timeout even on a busy machine (python3
+        // took over a second to start beside two builds).
+        let script = "echo $$ > '\(dir)/pids'; echo 'starting, slowly'; exec sleep 300"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--ready-timeout", "2s",
+                                       "--out", dir + "/results", "--", "sh", "-c", script])
         #expect(r.termination == .exited(3), "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("not ready when GET http://127.0.0.1:\(port)/ answers within 1 s"), "\(r.stderr)")
+        #expect(r.stderr.contains("not ready when GET http://127.0.0.1:\(port)/ answers within 2 s"), "\(r.stderr)")
         #expect(r.stderr.contains("starting, slowly"), "the target's output tail: \(r.stderr)")
         for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid)) }
     }
@@ -131,7 +133,8 @@ struct RecordCommandTests {
     func attachedExits() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        let child = try ChildProcess(["sh", "-c", "sleep 1; exit 0"])
+        // Long enough that the record (a process start, a busy machine) attaches well before it ends.
+        let child = try ChildProcess(["sh", "-c", "sleep 3; exit 0"])
         defer { TestSupport.end(child) }
         let out = dir + "/results"
         let r = await TestSupport.run([TestSupport.highwater, "record", "--pid", "\(child.pid)", "--time-limit", "60s", "--out", out])
