@@ -17,8 +17,9 @@ run: build
 	.build/release/highwater env
 	.build/release/highwater run --out results
 
-# The tests also open a report in headless Chromium (skipped with the reason when it is absent).
-test: DEPS += chromium
+# The tests also open a report in headless Chromium and an allocation profile in `go tool pprof` (each skipped
+# with the reason when it is absent).
+test: DEPS += chromium golang-go
 test: deps
 	swift test
 
