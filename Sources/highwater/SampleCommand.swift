@@ -110,10 +110,13 @@ struct SampleCommand: ParsableCommand {
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
         if agent, child != nil {
-            if let note = AllocationOutputs.write(directory: out, requests: 0) {
+            let written = AllocationOutputs.write(directory: out, requests: 0)
+            if let note = written.note {
                 print(note)
-            } else if access(out + "/alloc-sites.jsonl", F_OK) == 0 {
+            } else if !written.sites.isEmpty {
                 print("allocation profiles -> \(out)/alloc-sites.jsonl, alloc.folded, retained.folded, profile.pb.gz")
+                let top = written.sites.prefix(3).map { "\($0.site) \(Quantity.formatBytes(Double($0.retained_bytes)))" }
+                print("held at exit, most first: " + top.joined(separator: ", "))
             }
         }
         for w in totals.watched {
