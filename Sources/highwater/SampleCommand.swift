@@ -116,6 +116,9 @@ struct SampleCommand: ParsableCommand {
             } else if !written.sites.isEmpty {
                 print("allocation profiles -> \(out)/alloc-sites.jsonl, alloc.folded, retained.folded, profile.pb.gz")
                 let top = written.sites.prefix(3).map { "\($0.site) \(Quantity.formatBytes(Double($0.retained_bytes)))" }
+                let held = written.sites.reduce(0.0) { $0 + Double($1.retained_bytes) }
+                let how = written.everyAllocation ? "every allocation recorded" : "estimated from sampled allocations"
+                print("heap: peak \(Quantity.formatBytes(written.peakLiveBytes ?? 0)) live, \(Quantity.formatBytes(held)) held at exit (\(how))")
                 print("held at exit, most first: " + top.joined(separator: ", "))
             }
         }

@@ -14,6 +14,10 @@ public enum AllocationOutputs {
     public struct Written: Sendable {
         public var sites: [AllocationSite] = []
         public var note: String?
+        /// The largest live heap over the run, from the events (exact when every allocation was recorded).
+        public var peakLiveBytes: Double?
+        /// Whether every allocation was recorded (HIGHWATER_AGENT_SAMPLE_BYTES=0), so the figures are exact.
+        public var everyAllocation = false
     }
 
     /// Writes the profiles when the child recorded samples.
@@ -38,7 +42,7 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(profile.folded(retained: false), to: directory + "/alloc.folded")
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
-            return Written(sites: sites)
+            return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0)
         } catch {
             return Written(note: "allocation profiles not written: \(error)")
         }
