@@ -203,7 +203,23 @@ HW_HIDDEN void hw_sampling_start(void) {
         for (const char *c = every; *c >= '0' && *c <= '9' && n < (INT64_MAX / 10 - 10); c++) n = n * 10 + (*c - '0');
         hw_interval = n;
     }
+    // The events file belongs to the first process that opens it, and to the programs it execs in its
+    // place (same PID: `unshare … highwater host`); a descendant with a PID of its own would truncate it,
+    // so it is counted but not sampled.
+    const char *owner = getenv("HIGHWATER_AGENT_OWNER");
+    char pid_text[16];
+    int pid_length = 0;
+    for (unsigned v = (unsigned)getpid(); v > 0 || pid_length == 0; v /= 10) pid_text[pid_length++] = (char)('0' + v % 10);
+    for (int i = 0; i < pid_length / 2; i++) {
+        char c = pid_text[i];
+        pid_text[i] = pid_text[pid_length - 1 - i];
+        pid_text[pid_length - 1 - i] = c;
+    }
+    pid_text[pid_length] = 0;
+    if (owner != NULL && strcmp(owner, pid_text) != 0) out = NULL;
     if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 6 < sizeof(hw_maps_path)) {
+        // setenv allocates: counted like any allocation, never sampled (busy).
+        setenv("HIGHWATER_AGENT_OWNER", pid_text, 1);
         hw_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (hw_out >= 0) {
             strcpy(hw_maps_path, out);

@@ -134,13 +134,32 @@ struct AllocationAgentTests {
         #expect(access(dir + "/events.maps", R_OK) == 0)
     }
 
-    /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`.
+    @Test("a program the sampled process starts is counted but leaves the events file to its parent",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: TestSupport.which("python3") != nil, "python3 is absent"))
+    func descendantsLeaveTheEventsFile() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-exec")
+        defer { TestSupport.removeTree(dir) }
+        var environment = Self.preloading(Self.agent)
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
+        let script = "import os, subprocess; subprocess.run(['python3', '-c', 'bytearray(1 << 20)'], check=True); print(os.getpid())"
+        let r = await TestSupport.run(["python3", "-c", script], environment: environment, timeoutNs: 60_000_000_000)
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        let events = try AllocationEvents(path: dir + "/events")
+        #expect(String(events.pid) + "\n" == r.stdout, "the file is the parent's, not truncated by its child")
+        #expect(!events.samples.isEmpty)
+    }
+
+    /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`; then it
+    /// lingers, so the sampler finds it alive (`sample` cannot sample a process that has already ended).
     static let leakyProgram = """
         #include <stdlib.h>
         #include <string.h>
+        #include <unistd.h>
         static void *keep[200];
         __attribute__((noinline)) void leaky(int i) { keep[i] = malloc(100000); memset(keep[i], 1, 100000); }
-        int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } return 0; }
+        int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } usleep(300000); return 0; }
         """
 
     static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
