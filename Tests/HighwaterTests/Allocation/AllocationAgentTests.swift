@@ -151,6 +151,41 @@ struct AllocationAgentTests {
         #expect(!events.samples.isEmpty)
     }
 
+    /// Four threads allocating without end while the main thread calls exit(): the agent's exit flush runs
+    /// while they still take its lock and unwind their stacks.
+    static let exitingProgram = """
+        #include <pthread.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        static void *churn(void *arg) { (void)arg; for (;;) { void *p = malloc(64 + (rand() & 1023)); free(p); } return NULL; }
+        int main(void) {
+            pthread_t t[4];
+            for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, NULL);
+            usleep(100000);
+            exit(0);
+        }
+        """
+
+    @Test("a program that exits while its threads allocate, every allocation sampled or one per 4 KiB, ends at once",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: compiler != nil, "no C compiler (cc) to build the test program"))
+    func exitWhileSampling() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-exit")
+        defer { TestSupport.removeTree(dir) }
+        try FileTree.writeAtomically(Array(Self.exitingProgram.utf8), to: dir + "/exiting.c")
+        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin", "-o", dir + "/exiting", dir + "/exiting.c", "-lpthread"])
+        try #require(build.termination == .exited(0), "cc: \(build.stderr)")
+        for every in ["0", "4096", "0", "4096", "0"] {
+            var environment = Self.preloading(Self.agent)
+            environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = every
+            environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
+            let r = await TestSupport.run([dir + "/exiting"], environment: environment, timeoutNs: 60_000_000_000)
+            #expect(r.termination == .exited(0), "sampling every \(every) bytes: \(r.termination) \(r.stderr)")
+            // What was flushed is whole: the file reads back, torn last record or not.
+            #expect(((try? AllocationEvents(path: dir + "/events"))?.samples.isEmpty) == false)
+        }
+    }
+
     /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`; then it
     /// lingers, so the sampler finds it alive (`sample` cannot sample a process that has already ended).
     static let leakyProgram = """
