@@ -78,14 +78,12 @@ struct AllocationAgentTests {
     func countsKnownAllocations() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-agent")
         defer { TestSupport.removeTree(dir) }
-        try FileTree.writeAtomically(Array(Self.program.utf8), to: dir + "/program.c")
-        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin", "-o", dir + "/program", dir + "/program.c", "-lpthread"])
-        try #require(build.termination == .exited(0), "cc: \(build.stderr)")
+        let program = try await Self.compile(Self.program, named: "program", in: dir)
 
-        let plain = await TestSupport.run([dir + "/program"])
+        let plain = await TestSupport.run([program])
         #expect(plain.stdout == "agent absent\n", "without the preload the program sees no agent")
 
-        let r = await TestSupport.run([dir + "/program"], environment: Self.preloading(Self.agent))
+        let r = await TestSupport.run([program], environment: Self.preloading(Self.agent))
         #expect(r.termination == .exited(0), "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         // 1000 + calloc + realloc + posix_memalign + aligned_alloc + memalign + valloc + pvalloc; realloc
@@ -172,14 +170,12 @@ struct AllocationAgentTests {
     func exitWhileSampling() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-agent-exit")
         defer { TestSupport.removeTree(dir) }
-        try FileTree.writeAtomically(Array(Self.exitingProgram.utf8), to: dir + "/exiting.c")
-        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin", "-o", dir + "/exiting", dir + "/exiting.c", "-lpthread"])
-        try #require(build.termination == .exited(0), "cc: \(build.stderr)")
+        let program = try await Self.compile(Self.exitingProgram, named: "exiting", in: dir)
         for every in ["0", "4096", "0", "4096", "0"] {
             var environment = Self.preloading(Self.agent)
             environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = every
             environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
-            let r = await TestSupport.run([dir + "/exiting"], environment: environment, timeoutNs: 60_000_000_000)
+            let r = await TestSupport.run([program], environment: environment, timeoutNs: 60_000_000_000)
             #expect(r.termination == .exited(0), "sampling every \(every) bytes: \(r.termination) \(r.stderr)")
             // What was flushed is whole: the file reads back, torn last record or not.
             #expect(((try? AllocationEvents(path: dir + "/events"))?.samples.isEmpty) == false)
@@ -197,13 +193,17 @@ struct AllocationAgentTests {
         int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } usleep(300000); return 0; }
         """
 
-    static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
-        try FileTree.writeAtomically(Array(Self.leakyProgram.utf8), to: dir + "/leaky.c")
-        let binary = dir + (linkStatically ? "/leaky-static" : "/leaky")
-        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin"] + (linkStatically ? ["-static"] : [])
-                                          + ["-o", binary, dir + "/leaky.c"])
+    /// Builds a test program unoptimized, so no allocation is elided; the path of the binary.
+    static func compile(_ source: String, named name: String, in dir: String, flags: [String] = []) async throws -> String {
+        try FileTree.writeAtomically(Array(source.utf8), to: "\(dir)/\(name).c")
+        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin"] + flags
+                                          + ["-o", "\(dir)/\(name)", "\(dir)/\(name).c", "-lpthread"])
         try #require(build.termination == .exited(0), "cc: \(build.stderr)")
-        return binary
+        return "\(dir)/\(name)"
+    }
+
+    static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
+        try await compile(leakyProgram, named: linkStatically ? "leaky-static" : "leaky", in: dir, flags: linkStatically ? ["-static"] : [])
     }
 
     @Test("highwater sample --agent profiles a C program: its leaking function retains what it leaked",
