@@ -60,8 +60,9 @@ static void hw_lock(void) {
 
 static void hw_unlock(void) { __atomic_store_n(&hw_lock_word, 0, __ATOMIC_RELEASE); }
 
-// The sampled pointers still live: open addressing, 0 empty, 1 a removed entry. A table is never
-// unmapped, so a free reading it without the lock while it is replaced reads valid memory.
+// The sampled pointers still live: open addressing, 0 empty, 1 a removed entry. Frees read it without
+// the lock, so a replaced table stays mapped for two more replacements (each takes thousands of samples)
+// before it is unmapped: a free still probing it by then would have stalled for all of them.
 struct hw_table {
     uint64_t mask;
     uint64_t used;  // live entries and removed ones
@@ -69,7 +70,10 @@ struct hw_table {
 };
 
 static struct hw_table *hw_table;
+static struct hw_table *hw_replaced[2];
 HW_HIDDEN uint64_t hw_sampled_live;
+
+static size_t hw_table_bytes(const struct hw_table *t) { return sizeof(struct hw_table) + (t->mask + 1) * sizeof(uintptr_t); }
 
 static struct hw_table *hw_table_make(uint64_t capacity) {
     size_t bytes = sizeof(struct hw_table) + capacity * sizeof(uintptr_t);
@@ -104,6 +108,9 @@ static int hw_table_insert(uintptr_t p) {
             for (uint64_t i = 0; i <= t->mask; i++) if (t->keys[i] > 1) hw_table_put(n, t->keys[i]);
         }
         __atomic_store_n(&hw_table, n, __ATOMIC_RELEASE);
+        if (hw_replaced[1] != NULL) munmap(hw_replaced[1], hw_table_bytes(hw_replaced[1]));
+        hw_replaced[1] = hw_replaced[0];
+        hw_replaced[0] = t;
         t = n;
     }
     hw_table_put(t, p);
