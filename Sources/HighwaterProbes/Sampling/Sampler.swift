@@ -223,7 +223,9 @@ public final class Sampler: @unchecked Sendable {
                 // When we fall behind, skip the missed ticks instead of sampling in a burst.
                 if deadline < now { deadline = now }
             }
-            MonotonicClock.sleep(until: watches.isEmpty ? deadline : min(deadline, watchDeadline))
+            // In steps of at most 50 ms: `stop` must not wait out a long interval (record --interval 10s).
+            let wake = watches.isEmpty ? deadline : min(deadline, watchDeadline)
+            MonotonicClock.sleep(until: min(wake, MonotonicClock.nanoseconds() &+ 50_000_000))
         }
         // Asked to stop (not ended by an error): one last sample with VmHWM read now, so the file and the
         // totals hold the true peak even when it came after the last slow refresh.
