@@ -7,8 +7,10 @@ DEPS = pkg-config
 deps:
 	@scripts/install-deps $(DEPS)
 
+# The CLI and the allocation agent its hosted children preload (swift build takes one --product at a time).
 build: deps
 	swift build -c release --product highwater
+	swift build -c release --product HighwaterAgent
 
 # The main job: every scenario in scenarios/, writing a report to results/.
 run: build
@@ -24,4 +26,6 @@ test: deps
 # Highwater's own costs, built apart from the product (see ARCHITECTURE.md).
 bench: DEPS += pip:psrecord
 bench: deps
-	swift build -c release --product highwater --product highwater-bench
+	swift build -c release --product highwater
+	swift build -c release --product HighwaterAgent
+	swift build -c release --product highwater-bench

@@ -7,6 +7,9 @@ let package = Package(
         .executable(name: "highwater", targets: ["highwater"]),
         // Highwater's own costs, apart from the product: `highwater bench` runs it when it is built beside.
         .executable(name: "highwater-bench", targets: ["HighwaterBench"]),
+        // The allocation agent, preloaded into hosted children (and any dynamically linked program):
+        // libHighwaterAgent.so beside the `highwater` executable. Nothing links it; it is only preloaded.
+        .library(name: "HighwaterAgent", type: .dynamic, targets: ["CHighwaterAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +29,16 @@ let package = Package(
             name: "CHighwater",
             dependencies: ["CLibunwind"],
             cSettings: [.define("UNW_LOCAL_ONLY"), .define("_GNU_SOURCE")]
+        ),
+        // The interposer of malloc and its family with per-thread counters, as a preloadable library.
+        // No target depends on it: linked into a binary, it would replace that binary's malloc.
+        // (SwiftPM links every library product against libswiftCore, so the agent brings the Swift runtime
+        // into a C program it is preloaded into; it calls none of it.)
+        .target(
+            name: "CHighwaterAgent",
+            dependencies: ["CLibunwind"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("m")]
         ),
         // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,
         // child processes and their lifeline, signals, clocks and locks, each written once.

@@ -152,3 +152,31 @@ void hw_leak(size_t bytes) {
 int hw_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int hw_mkstemp_cloexec(char *template_path) { return mkostemp(template_path, O_CLOEXEC); }
+
+// The agent's entry points, found once: dlsym may allocate, so never on a request's path.
+typedef void (*hw_agent_read_fn)(hw_agent_counters_t *);
+static hw_agent_read_fn hw_agent_thread_fn;
+static hw_agent_read_fn hw_agent_total_fn;
+static pthread_once_t hw_agent_once = PTHREAD_ONCE_INIT;
+
+static void hw_agent_lookup(void) {
+    hw_agent_thread_fn = (hw_agent_read_fn)dlsym(RTLD_DEFAULT, "highwater_agent_thread_counters");
+    hw_agent_total_fn = (hw_agent_read_fn)dlsym(RTLD_DEFAULT, "highwater_agent_total_counters");
+}
+
+int hw_agent_loaded(void) {
+    pthread_once(&hw_agent_once, hw_agent_lookup);
+    return hw_agent_thread_fn != NULL && hw_agent_total_fn != NULL;
+}
+
+int hw_agent_thread_counters(hw_agent_counters_t *out) {
+    if (!hw_agent_loaded()) return 0;
+    hw_agent_thread_fn(out);
+    return 1;
+}
+
+int hw_agent_total_counters(hw_agent_counters_t *out) {
+    if (!hw_agent_loaded()) return 0;
+    hw_agent_total_fn(out);
+    return 1;
+}

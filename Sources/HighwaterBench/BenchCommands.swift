@@ -15,7 +15,7 @@ struct HighwaterBench: AsyncParsableCommand {
             Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
-        subcommands: [SamplerBench.self, HostBench.self, ReportBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self]
     )
 }
 
@@ -141,6 +141,39 @@ struct HostBench: AsyncParsableCommand {
         print("recording off: \(off) req/s")
         print("ratio (median on / median off): \(Quantity.format(r.ratio, significant: 3))")
         if let wrk = r.wrkRps { print("wrk against the host: \(Quantity.format(wrk)) req/s (\(r.wrkNote))") } else { print(r.wrkNote) }
+    }
+}
+
+struct RequestPathBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request",
+        abstract: "What the per-request readings cost a handler, with one arena and with a pool's arenas fragmented.",
+        discussion: """
+            Times RequestRecorder's start and finish, the pair the host runs around every request, in this \
+            process: first with one arena, then after --threads threads have each fragmented an arena of their \
+            own; and the sampler's CPU time per timeline record of this process in each. Target: the same cost \
+            in both (a reading that walks the arenas grows with them). Run it with the allocation agent \
+            preloaded (LD_PRELOAD=.build/release/libHighwaterAgent.so), as hosted children are, and without.
+            """
+    )
+
+    @Option(help: "Start/finish pairs to time in each stage.")
+    var iterations = 5_000
+
+    @Option(help: "Threads whose arenas are fragmented.")
+    var threads = 40
+
+    func run() throws {
+        let stages = try RequestPathBenchmark.run(iterations: iterations, threads: threads, scratch: "/tmp")
+        for s in stages {
+            print("\(s.label) (\(s.arenas.map { "\($0) arenas" } ?? "arenas not counted")): "
+                  + "\(Quantity.formatDuration(nanoseconds: s.medianNs)) median, \(Quantity.formatDuration(nanoseconds: s.p99Ns)) p99 per request; "
+                  + "a timeline record of this process \(Quantity.formatDuration(nanoseconds: s.sampleCPUNs)) of the sampler's CPU")
+        }
+        if stages.count == 2, stages[0].medianNs > 0 {
+            print("fragmented over best case: per request \(Quantity.format(stages[1].medianNs / stages[0].medianNs, significant: 3))x, "
+                  + "timeline record \(Quantity.format(stages[1].sampleCPUNs / max(stages[0].sampleCPUNs, 1), significant: 3))x")
+        }
     }
 }
 

@@ -75,4 +75,22 @@ int hw_pipe_cloexec(int fds[2]);
 /// mkostemp(template, O_CLOEXEC); -1 with errno on failure.
 int hw_mkstemp_cloexec(char *template_path);
 
+/// The allocation agent's counters (libHighwaterAgent.so, see HighwaterAgent.h): the same layout.
+typedef struct {
+    uint64_t allocs;
+    uint64_t alloc_bytes;
+    uint64_t frees;
+    uint64_t freed_bytes;
+} hw_agent_counters_t;
+
+/// Whether the allocation agent is preloaded into this process (looked up once with dlsym).
+int hw_agent_loaded(void);
+
+/// The calling thread's allocation counters from the agent. Returns 0, leaving out untouched, when the
+/// agent is not loaded.
+int hw_agent_thread_counters(hw_agent_counters_t *out);
+
+/// The process's allocation counters over every thread. Returns 0 when the agent is not loaded.
+int hw_agent_total_counters(hw_agent_counters_t *out);
+
 #endif

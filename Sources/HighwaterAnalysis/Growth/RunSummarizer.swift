@@ -97,6 +97,7 @@ public enum RunSummarizer {
             "workload": plan.workload.name,
             "requests": "\(plan.load.requests)",
             "concurrency": "\(plan.load.concurrency)",
+            "load": plan.load.identity,
         ]
         for (k, v) in plan.workload.options { d["workload." + k] = v }
         for (k, v) in plan.environment { d["env." + k] = v }

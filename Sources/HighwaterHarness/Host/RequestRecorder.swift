@@ -7,7 +7,8 @@ import HighwaterSystem
 /// Takes the per-request readings on the worker thread and appends each record to requests.jsonl.
 ///
 /// This is the per-request hot path: RSS comes from one pread of /proc/self/statm on a descriptor
-/// kept open (safe from any thread, no allocation), the heap from mallinfo2.
+/// kept open (safe from any thread, no allocation), the heap from the allocation agent's counters (mallinfo2
+/// without the agent).
 public final class RequestRecorder: @unchecked Sendable {
     /// The readings at a handler's start.
     public struct Start: Sendable {
@@ -20,6 +21,10 @@ public final class RequestRecorder: @unchecked Sendable {
         public var startUnixNs: UInt64 = 0
         public var rss: UInt64
         public var heap: UInt64
+        /// The worker thread's allocation counters, read last (nil without the agent), and the thread they
+        /// belong to: a request finished on another thread has no heap_* fields.
+        public var allocations: AllocationAgent.Counters? = nil
+        public var thread: pthread_t = 0
     }
 
     public let config: String
@@ -62,30 +67,43 @@ public final class RequestRecorder: @unchecked Sendable {
         guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
         let t = MonotonicClock.nanoseconds()
         let wall = WallClock.nanoseconds()
-        return Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t, startUnixNs: wall,
-                     rss: residentBytes(), heap: Self.liveHeap())
+        var start = Start(i: i, route: route, tid: hw_gettid(), worker: Self.threadName(), startNs: t, startUnixNs: wall,
+                          rss: residentBytes(), heap: Self.liveHeap())
+        // Last, so the recorder's own allocations above are not the request's.
+        start.thread = pthread_self()
+        start.allocations = AllocationAgent.threadCounters()
+        return start
     }
 
     /// - Parameter details: adds a workload's own fields (upload bytes, …) to the record.
     public func finish(_ s: Start, status: Int, error: String? = nil, details: (inout RequestRecord) -> Void = { _ in }) {
         guard enabled else { return }
+        // First, before the record's own allocations.
+        let allocations = AllocationAgent.threadCounters()
         var record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
                                    start_ns: s.startNs, end_ns: MonotonicClock.nanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
                                    heap_in_use_after: Self.liveHeap(), error: error)
         record.t_unix_ns = s.startUnixNs
+        if let before = s.allocations, let after = allocations, pthread_equal(s.thread, pthread_self()) != 0 {
+            let d = after - before
+            record.heap_allocs = d.allocs
+            record.heap_alloc_bytes = d.allocBytes
+            record.heap_freed_bytes = d.freedBytes
+            record.heap_live_delta = d.liveBytes
+        }
         details(&record)
-        var line = JSONLine(capacity: 320)
+        var line = JSONLine(capacity: 448)
         record.write(to: &line)
         // A failed write is counted by the file; the host reports the count when it stops.
         try? output?.append(line.bytes)
     }
 
-    /// glibc's bytes in use; 0 under another allocator, whose live heap glibc cannot see.
+    /// The live heap: the agent's counters where it is loaded, so the reading costs the same with 1 or 40
+    /// fragmented arenas; else glibc's mallinfo2. 0 under another allocator, whose live heap glibc cannot see.
     static func liveHeap() -> UInt64 {
         guard ActiveAllocator.isGlibc else { return 0 }
-        let heap = hw_mallinfo()
-        return heap.uordblks + heap.hblkhd
+        return AllocatorProbe.liveBytes()
     }
 
     static func threadName() -> String {

@@ -41,6 +41,15 @@ struct RecordPhase: Sendable {
         do { requestsFile = try AppendOnlyFile(directory + "/requests.jsonl", truncate: true) } catch {
             throw .couldNotRun("cannot write \(directory)/requests.jsonl: \(error)")
         }
+        // The kernel's peak (VmHWM) is the target's whole life's: reset it, so this phase's peak is its own and not
+        // an earlier phase's (or, attached with --pid, the peak of a day before the record).
+        let peakNote: String?
+        do {
+            try ProcessProbe(pid: target.pid).resetPeak()
+            peakNote = nil
+        } catch {
+            peakNote = "the kernel's peak RSS (VmHWM) could not be reset for this phase (\(error)): rss_peak may be an earlier one"
+        }
         sampler.start()
         var outcome = PhaseDriver.Outcome()
         if let spec {
@@ -73,8 +82,9 @@ struct RecordPhase: Sendable {
         }
         summary.temp_dir = totals.watched.first
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
+        if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
         if spec == nil {
-            summary.notes = ["no load in this phase: the target was watched (\(totals.samples) samples)"]
+            summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]
         } else if result.errors > 0, let first = result.firstError {
             let statuses = result.statuses.filter { $0.key != 200 }.sorted { $0.key < $1.key }
                 .map { "\($0.value) x \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")

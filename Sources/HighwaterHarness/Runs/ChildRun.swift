@@ -23,7 +23,8 @@ public struct ChildRun: Sendable {
     public func execute() async throws -> RunSummary {
         try Preload.check(plan.environment)
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json",
+                     AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files { Syscall.unlinkIfPresent(directory + "/" + name) }
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"
@@ -134,6 +135,9 @@ public struct ChildRun: Sendable {
                                           lastSample: samples.last)
             }
         }
+        if let note = AllocationOutputs.write(directory: directory, requests: requests.count) {
+            summary.notes = (summary.notes ?? []) + [note]
+        }
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
         return summary
     }
@@ -169,6 +173,7 @@ public struct HostedChild: Sendable {
         for (k, v) in plan.environment {
             if v == "unset" { environment[k] = nil } else { environment[k] = v }
         }
+        AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
         self.directory = directory
         Syscall.unlinkIfPresent(directory + "/port")
         process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,

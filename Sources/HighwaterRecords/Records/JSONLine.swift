@@ -47,6 +47,10 @@ public struct JSONLine {
         if let value { field(name, value) }
     }
 
+    public mutating func field(_ name: StaticString, _ value: Int64?) {
+        if let value { field(name, value) }
+    }
+
     public mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
         guard let value else { bytes.append(contentsOf: "null".utf8); return }

@@ -11,6 +11,13 @@ public enum RecordCoding {
         return Array(try encoder.encode(value))
     }
 
+    /// A record as one line of a JSON Lines file (sorted keys, no newline), for files written once at the end.
+    public static func line<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(bytes))
     }

@@ -25,6 +25,13 @@ public struct RequestRecord: Codable, Equatable, Sendable {
     public var threshold_crossed: UInt64?
     public var receive_ns: UInt64?
     public var copy_ns: UInt64?
+    // With the allocation agent preloaded (absent without it): the handler thread's malloc calls between
+    // the handler's start and end, in usable bytes, so what it allocated and freed balances to the byte.
+    public var heap_allocs: UInt64?
+    public var heap_alloc_bytes: UInt64?
+    public var heap_freed_bytes: UInt64?
+    /// heap_alloc_bytes - heap_freed_bytes: what the request left on the live heap (a leak's size).
+    public var heap_live_delta: Int64?
     /// `record` only, from the load driver's side: the bytes it sent (body) and received (response body).
     public var request_bytes: UInt64?
     public var response_bytes: UInt64?
@@ -64,6 +71,10 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         line.field("threshold_crossed", threshold_crossed)
         line.field("receive_ns", receive_ns)
         line.field("copy_ns", copy_ns)
+        line.field("heap_allocs", heap_allocs)
+        line.field("heap_alloc_bytes", heap_alloc_bytes)
+        line.field("heap_freed_bytes", heap_freed_bytes)
+        line.field("heap_live_delta", heap_live_delta)
         line.field("request_bytes", request_bytes)
         line.field("response_bytes", response_bytes)
         line.finish()

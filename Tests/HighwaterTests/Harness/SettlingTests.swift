@@ -23,9 +23,11 @@ struct SettlingTests {
         }
         let before = try MachineActivity.read()
         let start = try #require(await Settling.settle())
-        #expect(start.dirty_bytes + start.writeback_bytes < before.pendingBytes,
+        // Settled means at most 16 MiB pending machine-wide, so our 64 MiB cannot all be. (Comparing with the
+        // pending bytes before settling fails whenever the kernel already began the writeback and another
+        // process writes meanwhile: 4.1 MiB before, 7.4 MiB after, beside two builds.)
+        #expect(start.settled && start.dirty_bytes + start.writeback_bytes <= Settling.settledBytes,
                 "pending \(Quantity.formatBytes(before.pendingBytes)) before settling, \(Quantity.formatBytes(start.dirty_bytes + start.writeback_bytes)) after")
-        #expect(!start.settled || start.dirty_bytes + start.writeback_bytes <= Settling.settledBytes)
         #expect(start.settle_ms > 0 && start.load_1m >= 0)
     }
 

@@ -48,6 +48,9 @@ enum RecordTestServer {
                     sys.stderr.write('boom: giving up at request %d\\n' % n)
                     sys.stderr.flush()
                     os._exit(3)
+                if self.path == '/spike':
+                    spike = b'x' * (64 << 20)
+                    del spike
                 junk = [bytearray(1024) for _ in range(100)]
                 body = b'ok %d' % len(junk)
                 self.send_response(200)

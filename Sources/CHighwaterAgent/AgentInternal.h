@@ -1,0 +1,40 @@
+#ifndef HIGHWATER_AGENT_INTERNAL_H
+#define HIGHWATER_AGENT_INTERNAL_H
+
+// Shared between the agent's files: the per-thread state and the sampling entry points.
+#include "HighwaterAgent.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define HW_HIDDEN __attribute__((visibility("hidden")))
+#define HW_EXPORT __attribute__((visibility("default")))
+// Initial-exec: the agent is loaded at start-up, so its thread-locals sit in the static TLS block
+// and are reached without __tls_get_addr, which may itself allocate.
+#define HW_TLS __thread __attribute__((tls_model("initial-exec")))
+
+enum { HW_COUNTING = 0, HW_UNREGISTERED = 1, HW_EXITED = 2 };
+
+struct hw_thread_counts {
+    highwater_agent_counters c;
+    // Bytes still to allocate before the next sample; below 0, the slow path samples and draws anew.
+    int64_t until_sample;
+    int mode;        // HW_COUNTING, or why not yet (HW_UNREGISTERED) or no longer (HW_EXITED)
+    int slot;        // index in the registry; -1 when the registry was full
+    int busy;        // inside the agent's own sampling: allocations made there are counted, never sampled
+    int32_t tid;
+    uint64_t random;
+};
+
+HW_HIDDEN extern HW_TLS struct hw_thread_counts hw_self;
+
+/// Whether any sampled block is live: frees look a pointer up only then.
+HW_HIDDEN extern uint64_t hw_sampled_live;
+
+/// Reads HIGHWATER_AGENT_OUT and HIGHWATER_AGENT_SAMPLE_BYTES and opens the events file.
+HW_HIDDEN void hw_sampling_start(void);
+/// The thread crossed its sampling threshold with block p of `size` usable bytes.
+HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size);
+/// p, about to be freed, may be a sampled block.
+HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size);
+
+#endif

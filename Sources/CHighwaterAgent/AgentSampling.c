@@ -1,0 +1,286 @@
+// Sampled allocation stacks: one allocation per HIGHWATER_AGENT_SAMPLE_BYTES on average (a geometric
+// draw, as tcmalloc and jemalloc do), its return addresses captured with libunwind and appended, with
+// its size, thread and time, to the events file HIGHWATER_AGENT_OUT; frees of sampled blocks are
+// appended too, so what each site still holds is known. The process's /proc/self/maps goes beside it
+// (OUT.maps) for symbolizing after the run, in the parent. Nothing here calls malloc: the buffer is
+// static and the table of sampled pointers is mmapped.
+#define UNW_LOCAL_ONLY
+#include "AgentInternal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HW_MAX_DEPTH 64
+#define HW_DEFAULT_INTERVAL (512 * 1024)
+
+enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2 };
+
+// One record of the events file, followed by `depth` return addresses (alloc only). Little-endian.
+struct hw_event {
+    uint32_t kind_depth;  // kind in the low 8 bits, depth above
+    int32_t tid;
+    uint64_t ptr;
+    uint64_t size;
+    uint64_t t_ns;
+};
+
+// The file's header: what the parent needs to scale samples back to totals.
+struct hw_events_header {
+    char magic[8];        // "HWEVENT1"
+    int64_t interval;     // bytes between samples on average; 0 = every allocation
+    int32_t pid;
+    int32_t max_depth;
+};
+
+static int hw_out = -1;
+static int64_t hw_interval = -1;  // below 0: sampling off
+static char hw_maps_path[4096];
+static int hw_sampling_on;
+static int hw_started;  // the constructor ran: until then (the loader's and libc's first allocations) decide nothing
+
+// The events buffer, flushed with write() when full and at exit; one lock for it and the table.
+static char hw_buffer[256 * 1024];
+static size_t hw_buffered;
+static int hw_lock_word;
+
+static void hw_lock(void) {
+    while (__atomic_exchange_n(&hw_lock_word, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&hw_lock_word, __ATOMIC_RELAXED)) sched_yield();
+    }
+}
+
+static void hw_unlock(void) { __atomic_store_n(&hw_lock_word, 0, __ATOMIC_RELEASE); }
+
+// The sampled pointers still live: open addressing, 0 empty, 1 a removed entry. A table is never
+// unmapped, so a free reading it without the lock while it is replaced reads valid memory.
+struct hw_table {
+    uint64_t mask;
+    uint64_t used;  // live entries and removed ones
+    uintptr_t keys[];
+};
+
+static struct hw_table *hw_table;
+HW_HIDDEN uint64_t hw_sampled_live;
+
+static struct hw_table *hw_table_make(uint64_t capacity) {
+    size_t bytes = sizeof(struct hw_table) + capacity * sizeof(uintptr_t);
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    struct hw_table *t = m;
+    t->mask = capacity - 1;
+    return t;
+}
+
+static inline uint64_t hw_hash(uintptr_t p) { return (uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull; }
+
+static void hw_table_put(struct hw_table *t, uintptr_t p) {
+    for (uint64_t i = hw_hash(p) & t->mask;; i = (i + 1) & t->mask) {
+        if (t->keys[i] <= 1) {
+            if (t->keys[i] == 0) t->used++;
+            __atomic_store_n(&t->keys[i], p, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+}
+
+// Under the lock. Keeps the table at most half used, growing it when live entries fill a quarter.
+static int hw_table_insert(uintptr_t p) {
+    struct hw_table *t = hw_table;
+    if (t == NULL || (t->used + 1) * 2 > t->mask + 1) {
+        uint64_t capacity = t == NULL ? 1 << 16 : t->mask + 1;
+        while (hw_sampled_live * 4 >= capacity) capacity *= 2;
+        struct hw_table *n = hw_table_make(capacity);
+        if (n == NULL) return 0;
+        if (t != NULL) {
+            for (uint64_t i = 0; i <= t->mask; i++) if (t->keys[i] > 1) hw_table_put(n, t->keys[i]);
+        }
+        __atomic_store_n(&hw_table, n, __ATOMIC_RELEASE);
+        t = n;
+    }
+    hw_table_put(t, p);
+    __atomic_store_n(&hw_sampled_live, hw_sampled_live + 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+static uintptr_t *hw_table_find(struct hw_table *t, uintptr_t p) {
+    for (uint64_t i = hw_hash(p) & t->mask;; i = (i + 1) & t->mask) {
+        uintptr_t k = __atomic_load_n(&t->keys[i], __ATOMIC_RELAXED);
+        if (k == p) return &t->keys[i];
+        if (k == 0) return NULL;
+    }
+}
+
+static void hw_write_all(int fd, const char *data, size_t length) {
+    while (length > 0) {
+        ssize_t n = write(fd, data, length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // a full disk: the samples after this are lost, the program goes on
+        data += n;
+        length -= (size_t)n;
+    }
+}
+
+// Under the lock.
+static void hw_flush_locked(void) {
+    if (hw_out >= 0 && hw_buffered > 0) hw_write_all(hw_out, hw_buffer, hw_buffered);
+    hw_buffered = 0;
+}
+
+static void hw_append_locked(const struct hw_event *e, void *const *ips, int depth) {
+    size_t need = sizeof(*e) + (size_t)depth * sizeof(uint64_t);
+    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked();
+    memcpy(hw_buffer + hw_buffered, e, sizeof(*e));
+    if (depth > 0) memcpy(hw_buffer + hw_buffered + sizeof(*e), ips, (size_t)depth * sizeof(uint64_t));
+    hw_buffered += need;
+}
+
+// /proc/self/maps copied beside the events, through a buffer on the stack.
+static void hw_write_maps(void) {
+    if (hw_maps_path[0] == 0) return;
+    int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (in < 0) return;
+    int out = open(hw_maps_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out >= 0) {
+        char chunk[4096];
+        ssize_t n;
+        while ((n = read(in, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)) {
+            if (n > 0) hw_write_all(out, chunk, (size_t)n);
+        }
+        close(out);
+    }
+    close(in);
+}
+
+static uint64_t hw_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// Bytes to the next sample: exponentially distributed with mean hw_interval, so each byte is
+// equally likely to be sampled whatever the sizes around it (xorshift64* for the uniform draw).
+static int64_t hw_next_interval(struct hw_thread_counts *t) {
+    if (hw_interval <= 0) return 0;
+    t->random ^= t->random >> 12;
+    t->random ^= t->random << 25;
+    t->random ^= t->random >> 27;
+    uint64_t r = t->random * 2685821657736338717ull;
+    double u = ((double)(r >> 11) + 0.5) / 9007199254740992.0;
+    double next = -log(u) * (double)hw_interval;
+    return next > 9e18 ? INT64_MAX / 2 : (int64_t)next;
+}
+
+static void hw_after_fork_in_child(void) {
+    // The events file is the parent's; a forked child is counted but not sampled.
+    hw_lock_word = 0;
+    hw_buffered = 0;
+    hw_sampling_on = 0;
+}
+
+HW_HIDDEN void hw_sampling_start(void) {
+    struct hw_thread_counts *t = &hw_self;
+    t->busy = 1;
+    const char *out = getenv("HIGHWATER_AGENT_OUT");
+    const char *every = getenv("HIGHWATER_AGENT_SAMPLE_BYTES");
+    hw_interval = HW_DEFAULT_INTERVAL;
+    if (every != NULL && strcmp(every, "off") == 0) {
+        hw_interval = -1;
+    } else if (every != NULL && every[0] >= '0' && every[0] <= '9') {
+        int64_t n = 0;
+        for (const char *c = every; *c >= '0' && *c <= '9' && n < (INT64_MAX / 10 - 10); c++) n = n * 10 + (*c - '0');
+        hw_interval = n;
+    }
+    if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 6 < sizeof(hw_maps_path)) {
+        hw_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (hw_out >= 0) {
+            strcpy(hw_maps_path, out);
+            strcat(hw_maps_path, ".maps");
+            struct hw_events_header h = {.magic = "HWEVENT1", .interval = hw_interval, .pid = getpid(),
+                                         .max_depth = HW_MAX_DEPTH};
+            hw_write_all(hw_out, (const char *)&h, sizeof(h));
+            pthread_atfork(NULL, NULL, hw_after_fork_in_child);
+            hw_sampling_on = 1;
+        }
+    }
+    __atomic_store_n(&hw_started, 1, __ATOMIC_RELEASE);
+    t->busy = 0;
+}
+
+HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
+    if (!hw_sampling_on) {
+        t->until_sample = __atomic_load_n(&hw_started, __ATOMIC_ACQUIRE) ? INT64_MAX / 2 : 0;
+        return;
+    }
+    if (t->busy) {
+        t->until_sample = 0;
+        return;
+    }
+    t->busy = 1;
+    if (t->random == 0) {
+        // First sample on this thread: seed from the thread and the clock.
+        t->tid = (int32_t)syscall(SYS_gettid);
+        t->random = (hw_now_ns() ^ ((uint64_t)t->tid << 32) ^ (uintptr_t)p) | 1;
+        if (hw_interval > 0) {
+            // The thread's first threshold is drawn, not crossed: this block is not sampled.
+            t->until_sample = hw_next_interval(t);
+            t->busy = 0;
+            return;
+        }
+    }
+    void *ips[HW_MAX_DEPTH];
+    int depth = unw_backtrace(ips, HW_MAX_DEPTH);
+    if (depth < 0) depth = 0;
+    struct hw_event e = {.kind_depth = HW_EVENT_ALLOC | ((uint32_t)depth << 8), .tid = t->tid,
+                         .ptr = (uintptr_t)p, .size = size, .t_ns = hw_now_ns()};
+    hw_lock();
+    if (hw_table_insert((uintptr_t)p)) hw_append_locked(&e, ips, depth);
+    hw_unlock();
+    // Past the threshold by more than one interval (a large block): the overshoot is forgiven, as in
+    // tcmalloc, so the next draw starts from here.
+    t->until_sample = hw_next_interval(t);
+    t->busy = 0;
+}
+
+HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) {
+    // Inside the agent's own path (a signal handler that frees while the thread holds the lock):
+    // the free goes unrecorded, the block stays counted as held, and nothing waits.
+    if (t->busy || !hw_sampling_on) return;
+    struct hw_table *table = __atomic_load_n(&hw_table, __ATOMIC_ACQUIRE);
+    if (table == NULL || hw_table_find(table, (uintptr_t)p) == NULL) return;
+    t->busy = 1;
+    hw_lock();
+    uintptr_t *slot = hw_table == NULL ? NULL : hw_table_find(hw_table, (uintptr_t)p);
+    if (slot != NULL) {
+        *slot = 1;
+        __atomic_store_n(&hw_sampled_live, hw_sampled_live - 1, __ATOMIC_RELAXED);
+        if (t->tid == 0) t->tid = (int32_t)syscall(SYS_gettid);
+        struct hw_event e = {.kind_depth = HW_EVENT_FREE, .tid = t->tid, .ptr = (uintptr_t)p, .size = size,
+                             .t_ns = hw_now_ns()};
+        hw_append_locked(&e, NULL, 0);
+    }
+    hw_unlock();
+    t->busy = 0;
+}
+
+HW_EXPORT void highwater_agent_flush(void) {
+    if (!hw_sampling_on) return;
+    struct hw_thread_counts *t = &hw_self;
+    int was = t->busy;
+    t->busy = 1;
+    hw_lock();
+    hw_flush_locked();
+    hw_unlock();
+    hw_write_maps();
+    t->busy = was;
+}
+
+__attribute__((destructor)) static void hw_sampling_end(void) { highwater_agent_flush(); }

@@ -1,0 +1,214 @@
+// The interposer: malloc and its family forwarded to glibc's allocator, with per-thread counters.
+//
+// Why __libc_malloc and not dlsym(RTLD_NEXT, "malloc"): dlsym allocates (its error buffer), so
+// resolving the real malloc through it needs a bootstrap allocator; glibc exports its allocator
+// under these names, and calling them leaves glibc's arenas, tcache and mmap thresholds exactly as
+// they are without the agent. The agent itself never calls malloc: its tables are static.
+#include "AgentInternal.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *ptr);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void *__libc_valloc(size_t size);
+extern void *__libc_pvalloc(size_t size);
+
+// One test of `mode` on the hot path: a thread starts unregistered, and the slow path sorts it out.
+HW_HIDDEN HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .slot = -1};
+
+// The registry of live threads' counters: a fixed table claimed by compare-and-swap, so neither a
+// lock nor malloc is on any path (a fork while another thread registers cannot leave it locked).
+#define HW_SLOTS 4096
+static struct hw_thread_counts *hw_slots[HW_SLOTS];
+// Threads that ended fold their counts here, and count here from then on (their last frees).
+static highwater_agent_counters hw_retired;
+static pthread_key_t hw_exit_key;
+static int hw_exit_key_ready;
+
+static void hw_add_retired(const highwater_agent_counters *c) {
+    __atomic_fetch_add(&hw_retired.allocs, c->allocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&hw_retired.alloc_bytes, c->alloc_bytes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&hw_retired.frees, c->frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&hw_retired.freed_bytes, c->freed_bytes, __ATOMIC_RELAXED);
+}
+
+static void hw_thread_exit(void *value) {
+    struct hw_thread_counts *t = value;
+    t->mode = HW_EXITED;
+    hw_add_retired(&t->c);
+    if (t->slot >= 0) __atomic_store_n(&hw_slots[t->slot], NULL, __ATOMIC_RELEASE);
+    t->c = (highwater_agent_counters){0};
+}
+
+__attribute__((constructor)) static void hw_agent_start(void) {
+    // A key made this early gets an index below 32, whose pthread_setspecific needs no allocation.
+    if (pthread_key_create(&hw_exit_key, hw_thread_exit) == 0) hw_exit_key_ready = 1;
+    hw_sampling_start();
+}
+
+static void hw_register(struct hw_thread_counts *t) {
+    for (int i = 0; i < HW_SLOTS; i++) {
+        struct hw_thread_counts *expected = NULL;
+        if (__atomic_compare_exchange_n(&hw_slots[i], &expected, t, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            t->slot = i;
+            break;
+        }
+    }
+    // With the table full the thread still counts; its counts reach the totals when it ends.
+    t->mode = HW_COUNTING;
+    if (hw_exit_key_ready) pthread_setspecific(hw_exit_key, t);
+}
+
+// malloc_usable_size without the call: glibc keeps each chunk's size in the word before the block,
+// with three flag bits below it; an mmapped chunk (bit 1) has a two-word header, an arena chunk
+// lends its successor's first word. The same arithmetic as glibc's musable() for a block in use,
+// which every block passed here is; the call through the PLT cost a third of a malloc-free pair.
+static inline size_t hw_usable_size(const void *p) {
+    size_t header = ((const size_t *)p)[-1];
+    size_t chunk = header & ~(size_t)7;
+    return (header & 2) ? chunk - 2 * sizeof(size_t) : chunk - sizeof(size_t);
+}
+
+// The rare paths, out of line so the common one keeps no registers to save.
+__attribute__((noinline, cold)) static void hw_count_slow(size_t allocated, size_t freed) {
+    struct hw_thread_counts *t = &hw_self;
+    if (t->mode == HW_UNREGISTERED) hw_register(t);
+    highwater_agent_counters one = {.allocs = allocated ? 1 : 0, .alloc_bytes = allocated,
+                                    .frees = freed ? 1 : 0, .freed_bytes = freed};
+    if (t->mode == HW_EXITED) {
+        hw_add_retired(&one);
+        return;
+    }
+    t->c.allocs += one.allocs;
+    t->c.alloc_bytes += one.alloc_bytes;
+    t->c.frees += one.frees;
+    t->c.freed_bytes += one.freed_bytes;
+}
+
+// Plain thread-local additions; the relaxed stores only keep other threads' reads of the totals
+// well defined (on x86-64 and arm64 they are ordinary stores, no lock prefix).
+#define HW_BUMP(t, field, n) __atomic_store_n(&(t)->c.field, (t)->c.field + (n), __ATOMIC_RELAXED)
+
+static inline __attribute__((always_inline)) void hw_count_alloc(void *p) {
+    if (__builtin_expect(p == NULL, 0)) return;
+    struct hw_thread_counts *t = &hw_self;
+    size_t n = hw_usable_size(p);
+    if (__builtin_expect(t->mode != HW_COUNTING, 0)) {
+        hw_count_slow(n, 0);
+    } else {
+        HW_BUMP(t, allocs, 1);
+        HW_BUMP(t, alloc_bytes, n);
+    }
+    t->until_sample -= (int64_t)n;
+    if (__builtin_expect(t->until_sample < 0, 0)) hw_sample(t, p, n);
+}
+
+static inline __attribute__((always_inline)) void hw_count_free(void *p, size_t n) {
+    struct hw_thread_counts *t = &hw_self;
+    if (__builtin_expect(t->mode != HW_COUNTING, 0)) {
+        hw_count_slow(0, n);
+    } else {
+        HW_BUMP(t, frees, 1);
+        HW_BUMP(t, freed_bytes, n);
+    }
+    if (__builtin_expect(__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) hw_sample_free(t, p, n);
+}
+
+HW_EXPORT void *malloc(size_t size) {
+    void *p = __libc_malloc(size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT void free(void *ptr) {
+    if (ptr == NULL) return;
+    hw_count_free(ptr, hw_usable_size(ptr));
+    __libc_free(ptr);
+}
+
+HW_EXPORT void *calloc(size_t count, size_t size) {
+    void *p = __libc_calloc(count, size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT void *realloc(void *ptr, size_t size) {
+    // The old block is counted freed before glibc may hand its address to another thread, whose
+    // sample of it must not meet this block's entry in the table of sampled pointers.
+    size_t old = ptr != NULL ? hw_usable_size(ptr) : 0;
+    if (ptr != NULL) hw_count_free(ptr, old);
+    void *p = __libc_realloc(ptr, size);
+    if (p != NULL) {
+        hw_count_alloc(p);
+    } else if (ptr != NULL && size != 0) {
+        // A failed realloc leaves the old block as it was (realloc(p, 0) freed it): counted back in.
+        hw_count_alloc(ptr);
+    }
+    return p;
+}
+
+HW_EXPORT void *memalign(size_t alignment, size_t size) {
+    void *p = __libc_memalign(alignment, size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+    void *p = __libc_memalign(alignment, size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    // glibc's own checks: a power of two, a multiple of sizeof(void *).
+    if (alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0) return EINVAL;
+    void *p = __libc_memalign(alignment, size);
+    if (p == NULL) return ENOMEM;
+    hw_count_alloc(p);
+    *out = p;
+    return 0;
+}
+
+HW_EXPORT void *valloc(size_t size) {
+    void *p = __libc_valloc(size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT void *pvalloc(size_t size) {
+    void *p = __libc_pvalloc(size);
+    hw_count_alloc(p);
+    return p;
+}
+
+HW_EXPORT void highwater_agent_thread_counters(highwater_agent_counters *out) {
+    *out = hw_self.c;
+}
+
+HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) {
+    highwater_agent_counters sum = {
+        .allocs = __atomic_load_n(&hw_retired.allocs, __ATOMIC_RELAXED),
+        .alloc_bytes = __atomic_load_n(&hw_retired.alloc_bytes, __ATOMIC_RELAXED),
+        .frees = __atomic_load_n(&hw_retired.frees, __ATOMIC_RELAXED),
+        .freed_bytes = __atomic_load_n(&hw_retired.freed_bytes, __ATOMIC_RELAXED),
+    };
+    for (int i = 0; i < HW_SLOTS; i++) {
+        struct hw_thread_counts *t = __atomic_load_n(&hw_slots[i], __ATOMIC_ACQUIRE);
+        if (t == NULL) continue;
+        sum.allocs += __atomic_load_n(&t->c.allocs, __ATOMIC_RELAXED);
+        sum.alloc_bytes += __atomic_load_n(&t->c.alloc_bytes, __ATOMIC_RELAXED);
+        sum.frees += __atomic_load_n(&t->c.frees, __ATOMIC_RELAXED);
+        sum.freed_bytes += __atomic_load_n(&t->c.freed_bytes, __ATOMIC_RELAXED);
+    }
+    *out = sum;
+}
+
+HW_EXPORT int highwater_agent_version(void) { return 1; }

@@ -1,0 +1,51 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterSystem
+import Synchronization
+
+/// Preloads the allocation agent (libHighwaterAgent.so, built beside `highwater`) into a hosted child, so each
+/// request gains its heap_* fields. Left out, and the fields with it, when the plan preloads another allocator
+/// (the agent forwards to glibc's malloc and would bypass it), when `HIGHWATER_AGENT=off`, or when the library
+/// was not built (said once on stderr).
+public enum AgentPreload {
+    /// The agent beside an executable: SwiftPM puts every product of a build in one folder.
+    public static func library(besideExecutable executable: String) -> String? {
+        let folder = executable.lastIndex(of: "/").map { String(executable[..<$0]) } ?? "."
+        let path = folder + "/" + AllocationAgent.libraryName
+        return access(path, R_OK) == 0 ? path : nil
+    }
+
+    /// Why the agent is left out of a plan's child; nil when it goes in.
+    public static func reasonToLeaveOut(_ plan: RunPlan) -> String? {
+        if plan.environment["HIGHWATER_AGENT"] == "off" { return "HIGHWATER_AGENT=off" }
+        if let preload = plan.environment["LD_PRELOAD"], preload != "unset", !preload.isEmpty {
+            return "the plan preloads \(preload), and the agent would bypass it for glibc's malloc"
+        }
+        return nil
+    }
+
+    /// The agent's sampled allocations, and the process's memory map beside them (`.maps`), in a run's folder
+    /// until `AllocationOutputs` turns them into the run's profiles.
+    public static let eventsFile = "alloc-events.bin"
+
+    /// Adds the agent to a child's environment, before anything the environment already preloads, with its
+    /// samples going to `directory`.
+    public static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
+        guard reasonToLeaveOut(plan) == nil else { return }
+        guard let library = library(besideExecutable: executable) else {
+            warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
+            return
+        }
+        let inherited = environment["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 }
+        environment["LD_PRELOAD"] = inherited.map { library + ":" + $0 } ?? library
+        environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
+    }
+
+    private static let warned = Atomic<Bool>(false)
+
+    private static func warnOnce(_ text: String) {
+        guard !warned.exchange(true, ordering: .relaxed) else { return }
+        Terminal.write(text)
+    }
+}

@@ -1,0 +1,42 @@
+import CHighwater
+
+/// The allocation agent (libHighwaterAgent.so) as seen from the process it is preloaded into: its
+/// per-thread counters, or nil everywhere when it is not loaded, so callers leave their fields out.
+public enum AllocationAgent {
+    /// Counts since a thread (or the process) began; sizes are usable sizes, so allocations and frees balance.
+    public struct Counters: Sendable, Equatable {
+        public var allocs: UInt64
+        public var allocBytes: UInt64
+        public var frees: UInt64
+        public var freedBytes: UInt64
+
+        /// Bytes allocated less bytes freed: what this thread added to the live heap (negative when it
+        /// freed memory another thread allocated).
+        public var liveBytes: Int64 { Int64(bitPattern: allocBytes &- freedBytes) }
+
+        public static func - (a: Counters, b: Counters) -> Counters {
+            Counters(allocs: a.allocs &- b.allocs, allocBytes: a.allocBytes &- b.allocBytes,
+                     frees: a.frees &- b.frees, freedBytes: a.freedBytes &- b.freedBytes)
+        }
+    }
+
+    /// The file name SwiftPM gives the agent's product, beside the `highwater` executable.
+    public static let libraryName = "libHighwaterAgent.so"
+
+    public static var isLoaded: Bool { hw_agent_loaded() != 0 }
+
+    /// The calling thread's counters; nil without the agent. Allocates nothing.
+    @inline(__always)
+    public static func threadCounters() -> Counters? {
+        var c = hw_agent_counters_t()
+        guard hw_agent_thread_counters(&c) != 0 else { return nil }
+        return Counters(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
+    }
+
+    /// The whole process's counters; nil without the agent.
+    public static func totalCounters() -> Counters? {
+        var c = hw_agent_counters_t()
+        guard hw_agent_total_counters(&c) != 0 else { return nil }
+        return Counters(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
+    }
+}

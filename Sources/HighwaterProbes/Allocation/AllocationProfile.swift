@@ -1,0 +1,96 @@
+import HighwaterRecords
+
+/// Sampled allocations folded by stack and by site, scaled back to totals: what each call site allocated
+/// over the run and what it still held at the end.
+public struct AllocationProfile: Sendable {
+    /// A distinct stack (outermost frame first) and its scaled totals.
+    public struct Stack: Sendable {
+        public var frames: [String]
+        public var allocCount: Double = 0
+        public var allocBytes: Double = 0
+        public var retainedCount: Double = 0
+        public var retainedBytes: Double = 0
+        public var samples = 0
+    }
+
+    public var stacks: [Stack]
+    public var interval: Int64
+
+    /// Frames of the agent and of the unwinder are the recording itself, not the program.
+    static func isRecording(_ module: String) -> Bool {
+        module.hasSuffix("/libHighwaterAgent.so") || module.contains("/libunwind")
+    }
+
+    public init(events: AllocationEvents, symbolizer: Symbolizer) {
+        interval = events.interval
+        var byKey: [[String]: Int] = [:]
+        var stacks: [Stack] = []
+        for sample in events.samples {
+            var frames = sample.stack.map(symbolizer.frame)
+            if let first = frames.firstIndex(where: { !Self.isRecording($0.module) }) {
+                frames.removeFirst(first)
+            }
+            let names = frames.reversed().map(\.name)
+            let index: Int
+            if let known = byKey[names] { index = known } else {
+                index = stacks.count
+                byKey[names] = index
+                stacks.append(Stack(frames: names))
+            }
+            let w = events.weight(size: sample.size)
+            stacks[index].samples += 1
+            stacks[index].allocCount += w.count
+            stacks[index].allocBytes += w.bytes
+            if !sample.freed {
+                stacks[index].retainedCount += w.count
+                stacks[index].retainedBytes += w.bytes
+            }
+        }
+        self.stacks = stacks
+    }
+
+    /// The allocator's own entry points, skipped when naming the site that called them.
+    static let allocatorFrames: Set<String> = ["malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc",
+                                               "memalign", "valloc", "pvalloc", "swift_slowAlloc", "swift_allocObject",
+                                               "operator new(unsigned long)", "_Znwm", "_Znam"]
+
+    /// The innermost frame of a stack that is not an allocator entry point: the code that asked for the memory.
+    public static func site(_ frames: [String]) -> String {
+        frames.last { !allocatorFrames.contains($0) } ?? frames.last ?? "?"
+    }
+
+    /// One record per site, largest retained first, then largest allocated.
+    public func sites(requests: Int) -> [AllocationSite] {
+        var bySite: [String: AllocationSite] = [:]
+        for s in stacks {
+            let name = Self.site(s.frames)
+            var site = bySite[name] ?? AllocationSite(site: name)
+            site.alloc_count += UInt64(s.allocCount.rounded())
+            site.alloc_bytes += UInt64(s.allocBytes.rounded())
+            site.retained_count += UInt64(s.retainedCount.rounded())
+            site.retained_bytes += UInt64(s.retainedBytes.rounded())
+            site.samples += s.samples
+            if site.stack == nil || s.retainedBytes > 0 { site.stack = Array(s.frames.suffix(8).reversed()) }
+            bySite[name] = site
+        }
+        return bySite.values.map { site in
+            var site = site
+            if requests > 0 { site.alloc_bytes_per_request = site.alloc_bytes / UInt64(requests) }
+            site.retained_bytes_per_request = requests > 0 ? site.retained_bytes / UInt64(requests) : nil
+            return site
+        }.sorted { ($0.retained_bytes, $0.alloc_bytes, $0.site) > ($1.retained_bytes, $1.alloc_bytes, $1.site) }
+    }
+
+    /// Folded stacks (`frame;frame;… bytes`, outermost first), as speedscope, inferno and flamegraph.pl read them.
+    public func folded(retained: Bool) -> String {
+        var lines: [String] = []
+        for s in stacks {
+            let bytes = UInt64((retained ? s.retainedBytes : s.allocBytes).rounded())
+            guard bytes > 0 else { continue }
+            // `;` separates frames and the last space the count; a frame keeps neither.
+            let frames = s.frames.map { $0.replacing(";", with: ",").replacing("\n", with: " ") }
+            lines.append((frames.isEmpty ? ["?"] : frames).joined(separator: ";") + " \(bytes)")
+        }
+        return lines.sorted().joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+    }
+}

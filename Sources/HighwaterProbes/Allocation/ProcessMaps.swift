@@ -1,0 +1,42 @@
+/// A process's memory map as `/proc/PID/maps` lists it: which file each address range comes from.
+public struct ProcessMaps: Sendable {
+    public struct Mapping: Sendable, Equatable {
+        public var start: UInt64
+        public var end: UInt64
+        /// Where in the file the range begins.
+        public var fileOffset: UInt64
+        public var path: String
+    }
+
+    /// The file-backed ranges, sorted by start.
+    public var mappings: [Mapping]
+
+    public init(text: String) {
+        var out: [Mapping] = []
+        for line in text.split(separator: "\n") {
+            // start-end perms offset dev inode path
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6 else { continue }
+            let path = fields[5].drop { $0 == " " }
+            guard path.hasPrefix("/") else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
+                  let offset = UInt64(fields[2], radix: 16) else { continue }
+            out.append(Mapping(start: start, end: end, fileOffset: offset, path: String(path)))
+        }
+        mappings = out.sorted { $0.start < $1.start }
+    }
+
+    /// The mapping holding address, and the address's offset in that mapping's file.
+    public func locate(_ address: UInt64) -> (mapping: Mapping, fileOffset: UInt64)? {
+        var low = 0, high = mappings.count
+        while low < high {
+            let mid = (low + high) / 2
+            if mappings[mid].start <= address { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0 else { return nil }
+        let m = mappings[low - 1]
+        guard address < m.end else { return nil }
+        return (m, address - m.start + m.fileOffset)
+    }
+}

@@ -1,0 +1,39 @@
+/// Names the return addresses a process recorded, from its memory map and the symbol tables of the files
+/// mapped there, after the process has run: Swift names demangled by the runtime, a frame no symbol covers
+/// kept as `module+0xoffset`.
+public final class Symbolizer {
+    private let maps: ProcessMaps
+    private var files: [String: ELFSymbols?] = [:]
+    private var names: [UInt64: Frame] = [:]
+
+    public struct Frame: Sendable, Equatable {
+        /// The demangled function name, or `module+0xoffset`.
+        public var name: String
+        /// The file the address is in ("" when no mapping holds it).
+        public var module: String
+    }
+
+    public init(maps: ProcessMaps) { self.maps = maps }
+
+    public func frame(_ address: UInt64) -> Frame {
+        if let known = names[address] { return known }
+        // A return address points after its call: the call is the byte before.
+        let lookup = address > 0 ? address - 1 : address
+        var frame = Frame(name: "0x" + String(address, radix: 16), module: "")
+        if let (mapping, offset) = maps.locate(lookup) {
+            let symbols: ELFSymbols?
+            if let cached = files[mapping.path] { symbols = cached } else {
+                symbols = ELFSymbols(path: mapping.path)
+                files[mapping.path] = symbols
+            }
+            let module = mapping.path.split(separator: "/").last.map(String.init) ?? mapping.path
+            if let (name, _) = symbols?.function(atFileOffset: offset) {
+                frame = Frame(name: StackCapture.demangle(name), module: mapping.path)
+            } else {
+                frame = Frame(name: "\(module)+0x\(String(offset, radix: 16))", module: mapping.path)
+            }
+        }
+        names[address] = frame
+        return frame
+    }
+}
