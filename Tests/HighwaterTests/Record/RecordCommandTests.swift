@@ -105,6 +105,7 @@ struct RecordCommandTests {
         #expect(r.termination == .exited(3), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("not ready when GET http://127.0.0.1:\(port)/ answers within 2 s"), "\(r.stderr)")
         #expect(r.stderr.contains("starting, slowly"), "the target's output tail: \(r.stderr)")
+        #expect(RecordTestServer.pids(dir: dir).count == 1)
         for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid)) }
     }
 
@@ -133,18 +134,23 @@ struct RecordCommandTests {
     func attachedExits() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        // Long enough that the record (a process start, a busy machine) attaches well before it ends.
-        let child = try ChildProcess(["sh", "-c", "sleep 3; exit 0"])
+        // It exits when the test says so, once the record has sampled it: a loaded machine cannot reorder the steps.
+        let child = try ChildProcess(["sh", "-c", "while [ ! -e '\(dir)/go' ]; do sleep 0.01; done"])
         defer { TestSupport.end(child) }
         let out = dir + "/results"
-        // A 10 min interval: ending the sampler must not wait for its next tick (the run's timeout would end it first).
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--pid", "\(child.pid)", "--time-limit", "60s", "--out", out,
-                                       "--interval", "10min"], timeoutNs: 60_000_000_000)
-        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        // A 10 min interval: ending the sampler must not wait for its next tick.
+        let record = try ChildProcess([TestSupport.highwater, "record", "--pid", "\(child.pid)", "--time-limit", "10min", "--out", out,
+                                       "--interval", "10min"], stdout: .file(dir + "/record.out"), stderr: .file(dir + "/record.err"))
+        defer { TestSupport.end(record) }
+        let samplesPath = out + "/record/01-observe/samples.jsonl"
+        for _ in 0..<12_000 where ((try? FileTree.size(samplesPath)) ?? 0) == 0 { await TestSupport.sleep(milliseconds: 5) }
+        try FileTree.writeAtomically("", to: dir + "/go")
+        let ended = await record.exit(timeoutNs: 60_000_000_000)
+        #expect(ended == .exited(0), "\((try? FileTree.readText(dir + "/record.err")) ?? "")")
         let run = try #require(try RecordTestServer.results(out).runs.first)
         #expect(run.notes?.contains { $0.contains("exited while it was recorded") } == true, "\(run.notes ?? [])")
-        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/01-observe/samples.jsonl"))
-        // The first sample and the last, taken when it ended.
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(samplesPath))
+        // The first sample, and the last when it is taken before the process is gone.
         #expect(samples.count >= 1 && samples.count <= 2, "\(samples.count)")
     }
 
