@@ -235,6 +235,8 @@ public final class Sampler: @unchecked Sendable {
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             family?.add(to: &record)
+            // The last look too: a file opened by the phase's last request would otherwise go unseen.
+            openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
             if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)

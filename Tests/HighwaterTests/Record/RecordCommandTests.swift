@@ -203,6 +203,30 @@ struct RecordCommandTests {
         for pid in alive { kill(pid, SIGKILL) }
     }
 
+    @Test("who fills the watched dir: the deleted spool files the server holds, not its logs elsewhere on the filesystem")
+    func deletedFilesHeld() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let tmp = dir + "/tmp"
+        try FileTree.createDirectory(tmp)
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port)
+        let out = dir + "/results"
+        var environment = ProcessEnvironment.current
+        environment["TMPDIR"] = tmp
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--watch-dir", tmp,
+                                       "--load", "POST http://127.0.0.1:\(port)/hold n=3 body=1MiB", "--"] + server, environment: environment)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        let run = try #require(try RecordTestServer.results(out).runs.first)
+        let holders = try #require(run.temp_dir_holders)
+        let server0 = try #require(RecordTestServer.pids(dir: dir).first)
+        // Three unlinked 1 MiB spools; the target's logs (in DIR, on the same filesystem, not deleted) are not counted.
+        #expect(holders.count == 3 && holders.allSatisfy { $0.deleted && $0.pid == server0 && $0.size_peak == 1 << 20 && $0.dir == tmp }, "\(holders)")
+        #expect(run.temp_dir_finding?.contains("(pid \(server0)) held a deleted 1 MiB file") == true, "\(run.temp_dir_finding ?? "")")
+        let lines = RecordCoding.lines(OpenFileRecord.self, from: try FileTree.readBytes(out + "/record/01-post-hold/open-files.jsonl"))
+        #expect(Set(lines.map(\.fd)).count == 3 && lines.allSatisfy { $0.deleted && $0.process.hasPrefix("python") })
+    }
+
     @Test("load only goes to this machine: another host is refused before anything starts (exit 2)")
     func refusesRemote() async {
         let r = await TestSupport.run([TestSupport.highwater, "record", "--load", "GET http://192.0.2.1/ n=1", "--", "true"])

@@ -37,6 +37,7 @@ enum RecordTestServer {
             pids.write(str(child.pid) + '\\n')
         pids.flush()
         count = 0
+        held = []
         lock = threading.Lock()
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -57,6 +58,26 @@ enum RecordTestServer {
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+            def do_POST(self):
+                # /hold spools the body to an unlinked temp file in TMPDIR and keeps it open, as a spooled upload does.
+                import tempfile
+                spool = tempfile.TemporaryFile() if self.path == '/hold' else None
+                left = int(self.headers.get('Content-Length', '0'))
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 65536))
+                    if not chunk:
+                        break
+                    if spool:
+                        spool.write(chunk)
+                    left -= len(chunk)
+                if not spool:
+                    self.send_error(501)
+                    return
+                spool.flush()
+                held.append(spool)
+                self.send_response(200)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
             def log_message(self, *args):
                 pass
         server = ThreadingHTTPServer(('127.0.0.1', \(port)), Handler)
