@@ -227,6 +227,18 @@ struct RecordCommandTests {
         #expect(Set(lines.map(\.fd)).count == 3 && lines.allSatisfy { $0.deleted && $0.process.hasPrefix("python") })
     }
 
+    @Test("--help teaches: the spec grammar, an example, exit codes, defaults as a user writes them")
+    func help() async {
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--help"])
+        #expect(r.termination == .exited(0))
+        // As one line: the help wraps to the terminal's width.
+        let flat = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for text in ["[METHOD] URL [n=N] [c=N | rate=R]", "highwater record --ready http://127.0.0.1:8000/", "Exit codes: 0",
+                     "(default: 10ms)", "(default: 200ms)", "(default: 30s)", "(default: 5s)"] {
+            #expect(flat.contains(text), "\(text) missing from --help")
+        }
+    }
+
     @Test("load only goes to this machine: another host is refused before anything starts (exit 2)")
     func refusesRemote() async {
         let r = await TestSupport.run([TestSupport.highwater, "record", "--load", "GET http://192.0.2.1/ n=1", "--", "true"])
