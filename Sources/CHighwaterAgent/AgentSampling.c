@@ -129,20 +129,6 @@ static void hw_write_all(int fd, const char *data, size_t length) {
     }
 }
 
-// Under the lock.
-static void hw_flush_locked(void) {
-    if (hw_out >= 0 && hw_buffered > 0) hw_write_all(hw_out, hw_buffer, hw_buffered);
-    hw_buffered = 0;
-}
-
-static void hw_append_locked(const struct hw_event *e, void *const *ips, int depth) {
-    size_t need = sizeof(*e) + (size_t)depth * sizeof(uint64_t);
-    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked();
-    memcpy(hw_buffer + hw_buffered, e, sizeof(*e));
-    if (depth > 0) memcpy(hw_buffer + hw_buffered + sizeof(*e), ips, (size_t)depth * sizeof(uint64_t));
-    hw_buffered += need;
-}
-
 // /proc/self/maps copied beside the events, through a buffer on the stack.
 static void hw_write_maps(void) {
     if (hw_maps_path[0] == 0) return;
@@ -158,6 +144,24 @@ static void hw_write_maps(void) {
         close(out);
     }
     close(in);
+}
+
+// Under the lock. The map goes with each flush: a program that ends with _exit (no destructors) still
+// leaves addresses that can be named, up to its last flush.
+static void hw_flush_locked(void) {
+    if (hw_out >= 0 && hw_buffered > 0) {
+        hw_write_all(hw_out, hw_buffer, hw_buffered);
+        hw_write_maps();
+    }
+    hw_buffered = 0;
+}
+
+static void hw_append_locked(const struct hw_event *e, void *const *ips, int depth) {
+    size_t need = sizeof(*e) + (size_t)depth * sizeof(uint64_t);
+    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked();
+    memcpy(hw_buffer + hw_buffered, e, sizeof(*e));
+    if (depth > 0) memcpy(hw_buffer + hw_buffered + sizeof(*e), ips, (size_t)depth * sizeof(uint64_t));
+    hw_buffered += need;
 }
 
 static uint64_t hw_now_ns(void) {
@@ -278,8 +282,8 @@ HW_EXPORT void highwater_agent_flush(void) {
     t->busy = 1;
     hw_lock();
     hw_flush_locked();
-    hw_unlock();
     hw_write_maps();
+    hw_unlock();
     t->busy = was;
 }
 

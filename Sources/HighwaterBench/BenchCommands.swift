@@ -15,7 +15,7 @@ struct HighwaterBench: AsyncParsableCommand {
             Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
-        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self]
     )
 }
 
@@ -173,6 +173,33 @@ struct RequestPathBench: ParsableCommand {
         if stages.count == 2, stages[0].medianNs > 0 {
             print("fragmented over best case: per request \(Quantity.format(stages[1].medianNs / stages[0].medianNs, significant: 3))x, "
                   + "timeline record \(Quantity.format(stages[1].sampleCPUNs / max(stages[0].sampleCPUNs, 1), significant: 3))x")
+        }
+    }
+}
+
+struct AgentBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "The allocation agent on a malloc-free loop: bare, counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x).",
+        discussion: "Build the agent beside it: swift build -c release --product HighwaterAgent (make bench does)."
+    )
+
+    @Option(help: "malloc-free pairs per run (every-allocation mode runs --every-pairs).")
+    var pairs = 20_000_000
+
+    @Option(name: .customLong("every-pairs"), help: "malloc-free pairs per run in every-allocation mode.")
+    var everyPairs = 200_000
+
+    @Option(help: "Rounds of the four modes, alternating.")
+    var rounds = 5
+
+    func run() throws {
+        let results = try AgentBenchmark.run(pairs: pairs, everyPairs: everyPairs, rounds: rounds, scratch: "/tmp/highwater-bench-agent")
+        let bare = results[0].median
+        for r in results {
+            let each = r.nsPerPair.map { Quantity.format($0, significant: 3) }.joined(separator: ", ")
+            print("\(r.name.padding(17)) \(Quantity.format(r.median, significant: 3)) ns a malloc-free pair (median of \(each)), "
+                  + "\(Quantity.format(r.median / bare, significant: 3))x bare")
         }
     }
 }

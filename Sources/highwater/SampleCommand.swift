@@ -1,6 +1,7 @@
 import ArgumentParser
 @preconcurrency import Glibc
 import HighwaterRecords
+import HighwaterHarness
 import HighwaterProbes
 import HighwaterSystem
 
@@ -16,6 +17,12 @@ struct SampleCommand: ParsableCommand {
             Examples:
               highwater sample --pid 1234 --duration 30s
               highwater sample --interval 1ms -- python3 -c 'x = bytearray(64 << 20)'
+              highwater sample --agent -- ./server     (allocation profiles too: DIR/alloc-sites.jsonl, …)
+
+            With --agent, the command runs with the allocation agent preloaded (libHighwaterAgent.so beside \
+            highwater; HIGHWATER_AGENT_SAMPLE_BYTES sets its sampling) and, once it exits, DIR gets \
+            alloc-sites.jsonl, alloc.folded, retained.folded and profile.pb.gz. A statically linked command \
+            cannot take a preload: it is sampled without them, and said so.
             """
     )
 
@@ -37,12 +44,16 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each).")
     var watchInterval = DurationArgument(nanoseconds: 1_000_000)
 
+    @Flag(help: "Preload the allocation agent into the command: allocation counts and sampled stacks, profiled at its exit.")
+    var agent = false
+
     @Argument(parsing: .postTerminator, help: "A command to start and sample.")
     var command: [String] = []
 
     func validate() throws {
         if pid == nil && command.isEmpty { throw ValidationError("Give --pid PID, or a command after `--`.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
+        if agent && command.isEmpty { throw ValidationError("--agent preloads into a command Highwater starts; give one after `--`.") }
         if let pid, kill(pid, 0) != 0 && errno == ESRCH { throw ValidationError("No process has PID \(pid).") }
     }
 
@@ -57,7 +68,7 @@ struct SampleCommand: ParsableCommand {
             if let pid {
                 target = pid
             } else {
-                child = try ChildProcess(command)
+                child = try ChildProcess(command, environment: try agentEnvironment())
                 target = child!.pid
             }
         } catch {
@@ -98,10 +109,36 @@ struct SampleCommand: ParsableCommand {
         print("sampled PID \(target): \(peak), peak threads \(totals.peakThreads), "
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
+        if agent, child != nil {
+            if let note = AllocationOutputs.write(directory: out, requests: 0) {
+                print(note)
+            } else if access(out + "/alloc-sites.jsonl", F_OK) == 0 {
+                print("allocation profiles -> \(out)/alloc-sites.jsonl, alloc.folded, retained.folded, profile.pb.gz")
+            }
+        }
         for w in totals.watched {
             let state = w.wasFull ? WatchedFilesystem.fullSentence(w, name: w.path) : "\(w.path) never full"
             print("\(state); capacity \(Quantity.formatBytes(w.capacity)), peak use \(Quantity.formatBytes(w.peak_used)), "
                   + "\(w.readings) readings every \(Quantity.formatDuration(nanoseconds: Double(w.interval_ns)))")
         }
+    }
+
+    /// The command's environment: this one, plus the agent when --agent asks and the command can take it.
+    func agentEnvironment() throws -> [String: String]? {
+        guard agent else { return nil }
+        for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files {
+            Syscall.unlinkIfPresent(out + "/" + name)
+        }
+        guard let library = AgentPreload.library(besideExecutable: Executable.current) else {
+            throw HighwaterFailure.couldNotRun("--agent: \(AllocationAgent.libraryName) is not beside \(Executable.current); build it with `swift build --product HighwaterAgent`")
+        }
+        let program = command[0].contains("/") ? command[0] : Executable.find(command[0]) ?? command[0]
+        guard AgentPreload.isPreloadable(program) else {
+            Terminal.write("highwater: \(program) is statically linked: the agent cannot be preloaded into it (no dynamic loader runs), so it is sampled without allocation profiles\n")
+            return nil
+        }
+        var environment = ProcessEnvironment.current
+        AgentPreload.preload(library, into: &environment, eventsIn: out)
+        return environment
     }
 }

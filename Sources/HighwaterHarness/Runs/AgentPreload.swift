@@ -37,9 +37,38 @@ public enum AgentPreload {
             warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
             return
         }
+        preload(library, into: &environment, eventsIn: directory)
+    }
+
+    /// Puts `library` first in LD_PRELOAD and sends its samples to `directory`.
+    public static func preload(_ library: String, into environment: inout [String: String], eventsIn directory: String) {
         let inherited = environment["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 }
         environment["LD_PRELOAD"] = inherited.map { library + ":" + $0 } ?? library
         environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
+    }
+
+    /// Whether the loader runs for this file, so LD_PRELOAD can take: a script (its interpreter is a program
+    /// the loader starts) or an ELF file with an interpreter (PT_INTERP). A statically linked program has none.
+    public static func isPreloadable(_ path: String) -> Bool {
+        guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return false }
+        defer { Syscall.close(fd) }
+        var head = [UInt8](repeating: 0, count: 4096)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return false }
+        head.removeLast(head.count - n)
+        if head.starts(with: Array("#!".utf8)) { return true }
+        guard head.count >= 64, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[4] == 2 else { return false }
+        func integer(_ at: Int, _ size: Int) -> Int {
+            (0..<size).reduce(0) { $0 | Int(head[at + $1]) << (8 * $1) }
+        }
+        let phoff = integer(0x20, 8), phentsize = integer(0x36, 2), phnum = integer(0x38, 2)
+        for i in 0..<phnum {
+            let at = phoff + i * phentsize
+            // Program headers sit at the start of every file a linker writes; past the bytes read, assume dynamic.
+            guard at + 4 <= head.count else { return true }
+            if integer(at, 4) == 3 { return true }  // PT_INTERP
+        }
+        return false
     }
 
     private static let warned = Atomic<Bool>(false)

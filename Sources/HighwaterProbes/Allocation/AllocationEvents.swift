@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// The sampled allocations the agent wrote to `HIGHWATER_AGENT_OUT`: each sample's block, size, thread,
 /// time and return addresses, and whether the block was freed by the end.
@@ -28,40 +29,46 @@ public struct AllocationEvents: Sendable {
         }
     }
 
+    /// Reads the file, mapped rather than copied: in every-allocation mode it runs to hundreds of MiB.
+    public init(path: String) throws {
+        let fd = try Syscall.open(path, O_RDONLY | O_CLOEXEC)
+        defer { Syscall.close(fd) }
+        let size = Int(try Syscall.status(descriptor: fd, path: path).st_size)
+        guard size >= 24, let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+            throw ReadError.notAnEventsFile(path)
+        }
+        defer { munmap(m, size) }
+        try self.init(bytes: UnsafeRawBufferPointer(start: m, count: size), path: path)
+    }
+
     /// Parses the file's bytes; a record cut short (a process killed mid-write) ends the list.
-    public init(bytes: [UInt8], path: String) throws {
-        guard bytes.count >= 24, bytes[0..<8].elementsEqual("HWEVENT1".utf8) else { throw ReadError.notAnEventsFile(path) }
-        func u64(_ at: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for k in 0..<8 { v |= UInt64(bytes[at + k]) << (8 * k) }
-            return v
-        }
-        func u32(_ at: Int) -> UInt32 {
-            var v: UInt32 = 0
-            for k in 0..<4 { v |= UInt32(bytes[at + k]) << (8 * k) }
-            return v
-        }
-        interval = Int64(bitPattern: u64(8))
-        pid = Int32(bitPattern: u32(16))
+    public init(bytes raw: UnsafeRawBufferPointer, path: String) throws {
+        guard raw.count >= 24, raw[0..<8].elementsEqual("HWEVENT1".utf8) else { throw ReadError.notAnEventsFile(path) }
         var samples: [Sample] = []
-        // The live sample at each address: a free ends the latest one there.
-        var live: [UInt64: Int] = [:]
-        var at = 24
-        while at + 32 <= bytes.count {
-            let kindDepth = u32(at)
-            let kind = kindDepth & 0xff, depth = Int(kindDepth >> 8)
-            let end = at + 32 + depth * 8
-            guard end <= bytes.count, depth <= 1024 else { break }
-            let address = u64(at + 8)
-            if kind == 1 {
-                let stack = (0..<depth).map { u64(at + 32 + $0 * 8) }
-                live[address] = samples.count
-                samples.append(Sample(address: address, size: u64(at + 16), tid: Int32(bitPattern: u32(at + 4)),
-                                      tNs: u64(at + 24), stack: stack, freed: false))
-            } else if kind == 2, let index = live.removeValue(forKey: address) {
-                samples[index].freed = true
+        interval = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+        pid = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int32.self))
+        do {
+            func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+            func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+            // The live sample at each address: a free ends the latest one there.
+            var live: [UInt64: Int] = [:]
+            var at = 24
+            while at + 32 <= raw.count {
+                let kindDepth = u32(at)
+                let kind = kindDepth & 0xff, depth = Int(kindDepth >> 8)
+                let end = at + 32 + depth * 8
+                guard end <= raw.count, depth <= 1024 else { break }
+                let address = u64(at + 8)
+                if kind == 1 {
+                    let stack = (0..<depth).map { u64(at + 32 + $0 * 8) }
+                    live[address] = samples.count
+                    samples.append(Sample(address: address, size: u64(at + 16), tid: Int32(bitPattern: u32(at + 4)),
+                                          tNs: u64(at + 24), stack: stack, freed: false))
+                } else if kind == 2, let index = live.removeValue(forKey: address) {
+                    samples[index].freed = true
+                }
+                at = end
             }
-            at = end
         }
         self.samples = samples
     }

@@ -23,27 +23,39 @@ public struct AllocationProfile: Sendable {
 
     public init(events: AllocationEvents, symbolizer: Symbolizer) {
         interval = events.interval
-        var byKey: [[String]: Int] = [:]
-        var stacks: [Stack] = []
+        // Summed by return addresses first, so each distinct stack is named once.
+        var byAddresses: [[UInt64]: Stack] = [:]
         for sample in events.samples {
-            var frames = sample.stack.map(symbolizer.frame)
+            let w = events.weight(size: sample.size)
+            var stack = byAddresses[sample.stack] ?? Stack(frames: [])
+            stack.samples += 1
+            stack.allocCount += w.count
+            stack.allocBytes += w.bytes
+            if !sample.freed {
+                stack.retainedCount += w.count
+                stack.retainedBytes += w.bytes
+            }
+            byAddresses[sample.stack] = stack
+        }
+        var byNames: [[String]: Int] = [:]
+        var stacks: [Stack] = []
+        for (addresses, sum) in byAddresses {
+            var frames = addresses.map(symbolizer.frame)
             if let first = frames.firstIndex(where: { !Self.isRecording($0.module) }) {
                 frames.removeFirst(first)
             }
-            let names = frames.reversed().map(\.name)
-            let index: Int
-            if let known = byKey[names] { index = known } else {
-                index = stacks.count
-                byKey[names] = index
-                stacks.append(Stack(frames: names))
-            }
-            let w = events.weight(size: sample.size)
-            stacks[index].samples += 1
-            stacks[index].allocCount += w.count
-            stacks[index].allocBytes += w.bytes
-            if !sample.freed {
-                stacks[index].retainedCount += w.count
-                stacks[index].retainedBytes += w.bytes
+            let names = Array(frames.reversed().map(\.name))
+            if let index = byNames[names] {
+                stacks[index].samples += sum.samples
+                stacks[index].allocCount += sum.allocCount
+                stacks[index].allocBytes += sum.allocBytes
+                stacks[index].retainedCount += sum.retainedCount
+                stacks[index].retainedBytes += sum.retainedBytes
+            } else {
+                byNames[names] = stacks.count
+                var named = sum
+                named.frames = names
+                stacks.append(named)
             }
         }
         self.stacks = stacks

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterProbes
+import HighwaterRecords
 import HighwaterSystem
 import Testing
 
@@ -101,7 +102,7 @@ struct AllocationAgentTests {
         #expect(lines.last == "fork child=7", "the forked child allocates and exits without deadlock: \(lines)")
     }
 
-    @Test("a Python program that starts threads, forks from one and exits without joining ends normally",
+    @Test("a Python program that starts threads, forks and exits without joining, every allocation sampled, ends normally",
           .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
           .enabled(if: TestSupport.which("python3") != nil, "python3 is absent"))
     func threadsForkAndAbruptExit() async throws {
@@ -118,9 +119,70 @@ struct AllocationAgentTests {
             print(os.waitstatus_to_exitcode(status), flush=True)
             os._exit(0)
             """
-        let r = await TestSupport.run(["python3", "-c", script], environment: Self.preloading(Self.agent),
-                                      timeoutNs: 60_000_000_000)
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-fork")
+        defer { TestSupport.removeTree(dir) }
+        // Every allocation sampled: the agent's lock and table are busiest when the fork and the exit come.
+        var environment = Self.preloading(Self.agent)
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
+        let r = await TestSupport.run(["python3", "-c", script], environment: environment, timeoutNs: 60_000_000_000)
         #expect(r.termination == .exited(0), "\(r.stderr)")
         #expect(r.stdout == "3\n")
+        // _exit runs no destructor: what was flushed before it stays readable, with the map to name it.
+        let events = try AllocationEvents(path: dir + "/events")
+        #expect(!events.samples.isEmpty)
+        #expect(access(dir + "/events.maps", R_OK) == 0)
+    }
+
+    /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`.
+    static let leakyProgram = """
+        #include <stdlib.h>
+        #include <string.h>
+        static void *keep[200];
+        __attribute__((noinline)) void leaky(int i) { keep[i] = malloc(100000); memset(keep[i], 1, 100000); }
+        int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } return 0; }
+        """
+
+    static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
+        try FileTree.writeAtomically(Array(Self.leakyProgram.utf8), to: dir + "/leaky.c")
+        let binary = dir + (linkStatically ? "/leaky-static" : "/leaky")
+        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin"] + (linkStatically ? ["-static"] : [])
+                                          + ["-o", binary, dir + "/leaky.c"])
+        try #require(build.termination == .exited(0), "cc: \(build.stderr)")
+        return binary
+    }
+
+    @Test("highwater sample --agent profiles a C program: its leaking function retains what it leaked",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: compiler != nil, "no C compiler (cc) to build the test program"))
+    func sampleCommandProfilesAProgram() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-sample")
+        defer { TestSupport.removeTree(dir) }
+        let program = try await Self.compileLeaky(dir, static: false)
+        var environment = ProcessEnvironment.current
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        let r = await TestSupport.run([TestSupport.highwater, "sample", "--agent", "--out", dir + "/out", "--", program],
+                                      environment: environment)
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        let sites = RecordCoding.lines(AllocationSite.self, from: try FileTree.readBytes(dir + "/out/alloc-sites.jsonl"))
+        let top = try #require(sites.first, "\(r.stdout)")
+        #expect(top.site == "leaky" && top.stack?.dropFirst().first == "main", "\(sites.prefix(2))")
+        #expect(top.retained_count == 200 && top.retained_bytes == 200 * 100_008, "\(top)")
+        let freed = sites.first { $0.site == "main" }
+        #expect(freed?.retained_bytes == 0 && freed?.alloc_count == 200, "\(sites)")
+    }
+
+    @Test("a statically linked program is sampled without the agent, and told why",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: compiler != nil, "no C compiler (cc) to build the test program"))
+    func staticProgram() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-static")
+        defer { TestSupport.removeTree(dir) }
+        let program = try await Self.compileLeaky(dir, static: true)
+        let r = await TestSupport.run([TestSupport.highwater, "sample", "--agent", "--out", dir + "/out", "--", program])
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        #expect(r.stderr.contains("is statically linked: the agent cannot be preloaded"), "\(r.stderr)")
+        #expect(access(dir + "/out/samples.jsonl", R_OK) == 0, "sampling went on")
+        #expect(access(dir + "/out/alloc-sites.jsonl", F_OK) != 0)
     }
 }

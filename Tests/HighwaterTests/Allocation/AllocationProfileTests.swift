@@ -15,6 +15,7 @@ struct AllocationProfileTests {
         var sites: [AllocationSite]
         var retainedFolded: String
         var allocFolded: String
+        var pprof: [UInt8]
     }
 
     static func profile(requests: Int, sampleBytes: String) async throws -> Profile {
@@ -31,7 +32,8 @@ struct AllocationProfileTests {
         #expect(access(dir + "/" + AgentPreload.eventsFile, F_OK) != 0, "the raw events are removed once the profiles are written")
         return Profile(sites: RecordCoding.lines(AllocationSite.self, from: try FileTree.readBytes(dir + "/alloc-sites.jsonl")),
                        retainedFolded: try FileTree.readText(dir + "/retained.folded"),
-                       allocFolded: try FileTree.readText(dir + "/alloc.folded"))
+                       allocFolded: try FileTree.readText(dir + "/alloc.folded"),
+                       pprof: try FileTree.readBytes(dir + "/profile.pb.gz"))
     }
 
     /// The leak workload keeps one malloc of 64 KiB per request (its default), whose usable size is 65 544 bytes.
@@ -66,5 +68,26 @@ struct AllocationProfileTests {
         let leaked = Self.leakedPerRequest * Double(requests)
         #expect(abs(Double(top.retained_bytes) - leaked) <= 0.1 * leaked, "retained \(top.retained_bytes) of \(leaked)")
         #expect(top.samples < requests, "sampled, not every block")
+    }
+
+    static let go = TestSupport.which("go")
+
+    @Test("go tool pprof, a reader nobody here wrote, opens profile.pb.gz and puts the leak at the top of inuse_space",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside highwater"),
+          .enabled(if: go != nil, "go is absent (Debian golang-go; make test installs it)"))
+    func readByGoPprof() async throws {
+        let p = try await Self.profile(requests: 20, sampleBytes: "0")
+        let dir = TestSupport.makeTemporaryDirectory("hw-pprof")
+        defer { TestSupport.removeTree(dir) }
+        try FileTree.writeAtomically(p.pprof, to: dir + "/profile.pb.gz")
+        var environment = ProcessEnvironment.current
+        environment["HOME"] = dir  // pprof keeps its settings under $HOME
+        let r = await TestSupport.run([Self.go!, "tool", "pprof", "-top", "-sample_index=inuse_space", dir + "/profile.pb.gz"],
+                                      environment: environment)
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        // The rows after the header: flat, flat%, sum%, cum, cum%, name.
+        let rows = r.stdout.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
+        let top = try #require(rows.first, "\(r.stdout)")
+        #expect(top.hasSuffix(" hw_leak"), "\(r.stdout)")
     }
 }

@@ -1,0 +1,79 @@
+@preconcurrency import Glibc
+import HighwaterHarness
+import HighwaterProbes
+import HighwaterSystem
+
+/// What the allocation agent costs a program that does little but allocate: a C loop of malloc and free
+/// (sizes 16 to 1 039 bytes, 64 blocks in flight, the tcache's fast path: about 6 ns a pair bare), timed
+/// bare, with the agent counting only, sampling at 512 KiB, and recording every allocation; rounds
+/// alternate so a busy machine weighs on every mode alike. Ratios are of the median time per pair.
+enum AgentBenchmark {
+    struct Mode: Sendable {
+        var name: String
+        var environment: [String: String]
+        var preload: Bool
+    }
+
+    struct Result: Sendable {
+        var name: String
+        var nsPerPair: [Double]
+        var median: Double { nsPerPair.sorted()[nsPerPair.count / 2] }
+    }
+
+    static let program = """
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <time.h>
+        static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
+        int main(int argc, char **argv) {
+            long n = atol(argv[1]);
+            void *ring[64] = {0};
+            double start = now();
+            for (long i = 0; i < n; i++) { int k = i & 63; free(ring[k]); ring[k] = malloc(16 + (i * 37) % 1024); }
+            for (int k = 0; k < 64; k++) free(ring[k]);
+            printf("%.3f\\n", (now() - start) / n);
+            return 0;
+        }
+        """
+
+    static func run(pairs: Int, everyPairs: Int, rounds: Int, scratch: String) throws -> [Result] {
+        guard let cc = Executable.find("cc") else { throw BenchFailure(message: "the agent benchmark compiles a C loop, and cc is not on PATH") }
+        guard let agent = AgentPreload.library(besideExecutable: Executable.current) else {
+            throw BenchFailure(message: "\(AllocationAgent.libraryName) is not beside \(Executable.current); swift build -c release --product HighwaterAgent")
+        }
+        try FileTree.createDirectory(scratch)
+        defer { FileTree.removeTree(scratch) }
+        try FileTree.writeAtomically(Array(program.utf8), to: scratch + "/loop.c")
+        guard try wait(ChildProcess([cc, "-O2", "-fno-builtin", "-o", scratch + "/loop", scratch + "/loop.c"], stdout: .null, stderr: .null)) == .exited(0) else {
+            throw BenchFailure(message: "cc could not build the loop")
+        }
+        let modes = [
+            Mode(name: "bare", environment: [:], preload: false),
+            Mode(name: "counters", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off"], preload: true),
+            Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events"], preload: true),
+            Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true),
+        ]
+        var results = modes.map { Result(name: $0.name, nsPerPair: []) }
+        for _ in 0..<rounds {
+            for (i, mode) in modes.enumerated() {
+                var environment = ProcessEnvironment.current
+                for (k, v) in mode.environment { environment[k] = v }
+                if mode.preload { environment["LD_PRELOAD"] = agent }
+                // Every allocation unwinds each stack: fewer pairs, the same per-pair figure.
+                let n = mode.name == "every allocation" ? everyPairs : pairs
+                let out = scratch + "/out"
+                let child = try ChildProcess([scratch + "/loop", String(n)], environment: environment, stdout: .file(out), stderr: .null)
+                guard try wait(child) == .exited(0), let ns = Double((try FileTree.readText(out)).filter { !$0.isWhitespace }) else {
+                    throw BenchFailure(message: "the loop failed under \(mode.name)")
+                }
+                results[i].nsPerPair.append(ns)
+                Syscall.unlinkIfPresent(scratch + "/events")
+            }
+        }
+        return results
+    }
+
+    private static func wait(_ child: ChildProcess) throws -> Termination {
+        child.wait(timeoutNs: 600_000_000_000) ?? child.terminate()
+    }
+}
