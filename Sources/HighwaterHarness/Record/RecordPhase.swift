@@ -81,6 +81,7 @@ struct RecordPhase: Sendable {
             if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
         }
         summary.temp_dir = totals.watched.first
+        summary.configuration?["executor"] = "external"
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
         if spec == nil {
