@@ -41,7 +41,7 @@ enum RecordBenchmark {
         for _ in 0..<rounds {
             var round = Round(sampledRPS: 0, unsampledRPS: 0)
             for sampled in [true, false] {
-                let port = try freePort()
+                let port = try NginxOffload.freePort()
                 var options = RecordSession.Options()
                 options.command = [python, dir + "/server.py", "\(port)"]
                 options.readiness = .http(host: "127.0.0.1", port: port, path: "/")
@@ -57,20 +57,5 @@ enum RecordBenchmark {
             results.append(round)
         }
         return results
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchFailure(message: "socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw BenchFailure(message: "bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
 
@@ -7,17 +8,9 @@ import HighwaterSystem
 enum RecordTestServer {
     static var python: String? { TestSupport.which("python3") }
 
-    /// A loopback port nothing listens on now (bound, read, closed): the server binds it next.
+    /// A loopback port nothing listens on now: the server binds it next.
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        (try? NginxOffload.freePort()) ?? 0
     }
 
     /// Writes the server script into `dir` and returns the command that starts it on `port`.
