@@ -15,7 +15,7 @@ struct HighwaterBench: AsyncParsableCommand {
             Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
-        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self, RecordBench.self]
     )
 }
 
@@ -114,6 +114,42 @@ private extension String {
 
 extension SamplerBenchmark.Result {
     var rate: Double { rateHz }
+}
+
+struct RecordBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "What record's sampling costs the target: its throughput sampled at --interval-ms against all but unsampled.",
+        discussion: """
+            Starts a python3 server (a handler that builds and drops about 1 MiB of objects) under `record` in \
+            rounds, each the same load sampled (at --interval-ms, the arena census every 200 ms) and then \
+            unsampled (one sample an hour, no census). Target: the ratio of the medians at least 0.98.
+            """
+    )
+
+    @Option(help: "Rounds, each one sampled and one unsampled record.")
+    var rounds = 5
+
+    @Option(help: "Requests per record.")
+    var requests = 2000
+
+    @Option(help: "Requests in flight.")
+    var concurrency = 8
+
+    @Option(help: "Sampling interval, in milliseconds.")
+    var intervalMs = 10
+
+    func run() async throws {
+        let results = try await RecordBenchmark.run(rounds: rounds, requests: requests, concurrency: concurrency,
+                                                    intervalNs: UInt64(intervalMs) * 1_000_000)
+        for (k, r) in results.enumerated() {
+            print("round \(k + 1): sampled \(Quantity.format(r.sampledRPS)) req/s, unsampled \(Quantity.format(r.unsampledRPS)) req/s")
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+        let sampled = median(results.map(\.sampledRPS)), unsampled = median(results.map(\.unsampledRPS))
+        print("median: sampled at \(intervalMs) ms \(Quantity.format(sampled)) req/s, unsampled \(Quantity.format(unsampled)) req/s, "
+              + "ratio \(Quantity.format(unsampled > 0 ? sampled / unsampled : 0)) (target at least 0.98)")
+    }
 }
 
 struct HostBench: AsyncParsableCommand {

@@ -83,6 +83,7 @@ struct RecordCommand: AsyncParsableCommand {
     func validate() throws {
         if pid == nil && command.isEmpty { throw ValidationError("Give a command after `--`, or --pid PID.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
+        if let pid, !ExternalTarget.isAlive(pid) { throw ValidationError("No live process has PID \(pid).") }
         if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
         if let readyLog, (try? Regex(readyLog)) == nil { throw ValidationError("--ready-log '\(readyLog)' is not a regular expression.") }
         if let ready { _ = try readiness(url: ready) }

@@ -28,9 +28,8 @@ public enum Readiness: Sendable, Equatable {
         case .log(let pattern):
             guard let regex = try? Regex(pattern) else { return false }
             for path in logs {
-                // The last 1 MiB: a chatty server's log must not make each check slower than the last.
-                guard let bytes = try? FileTree.readBytes(path, limit: nil) else { continue }
-                let text = String(decoding: bytes.suffix(1 << 20), as: UTF8.self)
+                guard let bytes = Self.tail(of: path, bytes: 1 << 20) else { continue }
+                let text = String(decoding: bytes, as: UTF8.self)
                 if text.split(separator: "\n").contains(where: { $0.contains(regex) }) { return true }
             }
             return false
@@ -83,5 +82,16 @@ public enum Readiness: Sendable, Equatable {
         var buffer = [UInt8](repeating: 0, count: 16)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 16, 0) }
         return n >= 12 && buffer.starts(with: Array("HTTP/1.".utf8))
+    }
+
+    /// The last `bytes` of a file: a chatty server's log must not make each check slower than the last.
+    static func tail(of path: String, bytes: Int) -> [UInt8]? {
+        guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+        defer { Syscall.close(fd) }
+        guard let size = try? Syscall.status(descriptor: fd, path: path).st_size else { return nil }
+        let start = max(0, Int(size) - bytes)
+        var buffer = [UInt8](repeating: 0, count: Int(size) - start)
+        let n = buffer.withUnsafeMutableBytes { (try? Syscall.pread(fd, into: $0, at: start, path: path)) ?? 0 }
+        return Array(buffer.prefix(n))
     }
 }

@@ -81,12 +81,13 @@ struct RecordPhase: Sendable {
             if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
         }
         summary.temp_dir = totals.watched.first
+        summary.configuration?["executor"] = "external"
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
         if spec == nil {
             summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]
         } else if result.errors > 0, let first = result.firstError {
-            let statuses = result.statuses.filter { $0.key != 200 }.sorted { $0.key < $1.key }
+            let statuses = result.statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
                 .map { "\($0.value) x \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")
             summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
         }
@@ -108,7 +109,8 @@ struct RecordPhase: Sendable {
             summary.temp_dir_finding = Self.filler(holders: holders, watched: totals.watched, outcome: outcome)
             if let finding = summary.temp_dir_finding { summary.notes = (summary.notes ?? []) + [finding] }
         }
-        if let lost = Optional(sampler.lost.records + requestsFile.losses.records), lost > 0 {
+        let lost = sampler.lost.records + requestsFile.losses.records
+        if lost > 0 {
             summary.records_lost = lost
             summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
         }

@@ -226,13 +226,17 @@ public final class Sampler: @unchecked Sendable {
                 // When we fall behind, skip the missed ticks instead of sampling in a burst.
                 if deadline < now { deadline = now }
             }
-            MonotonicClock.sleep(until: watches.isEmpty ? deadline : min(deadline, watchDeadline))
+            // In steps of at most 50 ms: `stop` must not wait out a long interval (record --interval 10s).
+            let wake = watches.isEmpty ? deadline : min(deadline, watchDeadline)
+            MonotonicClock.sleep(until: min(wake, MonotonicClock.nanoseconds() &+ 50_000_000))
         }
         // Asked to stop (not ended by an error): one last sample with VmHWM read now, so the file and the
         // totals hold the true peak even when it came after the last slow refresh.
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             family?.add(to: &record)
+            // The last look too: a file opened by the phase's last request would otherwise go unseen.
+            openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
             if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)

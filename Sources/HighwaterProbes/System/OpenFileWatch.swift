@@ -2,14 +2,16 @@
 import HighwaterRecords
 import HighwaterSystem
 
-/// Who fills a watched directory: the files a process tree holds open on that directory's filesystem, deleted ones
-/// included, read from `/proc/PID/fd` (readlink for the path, stat through the /proc link for the size, which works
+/// Who fills a watched directory: the files a process tree holds open in it, and the deleted ones anywhere on its
+/// filesystem, read from `/proc/PID/fd` (readlink for the path, stat through the /proc link for the size, which works
 /// after the file is unlinked). `ls` cannot see a spooled upload that was unlinked at once; `df` counts it, and so
 /// does this. Lines go to `open-files.jsonl` when a file is first seen and when its size changes.
 final class OpenFileWatch {
     private struct Watched {
         let dir: String
         let device: UInt64
+        /// The directory as the kernel names it (symlinks resolved), with a trailing `/`.
+        let prefix: String
     }
 
     private struct Key: Hashable {
@@ -30,7 +32,8 @@ final class OpenFileWatch {
         watched = try dirs.map { dir in
             var st = Glibc.stat()
             guard stat(dir, &st) == 0 else { throw ProbeError.system("stat", path: dir) }
-            return Watched(dir: dir, device: UInt64(st.st_dev))
+            let real = realpath(dir, nil).map { p in defer { free(p) }; return String(cString: p) } ?? dir
+            return Watched(dir: dir, device: UInt64(st.st_dev), prefix: real.hasSuffix("/") ? real : real + "/")
         }
         do { output = try AppendOnlyFile(path, truncate: true) } catch { throw ProbeError(error) }
     }
@@ -58,6 +61,9 @@ final class OpenFileWatch {
                 var target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 let deleted = target.hasSuffix(" (deleted)")
                 if deleted { target.removeLast(" (deleted)".count) }
+                // On a filesystem shared with everything else (a /tmp on /), only what is in the directory, or
+                // deleted and so invisible to `ls` while it still takes space, tells who fills it.
+                guard deleted || target.hasPrefix(w.prefix) else { continue }
                 let key = Key(pid: pid, fd: fd, path: target)
                 present.insert(key)
                 let size = UInt64(max(0, st.st_size))

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
 
@@ -7,17 +8,9 @@ import HighwaterSystem
 enum RecordTestServer {
     static var python: String? { TestSupport.which("python3") }
 
-    /// A loopback port nothing listens on now (bound, read, closed): the server binds it next.
+    /// A loopback port nothing listens on now: the server binds it next.
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        (try? NginxOffload.freePort()) ?? 0
     }
 
     /// Writes the server script into `dir` and returns the command that starts it on `port`.
@@ -37,6 +30,7 @@ enum RecordTestServer {
             pids.write(str(child.pid) + '\\n')
         pids.flush()
         count = 0
+        held = []
         lock = threading.Lock()
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -57,6 +51,26 @@ enum RecordTestServer {
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+            def do_POST(self):
+                # /hold spools the body to an unlinked temp file in TMPDIR and keeps it open, as a spooled upload does.
+                import tempfile
+                spool = tempfile.TemporaryFile() if self.path == '/hold' else None
+                left = int(self.headers.get('Content-Length', '0'))
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 65536))
+                    if not chunk:
+                        break
+                    if spool:
+                        spool.write(chunk)
+                    left -= len(chunk)
+                if not spool:
+                    self.send_error(501)
+                    return
+                spool.flush()
+                held.append(spool)
+                self.send_response(200)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
             def log_message(self, *args):
                 pass
         server = ThreadingHTTPServer(('127.0.0.1', \(port)), Handler)
