@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import HighwaterRecords
 
 /// An assertion over a run's summary, such as `rss_growth < 8 MiB`, optionally limited to matching runs.
@@ -44,15 +45,16 @@ public struct Expectation: Sendable {
 
     /// An expectation given on the command line (`record --expect 'rss_growth < 64 MiB'`), for every run it is
     /// checked against; the error says what is wrong and how to write it.
-    public static func parse(commandLine text: String) throws(ExpectationSyntaxError) -> Expectation {
-        switch parse(text, location: SourceLocation(file: "--expect", line: 1, column: 1), filter: Filter(conditions: [])) {
+    public static func parse(commandLine text: String, cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) throws(ExpectationSyntaxError) -> Expectation {
+        switch parse(text, location: SourceLocation(file: "--expect", line: 1, column: 1), filter: Filter(conditions: []), cores: cores) {
         case .success(let e): return e
         case .failure(let problem): throw ExpectationSyntaxError(description: "--expect '\(text)': \(problem.message); \(problem.hint ?? "")")
         }
     }
 
-    /// Parses `FIELD OP VALUE [UNIT]`; the error says what is wrong and how to write it.
-    static func parse(_ text: String, location: SourceLocation, filter: Filter) -> Result<Expectation, ValueProblem> {
+    /// Parses `FIELD OP VALUE [UNIT]`; the error says what is wrong and how to write it. A count may be written with
+    /// the machine's CPUs in it (`threads_max <= 43 + cores`), so a limit scales with the machine it runs on.
+    static func parse(_ text: String, location: SourceLocation, filter: Filter, cores: Int) -> Result<Expectation, ValueProblem> {
         var found: (Comparison, Range<String.Index>)?
         for c in Comparison.allCases {
             if let r = text.range(of: c.rawValue), found == nil || r.lowerBound < found!.1.lowerBound { found = (c, r) }
@@ -70,7 +72,7 @@ public struct Expectation: Sendable {
             let near = ScenarioDiagnostic.suggestion(for: name, among: SummaryField.knownNames).map { "did you mean `\($0)`? " } ?? ""
             return .failure(.init("unknown summary field `\(name)`", hint: near + "fields: " + SummaryField.all.map(\.path).joined(separator: ", ") + ", workload.NAME"))
         }
-        switch limitValue(written, field: field) {
+        switch limitValue(written, field: field, cores: cores) {
         case .failure(let problem): return .failure(problem)
         case .success(let limit):
             if case .word = limit, comparison != .equal, comparison != .notEqual {
@@ -80,7 +82,13 @@ public struct Expectation: Sendable {
         }
     }
 
-    private static func limitValue(_ written: String, field: SummaryField) -> Result<SummaryField.Observed, ValueProblem> {
+    private static func limitValue(_ written: String, field: SummaryField, cores: Int) -> Result<SummaryField.Observed, ValueProblem> {
+        if case .count = field.dimension, written.contains("cores") {
+            guard let n = CountExpression(written)?.value(cores: cores) else {
+                return .failure(.init("`\(written)` is not a count", hint: "write a number or an expression of cores: 44, cores * 5, 43 + cores"))
+            }
+            return .success(.number(Double(n)))
+        }
         if case .word(let choices) = field.dimension {
             if let choices, !choices.contains(written) {
                 let near = ScenarioDiagnostic.suggestion(for: written, among: choices).map { "did you mean `\($0)`? " } ?? ""

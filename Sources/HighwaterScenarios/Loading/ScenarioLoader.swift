@@ -317,7 +317,7 @@ public struct ScenarioLoader: Sendable {
     }
 
     private func parse(_ text: String, at location: SourceLocation, filter: Expectation.Filter, sink: inout DiagnosticSink) -> [Expectation] {
-        switch Expectation.parse(text, location: location, filter: filter) {
+        switch Expectation.parse(text, location: location, filter: filter, cores: cores) {
         case .success(let e): return [e]
         case .failure(let p): sink.error(p.message, at: location, hint: p.hint); return []
         }

@@ -87,7 +87,8 @@ import Testing
     @Test(arguments: [
         ("rss_growth < 8 MiB", false, "12 MiB"), ("rss_growth < 16 MiB", true, "12 MiB"),
         ("growth.classification == plateau", true, "plateau"), ("classification != plateau", false, "plateau"),
-        ("threads_max <= 44", false, "45"), ("errors == 0", true, "0"),
+        ("threads_max <= 44", false, "45"), ("threads_max <= 43 + cores", true, "45"), ("threads_max < 43 + cores", false, "45"),
+        ("errors == 0", true, "0"),
         ("p99 < 50 ms", true, "49 ms"), ("latency_ms.p99 < 50", true, "49 ms"), ("p99 < 0.04 s", false, "49 ms"),
         ("workload.tmp_peak_bytes <= 1 MiB", true, "1 MiB"), ("plateau_threads <= 4", false, "absent (the run did not record plateau_threads)"),
     ])
