@@ -71,6 +71,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .customLong("expect"), help: "An expectation every load phase must hold, as in a scenario's `expect` (e.g. 'growth.classification != linear'); repeatable. A failed one exits 1, and `check --results DIR` checks them again.")
     var expectations: [String] = []
 
+    @Flag(help: "Preload the allocation agent into the command: the record's allocation profiles (alloc-sites.jsonl, folded stacks, profile.pb.gz in DIR/NAME/) and each phase's live heap beside what glibc's heaps hold. Not with --pid.")
+    var agent = false
+
     @Option(help: "Results directory.")
     var out = "results"
 
@@ -85,6 +88,7 @@ struct RecordCommand: AsyncParsableCommand {
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
         if let pid, !ExternalTarget.isAlive(pid) { throw ValidationError("No live process has PID \(pid).") }
         if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
+        if agent && pid != nil { throw ValidationError("--agent preloads the agent into a command record starts; a running PID cannot take a preload.") }
         if let readyLog, (try? Regex(readyLog)) == nil { throw ValidationError("--ready-log '\(readyLog)' is not a regular expression.") }
         if let ready { _ = try readiness(url: ready) }
         for spec in loads {
@@ -121,6 +125,11 @@ struct RecordCommand: AsyncParsableCommand {
         options.timeLimitNs = timeLimit?.nanoseconds
         options.graceNs = grace.nanoseconds
         options.censusIntervalNs = censusInterval == "0" ? nil : DurationArgument(argument: censusInterval)?.nanoseconds
+        if agent {
+            do { options.agentLibrary = try AgentPreload.library(for: command, besideExecutable: Executable.current) } catch {
+                throw HighwaterFailure.couldNotRun(error.description)
+            }
+        }
         options.outDirectory = out
         options.name = name
         options.version = Highwater.version

@@ -135,13 +135,12 @@ struct SampleCommand: ParsableCommand {
         for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files {
             Syscall.unlinkIfPresent(out + "/" + name)
         }
-        guard let library = AgentPreload.library(besideExecutable: Executable.current) else {
-            throw HighwaterFailure.couldNotRun("--agent: \(AllocationAgent.libraryName) is not beside \(Executable.current); build it with `swift build --product HighwaterAgent`")
-        }
-        let program = command[0].contains("/") ? command[0] : Executable.find(command[0]) ?? command[0]
-        guard AgentPreload.isPreloadable(program) else {
-            Terminal.write("highwater: \(program) is statically linked: the agent cannot be preloaded into it (no dynamic loader runs), so it is sampled without allocation profiles\n")
-            return nil
+        let library: String
+        do {
+            guard let found = try AgentPreload.library(for: command, besideExecutable: Executable.current) else { return nil }
+            library = found
+        } catch {
+            throw HighwaterFailure.couldNotRun(error.description)
         }
         var environment = ProcessEnvironment.current
         AgentPreload.preload(library, into: &environment, eventsIn: out)

@@ -22,6 +22,8 @@ public struct RecordSession: Sendable {
         public var graceNs: UInt64 = 5_000_000_000
         /// How often glibc's arenas are counted from /proc/PID/smaps; nil: never.
         public var censusIntervalNs: UInt64? = 200_000_000
+        /// The allocation agent to preload into the command (`--agent`); nil: none.
+        public var agentLibrary: String?
         public var outDirectory = "results"
         public var name = "record"
         public var version = ""
@@ -59,6 +61,7 @@ public struct RecordSession: Sendable {
         } else {
             var environment = ProcessEnvironment.current
             for (k, v) in options.environment { environment[k] = v }
+            if let library = options.agentLibrary { RecordAgent.preload(library, into: &environment, directory: scenarioDirectory) }
             do {
                 target = try ExternalTarget(command: options.command, environment: environment, directory: scenarioDirectory,
                                             graceNs: options.graceNs)
@@ -151,6 +154,12 @@ public struct RecordSession: Sendable {
                 rewrite(last)
                 store(outcome.summaries)
             }
+        }
+        // The agent writes its events as the target exits: only now are they whole.
+        if options.agentLibrary != nil {
+            RecordAgent.finish(directory: scenarioDirectory, summaries: &outcome.summaries)
+            for summary in outcome.summaries { rewrite(summary) }
+            store(outcome.summaries)
         }
         return outcome
     }

@@ -47,6 +47,27 @@ public enum AgentPreload {
         environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
     }
 
+    /// The agent is not built beside the executable.
+    public struct Missing: Error, CustomStringConvertible {
+        public var executable: String
+        public var description: String {
+            "--agent: \(AllocationAgent.libraryName) is not beside \(executable); build it with `swift build --product HighwaterAgent`"
+        }
+    }
+
+    /// The agent to preload into a command Highwater starts (`sample --agent`, `record --agent`): nil, said on
+    /// stderr, when the program is statically linked, so it is measured without allocation profiles.
+    public static func library(for command: [String], besideExecutable executable: String) throws(Missing) -> String? {
+        guard let library = library(besideExecutable: executable) else { throw Missing(executable: executable) }
+        guard let first = command.first else { return nil }
+        let program = first.contains("/") ? first : Executable.find(first) ?? first
+        guard isPreloadable(program) else {
+            Terminal.write("highwater: \(program) is statically linked: the agent cannot be preloaded into it (no dynamic loader runs), so it is measured without allocation profiles\n")
+            return nil
+        }
+        return library
+    }
+
     /// Whether the loader runs for this file, so LD_PRELOAD can take: a script (its interpreter is a program
     /// the loader starts) or an ELF file with an interpreter (PT_INTERP). A statically linked program has none.
     public static func isPreloadable(_ path: String) -> Bool {

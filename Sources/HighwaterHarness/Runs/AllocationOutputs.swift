@@ -18,6 +18,8 @@ public enum AllocationOutputs {
         public var peakLiveBytes: Double?
         /// Whether every allocation was recorded (HIGHWATER_AGENT_SAMPLE_BYTES=0), so the figures are exact.
         public var everyAllocation = false
+        /// The live heap over the run (`AllocationEvents.liveTimeline`).
+        public var liveTimeline: [AllocationEvents.LivePoint] = []
     }
 
     /// Writes the profiles when the child recorded samples.
@@ -42,7 +44,8 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(profile.folded(retained: false), to: directory + "/alloc.folded")
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
-            return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0)
+            return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0,
+                           liveTimeline: parsed.liveTimeline)
         } catch {
             return Written(note: "allocation profiles not written: \(error)")
         }

@@ -24,6 +24,24 @@ public struct AllocationEvents: Sendable {
     public var peakLiveBytes: Double = 0
     /// When the peak was reached (the agent's clock, monotonic nanoseconds).
     public var peakAtNs: UInt64 = 0
+    /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak):
+    /// CLOCK_MONOTONIC is the machine's, so it lines up with the samples and requests of any process.
+    public var liveTimeline: [LivePoint] = []
+
+    public struct LivePoint: Sendable, Equatable {
+        public var tNs: UInt64
+        public var bytes: Double
+    }
+
+    /// The live heap at `tNs`: the last point at or before it; nil before the first event.
+    public static func live(at tNs: UInt64, in timeline: [LivePoint]) -> Double? {
+        var low = 0, high = timeline.count
+        while low < high {
+            let mid = (low + high) / 2
+            if timeline[mid].tNs <= tNs { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? nil : timeline[low - 1].bytes
+    }
 
     public enum ReadError: Error, CustomStringConvertible {
         case notAnEventsFile(String)
@@ -52,12 +70,21 @@ public struct AllocationEvents: Sendable {
         var samples: [Sample] = []
         interval = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))
         pid = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int32.self))
+        var timeline: [LivePoint] = []
         do {
             func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
             func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
             // The live sample at each address: a free ends the latest one there.
             var live: [UInt64: Int] = [:]
             var liveBytes = 0.0
+            var lastT: UInt64 = 0
+            func mark(_ t: UInt64) {
+                if timeline.isEmpty || t &- timeline[timeline.count - 1].tNs >= 1_000_000 {
+                    timeline.append(LivePoint(tNs: t, bytes: liveBytes))
+                } else {
+                    timeline[timeline.count - 1].bytes = liveBytes
+                }
+            }
             var at = 24
             while at + 32 <= raw.count {
                 let kindDepth = u32(at)
@@ -73,14 +100,19 @@ public struct AllocationEvents: Sendable {
                                           tNs: t, stack: stack, freed: false))
                     liveBytes += Self.weight(size: size, interval: interval).bytes
                     if liveBytes > peakLiveBytes { peakLiveBytes = liveBytes; peakAtNs = t }
+                    lastT = max(lastT, t)
+                    mark(lastT)
                 } else if kind == 2, let index = live.removeValue(forKey: address) {
                     samples[index].freed = true
                     liveBytes -= Self.weight(size: samples[index].size, interval: interval).bytes
+                    lastT = max(lastT, u64(at + 24))
+                    mark(lastT)
                 }
                 at = end
             }
         }
         self.samples = samples
+        self.liveTimeline = timeline
     }
 
     /// How many allocations, and how many bytes, one sample of `size` bytes stands for: 1/p each, where p is

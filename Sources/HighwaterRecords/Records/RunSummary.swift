@@ -116,6 +116,10 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The call sites that held the most heap when the run ended (at most 5), from the allocation agent's samples
     /// scaled to totals; absent without the agent. `alloc-sites.jsonl` beside the run has every site.
     public var allocation_sites: [AllocationSite]?
+    /// `record --agent`: the target's live heap at the start and the end of the phase, from the allocation agent's
+    /// events (exact when every allocation is recorded, scaled from the samples otherwise).
+    public var heap_live_start: UInt64?
+    public var heap_live_end: UInt64?
     /// Which repetition of its configuration this run is (1-based), when the scenario repeats it.
     public var repetition: Int?
 

@@ -66,6 +66,41 @@ struct RecordCommandTests {
         #expect(runs.allSatisfy { ($0.notes ?? []).allSatisfy { !$0.contains("could not be reset") } })
     }
 
+    @Test("--agent: the record's allocation profiles, and each phase's live heap from inside the target: a leak's phase grows it, the next does not",
+          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+    func agent() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record-agent")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port, exitOnTerm: true)
+        let out = dir + "/results"
+        var environment = ProcessEnvironment.current
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
+                                       "--load", "GET http://127.0.0.1:\(port)/leak n=40",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=20", "--"] + server, environment: environment)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        for file in ["alloc-sites.jsonl", "retained.folded", "profile.pb.gz"] {
+            #expect(access(out + "/record/" + file, R_OK) == 0, "\(file) missing")
+        }
+        let runs = try RecordTestServer.results(out).runs
+        try #require(runs.count == 2)
+        // 40 requests each keep a 64 KiB bytes object: the live heap grows by about 2.5 MiB in the first phase.
+        let leaked = Int64(runs[0].heap_live_end ?? 0) - Int64(runs[0].heap_live_start ?? 0)
+        #expect(leaked >= 40 * (64 << 10) * 9 / 10, "live heap grew \(leaked) in the leaking phase: \(runs[0].notes ?? [])")
+        let after = Int64(runs[1].heap_live_end ?? 0) - Int64(runs[1].heap_live_start ?? 0)
+        #expect(after < 1 << 20, "live heap grew \(after) in the phase that keeps nothing")
+        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, every allocation recorded) went from") } == true, "\(runs[0].notes ?? [])")
+        #expect(runs[1].allocation_sites?.isEmpty == false)
+    }
+
+    @Test("--agent is refused with --pid: a running process cannot take a preload (exit 2)")
+    func agentNotWithPID() async throws {
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--pid", "\(getpid())"])
+        #expect(r.termination == .exited(2), "\(r.stderr)")
+        #expect(r.stderr.contains("a running PID cannot take a preload"), "\(r.stderr)")
+    }
+
     @Test("a target that crashes mid-load: said so with its exit status and stderr tail, the data kept, exit 1")
     func crashMidLoad() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")

@@ -17,7 +17,9 @@ enum RecordTestServer {
     /// - crashAt: the request after which it ends with `os._exit(3)`, saying so on stderr.
     /// - ignoreTerm: ignore SIGTERM, and start a `sleep` child (a descendant that must not be orphaned).
     /// - withChild: start a `sleep` child without ignoring SIGTERM (a worker left in the group when the server dies).
-    static func command(dir: String, port: Int, crashAt: Int? = nil, ignoreTerm: Bool = false, withChild: Bool = false) throws -> [String] {
+    /// - exitOnTerm: end normally on SIGTERM (exit handlers run), as servers like uvicorn do.
+    static func command(dir: String, port: Int, crashAt: Int? = nil, ignoreTerm: Bool = false, withChild: Bool = false,
+                        exitOnTerm: Bool = false) throws -> [String] {
         let script = """
         import os, signal, subprocess, sys, threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,11 @@ enum RecordTestServer {
         pids.write(str(os.getpid()) + '\\n')
         if \(ignoreTerm ? "True" : "False"):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if \(exitOnTerm ? "True" : "False"):
+            def on_term(*args):
+                raise SystemExit(0)
+            signal.signal(signal.SIGTERM, on_term)
+        kept = []
         if \(ignoreTerm || withChild ? "True" : "False"):
             child = subprocess.Popen(['sleep', '300'])
             pids.write(str(child.pid) + '\\n')
@@ -42,6 +49,8 @@ enum RecordTestServer {
                     sys.stderr.write('boom: giving up at request %d\\n' % n)
                     sys.stderr.flush()
                     os._exit(3)
+                if self.path == '/leak':
+                    kept.append(b'x' * (64 << 10))
                 if self.path == '/spike':
                     spike = b'x' * (64 << 20)
                     del spike
