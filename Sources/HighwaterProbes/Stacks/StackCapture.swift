@@ -64,8 +64,17 @@ public enum StackCapture {
         symbolize(addresses(maxDepth: maxDepth, skip: 1))
     }
 
-    /// Swift names demangled by the runtime; others returned as they are.
+    /// Swift names demangled by the Swift runtime, C++ names (`_Z…`) by the C++ runtime's `__cxa_demangle`
+    /// (libstdc++, which the Swift runtime loads on Linux); others returned as they are.
     public static func demangle(_ symbol: String) -> String {
+        if symbol.hasPrefix("_Z") {
+            return symbol.withCString { raw in
+                var status: Int32 = 0
+                guard let demangle = cxaDemangle, let out = demangle(raw, nil, nil, &status), status == 0 else { return symbol }
+                defer { free(out) }
+                return String(cString: out)
+            }
+        }
         guard symbol.hasPrefix("$s") || symbol.hasPrefix("_$s") || symbol.hasPrefix("$S") else { return symbol }
         return symbol.withCString { raw in
             guard let out = swift_demangle(raw, strlen(raw), nil, nil, 0) else { return symbol }
@@ -79,3 +88,12 @@ public enum StackCapture {
 private func swift_demangle(_ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: Int,
                             _ outputBuffer: UnsafeMutablePointer<CChar>?, _ outputBufferSize: UnsafeMutablePointer<Int>?,
                             _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
+
+/// libstdc++'s demangler, found at run time (the Swift runtime loads libstdc++ on Linux; nothing here links it):
+/// nil when it is not loaded, and C++ names are then kept as they are.
+private let cxaDemangle: (@convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?,
+                                           UnsafeMutablePointer<Int32>?) -> UnsafeMutablePointer<CChar>?)? = {
+    guard let symbol = dlsym(nil, "__cxa_demangle") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?,
+                                                      UnsafeMutablePointer<Int32>?) -> UnsafeMutablePointer<CChar>?).self)
+}()

@@ -202,6 +202,57 @@ struct AllocationAgentTests {
         return "\(dir)/\(name)"
     }
 
+    /// Allocates and frees in a SIGALRM handler that fires every 100 µs while the main loop allocates and frees:
+    /// the handler lands inside the agent's own paths (its sampling lock held), which must neither deadlock nor crash.
+    static let signalProgram = #"""
+    #include <signal.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <sys/time.h>
+    static volatile sig_atomic_t handled;
+    static void on_alarm(int sig) {
+        (void)sig;
+        void *p = malloc(100 + (handled % 5000));
+        if (p) { memset(p, 1, 16); free(p); }
+        handled++;
+    }
+    int main(void) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_alarm;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGALRM, &sa, NULL);
+        struct itimerval every = {{0, 100}, {0, 100}};
+        setitimer(ITIMER_REAL, &every, NULL);
+        for (long i = 0; i < 3000000 || handled < 200; i++) {
+            void *p = malloc(64 + (size_t)(i % 70000));
+            if (p) { ((char *)p)[0] = 1; free(p); }
+        }
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+        return handled >= 200 ? 0 : 2;
+    }
+    """#
+
+    @Test("a program that allocates inside signal handlers, which land in the agent's own paths: no deadlock, no crash, in every mode",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: compiler != nil, "no C compiler (cc) to build the test program"))
+    func allocationsInSignalHandlers() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-signal")
+        defer { TestSupport.removeTree(dir) }
+        let program = try await Self.compile(Self.signalProgram, named: "signals", in: dir)
+        for sampling in ["0", "4096", "524288", "off"] {
+            var environment = Self.preloading(Self.agent)
+            environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = sampling
+            environment["HIGHWATER_AGENT_OUT"] = dir + "/events-" + sampling
+            let r = await TestSupport.run([program], environment: environment, timeoutNs: 120_000_000_000)
+            #expect(r.termination == .exited(0), "sampling \(sampling): \(r.termination) \(r.stderr)")
+            if sampling != "off" {
+                #expect((try? AllocationEvents(path: dir + "/events-" + sampling)) != nil, "sampling \(sampling): the events file is readable")
+            }
+        }
+    }
+
     static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
         try await compile(leakyProgram, named: linkStatically ? "leaky-static" : "leaky", in: dir, flags: linkStatically ? ["-static"] : [])
     }

@@ -36,6 +36,15 @@ struct AllocationRecordTests {
         #expect(Symbolizer(maps: maps).frame(16).name == "0x10", "an address no file maps stays an address")
     }
 
+    @Test("names are demangled by the runtimes that made them: Swift's by swift_demangle, C++'s by __cxa_demangle; others kept")
+    func demangling() {
+        #expect(StackCapture.demangle("_ZN5leaky4keepEm") == "leaky::keep(unsigned long)")
+        #expect(StackCapture.demangle("_ZNSt6vectorIiSaIiEE9push_backERKi") == "std::vector<int, std::allocator<int> >::push_back(int const&)")
+        #expect(StackCapture.demangle("$sSS5countSivg") == "Swift.String.count.getter : Swift.Int")
+        #expect(StackCapture.demangle("_Znot a name") == "_Znot a name")
+        #expect(StackCapture.demangle("malloc") == "malloc")
+    }
+
     @Test("a sample stands for 1/p blocks, p = 1 - e^(-size/interval); every-allocation samples stand for one")
     func weights() throws {
         var header = [UInt8]("HWEVENT1".utf8) + [UInt8](repeating: 0, count: 16)
