@@ -5,13 +5,18 @@ import HighwaterSystem
 
 /// What the allocation agent costs a program that does little but allocate: a C loop of malloc and free
 /// (sizes 16 to 1 039 bytes, 64 blocks in flight, the tcache's fast path: about 6 ns a pair bare), timed
-/// bare, with the agent counting only, sampling at 512 KiB, and recording every allocation; rounds
-/// alternate so a busy machine weighs on every mode alike. Ratios are of the median time per pair.
+/// bare, with the agent counting only, sampling at 512 KiB, and recording every allocation, and under heaptrack
+/// (when installed) for the ratio against it; rounds alternate so a busy machine weighs on every mode alike.
+/// Ratios are of the median time per pair.
 enum AgentBenchmark {
     struct Mode: Sendable {
         var name: String
         var environment: [String: String]
         var preload: Bool
+        /// A tool the loop runs under instead (heaptrack), for the ratio against it in the same run.
+        var wrapper: [String] = []
+        /// Whether it records every allocation, so it runs the shorter loop.
+        var everyAllocation = false
     }
 
     struct Result: Sendable {
@@ -51,8 +56,11 @@ enum AgentBenchmark {
             Mode(name: "bare", environment: [:], preload: false),
             Mode(name: "counters", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off"], preload: true),
             Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events"], preload: true),
-            Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true),
-        ]
+            Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true,
+                 everyAllocation: true),
+        ] + (Executable.find("heaptrack").map {
+            [Mode(name: "heaptrack", environment: [:], preload: false, wrapper: [$0, "-o", scratch + "/heaptrack"], everyAllocation: true)]
+        } ?? [])
         var results = modes.map { Result(name: $0.name, nsPerPair: []) }
         for _ in 0..<rounds {
             for (i, mode) in modes.enumerated() {
@@ -60,14 +68,18 @@ enum AgentBenchmark {
                 for (k, v) in mode.environment { environment[k] = v }
                 if mode.preload { environment["LD_PRELOAD"] = agent }
                 // Every allocation unwinds each stack: fewer pairs, the same per-pair figure.
-                let n = mode.name == "every allocation" ? everyPairs : pairs
+                let n = mode.everyAllocation ? everyPairs : pairs
                 let out = scratch + "/out"
-                let child = try ChildProcess([scratch + "/loop", String(n)], environment: environment, stdout: .file(out), stderr: .null)
-                guard try wait(child) == .exited(0), let ns = Double((try FileTree.readText(out)).filter { !$0.isWhitespace }) else {
+                let child = try ChildProcess(mode.wrapper + [scratch + "/loop", String(n)], environment: environment, stdout: .file(out), stderr: .null)
+                let ended = try wait(child)
+                // The loop's figure is its last number (heaptrack writes its own lines around it).
+                let lines = ((try? FileTree.readText(out)) ?? "").split(separator: "\n")
+                guard ended == .exited(0), let ns = lines.reversed().lazy.compactMap({ Double($0.filter { !$0.isWhitespace }) }).first else {
                     throw BenchFailure(message: "the loop failed under \(mode.name)")
                 }
                 results[i].nsPerPair.append(ns)
                 Syscall.unlinkIfPresent(scratch + "/events")
+                for trace in (try? FileTree.list(scratch, suffixes: [".zst", ".gz"])) ?? [] { Syscall.unlinkIfPresent(trace) }
             }
         }
         return results

@@ -216,7 +216,7 @@ struct RequestPathBench: ParsableCommand {
 struct AgentBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "The allocation agent on a malloc-free loop: bare, counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x).",
+        abstract: "The allocation agent on a malloc-free loop: bare, counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x), and heaptrack when installed.",
         discussion: "Build the agent beside it: swift build -c release --product HighwaterAgent (make bench does)."
     )
 
