@@ -15,7 +15,7 @@ struct HighwaterBench: AsyncParsableCommand {
             Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
-        subcommands: [SamplerBench.self, HostBench.self, ReportBench.self, AgentBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self, RecordBench.self]
     )
 }
 
@@ -116,6 +116,42 @@ extension SamplerBenchmark.Result {
     var rate: Double { rateHz }
 }
 
+struct RecordBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "What record's sampling costs the target: its throughput sampled at --interval-ms against all but unsampled.",
+        discussion: """
+            Starts a python3 server (a handler that builds and drops about 1 MiB of objects) under `record` in \
+            rounds, each the same load sampled (at --interval-ms, the arena census every 200 ms) and then \
+            unsampled (one sample an hour, no census). Target: the ratio of the medians at least 0.98.
+            """
+    )
+
+    @Option(help: "Rounds, each one sampled and one unsampled record.")
+    var rounds = 5
+
+    @Option(help: "Requests per record.")
+    var requests = 2000
+
+    @Option(help: "Requests in flight.")
+    var concurrency = 8
+
+    @Option(help: "Sampling interval, in milliseconds.")
+    var intervalMs = 10
+
+    func run() async throws {
+        let results = try await RecordBenchmark.run(rounds: rounds, requests: requests, concurrency: concurrency,
+                                                    intervalNs: UInt64(intervalMs) * 1_000_000)
+        for (k, r) in results.enumerated() {
+            print("round \(k + 1): sampled \(Quantity.format(r.sampledRPS)) req/s, unsampled \(Quantity.format(r.unsampledRPS)) req/s")
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+        let sampled = median(results.map(\.sampledRPS)), unsampled = median(results.map(\.unsampledRPS))
+        print("median: sampled at \(intervalMs) ms \(Quantity.format(sampled)) req/s, unsampled \(Quantity.format(unsampled)) req/s, "
+              + "ratio \(Quantity.format(unsampled > 0 ? sampled / unsampled : 0)) (target at least 0.98)")
+    }
+}
+
 struct HostBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
@@ -141,6 +177,39 @@ struct HostBench: AsyncParsableCommand {
         print("recording off: \(off) req/s")
         print("ratio (median on / median off): \(Quantity.format(r.ratio, significant: 3))")
         if let wrk = r.wrkRps { print("wrk against the host: \(Quantity.format(wrk)) req/s (\(r.wrkNote))") } else { print(r.wrkNote) }
+    }
+}
+
+struct RequestPathBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request",
+        abstract: "What the per-request readings cost a handler, with one arena and with a pool's arenas fragmented.",
+        discussion: """
+            Times RequestRecorder's start and finish, the pair the host runs around every request, in this \
+            process: first with one arena, then after --threads threads have each fragmented an arena of their \
+            own; and the sampler's CPU time per timeline record of this process in each. Target: the same cost \
+            in both (a reading that walks the arenas grows with them). Run it with the allocation agent \
+            preloaded (LD_PRELOAD=.build/release/libHighwaterAgent.so), as hosted children are, and without.
+            """
+    )
+
+    @Option(help: "Start/finish pairs to time in each stage.")
+    var iterations = 5_000
+
+    @Option(help: "Threads whose arenas are fragmented.")
+    var threads = 40
+
+    func run() throws {
+        let stages = try RequestPathBenchmark.run(iterations: iterations, threads: threads, scratch: "/tmp")
+        for s in stages {
+            print("\(s.label) (\(s.arenas.map { "\($0) arenas" } ?? "arenas not counted")): "
+                  + "\(Quantity.formatDuration(nanoseconds: s.medianNs)) median, \(Quantity.formatDuration(nanoseconds: s.p99Ns)) p99 per request; "
+                  + "a timeline record of this process \(Quantity.formatDuration(nanoseconds: s.sampleCPUNs)) of the sampler's CPU")
+        }
+        if stages.count == 2, stages[0].medianNs > 0 {
+            print("fragmented over best case: per request \(Quantity.format(stages[1].medianNs / stages[0].medianNs, significant: 3))x, "
+                  + "timeline record \(Quantity.format(stages[1].sampleCPUNs / max(stages[0].sampleCPUNs, 1), significant: 3))x")
+        }
     }
 }
 

@@ -24,6 +24,9 @@ public enum MarkdownReport {
                 m += "- **\(cell(d.config))** — \(icon(d.badge)) \(d.verdict). \(d.finding)"
                 if !d.advice.isEmpty { m += " \(d.advice)" }
                 m += "\n"
+                // A recorded target's findings that no configuration of Highwater's own has: arenas counted from outside.
+                if let census = run.summary.arena_census { m += "  - \(census.finding)\n" }
+                if let filler = run.summary.temp_dir_finding { m += "  - \(filler)\n" }
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
             for ranking in scenario.rankings { m += rankingTable(ranking) }

@@ -33,9 +33,11 @@ public struct RepetitionSpread: Sendable {
 
     public var rows: [Row]
 
-    /// Runs compare only under the same load: the same concurrency and request count, and the same upload size.
+    /// Runs compare only under the same load, as the scenario ordered them (`RunPlan.Load.identity`); results
+    /// written before summaries carried it fall back to the concurrency, request count and upload size.
     static func load(of s: RunSummary) -> String {
         let c = s.configuration ?? [:]
+        if let load = c["load"] { return load }
         return [c["concurrency"] ?? "?", c["requests"] ?? "?", s.workload?["upload_file_bytes"].map { String(UInt64($0)) } ?? "-"]
             .joined(separator: "/")
     }

@@ -46,11 +46,20 @@ struct CheckCommand: AsyncParsableCommand {
         var cases: [CheckCase] = []
         let cpuCount = options.cpuCount
         if !scenarios.isEmpty || results != nil {
-            let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
             let evaluated: (runs: [RunSummary], outcomes: [ExpectationOutcome])
             if let results {
-                evaluated = ExpectationEvaluator.evaluate(loaded, runs: try Self.readResults(results))
+                let runs = try Self.readResults(results)
+                // Named files are checked whole (an expectation with no run fails); the default scenarios/ only
+                // where DIR holds their runs, beside the expectations runs carry themselves (`record --expect`).
+                var loaded = scenarios.isEmpty && (try? ScenarioExecution.defaultScenarioDirectory()) == nil
+                    ? [] : try ScenarioExecution.load(scenarios, cores: cpuCount)
+                if scenarios.isEmpty { loaded = loaded.filter { s in runs.contains { $0.scenario == s.name } } }
+                let named = Set(loaded.map(\.name))
+                var found = ExpectationEvaluator.evaluate(loaded, runs: runs)
+                found.outcomes += ExpectationEvaluator.stored(runs.filter { !named.contains($0.scenario) })
+                evaluated = found
             } else {
+                let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
                 evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out,
                                                             timeLimitNs: options.timeLimit?.nanoseconds)
             }

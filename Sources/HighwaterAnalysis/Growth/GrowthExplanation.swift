@@ -42,7 +42,10 @@ public enum GrowthExplanation {
                 if let share = e?.plateau_share { finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)" }
             }
             finding += "."
-            if let t = s.plateau_threads {
+            if let t = s.plateau_threads, plan.executor.kind == "external" {
+                // `record`: the server's threads as its samples counted them, not the workers requests ran on.
+                finding += " The process had \(t) thread\(t == 1 ? "" : "s") by then."
+            } else if let t = s.plateau_threads {
                 finding += " \(t) worker thread\(t == 1 ? "" : "s") had run by then, of \(s.worker_threads ?? t)"
                 if let g = s.growth_per_thread { finding += " (about \(bytes(g)) each on average; threads do not each add one step, each arena rises to its own high water)" }
                 finding += "."

@@ -12,9 +12,10 @@ public enum RunSummarizer {
     }
 
     /// - Parameter arenaLimit: glibc's arena cap for the child (MALLOC_ARENA_MAX or 8 x cores).
+    /// - Parameter liveHeap: the request records carry the live heap (false for `record`'s external targets).
     public static func summarize(plan: RunPlan, runID: String, requests unsorted: [RequestRecord],
                                  samples: [SampleRecord], client: ClientSide, arenaLimit: Int, cores: Int = 0,
-                                 allocator: AllocatorReport? = nil) -> RunSummary {
+                                 allocator: AllocatorReport? = nil, liveHeap: Bool = true) -> RunSummary {
         var s = RunSummary(scenario: plan.scenario, run_id: runID, config: plan.config)
         let requests = unsorted.sorted { $0.end_ns < $1.end_ns }
         s.requests = max(requests.count, client.latenciesMs.count)
@@ -42,7 +43,8 @@ public enum RunSummarizer {
         }
         let w = min(max(plan.warmup, 0), requests.count)
         let warmupEndNs = w > 0 ? requests[w - 1].end_ns : 0
-        let heap = allocator.map { $0.allocator != "glibc" } == true ? nil : requests.map(\.heap_in_use_after)
+        // An external target's live heap is not seen from outside (`record`): no heap series, not a flat one.
+        let heap = !liveHeap || allocator.map { $0.allocator != "glibc" } == true ? nil : requests.map(\.heap_in_use_after)
         let v = GrowthAnalysis.verdict(rss: requests.map(\.rss_after), rssBefore: requests[0].rss_before, heap: heap,
                                        samples: samples.filter { $0.t_ns >= warmupEndNs }.count, warmup: w,
                                        thresholds: .init(minimums: plan.minimums ?? .init()))
@@ -95,6 +97,7 @@ public enum RunSummarizer {
             "workload": plan.workload.name,
             "requests": "\(plan.load.requests)",
             "concurrency": "\(plan.load.concurrency)",
+            "load": plan.load.identity,
         ]
         for (k, v) in plan.workload.options { d["workload." + k] = v }
         for (k, v) in plan.environment { d["env." + k] = v }

@@ -142,7 +142,8 @@ public final class NginxOffload: @unchecked Sendable {
     }
 
     /// A port nothing listens on now: bind port 0, read it, close.
-    static func freePort() throws -> Int {
+    /// A loopback port nothing listens on now (bound to port 0, read, closed), for a server to bind next.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw ProbeError.system("socket", path: "127.0.0.1") }
         defer { close(fd) }

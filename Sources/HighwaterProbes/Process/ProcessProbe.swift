@@ -35,6 +35,9 @@ public final class ProcessProbe {
     private var statRead = false
     /// The process has no memory map and did not exit when waited for (a kernel thread).
     private var memoryless = false
+    /// glibc's totals as last read, and when (the own process under the agent reads them at the slow rate).
+    private var heap = HeapTotals(inUse: 0, free: 0, system: 0, mmapped: 0, releasable: 0)
+    private var heapRefreshedAt: UInt64 = 0
     private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
@@ -97,6 +100,21 @@ public final class ProcessProbe {
         return hwm
     }
 
+    /// Ends a phase's peak and starts the next one's: returns the kernel's high-water mark so far (the phase's
+    /// true peak), then resets it to the current RSS (`clear_refs` 5, Linux 4.0), so the next phase's VmHWM is
+    /// its own and not the largest of every phase before it. Throws where the kernel refuses (not our process
+    /// and no CAP_SYS_PTRACE over it); the peak read before is then still the whole life's.
+    @discardableResult
+    public func resetPeak() throws -> UInt64 {
+        let peak = try peakResident()
+        let fd = try Syscall.open(base + "/clear_refs", O_WRONLY | O_CLOEXEC)
+        defer { Syscall.close(fd) }
+        try Syscall.writeAll(fd, Array("5".utf8), path: base + "/clear_refs")
+        hwm = 0
+        hwm = try peakResident()
+        return peak
+    }
+
     /// One record of the timeline. Allocator figures are read only for the own process.
     /// Throws `.exited` once the process has exited (with its status while it waits to be reaped).
     /// - Parameter refreshAll: read the slow figures (VmHWM, …) now, whenever they were last read.
@@ -140,8 +158,18 @@ public final class ProcessProbe {
                                   fds: fds, utime_ns: st.utimeNs, stime_ns: st.stimeNs)
         record.t_unix_ns = wall
         if isSelf, ActiveAllocator.isGlibc {
-            let heap = AllocatorProbe.totals()
-            record.heap_in_use = heap.inUse
+            if AllocationAgent.isLoaded {
+                // The live heap from the agent's counters at every sample; mallinfo2, whose cost grows with the
+                // arenas' free lists, only at the slow rate for the figures nothing else gives.
+                if refreshAll || heapRefreshedAt == 0 || t &- heapRefreshedAt >= slowRefreshNs {
+                    heap = AllocatorProbe.totals()
+                    heapRefreshedAt = t
+                }
+                record.heap_in_use = AllocatorProbe.liveBytes()
+            } else {
+                heap = AllocatorProbe.totals()
+                record.heap_in_use = heap.inUse
+            }
             record.heap_free = heap.free
             record.heap_system = heap.system
             record.arenas = arenas

@@ -21,6 +21,14 @@ public final class Sampler: @unchecked Sendable {
         /// How often watched directories are read (`statvfs`, about a microsecond each), on the same timer as
         /// the samples: a temp dir can fill and empty within a few milliseconds.
         public var watchIntervalNs: UInt64 = 1_000_000
+        /// Add the process's descendants (workers a server forks) to each sample: `record` samples the tree.
+        public var descendants = false
+        /// Count glibc's arenas from /proc/PID/smaps this often (`ArenaCensus`); nil: not at all. smaps makes the
+        /// kernel walk every mapping, so it has a slower rate of its own (`record`: 200 ms).
+        public var censusIntervalNs: UInt64?
+        /// Write the files the process tree holds open on the watched directories' filesystems here
+        /// (`open-files.jsonl`), looked at every sample; nil: not looked at.
+        public var openFilesPath: String?
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
@@ -72,6 +80,10 @@ public final class Sampler: @unchecked Sendable {
 
     public let options: Options
     private let probe: ProcessProbe
+    /// Read only by the sampling thread once it runs.
+    private let family: DescendantProbes?
+    /// Read only by the sampling thread once it runs, and by `stop` after it has joined.
+    private let openFiles: OpenFileWatch?
     /// Read and written only by the sampling thread once it runs.
     private let watches: [DirectoryWatch]
     private let output: AppendOnlyFile
@@ -84,6 +96,8 @@ public final class Sampler: @unchecked Sendable {
     public init(options: Options, appendingTo path: String) throws {
         self.options = options
         probe = try ProcessProbe(pid: options.pid)
+        family = options.descendants ? DescendantProbes(root: probe.pid) : nil
+        openFiles = try options.openFilesPath.map { try OpenFileWatch(dirs: options.watched, appendingTo: $0) }
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
@@ -92,6 +106,12 @@ public final class Sampler: @unchecked Sendable {
     }
 
     public var totals: Totals { state.withLock { $0 } }
+
+    /// The files held open on the watched filesystems, largest first; read after `stop`.
+    public var openFileHolders: [TempFileHolder] {
+        guard lifecycle.withLock({ if case .stopped = $0 { return true } else { return false } }) else { return [] }
+        return openFiles?.seen ?? []
+    }
 
     /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
     public var lost: AppendOnlyFile.Losses { output.losses }
@@ -155,6 +175,8 @@ public final class Sampler: @unchecked Sendable {
         var pending = PendingLines()
         var arenas: UInt64?
         var arenasAt: UInt64 = 0
+        var census: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)?
+        var censusAt: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
         var deadline = start
         var watchDeadline = start
@@ -169,12 +191,25 @@ public final class Sampler: @unchecked Sendable {
             }
             if now >= deadline {
                 do {
-                    if probe.isSelf, ActiveAllocator.isGlibc, arenasAt == 0 || deadline &- arenasAt >= options.arenaRefreshNs {
+                    // glibc never frees an arena: once the count reaches its cap, counting again (malloc_info
+                    // walks every arena's free lists: 28 us with 16 fragmented arenas) can only give the same.
+                    if probe.isSelf, ActiveAllocator.isGlibc,
+                       arenasAt == 0 || (arenas ?? 0) < UInt64(AllocatorProbe.arenaLimit) && deadline &- arenasAt >= options.arenaRefreshNs {
                         arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
                         arenasAt = deadline
                     }
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
+                    family?.add(to: &record)
+                    openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
+                    if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
+                        census = takeCensus()
+                        censusAt = deadline
+                        if let census { apply(census, to: &record) }
+                    } else if let census {
+                        // Between readings only the count rides along, so the lines with heaps are the readings.
+                        if record.arenas == nil { record.arenas = census.arenas }
+                    }
                     record.write(to: &line)
                     pending.add(line.bytes, at: record.t_ns)
                     if options.intervalNs >= Self.writeEveryNs || record.t_ns &- pending.since >= Self.writeEveryNs {
@@ -191,12 +226,18 @@ public final class Sampler: @unchecked Sendable {
                 // When we fall behind, skip the missed ticks instead of sampling in a burst.
                 if deadline < now { deadline = now }
             }
-            MonotonicClock.sleep(until: watches.isEmpty ? deadline : min(deadline, watchDeadline))
+            // In steps of at most 50 ms: `stop` must not wait out a long interval (record --interval 10s).
+            let wake = watches.isEmpty ? deadline : min(deadline, watchDeadline)
+            MonotonicClock.sleep(until: min(wake, MonotonicClock.nanoseconds() &+ 50_000_000))
         }
         // Asked to stop (not ended by an error): one last sample with VmHWM read now, so the file and the
         // totals hold the true peak even when it came after the last slow refresh.
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
+            family?.add(to: &record)
+            // The last look too: a file opened by the phase's last request would otherwise go unseen.
+            openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
+            if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)
             note(record, late: false)
@@ -204,6 +245,26 @@ public final class Sampler: @unchecked Sendable {
         flush(&pending)
         let cpu = MonotonicClock.threadCPUNanoseconds()
         state.withLock { $0.threadCPUNs = cpu }
+    }
+
+    /// The census of the process and its descendants, summed: each process has its main arena besides its heaps.
+    private func takeCensus() -> (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)? {
+        var total: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64) = (0, 0, 0, 0)
+        var read = false
+        for pid in [probe.pid] + (family?.pids ?? []) {
+            guard let c = try? ArenaCensus.read(pid: pid) else { continue }
+            read = true
+            total.heaps += UInt64(c.heaps); total.resident += c.heapResident; total.main += c.mainHeapResident
+            total.arenas += UInt64(c.arenas)
+        }
+        return read ? total : nil
+    }
+
+    private func apply(_ c: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64), to record: inout SampleRecord) {
+        record.arena_heaps = c.heaps
+        record.arena_heap_resident = c.resident
+        record.main_heap_resident = c.main
+        if record.arenas == nil { record.arenas = c.arenas }
     }
 
     /// - Parameter fromLoop: on the sampling thread, which alone touches the watches.

@@ -47,21 +47,8 @@ public struct RuntimeEnvironment: Codable, Sendable {
 
         // What each runtime derives from those.
         let arenaMaxEnv = environment["MALLOC_ARENA_MAX"]
-        let tunables = environment["GLIBC_TUNABLES"]
-        // The value is whatever follows the first `=`, possibly nothing (`glibc.malloc.arena_max=`).
-        let tunableArenaMax = tunables.flatMap { t in
-            t.split(separator: ":").first { $0.hasPrefix("glibc.malloc.arena_max=") }.map { String($0.dropFirst("glibc.malloc.arena_max=".count)) }
-        }
-        let arenaLimit: String
-        let arenaSource: String
-        // glibc reads the number as a size_t and ignores text that is not one; so do we (0 or less is no limit).
-        if let v = tunableArenaMax ?? arenaMaxEnv, let n = Int(v.trimmingWhitespace()), n > 0 {
-            arenaLimit = "\(n)"
-            arenaSource = tunableArenaMax != nil ? "GLIBC_TUNABLES glibc.malloc.arena_max" : "MALLOC_ARENA_MAX"
-        } else {
-            arenaLimit = "\(8 * online)"
-            arenaSource = "glibc default: 8 x online CPUs on 64-bit (the main arena included)"
-        }
+        let (limit, arenaSource) = AllocatorProbe.arenaLimit(environment: environment, onlineCPUs: online)
+        let arenaLimit = "\(limit)"
         let nioPool = quota.map { max(1, Int($0.rounded(.up))) }.map { min($0, affinity > 0 ? affinity : online) } ?? (affinity > 0 ? affinity : online)
         let pythonCPUs = affinity > 0 ? affinity : online
         let runtimes = Section(title: "Pool and allocator defaults", figures: [
@@ -90,7 +77,7 @@ public struct RuntimeEnvironment: Codable, Sendable {
             memory.figures.append(fig("cgroup_memory_max", "none", nil, "no cgroup v2 memory.max nor v1 limit found"))
         }
         memory.figures.append(fig("malloc_arena_max_env", arenaMaxEnv ?? "unset", arenaMaxEnv.flatMap(Double.init), "environment MALLOC_ARENA_MAX"))
-        memory.figures.append(fig("glibc_tunables", tunables ?? "unset", nil, "environment GLIBC_TUNABLES"))
+        memory.figures.append(fig("glibc_tunables", environment["GLIBC_TUNABLES"] ?? "unset", nil, "environment GLIBC_TUNABLES"))
 
         var temp = Section(title: "Temp dir", figures: [])
         let resolved = TempDirectory.resolve(environment: environment)

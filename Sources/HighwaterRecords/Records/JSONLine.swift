@@ -38,6 +38,11 @@ public struct JSONLine {
 
     public mutating func field(_ name: StaticString, _ value: Int) { field(name, Int64(value)) }
 
+    public mutating func field(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
     public mutating func field(_ name: StaticString, _ value: UInt64?) {
         if let value { field(name, value) }
     }

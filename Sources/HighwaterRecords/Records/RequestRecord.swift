@@ -32,6 +32,9 @@ public struct RequestRecord: Codable, Equatable, Sendable {
     public var heap_freed_bytes: UInt64?
     /// heap_alloc_bytes - heap_freed_bytes: what the request left on the live heap (a leak's size).
     public var heap_live_delta: Int64?
+    /// `record` only, from the load driver's side: the bytes it sent (body) and received (response body).
+    public var request_bytes: UInt64?
+    public var response_bytes: UInt64?
 
     public init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
                 status: Int, rss_before: UInt64, rss_after: UInt64, heap_in_use_before: UInt64,
@@ -72,6 +75,8 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         line.field("heap_alloc_bytes", heap_alloc_bytes)
         line.field("heap_freed_bytes", heap_freed_bytes)
         line.field("heap_live_delta", heap_live_delta)
+        line.field("request_bytes", request_bytes)
+        line.field("response_bytes", response_bytes)
         line.finish()
     }
 }

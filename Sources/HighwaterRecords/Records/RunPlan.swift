@@ -26,6 +26,13 @@ public struct RunPlan: Codable, Equatable, Sendable {
         public init(requests: Int, concurrency: Int = 1, rate: Double? = nil, payloadBytes: [UInt64] = []) {
             self.requests = requests; self.concurrency = concurrency; self.rate = rate; self.payloadBytes = payloadBytes
         }
+
+        /// The one definition of "the same load": runs compare with one another (and are ordered side by side
+        /// when repeated) only when this matches. A summary carries it as `configuration["load"]`.
+        public var identity: String {
+            "\(requests) requests, concurrency \(concurrency), rate \(rate.map { "\($0)/s" } ?? "open"), payload "
+                + (payloadBytes.isEmpty ? "none" : payloadBytes.map(String.init).joined(separator: "+"))
+        }
     }
 
     public struct Storage: Codable, Equatable, Sendable {

@@ -107,6 +107,15 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var arena_high_water: [UInt64]?
     /// What the machine was doing when the run started (pending writes, load), after settling.
     public var started_from: StartingPoint?
+    /// `record`: glibc's arenas counted from /proc/PID/smaps over the run, against the target's limit.
+    public var arena_census: ArenaCensusRecord?
+    /// `record --watch-dir`: the files the target held open on the watched filesystems, largest first (at most 10),
+    /// and the sentence naming the one that filled it.
+    public var temp_dir_holders: [TempFileHolder]?
+    public var temp_dir_finding: String?
+    /// The call sites that held the most heap when the run ended (at most 5), from the allocation agent's samples
+    /// scaled to totals; absent without the agent. `alloc-sites.jsonl` beside the run has every site.
+    public var allocation_sites: [AllocationSite]?
     /// Which repetition of its configuration this run is (1-based), when the scenario repeats it.
     public var repetition: Int?
 

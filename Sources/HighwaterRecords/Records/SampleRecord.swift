@@ -20,6 +20,14 @@ public struct SampleRecord: Codable, Equatable, Sendable {
     public var heap_system: UInt64?
     public var arenas: UInt64?
     public var tmp_used: UInt64?
+    /// `record` with a process tree: how many processes the figures above add up (the root and its descendants).
+    public var processes: UInt64?
+    /// The arena census from /proc/PID/smaps (any glibc process, read at a slower rate of its own): glibc's
+    /// non-main arena heaps (64 MiB-aligned anonymous reservations) and the resident bytes in them, and the
+    /// main arena's `[heap]`; `arenas` is then the heaps plus the main arena.
+    public var arena_heaps: UInt64?
+    public var arena_heap_resident: UInt64?
+    public var main_heap_resident: UInt64?
 
     public init(t_ns: UInt64, pid: Int32, rss: UInt64, rss_anon: UInt64, rss_file: UInt64, rss_shmem: UInt64,
                 vm_size: UInt64, vm_hwm: UInt64, threads: UInt64, fds: UInt64, utime_ns: UInt64, stime_ns: UInt64,
@@ -52,6 +60,10 @@ public struct SampleRecord: Codable, Equatable, Sendable {
         line.field("heap_system", heap_system)
         line.field("arenas", arenas)
         line.field("tmp_used", tmp_used)
+        line.field("processes", processes)
+        line.field("arena_heaps", arena_heaps)
+        line.field("arena_heap_resident", arena_heap_resident)
+        line.field("main_heap_resident", main_heap_resident)
         line.finish()
     }
 }

@@ -42,6 +42,15 @@ public struct Expectation: Sendable {
     /// The limit as a person reads it.
     public var limitText: String { field.format(limit) }
 
+    /// An expectation given on the command line (`record --expect 'rss_growth < 64 MiB'`), for every run it is
+    /// checked against; the error says what is wrong and how to write it.
+    public static func parse(commandLine text: String) throws(ExpectationSyntaxError) -> Expectation {
+        switch parse(text, location: SourceLocation(file: "--expect", line: 1, column: 1), filter: Filter(conditions: [])) {
+        case .success(let e): return e
+        case .failure(let problem): throw ExpectationSyntaxError(description: "--expect '\(text)': \(problem.message); \(problem.hint ?? "")")
+        }
+    }
+
     /// Parses `FIELD OP VALUE [UNIT]`; the error says what is wrong and how to write it.
     static func parse(_ text: String, location: SourceLocation, filter: Filter) -> Result<Expectation, ValueProblem> {
         var found: (Comparison, Range<String.Index>)?
@@ -171,7 +180,22 @@ public struct ExpectationOutcome: Sendable {
     }
 }
 
+public struct ExpectationSyntaxError: Error, CustomStringConvertible {
+    public var description: String
+}
+
 public enum ExpectationEvaluator {
+    /// The expectations a run carries already (`record --expect` stored them): for results of no scenario file.
+    public static func stored(_ runs: [RunSummary]) -> [ExpectationOutcome] {
+        runs.flatMap { run in
+            run.expectations.map {
+                ExpectationOutcome(scenario: run.scenario, config: run.config, text: $0.text, passed: $0.passed,
+                                   observed: $0.observed, limit: "", location: nil)
+            }
+        }
+    }
+
+
     /// Evaluates every scenario's expectations on the runs that belong to it (by scenario name), fills each run's
     /// `expectations`, and returns one outcome per pair; an expectation that matches no run fails, so a renamed
     /// configuration cannot silently stop being checked.

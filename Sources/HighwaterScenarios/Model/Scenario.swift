@@ -76,10 +76,10 @@ public struct Scenario: Sendable {
     /// the configurations a report compares with one another.
     static func groupedByLoad(_ plans: [RunPlan]) -> [[RunPlan]] {
         var groups: [[RunPlan]] = []
-        var index: [RunPlan.Load: Int] = [:]
+        var index: [String: Int] = [:]
         for plan in plans {
-            if let i = index[plan.load] { groups[i].append(plan) } else {
-                index[plan.load] = groups.count
+            if let i = index[plan.load.identity] { groups[i].append(plan) } else {
+                index[plan.load.identity] = groups.count
                 groups.append([plan])
             }
         }

@@ -11,7 +11,7 @@ import Testing
 struct SettlingTests {
     static var tmpOnDisk: Bool { (try? FilesystemProbe.usage(of: "/tmp").type) != "tmpfs" }
 
-    @Test("64 MiB just written are no longer pending after settling, and the starting point says what was left",
+    @Test("after 64 MiB written, settling waits until the machine's pending writes are below 16 MiB or its limit passes, and the starting point says which",
           .enabled(if: tmpOnDisk, "/tmp is a tmpfs here: its pages are never written back"))
     func writesReachTheDisk() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-settle")
@@ -22,10 +22,15 @@ struct SettlingTests {
             for _ in 0..<64 { try file.append(chunk) }
         }
         let before = try MachineActivity.read()
-        let start = try #require(await Settling.settle())
-        #expect(start.dirty_bytes + start.writeback_bytes < before.pendingBytes,
-                "pending \(Quantity.formatBytes(before.pendingBytes)) before settling, \(Quantity.formatBytes(start.dirty_bytes + start.writeback_bytes)) after")
-        #expect(!start.settled || start.dirty_bytes + start.writeback_bytes <= Settling.settledBytes)
+        let limitNs: UInt64 = 10_000_000_000
+        let start = try #require(await Settling.settle(limitNs: limitNs))
+        let pending = start.dirty_bytes + start.writeback_bytes
+        // Pending writes are machine-wide: beside other writers (two builds, the suite's own upload tests) they can
+        // stay above 16 MiB for the whole limit, and the starting point must then say it did not settle.
+        #expect(start.settled == (pending <= Settling.settledBytes),
+                "settled \(start.settled) with \(Quantity.formatBytes(pending)) pending")
+        #expect(start.settled || start.settle_ms >= Double(limitNs) / 1e6 * 0.95,
+                "gave up after \(start.settle_ms) ms with \(Quantity.formatBytes(pending)) pending (\(Quantity.formatBytes(before.pendingBytes)) before)")
         #expect(start.settle_ms > 0 && start.load_1m >= 0)
     }
 

@@ -46,6 +46,32 @@ struct TruePeakTests {
         #expect((samples.last?.vm_hwm ?? 0) >= baseline + 60 << 20)
     }
 
+    @Test("a phase's peak is its own: resetting VmHWM after a 64 MiB spike gives the spike to the phase that had it, not the next",
+          .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
+    func phasePeaks() async throws {
+        let python = try #require(TestSupport.which("python3"), "python3 is not installed, and this test starts a python3 child")
+        let dir = TestSupport.makeTemporaryDirectory()
+        defer { TestSupport.removeTree(dir) }
+        let script = TestSupport.pythonSteps(dir) + """
+            import mmap
+            m = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, 'MAP_POPULATE', 0x8000))
+            m.close()
+            step('spiked')
+            time.sleep(600)
+            """
+        let child = try ChildProcess([python, "-c", script])
+        defer { TestSupport.end(child) }
+        try #require(await TestSupport.appears(dir + "/spiked"), "python never spiked")
+        let probe = try ProcessProbe(pid: child.pid)
+        let rss = try probe.statm().resident
+        let first = try probe.resetPeak()
+        #expect(first >= rss + 60 << 20, "the first phase's peak \(first) should hold the spike over RSS \(rss)")
+        // The second phase starts from the RSS at the reset: its peak is far below the spike.
+        let second = try probe.peakResident()
+        #expect(second < rss + 16 << 20, "the second phase's peak \(second) should be near RSS \(rss), not the first phase's")
+        #expect(try probe.sample(refreshAll: true).vm_hwm < rss + 16 << 20)
+    }
+
     @Test("a process that exits is reported as exited with its status, not as a parse error")
     func exitIsReported() async throws {
         let dir = TestSupport.makeTemporaryDirectory()

@@ -43,6 +43,23 @@ struct RepetitionTests {
                 "\(plans.map(\.config))")
     }
 
+    @Test("the run order and the spread share one definition of the same load: a rate alone separates them")
+    func sameLoadOnce() throws {
+        let text = Self.text.replacing("repeat: 3", with: "repeat: 2") + "\nsweep:\n  load.rate: [5, 10]\n"
+        let plans = try loader.load(text: text, file: "ab.yaml").plans(quick: false)
+        #expect(plans.prefix(4).map(\.config) == ["a-5rps", "b-5rps", "a-10rps", "b-10rps"], "\(plans.map(\.config))")
+        let runs = plans.map { plan in
+            var s = Self.run(plan.config, repetition: plan.repetition!, p50: plan.load.rate == 5 ? 100 : 300, rps: 1, steady: 1)
+            s.configuration?["load"] = plan.load.identity
+            return s
+        }
+        let spread = try #require(RepetitionSpread(summaries: runs))
+        // Concurrency, requests and upload size are alike; the rate is not, so b-r10 is compared with a-r10 only.
+        #expect(spread.rows.first { $0.config == "b-10rps" }?.baseline == "a-10rps")
+        #expect(spread.rows.first { $0.config == "a-10rps" }?.baseline == nil)
+        #expect(spread.rows.first { $0.config == "b-10rps" }?.p50AgainstBaseline?.median == 1)
+    }
+
     @Test("repeat past 20 is refused at its line, naming the largest accepted")
     func bounded() {
         let error = #expect(throws: ScenarioLoadError.self) {

@@ -1,0 +1,122 @@
+@preconcurrency import Glibc
+import HighwaterProbes
+import HighwaterSystem
+
+/// The server `highwater record` watches: a command it started in a process group of its own, or a process it
+/// attached to by PID. What it started it also stops — SIGTERM to the whole group, SIGKILL after the grace
+/// period to the group and to every descendant seen before — so no worker outlives the record.
+public final class ExternalTarget: @unchecked Sendable {
+    public let pid: Int32
+    /// nil when attached: that process is not ours to stop.
+    public let process: ChildProcess?
+    public let stdoutPath: String?
+    public let stderrPath: String?
+    /// A shell holding the lifeline: if Highwater is killed outright, it ends the group (the target is not ours to
+    /// give a lifeline, as nginx is not).
+    private let keeper: ChildProcess?
+
+    /// Starts `command` with its output in `directory` (`target.out.log`, `target.err.log`).
+    public init(command: [String], environment: [String: String], directory: String, graceNs: UInt64) throws {
+        let out = directory + "/target.out.log"
+        let err = directory + "/target.err.log"
+        process = try ChildProcess(command, environment: environment, stdout: .file(out), stderr: .file(err), processGroup: true)
+        pid = process!.pid
+        stdoutPath = out
+        stderrPath = err
+        keeper = try? ChildProcess(["/bin/sh", "-c", Self.keeperScript(group: pid, graceNs: graceNs)],
+                                   stdout: .null, stderr: .null, lifeline: true)
+    }
+
+    /// Attaches to a running process.
+    public init(attachingTo pid: Int32) {
+        self.pid = pid
+        process = nil
+        stdoutPath = nil
+        stderrPath = nil
+        keeper = nil
+    }
+
+    deinit {
+        if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() }
+    }
+
+    /// How a started target ended, once it has; nil while it runs (and always for an attached one).
+    public var termination: Termination? { process?.poll() }
+
+    /// True once the target is gone: exited (started), or no longer a live process (attached).
+    public var hasEnded: Bool {
+        if let process { return process.poll() != nil }
+        return !Self.isAlive(pid)
+    }
+
+    /// The last lines the target wrote to stderr (and stdout when stderr is empty).
+    public func outputTail(lines: Int = 20) -> String? {
+        for path in [stderrPath, stdoutPath].compactMap({ $0 }) {
+            if let tail = FileTree.tail(path, lines: lines), !tail.allSatisfy(\.isWhitespace) { return tail }
+        }
+        return nil
+    }
+
+    public struct Stopped: Sendable {
+        public var termination: Termination?
+        /// SIGKILL was needed: the target ignored SIGTERM for the whole grace period.
+        public var killed: Bool
+        /// Descendants still alive after the SIGKILL (none expected).
+        public var leftBehind: [Int32]
+    }
+
+    /// SIGTERM to the group, then SIGKILL to the group and every descendant seen before, after `graceNs`.
+    /// Also after the target ended on its own: workers it left behind in its group are ended the same way.
+    /// An attached target is left running.
+    @discardableResult
+    public func stop(graceNs: UInt64) -> Stopped {
+        guard let process else { return Stopped(termination: nil, killed: false, leftBehind: []) }
+        defer { if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() } }
+        // Listed before the signal: a worker that made a session of its own leaves the group but not the tree.
+        let family = Set(ProcessTree.members(of: pid).dropFirst())
+        let rootAlreadyEnded = process.poll() != nil
+        var living = { () -> [Int32] in Array(family.union(ProcessTree.groupMembers(self.pid))).filter(Self.isAlive) }
+        if !rootAlreadyEnded || !living().isEmpty { _ = kill(-pid, SIGTERM) }
+        let deadline = MonotonicClock.nanoseconds() &+ graceNs
+        var killed = false
+        while true {
+            let left = living()
+            if process.poll() != nil && left.isEmpty { break }
+            if MonotonicClock.nanoseconds() >= deadline {
+                // Counted as killed when the target itself outlived the grace period, not for a stray worker.
+                killed = process.poll() == nil
+                _ = kill(-pid, SIGKILL)
+                for member in left { _ = kill(member, SIGKILL) }
+                process.signal(SIGKILL)
+                break
+            }
+            MonotonicClock.sleep(nanoseconds: 10_000_000)
+        }
+        let termination = process.wait(timeoutNs: 5_000_000_000)
+        let killDeadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
+        living = { Array(family).filter(Self.isAlive) + ProcessTree.groupMembers(self.pid).filter(Self.isAlive) }
+        var left = living()
+        while !left.isEmpty && MonotonicClock.nanoseconds() < killDeadline {
+            MonotonicClock.sleep(nanoseconds: 10_000_000)
+            left = living()
+        }
+        return Stopped(termination: termination, killed: killed, leftBehind: left)
+    }
+
+    /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? ProcFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].dropFirst().first
+        return state != "Z" && state != "X"
+    }
+
+    /// Waits on the lifeline (fd 3), which closes only when Highwater is gone; then ends the target's group as
+    /// `stop` would. `stop` kills the keeper first in a normal end. Ctrl-C is Highwater's to handle, not the keeper's.
+    static func keeperScript(group: Int32, graceNs: UInt64) -> String {
+        let seconds = max(1, (graceNs + 999_999_999) / 1_000_000_000)
+        return "trap '' INT; while read -r _ <&\(Lifeline.childDescriptor); do :; done; kill -TERM -\(group) 2>/dev/null; "
+            + "i=0; while kill -0 -\(group) 2>/dev/null && [ $i -lt \(seconds * 10) ]; do sleep 0.1; i=$((i+1)); done; "
+            + "kill -KILL -\(group) 2>/dev/null"
+    }
+}

@@ -1,0 +1,163 @@
+@preconcurrency import Glibc
+import AsyncHTTPClient
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterSystem
+import HighwaterUploads
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Sends one `--load` phase at an external target and writes a `requests.jsonl` line per request from the
+/// client's side: status, latency, bytes each way, error, and the target's RSS before and after. With one request
+/// at a time (c=1) the RSS is read fresh around each request, so its change is that request's; under concurrency
+/// it is the tree's RSS as the sampler last saw it, a timeline rather than a per-request cost.
+struct PhaseDriver: Sendable {
+    let spec: LoadSpec
+    let label: String
+    let targetPID: Int32
+    let output: AppendOnlyFile
+    /// The first requests, sent alone before the others (as `LoadDriver`'s warm-up, for the same reason).
+    let warmup: Int
+    /// The target's RSS as the sampler last read it (used under concurrency).
+    let sampledRSS: @Sendable () -> UInt64
+    let fileBody: [UInt8]?
+
+    /// What the phase saw, beside its request lines.
+    struct Outcome: Sendable {
+        var result = LoadDriver.Result()
+        /// Uploads: the largest size that passed, and the first request that failed with its size and status.
+        var largestPassed: UInt64?
+        var firstFailure: (size: UInt64, status: Int, error: String?)?
+    }
+
+    func run(stop: @escaping @Sendable () -> Bool) async -> Outcome {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = spec.concurrency
+        config.timeout.connect = .seconds(10)
+        config.timeout.read = .seconds(120)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        let next = Counter()
+        let started = MonotonicClock.nanoseconds()
+        let uploads = UploadTally()
+        let total = spec.requests
+        let warmup = min(self.warmup, total)
+        let one = { @Sendable (i: Int, partial: inout LoadDriver.Result) async in
+            await send(request: i, with: client, into: &partial, uploads: uploads)
+        }
+        var result = await LoadDriver.watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
+            var partial = LoadDriver.Result()
+            while !Task.isCancelled && !Interruption.requested && !stop() && next.value < warmup {
+                await one(next.increment(), &partial)
+            }
+            return partial
+        }
+        if !Interruption.requested && !stop() {
+            let rate = spec.rate
+            result.add(await LoadDriver.watched(stop: stop, workers: spec.concurrency) {
+                var partial = LoadDriver.Result()
+                requests: while !Task.isCancelled && !Interruption.requested && !stop() {
+                    let i = next.increment()
+                    guard i < total else { break }
+                    if let rate {
+                        let due = LoadDriver.due(request: i, rate: rate, startedNs: started)
+                        while case let now = MonotonicClock.nanoseconds(), due > now {
+                            do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
+                        }
+                    }
+                    await one(i, &partial)
+                }
+                return partial
+            })
+        }
+        result.wallNs = MonotonicClock.nanoseconds() - started
+        try? await client.shutdown()
+        let tally = uploads.state.withLock { $0 }
+        return Outcome(result: result, largestPassed: tally.largestPassed, firstFailure: tally.firstFailure)
+    }
+
+    /// Shared by the phase's workers.
+    final class UploadTally: Sendable {
+        struct State: Sendable {
+            var largestPassed: UInt64?
+            var firstFailure: (size: UInt64, status: Int, error: String?)?
+            var firstFailureIndex = Int.max
+        }
+        let state = Mutex(State())
+    }
+
+    func body(request i: Int) -> RequestBody? {
+        if let size = spec.uploadBytes(request: i) {
+            let framing = MultipartFraming(fieldName: spec.field, fileName: "upload-\(i).bin")
+            return RequestBody(contentType: framing.requestContentType, prefix: framing.head, fillBytes: Int(size), suffix: framing.tail)
+        }
+        switch spec.body {
+        case .none: return nil
+        case .generated(let size): return RequestBody(contentType: "application/octet-stream", fillBytes: Int(size))
+        case .file: return RequestBody(contentType: "application/octet-stream", prefix: fileBody ?? [], fillBytes: 0)
+        }
+    }
+
+    private func send(request i: Int, with client: HTTPClient, into partial: inout LoadDriver.Result,
+                      uploads: UploadTally) async {
+        var request = HTTPClientRequest(url: spec.url)
+        request.method = HTTPMethod(rawValue: spec.method)
+        request.headers.add(name: "x-highwater-request", value: "\(i)")
+        let body = self.body(request: i)
+        if let body {
+            request.headers.add(name: "content-type", value: body.contentType)
+            request.body = .stream(body.chunks, length: .known(Int64(body.length)))
+        }
+        let alone = spec.concurrency == 1 || i < warmup
+        let rssBefore = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        let wall = WallClock.nanoseconds()
+        let t0 = MonotonicClock.nanoseconds()
+        var status = 0
+        var received: UInt64 = 0
+        var failure: String?
+        do {
+            let response = try await client.execute(request, timeout: .seconds(120))
+            for try await chunk in response.body { received += UInt64(chunk.readableBytes) }
+            status = Int(response.status.code)
+        } catch {
+            failure = "\(error)"
+        }
+        let t1 = MonotonicClock.nanoseconds()
+        let rssAfter = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        if failure == nil {
+            partial.latenciesMs.append(Double(t1 - t0) / 1e6)
+            partial.bytesReceived += Int(received)
+            partial.statuses[status, default: 0] += 1
+            if !(200..<300).contains(status) {
+                partial.errors += 1
+                partial.errorKinds["http_\(status)", default: 0] += 1
+                if partial.firstError == nil { partial.firstError = "request \(i) answered \(status)" }
+            }
+        } else {
+            partial.errors += 1
+            partial.statuses[0, default: 0] += 1
+            if partial.firstError == nil { partial.firstError = failure }
+        }
+        let upload = spec.uploadBytes(request: i)
+        if let upload {
+            uploads.state.withLock { t in
+                if failure == nil && (200..<300).contains(status) {
+                    t.largestPassed = max(t.largestPassed ?? 0, upload)
+                } else if i < t.firstFailureIndex {
+                    t.firstFailureIndex = i
+                    t.firstFailure = (upload, status, failure)
+                }
+            }
+        }
+        var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: t0, end_ns: t1,
+                                   status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: 0,
+                                   heap_in_use_after: 0, error: failure)
+        record.t_unix_ns = wall
+        record.payload_bytes = upload
+        record.request_bytes = UInt64(body?.length ?? 0)
+        record.response_bytes = received
+        var line = JSONLine(capacity: 512)
+        record.write(to: &line)
+        try? output.append(line.bytes)
+    }
+}

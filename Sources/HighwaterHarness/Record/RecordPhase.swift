@@ -1,0 +1,153 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterSystem
+
+/// One phase of `highwater record` in its run directory: the sampler on the target's process tree for the phase's
+/// length, the load (or none: the phase watches until the target ends, the time limit or Ctrl-C), and the summary
+/// with the growth verdict computed from the driver's request records.
+struct RecordPhase: Sendable {
+    let plan: RunPlan
+    let spec: LoadSpec?
+    let directory: String
+    let target: ExternalTarget
+    let options: RecordSession.Options
+
+    func run(stop: @escaping @Sendable () -> Bool) async throws(RecordError) -> RunSummary {
+        for name in ["samples.jsonl", "requests.jsonl", "summary.json", "open-files.jsonl"] { Syscall.unlinkIfPresent(directory + "/" + name) }
+        let fileBody: [UInt8]?
+        do {
+            try FileTree.createDirectory(directory)
+            try FileTree.writeAtomically(try RecordCoding.document(plan), to: directory + "/plan.json")
+            if case .file(let path) = spec?.body {
+                fileBody = try FileTree.readBytes(path, limit: Int(LoadSpec.maxFileBodyBytes))
+            } else {
+                fileBody = nil
+            }
+        } catch {
+            throw .couldNotRun("phase \(plan.config): \(error)")
+        }
+        var sampling = Sampler.Options(intervalNs: options.intervalNs, pid: target.pid, tmpDir: options.watchDirs.first,
+                                       watchDirs: Array(options.watchDirs.dropFirst()))
+        sampling.descendants = true
+        sampling.censusIntervalNs = options.censusIntervalNs
+        sampling.openFilesPath = options.watchDirs.isEmpty ? nil : directory + "/open-files.jsonl"
+        let sampler: Sampler
+        do { sampler = try Sampler(options: sampling, appendingTo: directory + "/samples.jsonl") } catch {
+            throw .couldNotRun("cannot sample PID \(target.pid): \(error)")
+        }
+        let requestsFile: AppendOnlyFile
+        do { requestsFile = try AppendOnlyFile(directory + "/requests.jsonl", truncate: true) } catch {
+            throw .couldNotRun("cannot write \(directory)/requests.jsonl: \(error)")
+        }
+        // The kernel's peak (VmHWM) is the target's whole life's: reset it, so this phase's peak is its own and not
+        // an earlier phase's (or, attached with --pid, the peak of a day before the record).
+        let peakNote: String?
+        do {
+            try ProcessProbe(pid: target.pid).resetPeak()
+            peakNote = nil
+        } catch {
+            peakNote = "the kernel's peak RSS (VmHWM) could not be reset for this phase (\(error)): rss_peak may be an earlier one"
+        }
+        sampler.start()
+        var outcome = PhaseDriver.Outcome()
+        if let spec {
+            let driver = PhaseDriver(spec: spec, label: plan.config, targetPID: target.pid, output: requestsFile,
+                                     warmup: plan.warmup, sampledRSS: { sampler.totals.latest?.rss ?? 0 }, fileBody: fileBody)
+            outcome = await driver.run(stop: { stop() || !sampler.isRunning && target.hasEnded })
+        } else {
+            while !stop() && !Interruption.requested && sampler.isRunning {
+                try? await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        let totals = sampler.stop()
+        let requests = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(directory + "/requests.jsonl")) ?? [])
+        let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/samples.jsonl")) ?? [])
+        let result = outcome.result
+        let unanswered = result.statuses[0, default: 0]
+        let neverSent = max(0, plan.load.requests - result.latenciesMs.count - unanswered)
+        let client = RunSummarizer.ClientSide(latenciesMs: result.latenciesMs, errors: result.errors + (spec == nil ? 0 : neverSent),
+                                              wallNs: result.wallNs)
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
+        var summary = RunSummarizer.summarize(plan: plan, runID: plan.config, requests: requests, samples: samples, client: client,
+                                              arenaLimit: arenaLimit.limit, cores: cores, liveHeap: false)
+        Self.attributeToProcessThreads(&summary, samples: samples, requests: requests)
+        GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit.limit, cores: cores, lastSample: samples.last)
+        if let every = options.censusIntervalNs {
+            summary.arena_census = ArenaCensusRecord.from(samples: samples, limit: arenaLimit.limit, limitSource: arenaLimit.source,
+                                                          cores: cores, intervalNs: every)
+            if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
+        }
+        summary.temp_dir = totals.watched.first
+        summary.configuration?["executor"] = "external"
+        summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
+        if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
+        if spec == nil {
+            summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]
+        } else if result.errors > 0, let first = result.firstError {
+            let statuses = result.statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
+                .map { "\($0.value) x \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")
+            summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
+        }
+        if let failure = outcome.firstFailure {
+            var w = summary.workload ?? [:]
+            if let passed = outcome.largestPassed { w["largest_passed"] = Double(passed) }
+            w["smallest_failed"] = Double(failure.size)
+            w["failed_status"] = Double(failure.status)
+            summary.workload = w
+            let answer = failure.status == 0 ? "no answer (\(failure.error ?? "?"))" : "status \(failure.status)"
+            let passed = outcome.largestPassed.map { "; the largest that passed was \(Quantity.formatBytes($0))" } ?? ""
+            summary.notes = (summary.notes ?? []) + ["uploads started failing at \(Quantity.formatBytes(failure.size)) with \(answer)\(passed)"]
+        } else if let passed = outcome.largestPassed {
+            summary.workload = (summary.workload ?? [:]).merging(["largest_passed": Double(passed)]) { $1 }
+        }
+        let holders = sampler.openFileHolders
+        if !holders.isEmpty {
+            summary.temp_dir_holders = Array(holders.prefix(10))
+            summary.temp_dir_finding = Self.filler(holders: holders, watched: totals.watched, outcome: outcome)
+            if let finding = summary.temp_dir_finding { summary.notes = (summary.notes ?? []) + [finding] }
+        }
+        let lost = sampler.lost.records + requestsFile.losses.records
+        if lost > 0 {
+            summary.records_lost = lost
+            summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
+        }
+        if let write = try? RecordCoding.document(summary) { try? FileTree.writeAtomically(write, to: directory + "/summary.json") }
+        return summary
+    }
+
+    /// "python3 (pid 4121) held a deleted 31 MiB file /tmp/x/tmpab in /tmp/x when its filesystem filled (32 MiB); the
+    /// server answered 400": the holder alive when the watched filesystem first filled, else the largest file seen.
+    static func filler(holders: [TempFileHolder], watched: [WatchedFilesystem], outcome: PhaseDriver.Outcome) -> String? {
+        let statuses = outcome.result.statuses.filter { !(200..<300).contains($0.key) }
+        let status = outcome.firstFailure?.status ?? statuses.max { $0.value < $1.value }?.key
+        let answer = status.map { $0 == 0 ? "; the server gave no answer" : "; the server answered \($0)" } ?? ""
+        for w in watched where w.wasFull {
+            let inDir = holders.filter { $0.dir == w.path }
+            guard !inDir.isEmpty else { continue }
+            // Seen within two sample intervals of the moment it filled: the scans are every sample, the fill is 1 ms-exact.
+            let slack: UInt64 = 50_000_000
+            let at = w.first_full_ns ?? 0
+            let there = inDir.filter { $0.first_seen_ns <= at &+ slack && $0.last_seen_ns &+ slack >= at }
+            let filler = there.first ?? inDir[0]
+            return filler.sentence + " when its filesystem filled (\(Quantity.formatBytes(w.capacity)))" + answer
+        }
+        return holders.first.map { "the largest file held open: " + $0.sentence + answer }
+    }
+
+    /// The driver cannot see which server thread ran a request (its records carry tid 0), so the per-thread figures
+    /// the summarizer drew from them are dropped, and the plateau is put at the process tree's thread count when
+    /// it was reached, as the samples saw it.
+    static func attributeToProcessThreads(_ s: inout RunSummary, samples: [SampleRecord], requests: [RequestRecord]) {
+        s.worker_threads = nil
+        s.first_on_thread_requests = nil
+        s.rss_delta_first_on_thread = nil
+        s.rss_delta_other = nil
+        s.growth_per_thread = nil
+        s.plateau_threads = nil
+        guard let p = s.growth.first_plateau_request, let at = requests.first(where: { $0.i == p })?.end_ns else { return }
+        s.plateau_threads = samples.last(where: { $0.t_ns <= at }).map { Int($0.threads) }
+    }
+}

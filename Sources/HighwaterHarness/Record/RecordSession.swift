@@ -1,0 +1,206 @@
+@preconcurrency import Glibc
+import HighwaterAnalysis
+import HighwaterProbes
+import HighwaterRecords
+import HighwaterSystem
+
+/// `highwater record`: a server Highwater did not build, started (or attached to), waited for, loaded phase by
+/// phase and sampled with its descendants, each phase written as a run directory that `run` would write
+/// (`DIR/<name>/NN-<phase>/{plan.json, samples.jsonl, requests.jsonl, summary.json}` and `DIR/summary.json`),
+/// so `highwater report` and `check --results` read it as they read a run.
+public struct RecordSession: Sendable {
+    public struct Options: Sendable {
+        public var command: [String] = []
+        public var pid: Int32?
+        public var environment: [String: String] = [:]
+        public var readiness: Readiness = .immediately
+        public var readyTimeoutNs: UInt64 = 30_000_000_000
+        public var loads: [LoadSpec] = []
+        public var watchDirs: [String] = []
+        public var intervalNs: UInt64 = 10_000_000
+        public var timeLimitNs: UInt64?
+        public var graceNs: UInt64 = 5_000_000_000
+        /// How often glibc's arenas are counted from /proc/PID/smaps; nil: never.
+        public var censusIntervalNs: UInt64? = 200_000_000
+        public var outDirectory = "results"
+        public var name = "record"
+        public var version = ""
+        public init() {}
+    }
+
+    /// How the record ended, for the exit code and the closing lines.
+    public struct Outcome: Sendable {
+        public var summaries: [RunSummary] = []
+        /// A started target that ended on its own before the record stopped it (a crash, or an exit mid-load).
+        public var targetEnded: Termination?
+        /// An attached process that exited while it was recorded.
+        public var attachedExited = false
+        public var timedOut = false
+        public var interrupted = false
+        /// The started target ignored SIGTERM and was killed after the grace period.
+        public var killedAfterGrace = false
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    public var scenarioDirectory: String { options.outDirectory + "/" + options.name }
+
+    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
+        do { try FileTree.createDirectory(scenarioDirectory) } catch { throw .couldNotRun("cannot create \(scenarioDirectory): \(error)") }
+        let plans = phasePlans()
+        RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
+            .clearEarlierRuns(of: plans)
+        let target: ExternalTarget
+        if let pid = options.pid {
+            guard ExternalTarget.isAlive(pid) else { throw .couldNotRun("no live process has PID \(pid)") }
+            target = ExternalTarget(attachingTo: pid)
+        } else {
+            var environment = ProcessEnvironment.current
+            for (k, v) in options.environment { environment[k] = v }
+            do {
+                target = try ExternalTarget(command: options.command, environment: environment, directory: scenarioDirectory,
+                                            graceNs: options.graceNs)
+            } catch {
+                throw .couldNotRun("could not start \(options.command.joined(separator: " ")): \(error)")
+            }
+        }
+        let started = MonotonicClock.nanoseconds()
+        switch await options.readiness.wait(for: target, timeoutNs: options.readyTimeoutNs) {
+        case .ready:
+            progress("target PID \(target.pid) ready (\(options.readiness.description)) after \(Quantity.format(Double(MonotonicClock.nanoseconds() - started) / 1e9)) s")
+        case .ended:
+            let how = target.termination.map { "ended with \($0)" } ?? "exited"
+            throw .notReady("the target \(how) before it was ready (\(options.readiness.description))" + Self.tailText(target))
+        case .interrupted:
+            target.stop(graceNs: options.graceNs)
+            throw .notReady("interrupted before the target was ready")
+        case .timedOut:
+            let stopped = target.stop(graceNs: options.graceNs)
+            throw .notReady("the target was not ready \(options.readiness.description) within \(Quantity.format(Double(options.readyTimeoutNs) / 1e9)) s; "
+                            + "it was stopped (\(stopped.termination.map(\.description) ?? "attached, left running"))" + Self.tailText(target))
+        }
+
+        var outcome = Outcome()
+        let deadline = options.timeLimitNs.map { started &+ $0 }
+        let pastDeadline = { @Sendable () -> Bool in deadline.map { MonotonicClock.nanoseconds() >= $0 } ?? false }
+        for (k, plan) in plans.enumerated() {
+            let spec = k < options.loads.count ? options.loads[k] : nil
+            let phase = RecordPhase(plan: plan, spec: spec, directory: scenarioDirectory + "/" + plan.config,
+                                    target: target, options: options)
+            var summary: RunSummary
+            do {
+                summary = try await phase.run(stop: { target.hasEnded || pastDeadline() })
+            } catch {
+                if outcome.summaries.isEmpty && !target.hasEnded {
+                    target.stop(graceNs: options.graceNs)
+                    throw error
+                }
+                break
+            }
+            progress("\(plan.config): " + RunSession.oneLineForRecord(summary))
+            let ended = target.hasEnded
+            if ended {
+                if let t = target.termination {
+                    outcome.targetEnded = t
+                    summary.child_exit = t.description
+                    summary.stderr_tail = target.outputTail()
+                    let during = spec != nil ? "during the load (\(summary.requests) of \(plan.load.requests) requests sent)" : "while it was recorded"
+                    summary.notes = (summary.notes ?? []) + ["the target ended with \(t) \(during); the data up to then is kept"]
+                    if spec != nil || !t.succeeded, summary.growth.classification != .notRun { summary.growth.classification = .crashed }
+                } else {
+                    outcome.attachedExited = true
+                    summary.notes = (summary.notes ?? []) + ["PID \(target.pid) exited while it was recorded; the record ends here with the data up to then"]
+                }
+            }
+            // Without load, the time limit is how long to watch: reaching it is the normal end.
+            if pastDeadline() && !ended && spec != nil, let limit = options.timeLimitNs {
+                outcome.timedOut = true
+                summary.timed_out_after_s = Double(limit) / 1e9
+                summary.notes = (summary.notes ?? []) + ["timed out after \(Quantity.format(Double(limit) / 1e9)) s (--time-limit): the load was stopped there"]
+            }
+            if Interruption.requested { outcome.interrupted = true }
+            outcome.summaries.append(summary)
+            store(outcome.summaries)
+            if ended || outcome.timedOut || outcome.interrupted { break }
+        }
+
+        // A target that ended before a phase could start (a crash between phases) is news too.
+        if let t = target.termination, outcome.targetEnded == nil, !t.succeeded {
+            outcome.targetEnded = t
+            if outcome.summaries.isEmpty {
+                target.stop(graceNs: options.graceNs)
+                throw .couldNotRun("the target ended with \(t) before the first phase could start" + Self.tailText(target))
+            }
+        }
+        if target.process != nil {
+            let endedBefore = target.hasEnded
+            let stopped = target.stop(graceNs: options.graceNs)
+            if var last = outcome.summaries.popLast() {
+                if !endedBefore { last.child_exit = stopped.termination?.description }
+                if stopped.killed {
+                    outcome.killedAfterGrace = true
+                    last.stderr_tail = target.outputTail()
+                    last.notes = (last.notes ?? []) + ["the target ignored SIGTERM for the \(Quantity.format(Double(options.graceNs) / 1e9)) s grace period and was killed (SIGKILL to its process group)"]
+                }
+                if !stopped.leftBehind.isEmpty {
+                    last.notes = (last.notes ?? []) + ["processes still alive after SIGKILL: \(stopped.leftBehind.map(String.init).joined(separator: ", "))"]
+                }
+                outcome.summaries.append(last)
+                rewrite(last)
+                store(outcome.summaries)
+            }
+        }
+        return outcome
+    }
+
+    /// One plan per phase (or one `observe` phase without --load), so each is a run as `run` lays them out.
+    func phasePlans() -> [RunPlan] {
+        let specs: [LoadSpec?] = options.loads.isEmpty ? [nil] : options.loads
+        return specs.enumerated().map { k, spec in
+            let number = k + 1 < 10 ? "0\(k + 1)" : "\(k + 1)"
+            let config = number + "-" + (spec?.label ?? "observe")
+            var plan = RunPlan(scenario: options.name, config: config, executor: .init(kind: "external", size: 0),
+                               workload: .init(name: "external", options: spec.map { ["load": $0.text] } ?? [:]),
+                               environment: options.environment,
+                               load: .init(requests: spec?.requests ?? 0, concurrency: spec?.concurrency ?? 0, rate: spec?.rate),
+                               warmup: spec == nil ? 0 : 1, sampleIntervalNs: options.intervalNs, timeLimitNs: options.timeLimitNs)
+            plan.storage.tempDir = options.watchDirs.first
+            return plan
+        }
+    }
+
+    public func store(_ summaries: [RunSummary]) {
+        try? RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version).store(summaries)
+    }
+
+    public func rewrite(_ summary: RunSummary) {
+        guard let bytes = try? RecordCoding.document(summary) else { return }
+        try? FileTree.writeAtomically(bytes, to: scenarioDirectory + "/" + summary.run_id + "/summary.json")
+    }
+
+    static func tailText(_ target: ExternalTarget) -> String {
+        target.outputTail().map { "; its output ended with:\n" + $0 } ?? "; it wrote nothing to stdout or stderr"
+    }
+}
+
+public enum RecordError: Error, CustomStringConvertible {
+    /// Set-up failed: the command would not start, the PID is not there, the directory cannot be written.
+    case couldNotRun(String)
+    /// The target never became ready, or ended first.
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .couldNotRun(let m), .notReady(let m): return m
+        }
+    }
+}
+
+extension RunSession {
+    /// The one-line summary `run` prints, for a phase of `record`.
+    static func oneLineForRecord(_ s: RunSummary) -> String {
+        RunSession(outDirectory: "", executable: "", showProgress: false, version: "").oneLine(s, planned: s.requests)
+    }
+}
