@@ -122,15 +122,41 @@ static inline __attribute__((always_inline)) void hw_count_free(void *p, size_t 
     if (__builtin_expect(__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) hw_sample_free(t, p, n);
 }
 
+// malloc and free, the calls that matter most, test everything the common case needs at once and
+// leave the rest to out-of-line functions, so their fast paths save no registers and free ends in a
+// tail call to glibc.
+__attribute__((noinline)) static void *hw_malloc_slow(void *p) {
+    hw_count_alloc(p);
+    return p;
+}
+
+__attribute__((noinline)) static void hw_free_slow(void *ptr, size_t n) {
+    hw_count_free(ptr, n);
+    __libc_free(ptr);
+}
+
 HW_EXPORT void *malloc(size_t size) {
     void *p = __libc_malloc(size);
-    hw_count_alloc(p);
+    if (__builtin_expect(p == NULL, 0)) return p;
+    struct hw_thread_counts *t = &hw_self;
+    size_t n = hw_usable_size(p);
+    int64_t until = t->until_sample - (int64_t)n;
+    if (__builtin_expect(t->mode != HW_COUNTING || until < 0, 0)) return hw_malloc_slow(p);
+    t->until_sample = until;
+    HW_BUMP(t, allocs, 1);
+    HW_BUMP(t, alloc_bytes, n);
     return p;
 }
 
 HW_EXPORT void free(void *ptr) {
     if (ptr == NULL) return;
-    hw_count_free(ptr, hw_usable_size(ptr));
+    struct hw_thread_counts *t = &hw_self;
+    size_t n = hw_usable_size(ptr);
+    if (__builtin_expect(t->mode != HW_COUNTING || __atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) {
+        return hw_free_slow(ptr, n);
+    }
+    HW_BUMP(t, frees, 1);
+    HW_BUMP(t, freed_bytes, n);
     __libc_free(ptr);
 }
 
