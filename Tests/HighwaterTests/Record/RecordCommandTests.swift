@@ -244,6 +244,25 @@ struct RecordCommandTests {
         #expect(r.stderr.contains("glibc arenas (census of /proc/PID/smaps)"), "the finding is printed with the progress: \(r.stderr)")
     }
 
+    @Test("--time-limit cuts the load: recorded as timed out, the server stopped, exit 1")
+    func timeLimit() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--time-limit", "4s",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=10000000", "--load", "GET http://127.0.0.1:\(port)/work n=5",
+                                       "--"] + server)
+        #expect(r.termination == .exited(1), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("time limit"), "\(r.stderr)")
+        let results = try RecordTestServer.results(out)
+        #expect(results.runs.count == 1, "the phase after the limit does not run")
+        let run = try #require(results.runs.first)
+        #expect(run.timed_out_after_s == 4 && run.requests > 0 && run.requests < 10_000_000)
+        for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
+    }
+
     @Test("--help teaches: the spec grammar, an example, exit codes, defaults as a user writes them")
     func help() async {
         let r = await TestSupport.run([TestSupport.highwater, "record", "--help"])
