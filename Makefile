@@ -17,9 +17,10 @@ run: build
 	.build/release/highwater env
 	.build/release/highwater run --out results
 
-# The tests also open a report in headless Chromium and an allocation profile in `go tool pprof` (each skipped
-# with the reason when it is absent), and record a real uvicorn + Starlette app from the project's venv (.venv).
-test: DEPS += chromium golang-go pip:uvicorn pip:starlette pip:python-multipart
+# The tests also open a report in headless Chromium and an allocation profile in `go tool pprof`, hold the agent
+# beside heaptrack (each skipped with the reason when it is absent), and record a real uvicorn + Starlette app from
+# the project's venv (.venv).
+test: DEPS += chromium golang-go heaptrack pip:uvicorn pip:starlette pip:python-multipart
 test: deps
 	swift test
 

@@ -60,8 +60,9 @@ static void hw_lock(void) {
 
 static void hw_unlock(void) { __atomic_store_n(&hw_lock_word, 0, __ATOMIC_RELEASE); }
 
-// The sampled pointers still live: open addressing, 0 empty, 1 a removed entry. A table is never
-// unmapped, so a free reading it without the lock while it is replaced reads valid memory.
+// The sampled pointers still live: open addressing, 0 empty, 1 a removed entry. Frees read it without
+// the lock, so a replaced table stays mapped for two more replacements (each takes thousands of samples)
+// before it is unmapped: a free still probing it by then would have stalled for all of them.
 struct hw_table {
     uint64_t mask;
     uint64_t used;  // live entries and removed ones
@@ -69,7 +70,10 @@ struct hw_table {
 };
 
 static struct hw_table *hw_table;
+static struct hw_table *hw_replaced[2];
 HW_HIDDEN uint64_t hw_sampled_live;
+
+static size_t hw_table_bytes(const struct hw_table *t) { return sizeof(struct hw_table) + (t->mask + 1) * sizeof(uintptr_t); }
 
 static struct hw_table *hw_table_make(uint64_t capacity) {
     size_t bytes = sizeof(struct hw_table) + capacity * sizeof(uintptr_t);
@@ -104,6 +108,9 @@ static int hw_table_insert(uintptr_t p) {
             for (uint64_t i = 0; i <= t->mask; i++) if (t->keys[i] > 1) hw_table_put(n, t->keys[i]);
         }
         __atomic_store_n(&hw_table, n, __ATOMIC_RELEASE);
+        if (hw_replaced[1] != NULL) munmap(hw_replaced[1], hw_table_bytes(hw_replaced[1]));
+        hw_replaced[1] = hw_replaced[0];
+        hw_replaced[0] = t;
         t = n;
     }
     hw_table_put(t, p);
@@ -203,7 +210,23 @@ HW_HIDDEN void hw_sampling_start(void) {
         for (const char *c = every; *c >= '0' && *c <= '9' && n < (INT64_MAX / 10 - 10); c++) n = n * 10 + (*c - '0');
         hw_interval = n;
     }
+    // The events file belongs to the first process that opens it, and to the programs it execs in its
+    // place (same PID: `unshare … highwater host`); a descendant with a PID of its own would truncate it,
+    // so it is counted but not sampled.
+    const char *owner = getenv("HIGHWATER_AGENT_OWNER");
+    char pid_text[16];
+    int pid_length = 0;
+    for (unsigned v = (unsigned)getpid(); v > 0 || pid_length == 0; v /= 10) pid_text[pid_length++] = (char)('0' + v % 10);
+    for (int i = 0; i < pid_length / 2; i++) {
+        char c = pid_text[i];
+        pid_text[i] = pid_text[pid_length - 1 - i];
+        pid_text[pid_length - 1 - i] = c;
+    }
+    pid_text[pid_length] = 0;
+    if (owner != NULL && strcmp(owner, pid_text) != 0) out = NULL;
     if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 6 < sizeof(hw_maps_path)) {
+        // setenv allocates: counted like any allocation, never sampled (busy).
+        setenv("HIGHWATER_AGENT_OWNER", pid_text, 1);
         hw_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (hw_out >= 0) {
             strcpy(hw_maps_path, out);

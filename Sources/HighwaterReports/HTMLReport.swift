@@ -232,6 +232,7 @@ public enum HTMLReport {
                                names: ["later requests on a thread", "first request on a new thread"], colors: [palette[2], palette[1]]).svg()
             }
         }
+        h += allocationSection(run)
         if !s.expectations.isEmpty {
             h += "<table><tr><th class=\"l\">expectation</th><th class=\"l\">result</th><th class=\"l\">observed</th></tr>"
             for e in s.expectations {
@@ -248,6 +249,34 @@ public enum HTMLReport {
         if skipped > 0 { h += "<p class=\"meta\">\(skipped) lines of raw data were not complete records and were skipped (an interrupted run writes half a line).</p>" }
         h += "<p class=\"meta\">Raw data: <code>\(Markup.escape(run.data.directory))/</code> (requests.jsonl, samples.jsonl, requests.csv).</p>"
         return h + "</section>\n"
+    }
+
+    /// Who holds the memory, from the allocation agent: the sites that held the most at the end (from the summary)
+    /// and the flame graph of retained bytes (from `retained.folded` beside the run; allocated bytes when nothing
+    /// was retained). Empty for a run without the agent.
+    static func allocationSection(_ run: ReportModel.Run) -> String {
+        guard let sites = run.summary.allocation_sites, !sites.isEmpty else { return "" }
+        let requests = max(run.summary.requests, 1)
+        var h = "<h4>Who holds the memory (allocation samples)</h4><table><tr><th class=\"l\">site</th><th class=\"l\">called from</th>"
+            + "<th>retained at the end</th><th>retained per request</th><th>allocated</th><th>allocations</th><th>samples</th></tr>"
+        for site in sites {
+            let caller = site.stack.flatMap { $0.count > 1 ? $0[1] : nil } ?? ""
+            h += "<tr><td class=\"l\"><code>\(Markup.escape(site.site))</code></td><td class=\"l\">\(Markup.escape(caller))</td>"
+                + "<td>\(Quantity.formatBytes(Double(site.retained_bytes)))</td>"
+                + "<td>\(Quantity.formatBytes(Double(site.retained_bytes) / Double(requests)))</td>"
+                + "<td>\(Quantity.formatBytes(Double(site.alloc_bytes)))</td><td>\(site.alloc_count)</td><td>\(site.samples)</td></tr>"
+        }
+        h += "</table>"
+        for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
+            let path = run.data.directory + "/" + file
+            guard let bytes = try? ReportFile.readAll(path), bytes.count <= FlameGraph.maxFileBytes else { continue }
+            let graph = FlameGraph(title: title, folded: String(decoding: bytes, as: UTF8.self))
+            if graph.isEmpty { continue }
+            h += graph.svg()
+            h += "<p class=\"meta\">\(Markup.escape(path)) opens in speedscope, inferno or flamegraph.pl; profile.pb.gz in go tool pprof.</p>"
+            break
+        }
+        return h
     }
 
     /// A sampled value over seconds since the run's first sample, downsampled keeping extremes.

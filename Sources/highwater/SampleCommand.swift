@@ -118,10 +118,16 @@ struct SampleCommand: ParsableCommand {
             print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
         }
         if agent, child != nil {
-            if let note = AllocationOutputs.write(directory: out, requests: 0) {
+            let written = AllocationOutputs.write(directory: out, requests: 0)
+            if let note = written.note {
                 print(note)
-            } else if access(out + "/alloc-sites.jsonl", F_OK) == 0 {
+            } else if !written.sites.isEmpty {
                 print("allocation profiles -> \(out)/alloc-sites.jsonl, alloc.folded, retained.folded, profile.pb.gz")
+                let top = written.sites.prefix(3).map { "\($0.site) \(Quantity.formatBytes(Double($0.retained_bytes)))" }
+                let held = written.sites.reduce(0.0) { $0 + Double($1.retained_bytes) }
+                let how = written.everyAllocation ? "every allocation recorded" : "estimated from sampled allocations"
+                print("heap: peak \(Quantity.formatBytes(written.peakLiveBytes ?? 0)) live, \(Quantity.formatBytes(held)) held at exit (\(how))")
+                print("held at exit, most first: " + top.joined(separator: ", "))
             }
         }
         for w in totals.watched {

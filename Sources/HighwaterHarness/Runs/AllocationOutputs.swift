@@ -9,30 +9,42 @@ import HighwaterSystem
 public enum AllocationOutputs {
     public static let files = ["alloc-sites.jsonl", "alloc.folded", "retained.folded", "profile.pb.gz"]
 
-    /// Writes the profiles when the child recorded samples; a note for the summary when they could not be made.
-    public static func write(directory: String, requests: Int) -> String? {
+    /// What `write` made: every site, most retained first, or a note for the summary when the profiles could
+    /// not be made. Both empty when the child recorded no samples.
+    public struct Written: Sendable {
+        public var sites: [AllocationSite] = []
+        public var note: String?
+        /// The largest live heap over the run, from the events (exact when every allocation was recorded).
+        public var peakLiveBytes: Double?
+        /// Whether every allocation was recorded (HIGHWATER_AGENT_SAMPLE_BYTES=0), so the figures are exact.
+        public var everyAllocation = false
+    }
+
+    /// Writes the profiles when the child recorded samples.
+    public static func write(directory: String, requests: Int) -> Written {
         let events = directory + "/" + AgentPreload.eventsFile
         let mapsPath = events + ".maps"
-        guard access(events, F_OK) == 0 else { return nil }
+        guard access(events, F_OK) == 0 else { return Written() }
         defer { Syscall.unlinkIfPresent(events); Syscall.unlinkIfPresent(mapsPath) }
         do {
             let parsed = try AllocationEvents(path: events)
             guard let mapsText = try? FileTree.readText(mapsPath) else {
-                return "allocation samples not symbolized: the child wrote no memory map (\(mapsPath)); it ended before exit"
+                return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(mapsPath)); it ended before exit")
             }
             let profile = AllocationProfile(events: parsed, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText)))
-            var sites: [UInt8] = []
-            for site in profile.sites(requests: requests) {
-                sites += try RecordCoding.line(site)
-                sites.append(UInt8(ascii: "\n"))
+            let sites = profile.sites(requests: requests)
+            var lines: [UInt8] = []
+            for site in sites {
+                lines += try RecordCoding.line(site)
+                lines.append(UInt8(ascii: "\n"))
             }
-            try FileTree.writeAtomically(sites, to: directory + "/alloc-sites.jsonl")
+            try FileTree.writeAtomically(lines, to: directory + "/alloc-sites.jsonl")
             try FileTree.writeAtomically(profile.folded(retained: false), to: directory + "/alloc.folded")
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
-            return nil
+            return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0)
         } catch {
-            return "allocation profiles not written: \(error)"
+            return Written(note: "allocation profiles not written: \(error)")
         }
     }
 }

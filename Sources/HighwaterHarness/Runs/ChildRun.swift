@@ -135,9 +135,9 @@ public struct ChildRun: Sendable {
                                           lastSample: samples.last)
             }
         }
-        if let note = AllocationOutputs.write(directory: directory, requests: requests.count) {
-            summary.notes = (summary.notes ?? []) + [note]
-        }
+        let allocations = AllocationOutputs.write(directory: directory, requests: requests.count)
+        if let note = allocations.note { summary.notes = (summary.notes ?? []) + [note] }
+        AllocationFinding.apply(to: &summary, sites: allocations.sites)
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
         return summary
     }

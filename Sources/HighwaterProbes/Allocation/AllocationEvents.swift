@@ -19,6 +19,11 @@ public struct AllocationEvents: Sendable {
     public var interval: Int64
     public var pid: Int32
     public var samples: [Sample]
+    /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
+    /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
+    public var peakLiveBytes: Double = 0
+    /// When the peak was reached (the agent's clock, monotonic nanoseconds).
+    public var peakAtNs: UInt64 = 0
 
     public enum ReadError: Error, CustomStringConvertible {
         case notAnEventsFile(String)
@@ -52,6 +57,7 @@ public struct AllocationEvents: Sendable {
             func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
             // The live sample at each address: a free ends the latest one there.
             var live: [UInt64: Int] = [:]
+            var liveBytes = 0.0
             var at = 24
             while at + 32 <= raw.count {
                 let kindDepth = u32(at)
@@ -62,10 +68,14 @@ public struct AllocationEvents: Sendable {
                 if kind == 1 {
                     let stack = (0..<depth).map { u64(at + 32 + $0 * 8) }
                     live[address] = samples.count
-                    samples.append(Sample(address: address, size: u64(at + 16), tid: Int32(bitPattern: u32(at + 4)),
-                                          tNs: u64(at + 24), stack: stack, freed: false))
+                    let size = u64(at + 16), t = u64(at + 24)
+                    samples.append(Sample(address: address, size: size, tid: Int32(bitPattern: u32(at + 4)),
+                                          tNs: t, stack: stack, freed: false))
+                    liveBytes += Self.weight(size: size, interval: interval).bytes
+                    if liveBytes > peakLiveBytes { peakLiveBytes = liveBytes; peakAtNs = t }
                 } else if kind == 2, let index = live.removeValue(forKey: address) {
                     samples[index].freed = true
+                    liveBytes -= Self.weight(size: samples[index].size, interval: interval).bytes
                 }
                 at = end
             }
@@ -75,7 +85,9 @@ public struct AllocationEvents: Sendable {
 
     /// How many allocations, and how many bytes, one sample of `size` bytes stands for: 1/p each, where p is
     /// the chance that a block of that size is sampled (1 - e^(-size/interval)), as tcmalloc scales.
-    public func weight(size: UInt64) -> (count: Double, bytes: Double) {
+    public func weight(size: UInt64) -> (count: Double, bytes: Double) { Self.weight(size: size, interval: interval) }
+
+    static func weight(size: UInt64, interval: Int64) -> (count: Double, bytes: Double) {
         guard interval > 0, size > 0 else { return (1, Double(size)) }
         let p = 1 - Glibc.exp(-Double(size) / Double(interval))
         return (1 / p, Double(size) / p)

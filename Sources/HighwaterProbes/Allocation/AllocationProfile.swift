@@ -11,10 +11,21 @@ public struct AllocationProfile: Sendable {
         public var retainedCount: Double = 0
         public var retainedBytes: Double = 0
         public var samples = 0
+
+        public init(frames: [String], allocCount: Double = 0, allocBytes: Double = 0, retainedCount: Double = 0,
+                    retainedBytes: Double = 0, samples: Int = 0) {
+            self.frames = frames; self.allocCount = allocCount; self.allocBytes = allocBytes
+            self.retainedCount = retainedCount; self.retainedBytes = retainedBytes; self.samples = samples
+        }
     }
 
     public var stacks: [Stack]
     public var interval: Int64
+
+    public init(stacks: [Stack], interval: Int64) {
+        self.stacks = stacks
+        self.interval = interval
+    }
 
     /// Frames of the agent and of the unwinder are the recording itself, not the program.
     static func isRecording(_ module: String) -> Bool {

@@ -113,6 +113,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// and the sentence naming the one that filled it.
     public var temp_dir_holders: [TempFileHolder]?
     public var temp_dir_finding: String?
+    /// The call sites that held the most heap when the run ended (at most 5), from the allocation agent's samples
+    /// scaled to totals; absent without the agent. `alloc-sites.jsonl` beside the run has every site.
+    public var allocation_sites: [AllocationSite]?
     /// Which repetition of its configuration this run is (1-based), when the scenario repeats it.
     public var repetition: Int?
 

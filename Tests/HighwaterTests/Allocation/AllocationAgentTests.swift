@@ -78,14 +78,12 @@ struct AllocationAgentTests {
     func countsKnownAllocations() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-agent")
         defer { TestSupport.removeTree(dir) }
-        try FileTree.writeAtomically(Array(Self.program.utf8), to: dir + "/program.c")
-        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin", "-o", dir + "/program", dir + "/program.c", "-lpthread"])
-        try #require(build.termination == .exited(0), "cc: \(build.stderr)")
+        let program = try await Self.compile(Self.program, named: "program", in: dir)
 
-        let plain = await TestSupport.run([dir + "/program"])
+        let plain = await TestSupport.run([program])
         #expect(plain.stdout == "agent absent\n", "without the preload the program sees no agent")
 
-        let r = await TestSupport.run([dir + "/program"], environment: Self.preloading(Self.agent))
+        let r = await TestSupport.run([program], environment: Self.preloading(Self.agent))
         #expect(r.termination == .exited(0), "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         // 1000 + calloc + realloc + posix_memalign + aligned_alloc + memalign + valloc + pvalloc; realloc
@@ -134,22 +132,78 @@ struct AllocationAgentTests {
         #expect(access(dir + "/events.maps", R_OK) == 0)
     }
 
-    /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`.
+    @Test("a program the sampled process starts is counted but leaves the events file to its parent",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: TestSupport.which("python3") != nil, "python3 is absent"))
+    func descendantsLeaveTheEventsFile() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-exec")
+        defer { TestSupport.removeTree(dir) }
+        var environment = Self.preloading(Self.agent)
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
+        let script = "import os, subprocess; subprocess.run(['python3', '-c', 'bytearray(1 << 20)'], check=True); print(os.getpid())"
+        let r = await TestSupport.run(["python3", "-c", script], environment: environment, timeoutNs: 60_000_000_000)
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        let events = try AllocationEvents(path: dir + "/events")
+        #expect(String(events.pid) + "\n" == r.stdout, "the file is the parent's, not truncated by its child")
+        #expect(!events.samples.isEmpty)
+    }
+
+    /// Four threads allocating without end while the main thread calls exit(): the agent's exit flush runs
+    /// while they still take its lock and unwind their stacks.
+    static let exitingProgram = """
+        #include <pthread.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        static void *churn(void *arg) { (void)arg; for (;;) { void *p = malloc(64 + (rand() & 1023)); free(p); } return NULL; }
+        int main(void) {
+            pthread_t t[4];
+            for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, NULL);
+            usleep(100000);
+            exit(0);
+        }
+        """
+
+    @Test("a program that exits while its threads allocate, every allocation sampled or one per 4 KiB, ends at once",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
+          .enabled(if: compiler != nil, "no C compiler (cc) to build the test program"))
+    func exitWhileSampling() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-agent-exit")
+        defer { TestSupport.removeTree(dir) }
+        let program = try await Self.compile(Self.exitingProgram, named: "exiting", in: dir)
+        for every in ["0", "4096", "0", "4096", "0"] {
+            var environment = Self.preloading(Self.agent)
+            environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = every
+            environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
+            let r = await TestSupport.run([program], environment: environment, timeoutNs: 60_000_000_000)
+            #expect(r.termination == .exited(0), "sampling every \(every) bytes: \(r.termination) \(r.stderr)")
+            // What was flushed is whole: the file reads back, torn last record or not.
+            #expect(((try? AllocationEvents(path: dir + "/events"))?.samples.isEmpty) == false)
+        }
+    }
+
+    /// 200 blocks of 100 000 bytes kept by `leaky`, and as many of 5 000 freed at once by `main`; then it
+    /// lingers, so the sampler finds it alive (`sample` cannot sample a process that has already ended).
     static let leakyProgram = """
         #include <stdlib.h>
         #include <string.h>
+        #include <unistd.h>
         static void *keep[200];
         __attribute__((noinline)) void leaky(int i) { keep[i] = malloc(100000); memset(keep[i], 1, 100000); }
-        int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } return 0; }
+        int main(void) { for (int i = 0; i < 200; i++) { leaky(i); free(malloc(5000)); } usleep(300000); return 0; }
         """
 
-    static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
-        try FileTree.writeAtomically(Array(Self.leakyProgram.utf8), to: dir + "/leaky.c")
-        let binary = dir + (linkStatically ? "/leaky-static" : "/leaky")
-        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin"] + (linkStatically ? ["-static"] : [])
-                                          + ["-o", binary, dir + "/leaky.c"])
+    /// Builds a test program unoptimized, so no allocation is elided; the path of the binary.
+    static func compile(_ source: String, named name: String, in dir: String, flags: [String] = []) async throws -> String {
+        try FileTree.writeAtomically(Array(source.utf8), to: "\(dir)/\(name).c")
+        let build = await TestSupport.run([Self.compiler!, "-O0", "-fno-builtin"] + flags
+                                          + ["-o", "\(dir)/\(name)", "\(dir)/\(name).c", "-lpthread"])
         try #require(build.termination == .exited(0), "cc: \(build.stderr)")
-        return binary
+        return "\(dir)/\(name)"
+    }
+
+    static func compileLeaky(_ dir: String, static linkStatically: Bool) async throws -> String {
+        try await compile(leakyProgram, named: linkStatically ? "leaky-static" : "leaky", in: dir, flags: linkStatically ? ["-static"] : [])
     }
 
     @Test("highwater sample --agent profiles a C program: its leaking function retains what it leaked",

@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterRecords
+import HighwaterReports
 import HighwaterSystem
 import Testing
 
@@ -12,6 +13,9 @@ struct AllocationProfileTests {
     static let agentBuilt = AgentPreload.library(besideExecutable: TestSupport.highwater) != nil
 
     struct Profile {
+        var summary: RunSummary
+        /// The HTML report of the run's results directory.
+        var html: String
         var sites: [AllocationSite]
         var retainedFolded: String
         var allocFolded: String
@@ -30,7 +34,10 @@ struct AllocationProfileTests {
         #expect(s.errors == 0 && s.child_exit == "exit 0", "\(s.notes ?? [])")
         let dir = "\(out)/test/\(s.run_id)"
         #expect(access(dir + "/" + AgentPreload.eventsFile, F_OK) != 0, "the raw events are removed once the profiles are written")
-        return Profile(sites: RecordCoding.lines(AllocationSite.self, from: try FileTree.readBytes(dir + "/alloc-sites.jsonl")),
+        try FileTree.writeAtomically(try RecordCoding.document(ResultsSummary(highwater_version: "test", runs: [s])), to: out + "/summary.json")
+        let html = HTMLReport.render(ReportModel(try ResultsLoader.load(resultsDirectory: out)))
+        return Profile(summary: s, html: html,
+                       sites: RecordCoding.lines(AllocationSite.self, from: try FileTree.readBytes(dir + "/alloc-sites.jsonl")),
                        retainedFolded: try FileTree.readText(dir + "/retained.folded"),
                        allocFolded: try FileTree.readText(dir + "/alloc.folded"),
                        pprof: try FileTree.readBytes(dir + "/profile.pb.gz"))
@@ -53,6 +60,23 @@ struct AllocationProfileTests {
         #expect(top.retained_count == UInt64(requests))
         #expect(p.retainedFolded.contains("ComputeWorkload.run() -> ();hw_leak "), "\(p.retainedFolded.prefix(2000))")
         #expect(!p.allocFolded.isEmpty)
+    }
+
+    @Test("a leak's verdict names the site that leaks, and the report shows the sites and the retained flame graph",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside highwater"))
+    func leakNamed() async throws {
+        // 200 requests of 64 KiB: 12.5 MiB of growth, well past the evidence a verdict needs.
+        let p = try await Self.profile(requests: 200, sampleBytes: "0")
+        #expect(p.summary.growth.classification == .linear, "\(p.summary.growth)")
+        #expect(p.summary.allocation_sites?.first?.site == "hw_leak", "\(p.summary.allocation_sites ?? [])")
+        let finding = p.summary.growth.finding ?? ""
+        #expect(finding.contains("The leak, by the allocation samples: hw_leak under HighwaterHarness.ComputeWorkload.run() -> () retains 64 KiB per request"), "\(finding)")
+        #expect(finding.contains("64 KiB per request"), "\(finding)")
+        #expect(p.html.contains("Who holds the memory (allocation samples)"))
+        #expect(p.html.contains("<code>hw_leak</code>"))
+        // The flame graph of what was retained: a frame for the leaking function, with its bytes in the tooltip.
+        #expect(p.html.contains("Retained heap at the end, by stack"))
+        #expect(p.html.contains("<title>hw_leak: 12"), "\(p.html.count) characters of HTML")
     }
 
     /// Sampled at one allocation per 64 KiB on average, a 64 KiB block is sampled with p = 1 - e^-1 = 0.63 and

@@ -1,0 +1,37 @@
+import HighwaterRecords
+
+/// Who holds the memory: the allocation agent's sites put beside the growth verdict. A run judged a leak names the
+/// sites whose retained bytes grew with the requests (per request, a real share of the growth) as the leak.
+public enum AllocationFinding {
+    /// Sites kept in the summary; `alloc-sites.jsonl` has them all.
+    public static let kept = 5
+    /// A site is named in a leak when it retained at least this share of the growth per request.
+    public static let leakShare = 0.1
+
+    /// - Parameter sites: every site of the run, most retained first (as `AllocationProfile.sites` gives them).
+    public static func apply(to s: inout RunSummary, sites: [AllocationSite]) {
+        guard !sites.isEmpty else { return }
+        let retaining = sites.filter { $0.retained_bytes > 0 }
+        s.allocation_sites = Array((retaining.isEmpty ? sites.sorted { $0.alloc_bytes > $1.alloc_bytes } : retaining).prefix(kept))
+        guard s.growth.classification == .linear, s.requests > 0 else { return }
+        let slope = s.growth.slope_bytes_per_request
+        let leaking = retaining.filter { site in
+            Double(site.retained_bytes) / Double(s.requests) >= max(slope, 1) * leakShare
+        }
+        let sentence: String
+        if leaking.isEmpty {
+            sentence = retaining.isEmpty
+                ? "The allocation samples show no site holding memory at the end: what grew is not on the heap the agent sees (RSS of another kind, or another allocator)."
+                : "No allocation site retained \(Int(leakShare * 100))% or more of the growth per request: the retained heap is spread thin, or what grew is not heap."
+        } else {
+            let named = leaking.prefix(3).map { site -> String in
+                let per = Double(site.retained_bytes) / Double(s.requests)
+                let share = slope > 0 ? " (\(Quantity.format(per / slope * 100, significant: 2))% of the growth)" : ""
+                let caller = site.stack.flatMap { $0.count > 1 ? $0[1] : nil }.map { " under \($0)" } ?? ""
+                return "\(site.site)\(caller) retains \(Quantity.formatBytes(per)) per request\(share), from \(site.samples) samples"
+            }
+            sentence = "The leak, by the allocation samples: " + named.joined(separator: "; ") + "."
+        }
+        s.growth.finding = s.growth.finding.map { $0 + " " + sentence } ?? sentence
+    }
+}
