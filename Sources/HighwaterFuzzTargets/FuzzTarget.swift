@@ -29,6 +29,10 @@ public struct FuzzTarget: Sendable {
         .init(name: "proc-statm", summary: "/proc/PID/statm") { bytes in _ = try? ProcessStatm.parse(bytes) },
         .init(name: "proc-io", summary: "/proc/PID/io") { bytes in _ = try? ProcessIO.parse(bytes) },
         .init(name: "proc-smaps-rollup", summary: "/proc/PID/smaps_rollup") { bytes in _ = try? SmapsRollup.parse(bytes) },
+        .init(name: "proc-smaps", summary: "/proc/PID/smaps, the arena census") { bytes in _ = ArenaCensus.parse(bytes) },
+        .init(name: "proc-environ", summary: "/proc/PID/environ and the arena limit it sets") { bytes in
+            _ = RuntimeEnvironment.read(environment: ProcessEnviron.parse(bytes))["glibc_arena_max"]
+        },
         .init(name: "mountinfo", summary: "/proc/self/mountinfo, the mount holding a path") { bytes in
             _ = try? FilesystemProbe.mountEntry(containing: "/tmp/highwater-fuzz/a b", mountinfo: text(bytes))
         },

@@ -53,6 +53,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .customLong("load"), help: "A load phase (see above); repeat for phases in sequence.")
     var loads: [String] = []
 
+    @Option(name: .customLong("env"), help: "KEY=VALUE added to the started command's environment (e.g. MALLOC_ARENA_MAX=2); repeatable.")
+    var environment: [String] = []
+
     @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem is watched (the first is the temp dir, tmp_used); repeatable.")
     var watchDirs: [String] = []
 
@@ -97,6 +100,10 @@ struct RecordCommand: AsyncParsableCommand {
         for text in expectations {
             do { _ = try Expectation.parse(commandLine: text) } catch { throw ValidationError(error.description) }
         }
+        for pair in environment {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--env \(pair): give KEY=VALUE.") }
+        }
+        if pid != nil && !environment.isEmpty { throw ValidationError("--env sets a started command's environment; an attached process keeps its own.") }
         if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
             throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
         }
@@ -117,6 +124,10 @@ struct RecordCommand: AsyncParsableCommand {
         var options = RecordSession.Options()
         options.command = command
         options.pid = pid
+        for pair in environment {
+            let eq = pair.firstIndex(of: "=")!
+            options.environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
         options.readiness = try ready.map(readiness(url:)) ?? readyLog.map { .log(pattern: $0) } ?? .immediately
         options.readyTimeoutNs = readyTimeout.nanoseconds
         options.loads = try loads.map { try LoadSpec(parsing: $0) }

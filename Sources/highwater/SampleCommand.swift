@@ -44,6 +44,9 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each).")
     var watchInterval = DurationArgument(nanoseconds: 1_000_000)
 
+    @Option(name: .customLong("census-interval"), help: "Also count glibc's arenas from /proc/PID/smaps this often (e.g. 200ms; the kernel walks every mapping, so keep it slow): samples carry arenas, and the readings arena_heaps, arena_heap_resident, main_heap_resident.")
+    var censusInterval: DurationArgument?
+
     @Flag(help: "Preload the allocation agent into the command: allocation counts and sampled stacks, profiled at its exit.")
     var agent = false
 
@@ -76,9 +79,10 @@ struct SampleCommand: ParsableCommand {
         }
         let sampler: Sampler
         do {
-            sampler = try Sampler(options: .init(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir,
-                                                 watchIntervalNs: watchInterval.nanoseconds),
-                                  appendingTo: path)
+            var options = Sampler.Options(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir,
+                                          watchIntervalNs: watchInterval.nanoseconds)
+            options.censusIntervalNs = censusInterval?.nanoseconds
+            sampler = try Sampler(options: options, appendingTo: path)
         } catch {
             child?.terminate()
             throw HighwaterFailure.couldNotRun("cannot sample PID \(target): \(error)")
@@ -109,6 +113,10 @@ struct SampleCommand: ParsableCommand {
         print("sampled PID \(target): \(peak), peak threads \(totals.peakThreads), "
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
+        if censusInterval != nil {
+            let limit = ProcessEnviron.arenaLimit(pid: target)
+            print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
+        }
         if agent, child != nil {
             let written = AllocationOutputs.write(directory: out, requests: 0)
             if let note = written.note {

@@ -103,6 +103,11 @@ public struct RecordSession: Sendable {
                 break
             }
             progress("\(plan.config): " + RunSession.oneLineForRecord(summary))
+            // What a user came for, on the terminal too: the arenas, where uploads broke, who filled the temp dir.
+            for finding in [summary.arena_census?.finding, summary.notes?.first { $0.hasPrefix("uploads started failing") },
+                            summary.temp_dir_finding].compactMap({ $0 }) {
+                progress("      " + finding)
+            }
             let ended = target.hasEnded
             if ended {
                 if let t = target.termination {

@@ -5,15 +5,18 @@ import HighwaterSystem
 public enum ProcessEnviron {
     public static func read(pid: Int32) throws -> [String: String] {
         let file = ProcFile("/proc/\(pid)/environ", keepOpen: false, capacity: 16 << 10)
-        return try file.withContents { bytes in
-            var environment: [String: String] = [:]
-            for entry in bytes.split(separator: 0) {
-                guard let eq = entry.firstIndex(of: 61) else { continue }
-                environment[String(decoding: entry[entry.startIndex..<eq], as: UTF8.self)] =
-                    String(decoding: entry[(eq + 1)...], as: UTF8.self)
-            }
-            return environment
+        return try file.withContents { parse($0) }
+    }
+
+    /// `KEY=VALUE` entries separated by NUL; an entry without `=` is skipped.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: String] {
+        var environment: [String: String] = [:]
+        for entry in bytes.split(separator: 0) {
+            guard let eq = entry.firstIndex(of: 61) else { continue }
+            environment[String(decoding: entry[entry.startIndex..<eq], as: UTF8.self)] =
+                String(decoding: entry[(eq + 1)...], as: UTF8.self)
         }
+        return environment
     }
 
     /// glibc's arena limit for that process, and where it comes from: GLIBC_TUNABLES' glibc.malloc.arena_max,

@@ -36,4 +36,21 @@ struct SampleCommandTests {
             #expect(abs(mono - wall) < 50e6, "monotonic \(mono) ns, wall \(wall) ns")
         }
     }
+
+    @Test("--census-interval counts the arenas of any process: python3 whose 8 threads malloc", .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
+    func census() async throws {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let threads = min(8, 8 * cores - 1)
+        let dir = TestSupport.makeTemporaryDirectory("hw-sample")
+        defer { TestSupport.removeTree(dir) }
+        let child = try await ArenaCensusTests.child(threads: threads, dir: dir)
+        defer { TestSupport.end(child) }
+        let r = await TestSupport.run([TestSupport.highwater, "sample", "--pid", "\(child.pid)", "--duration", "300ms",
+                                       "--census-interval", "100ms", "--out", dir + "/out"])
+        #expect(r.termination == .exited(0), "\(r.stderr)")
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(dir + "/out/samples.jsonl"))
+        let readings = samples.filter { $0.arena_heaps != nil }
+        #expect(!readings.isEmpty && readings.allSatisfy { $0.arena_heaps! >= UInt64(threads) && $0.arenas == $0.arena_heaps! + 1 }, "\(readings)")
+        #expect(r.stdout.contains("glibc arenas (census of /proc/PID/smaps): ") && r.stdout.contains("its limit \(8 * cores) ("), "\(r.stdout)")
+    }
 }

@@ -262,6 +262,42 @@ struct RecordCommandTests {
         #expect(Set(lines.map(\.fd)).count == 3 && lines.allSatisfy { $0.deleted && $0.process.hasPrefix("python") })
     }
 
+    @Test("--env sets the started server's environment: the census compares with its MALLOC_ARENA_MAX, read from /proc/PID/environ")
+    func environmentReachesTheTarget() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--env", "MALLOC_ARENA_MAX=2",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=40 c=4", "--"] + server)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        let run = try #require(try RecordTestServer.results(out).runs.first)
+        let census = try #require(run.arena_census)
+        #expect(census.limit == 2 && census.limit_source == "MALLOC_ARENA_MAX" && census.arenas_max <= 2, "\(census)")
+        #expect(run.configuration?["env.MALLOC_ARENA_MAX"] == "2")
+        #expect(r.stderr.contains("glibc arenas (census of /proc/PID/smaps)"), "the finding is printed with the progress: \(r.stderr)")
+    }
+
+    @Test("--time-limit cuts the load: recorded as timed out, the server stopped, exit 1")
+    func timeLimit() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--time-limit", "4s",
+                                       "--load", "GET http://127.0.0.1:\(port)/work n=10000000", "--load", "GET http://127.0.0.1:\(port)/work n=5",
+                                       "--"] + server)
+        #expect(r.termination == .exited(1), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("time limit"), "\(r.stderr)")
+        let results = try RecordTestServer.results(out)
+        #expect(results.runs.count == 1, "the phase after the limit does not run")
+        let run = try #require(results.runs.first)
+        #expect(run.timed_out_after_s == 4 && run.requests > 0 && run.requests < 10_000_000)
+        for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
+    }
+
     @Test("--help teaches: the spec grammar, an example, exit codes, defaults as a user writes them")
     func help() async {
         let r = await TestSupport.run([TestSupport.highwater, "record", "--help"])
