@@ -135,9 +135,17 @@ public struct ChildRun: Sendable {
                                           lastSample: samples.last)
             }
         }
-        let allocations = AllocationOutputs.write(directory: directory, requests: requests.count)
-        if let note = allocations.note { summary.notes = (summary.notes ?? []) + [note] }
-        AllocationFinding.apply(to: &summary, sites: allocations.sites)
+        if Interruption.requested {
+            // Naming every sampled stack reads the symbol tables of every library the child mapped: a second or more
+            // on a busy machine, which Ctrl-C should not wait for. The raw events stay beside the run.
+            if access(directory + "/" + AgentPreload.eventsFile, F_OK) == 0 {
+                summary.notes = (summary.notes ?? []) + ["allocation profiles not made: interrupted (the agent's raw events are kept in \(AgentPreload.eventsFile))"]
+            }
+        } else {
+            let allocations = AllocationOutputs.write(directory: directory, requests: requests.count)
+            if let note = allocations.note { summary.notes = (summary.notes ?? []) + [note] }
+            AllocationFinding.apply(to: &summary, sites: allocations.sites)
+        }
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")
         return summary
     }
