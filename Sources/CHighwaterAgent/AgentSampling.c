@@ -153,19 +153,28 @@ static void hw_write_maps(void) {
     close(in);
 }
 
-// Under the lock. The map goes with each flush: a program that ends with _exit (no destructors) still
-// leaves addresses that can be named, up to its last flush.
-static void hw_flush_locked(void) {
-    if (hw_out >= 0 && hw_buffered > 0) {
-        hw_write_all(hw_out, hw_buffer, hw_buffered);
-        hw_write_maps();
+// Under the lock. The map goes with a flush at most once a second (every-allocation sampling fills the buffer
+// many times a second, and copying the map each time held every sampling thread on this lock): a program that
+// ends with _exit (no destructors) still leaves addresses that can be named, up to its last map. An explicit
+// flush and the one at exit always write it.
+static uint64_t hw_maps_written_ns;
+static uint64_t hw_now_ns(void);
+
+static void hw_flush_locked(int with_maps) {
+    if (hw_out >= 0 && hw_buffered > 0) hw_write_all(hw_out, hw_buffer, hw_buffered);
+    if (hw_out >= 0 && (with_maps || hw_buffered > 0)) {
+        uint64_t now = hw_now_ns();
+        if (with_maps || hw_maps_written_ns == 0 || now - hw_maps_written_ns >= 1000000000ull) {
+            hw_write_maps();
+            hw_maps_written_ns = now;
+        }
     }
     hw_buffered = 0;
 }
 
 static void hw_append_locked(const struct hw_event *e, void *const *ips, int depth) {
     size_t need = sizeof(*e) + (size_t)depth * sizeof(uint64_t);
-    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked();
+    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked(0);
     memcpy(hw_buffer + hw_buffered, e, sizeof(*e));
     if (depth > 0) memcpy(hw_buffer + hw_buffered + sizeof(*e), ips, (size_t)depth * sizeof(uint64_t));
     hw_buffered += need;
@@ -304,8 +313,7 @@ HW_EXPORT void highwater_agent_flush(void) {
     int was = t->busy;
     t->busy = 1;
     hw_lock();
-    hw_flush_locked();
-    hw_write_maps();
+    hw_flush_locked(1);
     hw_unlock();
     t->busy = was;
 }

@@ -28,6 +28,9 @@ HW_HIDDEN HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .sl
 // lock nor malloc is on any path (a fork while another thread registers cannot leave it locked).
 #define HW_SLOTS 4096
 static struct hw_thread_counts *hw_slots[HW_SLOTS];
+// One past the highest slot ever claimed: the totals walk this far, not the whole table (the host reads them twice
+// per request, and a server has tens of threads, not thousands).
+static int hw_slots_end;
 // Threads that ended fold their counts here, and count here from then on (their last frees).
 static highwater_agent_counters hw_retired;
 static pthread_key_t hw_exit_key;
@@ -59,6 +62,8 @@ static void hw_register(struct hw_thread_counts *t) {
         struct hw_thread_counts *expected = NULL;
         if (__atomic_compare_exchange_n(&hw_slots[i], &expected, t, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
             t->slot = i;
+            int end = __atomic_load_n(&hw_slots_end, __ATOMIC_RELAXED);
+            while (end < i + 1 && !__atomic_compare_exchange_n(&hw_slots_end, &end, i + 1, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {}
             break;
         }
     }
@@ -226,7 +231,8 @@ HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) {
         .frees = __atomic_load_n(&hw_retired.frees, __ATOMIC_RELAXED),
         .freed_bytes = __atomic_load_n(&hw_retired.freed_bytes, __ATOMIC_RELAXED),
     };
-    for (int i = 0; i < HW_SLOTS; i++) {
+    int end = __atomic_load_n(&hw_slots_end, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < end; i++) {
         struct hw_thread_counts *t = __atomic_load_n(&hw_slots[i], __ATOMIC_ACQUIRE);
         if (t == NULL) continue;
         sum.allocs += __atomic_load_n(&t->c.allocs, __ATOMIC_RELAXED);

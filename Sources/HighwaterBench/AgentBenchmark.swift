@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterAnalysis
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterSystem
@@ -23,7 +24,7 @@ enum AgentBenchmark {
     struct Result: Sendable {
         var name: String
         var nsPerPair: [Double]
-        var median: Double { nsPerPair.sorted()[nsPerPair.count / 2] }
+        var median: Double { Percentiles.of(nsPerPair).p50 }
     }
 
     static let program = """

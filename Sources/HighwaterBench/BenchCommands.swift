@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
@@ -145,8 +146,7 @@ struct RecordBench: AsyncParsableCommand {
         for (k, r) in results.enumerated() {
             print("round \(k + 1): sampled \(Quantity.format(r.sampledRPS)) req/s, unsampled \(Quantity.format(r.unsampledRPS)) req/s")
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
-        let sampled = median(results.map(\.sampledRPS)), unsampled = median(results.map(\.unsampledRPS))
+        let sampled = Percentiles.of(results.map(\.sampledRPS)).p50, unsampled = Percentiles.of(results.map(\.unsampledRPS)).p50
         print("median: sampled at \(intervalMs) ms \(Quantity.format(sampled)) req/s, unsampled \(Quantity.format(unsampled)) req/s, "
               + "ratio \(Quantity.format(unsampled > 0 ? sampled / unsampled : 0)) (target at least 0.98)")
     }

@@ -57,13 +57,13 @@ struct FlameGraph {
             let y = 22 + Double(level) * rowHeight
             let share = Double(frame.bytes) / Double(root.bytes) * 100
             let tip = "\(frame.name): \(Quantity.formatBytes(Double(frame.bytes))) (\(Quantity.format(share, significant: 3))%)"
-            rects += "<g><title>\(Markup.escape(tip))</title><rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(max(w - 0.5, 0.5)))\" "
-                + "height=\"\(fmt(rowHeight - 1))\" fill=\"\(Self.color(frame.name))\" rx=\"1.5\"/>"
+            rects += "<g><title>\(Markup.escape(tip))</title><rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(w - 0.5, 0.5)))\" "
+                + "height=\"\(SVG.n(rowHeight - 1))\" fill=\"\(Self.color(frame.name))\" rx=\"1.5\"/>"
             // About 6.2 px a character at 11 px: a label only where it fits, cut with an ellipsis.
             let fits = Int((w - 6) / 6.2)
             if fits >= 3 {
                 let label = frame.name.count <= fits ? frame.name : String(frame.name.prefix(fits - 1)) + "…"
-                rects += "<text x=\"\(fmt(x + 3))\" y=\"\(fmt(y + rowHeight - 5))\" font-size=\"11\">\(Markup.escape(label))</text>"
+                rects += "<text x=\"\(SVG.n(x + 3))\" y=\"\(SVG.n(y + rowHeight - 5))\" font-size=\"11\">\(Markup.escape(label))</text>"
             }
             rects += "</g>"
             var cx = x
@@ -75,17 +75,11 @@ struct FlameGraph {
         }
         draw(root, x: 0, w: width, level: 0)
         let height = 22 + Double(depth + 1) * rowHeight + 4
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flame\" viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" "
-            + "width=\"\(fmt(width))\" height=\"\(fmt(height))\" font-family=\"sans-serif\">"
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flame\" viewBox=\"0 0 \(SVG.n(width)) \(SVG.n(height))\" "
+            + "width=\"\(SVG.n(width))\" height=\"\(SVG.n(height))\" font-family=\"sans-serif\">"
             + "<text x=\"0\" y=\"14\" font-size=\"13\" font-weight=\"bold\">\(Markup.escape(title)) — "
             + "\(Quantity.formatBytes(Double(root.bytes))) (outermost frame on top; hover a frame for its bytes)</text>"
             + rects + "</svg>"
-    }
-
-    /// Coordinates to a tenth of a pixel, plain digits (no grouping, no exponent).
-    private func fmt(_ v: Double) -> String {
-        let tenths = Int((v * 10).rounded())
-        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(abs(tenths % 10))"
     }
 
     /// Warm colours, the same for a name wherever it appears, so a function reads as one colour down the graph.

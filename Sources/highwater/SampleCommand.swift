@@ -140,9 +140,7 @@ struct SampleCommand: ParsableCommand {
     /// The command's environment: this one, plus the agent when --agent asks and the command can take it.
     func agentEnvironment() throws -> [String: String]? {
         guard agent else { return nil }
-        for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files {
-            Syscall.unlinkIfPresent(out + "/" + name)
-        }
+        AllocationOutputs.clear(out)
         let library: String
         do {
             guard let found = try AgentPreload.library(for: command, besideExecutable: Executable.current) else { return nil }

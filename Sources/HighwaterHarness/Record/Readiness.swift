@@ -18,15 +18,15 @@ public enum Readiness: Sendable, Equatable {
         }
     }
 
-    /// Checks once. `logs` are the target's output files.
-    func isReady(logs: [String]) -> Bool {
+    /// Checks once. `logs` are the target's output files; `regex` is the `.log` pattern, compiled once by `wait`.
+    func isReady(logs: [String], regex: Regex<AnyRegexOutput>?) -> Bool {
         switch self {
         case .immediately:
             return true
         case .http(let host, let port, let path):
             return Self.answers(host: host, port: port, path: path)
-        case .log(let pattern):
-            guard let regex = try? Regex(pattern) else { return false }
+        case .log:
+            guard let regex else { return false }
             for path in logs {
                 guard let bytes = Self.tail(of: path, bytes: 1 << 20) else { continue }
                 let text = String(decoding: bytes, as: UTF8.self)
@@ -42,8 +42,9 @@ public enum Readiness: Sendable, Equatable {
     public func wait(for target: ExternalTarget, timeoutNs: UInt64) async -> Outcome {
         let logs = [target.stdoutPath, target.stderrPath].compactMap { $0 }
         let deadline = MonotonicClock.nanoseconds() &+ timeoutNs
+        let regex: Regex<AnyRegexOutput>? = if case .log(let pattern) = self { try? Regex(pattern) } else { nil }
         while true {
-            if isReady(logs: logs) { return .ready }
+            if isReady(logs: logs, regex: regex) { return .ready }
             if target.hasEnded { return .ended }
             if Interruption.requested { return .interrupted }
             if MonotonicClock.nanoseconds() >= deadline { return .timedOut }

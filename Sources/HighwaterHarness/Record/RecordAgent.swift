@@ -9,9 +9,7 @@ import HighwaterSystem
 enum RecordAgent {
     /// Adds the agent to the target's environment, its events going to the record's directory.
     static func preload(_ library: String, into environment: inout [String: String], directory: String) {
-        for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files {
-            Syscall.unlinkIfPresent(directory + "/" + name)
-        }
+        AllocationOutputs.clear(directory)
         AgentPreload.preload(library, into: &environment, eventsIn: directory)
     }
 

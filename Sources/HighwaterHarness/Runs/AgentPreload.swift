@@ -60,7 +60,7 @@ public enum AgentPreload {
     public static func library(for command: [String], besideExecutable executable: String) throws(Missing) -> String? {
         guard let library = library(besideExecutable: executable) else { throw Missing(executable: executable) }
         guard let first = command.first else { return nil }
-        let program = first.contains("/") ? first : Executable.find(first) ?? first
+        let program = Executable.find(first) ?? first
         guard isPreloadable(program) else {
             Terminal.write("highwater: \(program) is statically linked: the agent cannot be preloaded into it (no dynamic loader runs), so it is measured without allocation profiles\n")
             return nil

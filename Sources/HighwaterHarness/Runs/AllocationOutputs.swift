@@ -9,6 +9,13 @@ import HighwaterSystem
 public enum AllocationOutputs {
     public static let files = ["alloc-sites.jsonl", "alloc.folded", "retained.folded", "profile.pb.gz"]
 
+    /// Removes what an earlier run left in `directory`: the agent's raw events and the profiles made from them.
+    public static func clear(_ directory: String) {
+        for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + files {
+            Syscall.unlinkIfPresent(directory + "/" + name)
+        }
+    }
+
     /// What `write` made: every site, most retained first, or a note for the summary when the profiles could
     /// not be made. Both empty when the child recorded no samples.
     public struct Written: Sendable {

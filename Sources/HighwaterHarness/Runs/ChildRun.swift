@@ -23,8 +23,10 @@ public struct ChildRun: Sendable {
     public func execute() async throws -> RunSummary {
         try Preload.check(plan.environment)
         try FileTree.createDirectory(directory)
-        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json",
-                     AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + AllocationOutputs.files { Syscall.unlinkIfPresent(directory + "/" + name) }
+        for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json"] {
+            Syscall.unlinkIfPresent(directory + "/" + name)
+        }
+        AllocationOutputs.clear(directory)
         let planPath = directory + "/plan.json"
 
         let logPath = directory + "/host.log"

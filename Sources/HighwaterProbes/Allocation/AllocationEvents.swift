@@ -22,8 +22,6 @@ public struct AllocationEvents: Sendable {
     /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
     /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
     public var peakLiveBytes: Double = 0
-    /// When the peak was reached (the agent's clock, monotonic nanoseconds).
-    public var peakAtNs: UInt64 = 0
     /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak):
     /// CLOCK_MONOTONIC is the machine's, so it lines up with the samples and requests of any process.
     public var liveTimeline: [LivePoint] = []
@@ -99,7 +97,7 @@ public struct AllocationEvents: Sendable {
                     samples.append(Sample(address: address, size: size, tid: Int32(bitPattern: u32(at + 4)),
                                           tNs: t, stack: stack, freed: false))
                     liveBytes += Self.weight(size: size, interval: interval).bytes
-                    if liveBytes > peakLiveBytes { peakLiveBytes = liveBytes; peakAtNs = t }
+                    peakLiveBytes = max(peakLiveBytes, liveBytes)
                     lastT = max(lastT, t)
                     mark(lastT)
                 } else if kind == 2, let index = live.removeValue(forKey: address) {

@@ -50,7 +50,7 @@ struct SampleCommandTests {
         #expect(r.termination == .exited(0), "\(r.stderr)")
         let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(dir + "/out/samples.jsonl"))
         let readings = samples.filter { $0.arena_heaps != nil }
-        #expect(!readings.isEmpty && readings.allSatisfy { $0.arena_heaps! >= UInt64(threads) && $0.arenas == $0.arena_heaps! + 1 }, "\(readings)")
+        #expect(!readings.isEmpty && readings.allSatisfy { $0.arena_heaps! >= UInt64(threads) }, "\(readings)")
         #expect(r.stdout.contains("glibc arenas (census of /proc/PID/smaps): ") && r.stdout.contains("its limit \(8 * cores) ("), "\(r.stdout)")
     }
 }
