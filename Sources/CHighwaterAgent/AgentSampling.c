@@ -180,11 +180,18 @@ static void hw_append_locked(const struct hw_event *e, void *const *ips, int dep
     hw_buffered += need;
 }
 
-static uint64_t hw_now_ns(void) {
+static uint64_t hw_clock_ns(clockid_t clock) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t hw_now_ns(void) { return hw_clock_ns(CLOCK_MONOTONIC); }
+
+// An event's time only places the live heap on the timeline (and phases on it, whose bounds are milliseconds
+// apart): the coarse clock, the kernel's tick read without the TSC, is enough. The precise one cost a third of a
+// malloc-free pair in every-allocation mode (150 -> 100 ns a pair, both events timed, on a 2-core VM).
+static uint64_t hw_event_ns(void) { return hw_clock_ns(CLOCK_MONOTONIC_COARSE); }
 
 // Bytes to the next sample: exponentially distributed with mean hw_interval, so each byte is
 // equally likely to be sampled whatever the sizes around it (xorshift64* for the uniform draw).
@@ -276,7 +283,7 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
     int depth = unw_backtrace(ips, HW_MAX_DEPTH);
     if (depth < 0) depth = 0;
     struct hw_event e = {.kind_depth = HW_EVENT_ALLOC | ((uint32_t)depth << 8), .tid = t->tid,
-                         .ptr = (uintptr_t)p, .size = size, .t_ns = hw_now_ns()};
+                         .ptr = (uintptr_t)p, .size = size, .t_ns = hw_event_ns()};
     hw_lock();
     if (hw_table_insert((uintptr_t)p)) hw_append_locked(&e, ips, depth);
     hw_unlock();
@@ -300,7 +307,7 @@ HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) 
         __atomic_store_n(&hw_sampled_live, hw_sampled_live - 1, __ATOMIC_RELAXED);
         if (t->tid == 0) t->tid = (int32_t)syscall(SYS_gettid);
         struct hw_event e = {.kind_depth = HW_EVENT_FREE, .tid = t->tid, .ptr = (uintptr_t)p, .size = size,
-                             .t_ns = hw_now_ns()};
+                             .t_ns = hw_event_ns()};
         hw_append_locked(&e, NULL, 0);
     }
     hw_unlock();

@@ -6,7 +6,8 @@ import HighwaterSystem
 
 /// What the allocation agent costs a program that does little but allocate: a C loop of malloc and free
 /// (sizes 16 to 1 039 bytes, 64 blocks in flight, the tcache's fast path: about 6 ns a pair bare), timed
-/// bare, with the agent counting only, sampling at 512 KiB, and recording every allocation, and under heaptrack
+/// bare, with malloc and free only forwarded (the floor of interposing), with the agent counting only, sampling at
+/// 512 KiB, and recording every allocation, and under heaptrack
 /// (when installed) for the ratio against it; rounds alternate so a busy machine weighs on every mode alike, and
 /// the loop reads its own thread's CPU time, so time spent descheduled on a shared machine is not counted. Ratios
 /// are of the median time per pair.
@@ -43,6 +44,16 @@ enum AgentBenchmark {
         }
         """
 
+    /// The floor under any interposer: malloc and free preloaded and handed straight to glibc, nothing counted. What
+    /// the agent costs above it is its own; the floor itself (one more call a malloc) is the price of interposing.
+    static let forwarder = """
+        #include <stddef.h>
+        extern void *__libc_malloc(size_t size);
+        extern void __libc_free(void *ptr);
+        __attribute__((visibility("default"))) void *malloc(size_t n) { return __libc_malloc(n); }
+        __attribute__((visibility("default"))) void free(void *p) { __libc_free(p); }
+        """
+
     static func run(pairs: Int, everyPairs: Int, rounds: Int, scratch: String) throws -> [Result] {
         guard let cc = Executable.find("cc") else { throw BenchFailure(message: "the agent benchmark compiles a C loop, and cc is not on PATH") }
         guard let agent = AgentPreload.library(besideExecutable: Executable.current) else {
@@ -51,11 +62,15 @@ enum AgentBenchmark {
         try FileTree.createDirectory(scratch)
         defer { FileTree.removeTree(scratch) }
         try FileTree.writeAtomically(Array(program.utf8), to: scratch + "/loop.c")
-        guard try wait(ChildProcess([cc, "-O2", "-fno-builtin", "-o", scratch + "/loop", scratch + "/loop.c"], stdout: .null, stderr: .null)) == .exited(0) else {
+        try FileTree.writeAtomically(Array(forwarder.utf8), to: scratch + "/forward.c")
+        guard try wait(ChildProcess([cc, "-O2", "-fno-builtin", "-o", scratch + "/loop", scratch + "/loop.c"], stdout: .null, stderr: .null)) == .exited(0),
+              try wait(ChildProcess([cc, "-O2", "-fPIC", "-shared", "-o", scratch + "/forward.so", scratch + "/forward.c"], stdout: .null, stderr: .null)) == .exited(0)
+        else {
             throw BenchFailure(message: "cc could not build the loop")
         }
         let modes = [
             Mode(name: "bare", environment: [:], preload: false),
+            Mode(name: "forwarding only", environment: ["LD_PRELOAD": scratch + "/forward.so"], preload: false),
             Mode(name: "counters", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off"], preload: true),
             Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events"], preload: true),
             Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true,

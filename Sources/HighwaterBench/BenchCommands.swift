@@ -213,11 +213,13 @@ struct RequestPathBench: ParsableCommand {
     }
 }
 
-struct AgentBench: ParsableCommand {
+struct AgentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "The allocation agent on a malloc-free loop: bare, counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x), and heaptrack when installed.",
-        discussion: "Build the agent beside it: swift build -c release --product HighwaterAgent (make bench does)."
+        abstract: "The allocation agent's cost: counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x).",
+        discussion: """
+            Two programs. A C loop of malloc and free (about 6 ns a pair bare, the worst case): bare, with malloc             and free only forwarded (the floor any interposer pays), the agent's three modes, and heaptrack when             installed. Then the alloc-churn handler hosted as `highwater run` hosts it (8 MiB in 64 KiB blocks a             request): throughput with the agent off and in its three modes. Build the agent beside it: swift build             -c release --product HighwaterAgent (make bench does).
+            """
     )
 
     @Option(help: "malloc-free pairs per run (every-allocation mode runs --every-pairs).")
@@ -226,16 +228,34 @@ struct AgentBench: ParsableCommand {
     @Option(name: .customLong("every-pairs"), help: "malloc-free pairs per run in every-allocation mode.")
     var everyPairs = 200_000
 
-    @Option(help: "Rounds of the four modes, alternating.")
+    @Option(help: "Rounds of the loop's modes, alternating.")
     var rounds = 5
 
-    func run() throws {
+    @Option(name: .customLong("host-requests"), help: "alloc-churn requests per host round (0: skip the host).")
+    var hostRequests = 2_000
+
+    @Option(name: .customLong("host-rounds"), help: "Rounds of the host's modes, alternating.")
+    var hostRounds = 5
+
+    func run() async throws {
+        Interruption.install()
         let results = try AgentBenchmark.run(pairs: pairs, everyPairs: everyPairs, rounds: rounds, scratch: "/tmp/highwater-bench-agent")
         let bare = results[0].median
+        print("A malloc-free loop (thread CPU time a pair):")
         for r in results {
             let each = r.nsPerPair.map { Quantity.format($0, significant: 3) }.joined(separator: ", ")
-            print("\(r.name.padding(17)) \(Quantity.format(r.median, significant: 3)) ns a malloc-free pair (median of \(each)), "
+            print("  \(r.name.padding(17)) \(Quantity.format(r.median, significant: 3)) ns a pair (median of \(each)), "
                   + "\(Quantity.format(r.median / bare, significant: 3))x bare")
+        }
+        guard hostRequests > 0 else { return }
+        let hosted = try await AgentHostBenchmark.run(executable: HighwaterBench.highwater, requests: hostRequests, rounds: hostRounds,
+                                                      scratch: "/tmp/highwater-bench-agent-host")
+        guard let off = hosted.first?.medianCPU, off > 0 else { return }
+        print("The alloc-churn handler, hosted (\(hostRequests) requests a round; the host's CPU time a request):")
+        for r in hosted {
+            let each = r.cpuNsPerRequest.map { Quantity.formatDuration(nanoseconds: $0) }.joined(separator: ", ")
+            print("  \(r.name.padding(17)) \(Quantity.formatDuration(nanoseconds: r.medianCPU)) (median of \(each)), "
+                  + "\(Quantity.format(r.medianCPU / off, significant: 3))x bare; \(Quantity.format(r.medianThroughput)) req/s")
         }
     }
 }

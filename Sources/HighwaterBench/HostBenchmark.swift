@@ -31,21 +31,11 @@ public enum HostBenchmark {
         try FileTree.writeAtomically(try RecordCoding.document(plan), to: planPath)
         var result = Result(recordedRps: [], unrecordedRps: [], wrkRps: nil, wrkNote: "")
 
-        func round(record: Bool) async throws -> Double {
-            let dir = scratch + (record ? "/on" : "/off")
-            try FileTree.createDirectory(dir)
-            Syscall.unlinkIfPresent(dir + "/requests.jsonl"); Syscall.unlinkIfPresent(dir + "/samples.jsonl")
-            let host = try HostedChild(plan: plan, planPath: planPath, directory: dir, executable: executable,
-                                       extraArguments: record ? [] : ["--no-record"])
-            guard let port = await host.waitForPort() else { throw HarnessError.hostDidNotStart(FileTree.tail(dir + "/host.log", lines: 5) ?? "no output") }
-            let load = await LoadDriver(port: port, route: "/work", load: plan.load).run()
-            _ = await host.stop(port: port)
-            return Double(load.latenciesMs.count) / (Double(load.wallNs) / 1e9)
-        }
         for _ in 0..<rounds {
             if Interruption.requested { break }
-            result.recordedRps.append(try await round(record: true))
-            result.unrecordedRps.append(try await round(record: false))
+            result.recordedRps.append(try await round(plan: plan, planPath: planPath, directory: scratch + "/on", executable: executable).requestsPerSecond)
+            result.unrecordedRps.append(try await round(plan: plan, planPath: planPath, directory: scratch + "/off", executable: executable,
+                                                        extraArguments: ["--no-record"]).requestsPerSecond)
         }
 
         if let wrk = Executable.find("wrk") {
@@ -67,5 +57,39 @@ public enum HostBenchmark {
             result.wrkNote = "wrk is not installed (apt-get install wrk)"
         }
         return result
+    }
+
+    /// One round's figures: completed requests a second, and the host's CPU time (all its threads) a request.
+    struct Round {
+        var requestsPerSecond: Double
+        var cpuNsPerRequest: Double
+    }
+
+    /// One round: a fresh host serving `plan` in `directory`, its load driven to the end. The CPU time is the host
+    /// process's own clock (clock_getcpuclockid), read around the load alone, so neither start-up nor what other
+    /// processes on a shared machine take weighs on it as it does on the throughput.
+    static func round(plan: RunPlan, planPath: String, directory: String, executable: String,
+                      extraArguments: [String] = []) async throws -> Round {
+        try FileTree.createDirectory(directory)
+        Syscall.unlinkIfPresent(directory + "/requests.jsonl"); Syscall.unlinkIfPresent(directory + "/samples.jsonl")
+        let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable, extraArguments: extraArguments)
+        guard let port = await host.waitForPort() else {
+            throw HarnessError.hostDidNotStart(FileTree.tail(directory + "/host.log", lines: 5) ?? "no output")
+        }
+        let cpuBefore = processCPUNs(host.process.pid)
+        let load = await LoadDriver(port: port, route: "/work", load: plan.load).run()
+        let cpuAfter = processCPUNs(host.process.pid)
+        _ = await host.stop(port: port)
+        let done = Double(max(load.latenciesMs.count, 1))
+        return Round(requestsPerSecond: Double(load.latenciesMs.count) / (Double(load.wallNs) / 1e9),
+                     cpuNsPerRequest: Double(cpuAfter &- cpuBefore) / done)
+    }
+
+    /// A process's CPU time, every thread's, in nanoseconds; 0 when it cannot be read.
+    static func processCPUNs(_ pid: pid_t) -> UInt64 {
+        var clock = clockid_t()
+        var now = timespec()
+        guard clock_getcpuclockid(pid, &clock) == 0, clock_gettime(clock, &now) == 0 else { return 0 }
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }
