@@ -75,7 +75,18 @@ public final class ExternalTarget: @unchecked Sendable {
         // Listed before the signal: a worker that made a session of its own leaves the group but not the tree.
         let family = Set(ProcessTree.members(of: pid).dropFirst())
         let rootAlreadyEnded = process.poll() != nil
-        var living = { () -> [Int32] in Array(family.union(ProcessTree.groupMembers(self.pid))).filter(Self.isAlive) }
+        // The group is found by scanning all of /proc: at most every 100 ms, while the known members are checked
+        // every 10 ms (a member that leaves is seen at once; one forked during the grace period, within 100 ms).
+        var group: [Int32] = [], groupScannedAt: UInt64 = 0
+        func scannedGroup() -> [Int32] {
+            let now = MonotonicClock.nanoseconds()
+            if groupScannedAt == 0 || now &- groupScannedAt >= 100_000_000 {
+                group = ProcessTree.groupMembers(self.pid)
+                groupScannedAt = now
+            }
+            return group
+        }
+        var living = { () -> [Int32] in Array(family.union(scannedGroup())).filter(Self.isAlive) }
         if !rootAlreadyEnded || !living().isEmpty { _ = kill(-pid, SIGTERM) }
         let deadline = MonotonicClock.nanoseconds() &+ graceNs
         var killed = false
@@ -94,7 +105,8 @@ public final class ExternalTarget: @unchecked Sendable {
         }
         let termination = process.wait(timeoutNs: 5_000_000_000)
         let killDeadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
-        living = { Array(family).filter(Self.isAlive) + ProcessTree.groupMembers(self.pid).filter(Self.isAlive) }
+        groupScannedAt = 0
+        living = { Array(family.union(scannedGroup())).filter(Self.isAlive) }
         var left = living()
         while !left.isEmpty && MonotonicClock.nanoseconds() < killDeadline {
             MonotonicClock.sleep(nanoseconds: 10_000_000)
@@ -105,10 +117,8 @@ public final class ExternalTarget: @unchecked Sendable {
 
     /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).
     public static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? ProcFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].dropFirst().first
-        return state != "Z" && state != "X"
+        guard kill(pid, 0) == 0 || errno == EPERM, let stat = ProcessStat.read(pid: pid)?.stat else { return false }
+        return !stat.hasExited
     }
 
     /// Waits on the lifeline (fd 3), which closes only when Highwater is gone; then ends the target's group as

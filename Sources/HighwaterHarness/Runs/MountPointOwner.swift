@@ -46,8 +46,6 @@ public enum MountPointOwner {
     }
 
     static func startTime(of pid: Int32) -> UInt64? {
-        guard let text = try? ProcFile.read("/proc/\(pid)/stat") else { return nil }
-        var copy = text
-        return copy.withUTF8 { try? ProcessStat.parse($0) }?.startTimeTicks
+        ProcessStat.read(pid: pid)?.stat.startTimeTicks
     }
 }

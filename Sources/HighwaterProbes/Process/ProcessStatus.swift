@@ -99,6 +99,20 @@ public struct ProcessStat: Equatable, Sendable {
     }
 }
 
+extension ProcessStat {
+    /// One reading of `/proc/PID/stat` and the process group in it, for the callers that look once (is it alive,
+    /// who is in a group, when did it start) rather than sample through a `ProcessProbe`; nil once it is gone.
+    public static func read(pid: Int32) -> (stat: ProcessStat, processGroup: Int32)? {
+        guard var text = try? ProcFile.read("/proc/\(pid)/stat") else { return nil }
+        return text.withUTF8 { bytes -> (stat: ProcessStat, processGroup: Int32)? in
+            guard let stat = try? parse(bytes), let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count else { return nil }
+            // After ')': state(3) ppid(4) pgrp(5); field 0 is state.
+            let group = TextScanner.fields(UnsafeBufferPointer(rebasing: bytes[(close + 2)...]), at: (2, 2, 2, 2, 2)).values.0
+            return group.map { (stat, Int32(truncatingIfNeeded: $0)) }
+        }
+    }
+}
+
 /// `/proc/PID/io`: bytes read and written, through any means and at the block layer.
 public struct ProcessIO: Equatable, Sendable {
     public var rchar: UInt64 = 0

@@ -33,22 +33,16 @@ public enum ProcessTree {
     /// The resident bytes of `root` and its descendants now (statm of each): what a request left behind.
     public static func resident(of root: Int32) -> UInt64 {
         members(of: root).reduce(0) { sum, pid in
-            guard let text = try? ProcFile.read("/proc/\(pid)/statm") else { return sum }
-            let fields = text.split(separator: " ")
-            guard fields.count > 1, let pages = UInt64(fields[1]) else { return sum }
-            return sum + pages * SystemFacts.pageSize
+            guard var text = try? ProcFile.read("/proc/\(pid)/statm"), let statm = text.withUTF8({ try? ProcessStatm.parse($0) }) else { return sum }
+            return sum + statm.resident
         }
     }
 
     /// Every process whose process group is `pgid` (the fifth field of /proc/PID/stat), zombies included: for
     /// stopping a group whose leader has already ended. Scans /proc, so only for the end of a record.
     public static func groupMembers(_ pgid: Int32) -> [Int32] {
-        guard let names = try? ProcDirectory.names("/proc") else { return [] }
-        return names.compactMap { name -> Int32? in
-            guard let pid = Int32(name), let stat = try? ProcFile.read("/proc/\(name)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[2]) == pgid ? pid : nil
-        }
+        guard let pids = try? ProcDirectory.numericEntries("/proc") else { return [] }
+        return pids.compactMap { pid in ProcessStat.read(pid: pid)?.processGroup == pgid ? pid : nil }
     }
 
     /// The command name of `pid` (`/proc/PID/comm`), "?" once it is gone.
