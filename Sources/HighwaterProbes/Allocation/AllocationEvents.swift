@@ -22,8 +22,9 @@ public struct AllocationEvents: Sendable {
     /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
     /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
     public var peakLiveBytes: Double = 0
-    /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak):
-    /// CLOCK_MONOTONIC is the machine's, so it lines up with the samples and requests of any process.
+    /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak). The
+    /// agent times events with CLOCK_MONOTONIC_COARSE: the machine's monotonic clock to the kernel's tick, so it lines
+    /// up with the samples and requests of any process to within a few milliseconds.
     public var liveTimeline: [LivePoint] = []
 
     public struct LivePoint: Sendable, Equatable {
@@ -45,7 +46,7 @@ public struct AllocationEvents: Sendable {
         case notAnEventsFile(String)
         public var description: String {
             switch self {
-            case .notAnEventsFile(let path): return "\(path) is not an allocation events file (no HWEVENT1 header)"
+            case .notAnEventsFile(let path): return "\(path) is not an allocation events file of this version (no HWEVENT2 header)"
             }
         }
     }
@@ -64,7 +65,7 @@ public struct AllocationEvents: Sendable {
 
     /// Parses the file's bytes; a record cut short (a process killed mid-write) ends the list.
     public init(bytes raw: UnsafeRawBufferPointer, path: String) throws {
-        guard raw.count >= 24, raw[0..<8].elementsEqual("HWEVENT1".utf8) else { throw ReadError.notAnEventsFile(path) }
+        guard raw.count >= 24, raw[0..<8].elementsEqual("HWEVENT2".utf8) else { throw ReadError.notAnEventsFile(path) }
         var samples: [Sample] = []
         interval = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))
         pid = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int32.self))
@@ -83,15 +84,22 @@ public struct AllocationEvents: Sendable {
                     timeline[timeline.count - 1].bytes = liveBytes
                 }
             }
+            // The stacks by id, each written once before the first allocation that names it (the agent's kinds: 1 an
+            // allocation with its addresses inline, 2 a free, 3 a stack, 4 an allocation naming a stack). Samples of
+            // one stack share its array.
+            var stacks: [UInt64: [UInt64]] = [:]
             var at = 24
             while at + 32 <= raw.count {
                 let kindDepth = u32(at)
-                let kind = kindDepth & 0xff, depth = Int(kindDepth >> 8)
+                let kind = kindDepth & 0xff
+                let depth = kind == 4 ? 0 : Int(kindDepth >> 8)
                 let end = at + 32 + depth * 8
                 guard end <= raw.count, depth <= 1024 else { break }
                 let address = u64(at + 8)
-                if kind == 1 {
-                    let stack = (0..<depth).map { u64(at + 32 + $0 * 8) }
+                if kind == 3 {
+                    stacks[address] = (0..<depth).map { u64(at + 32 + $0 * 8) }
+                } else if kind == 1 || kind == 4 {
+                    let stack = kind == 4 ? stacks[UInt64(kindDepth >> 8)] ?? [] : (0..<depth).map { u64(at + 32 + $0 * 8) }
                     live[address] = samples.count
                     let size = u64(at + 16), t = u64(at + 24)
                     samples.append(Sample(address: address, size: size, tid: Int32(bitPattern: u32(at + 4)),

@@ -45,9 +45,30 @@ struct AllocationRecordTests {
         #expect(StackCapture.demangle("malloc") == "malloc")
     }
 
+    @Test("a stack is written once and named by the allocations made from it; one with no room in the table comes inline")
+    func stacksByID() throws {
+        var bytes = [UInt8]("HWEVENT2".utf8) + [UInt8](repeating: 0, count: 16)  // interval 0: every allocation
+        func word32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func word64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func record(kind: UInt32, above: UInt32, tid: Int32 = 9, ptr: UInt64, size: UInt64 = 0, t: UInt64 = 0, stack: [UInt64] = []) {
+            word32(kind | above << 8); word32(UInt32(bitPattern: tid)); word64(ptr); word64(size); word64(t)
+            stack.forEach(word64)
+        }
+        record(kind: 3, above: 2, ptr: 7, stack: [0x10, 0x20])           // stack 7
+        record(kind: 4, above: 7, ptr: 0x1000, size: 64, t: 1_000_000)  // two allocations from it
+        record(kind: 4, above: 7, ptr: 0x2000, size: 32, t: 2_000_000)
+        record(kind: 1, above: 1, ptr: 0x3000, size: 16, t: 3_000_000, stack: [0x30])
+        record(kind: 2, above: 0, ptr: 0x1000, size: 64, t: 4_000_000)
+        let events = try bytes.withUnsafeBytes { try AllocationEvents(bytes: $0, path: "test") }
+        #expect(events.samples.map(\.stack) == [[0x10, 0x20], [0x10, 0x20], [0x30]])
+        #expect(events.samples.map(\.freed) == [true, false, false])
+        #expect(events.samples.map(\.size) == [64, 32, 16] && events.samples.allSatisfy { $0.tid == 9 })
+        #expect(events.peakLiveBytes == 112 && events.liveTimeline.last?.bytes == 48)
+    }
+
     @Test("a sample stands for 1/p blocks, p = 1 - e^(-size/interval); every-allocation samples stand for one")
     func weights() throws {
-        var header = [UInt8]("HWEVENT1".utf8) + [UInt8](repeating: 0, count: 16)
+        var header = [UInt8]("HWEVENT2".utf8) + [UInt8](repeating: 0, count: 16)
         header[8] = 0; header[9] = 0; header[10] = 8  // interval 512 KiB, little-endian
         let sampled = try header.withUnsafeBytes { try AllocationEvents(bytes: $0, path: "test") }
         #expect(sampled.interval == 512 << 10)
