@@ -70,76 +70,107 @@ public struct LoadDriver: Sendable {
                 }
             }
         }
-        let send = { @Sendable (i: Int, partial: inout Result) async in
+        var final = await Self.schedule(requests: total, warmup: warmup, concurrency: load.concurrency, rate: rate, startedNs: started,
+                                        next: next, stop: stop) { i, partial in
             await Self.send(request: i, to: url, with: client, body: bodyMaker, into: &partial)
             done.increment()
         }
-        // The warm-up alone, then the workers; the next request's index is shared, so the workers go on from it.
-        let warmup = self.warmup
-        var result = await Self.watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
-            var partial = Result()
-            while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) && next.value < warmup {
-                await send(next.increment(), &partial)
-            }
-            return partial
-        }
-        if !Interruption.requested && !(stop?() ?? false) {
-            result.add(await Self.watched(stop: stop, workers: max(1, load.concurrency)) {
-                var partial = Result()
-                requests: while !Task.isCancelled && !Interruption.requested && !(stop?() ?? false) {
-                    let i = next.increment()
-                    guard i < total else { break }
-                    if let rate, rate > 0 {
-                        // In slices of at most a second: a sleep of years is not one the runtime can take.
-                        let due = Self.due(request: i, rate: rate, startedNs: started)
-                        while case let now = MonotonicClock.nanoseconds(), due > now {
-                            do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
-                        }
-                    }
-                    await send(i, &partial)
-                }
-                return partial
-            })
-        }
         reporter?.cancel()
-        var final = result
         final.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
         return final
     }
 
+    /// Requests `0..<requests` by index: the first `warmup` one at a time, then the rest by `concurrency` workers, at
+    /// `rate` a second from `startedNs` when set; `next` hands out the indices, so the workers go on from the warm-up.
+    /// Each stops when `stop` says so (the target has died, a time limit) or on Ctrl-C. The load of `run` and of
+    /// `record`'s phases, so both pace, warm up and stop alike.
+    static func schedule(requests total: Int, warmup: Int, concurrency: Int, rate: Double?, startedNs started: UInt64, next: Counter,
+                         stop: (@Sendable () -> Bool)?, send: @escaping @Sendable (Int, inout Result) async -> Void) async -> Result {
+        let halted = { @Sendable in Interruption.requested || (stop?() ?? false) }
+        var result = await watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
+            var partial = Result()
+            while !Task.isCancelled && !halted() && next.value < warmup {
+                await send(next.increment(), &partial)
+            }
+            return partial
+        }
+        guard !halted() else { return result }
+        result.add(await watched(stop: stop, workers: max(1, concurrency)) {
+            var partial = Result()
+            requests: while !Task.isCancelled && !halted() {
+                let i = next.increment()
+                guard i < total else { break }
+                if let rate, rate > 0 {
+                    // In slices of at most a second: a sleep of years is not one the runtime can take.
+                    let due = Self.due(request: i, rate: rate, startedNs: started)
+                    while case let now = MonotonicClock.nanoseconds(), due > now {
+                        do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
+                    }
+                }
+                await send(i, &partial)
+            }
+            return partial
+        })
+        return result
+    }
+
     /// One request: its latency, status and bytes, or its error, added to `partial`.
     static func send(request i: Int, to url: String, with client: HTTPClient, body bodyMaker: (@Sendable (Int) -> RequestBody?)?,
              into partial: inout Result) async {
+        let request = Self.request(i, method: bodyMaker == nil ? .GET : .POST, url: url, body: bodyMaker?(i))
+        _ = await execute(request, request: i, with: client, into: &partial)
+    }
+
+    /// Request `i`: numbered in `x-highwater-request` (the host's records carry it), its body streamed.
+    static func request(_ i: Int, method: HTTPMethod, url: String, body: RequestBody?) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
-        request.method = bodyMaker == nil ? .GET : .POST
+        request.method = method
         request.headers.add(name: "x-highwater-request", value: "\(i)")
-        if let body = bodyMaker?(i) {
+        if let body {
             request.headers.add(name: "content-type", value: body.contentType)
             for (name, value) in body.headers { request.headers.add(name: name, value: value) }
             request.body = .stream(body.chunks, length: .known(Int64(body.length)))
         }
-        let t0 = MonotonicClock.nanoseconds()
+        return request
+    }
+
+    /// What one request got back.
+    struct Exchange {
+        var status = 0
+        var bytesReceived: UInt64 = 0
+        var startNs: UInt64 = 0
+        var endNs: UInt64 = 0
+        var failure: String?
+    }
+
+    /// Sends `request` and reads its response to the end, counting it into `partial`: its latency, status and bytes,
+    /// or its error and kind. A non-2xx status is an error of kind `http_STATUS`.
+    static func execute(_ request: HTTPClientRequest, request i: Int, with client: HTTPClient, into partial: inout Result) async -> Exchange {
+        var exchange = Exchange(startNs: MonotonicClock.nanoseconds())
         do {
             let response = try await client.execute(request, timeout: .seconds(120))
             // Counted, not kept: a download's body can be far larger than the driver should hold.
-            var bytes = 0
-            for try await chunk in response.body { bytes += chunk.readableBytes }
-            partial.bytesReceived += bytes
-            let ms = Double(MonotonicClock.nanoseconds() - t0) / 1e6
-            partial.latenciesMs.append(ms)
-            let code = Int(response.status.code)
-            partial.statuses[code, default: 0] += 1
-            if !(200..<300).contains(code) {
-                partial.errors += 1
-                partial.errorKinds["http_\(code)", default: 0] += 1
-            }
+            for try await chunk in response.body { exchange.bytesReceived += UInt64(chunk.readableBytes) }
+            exchange.status = Int(response.status.code)
         } catch {
+            exchange.failure = "\(error)"
             partial.errors += 1
             partial.statuses[0, default: 0] += 1
             partial.errorKinds[ConnectionErrorKind(error).rawValue, default: 0] += 1
             if partial.firstError == nil { partial.firstError = "\(error)" }
         }
+        exchange.endNs = MonotonicClock.nanoseconds()
+        guard exchange.failure == nil else { return exchange }
+        partial.bytesReceived += Int(exchange.bytesReceived)
+        partial.latenciesMs.append(Double(exchange.endNs - exchange.startNs) / 1e6)
+        partial.statuses[exchange.status, default: 0] += 1
+        if !(200..<300).contains(exchange.status) {
+            partial.errors += 1
+            partial.errorKinds["http_\(exchange.status)", default: 0] += 1
+            if partial.firstError == nil { partial.firstError = "request \(i) answered \(exchange.status)" }
+        }
+        return exchange
     }
 
     /// `workers` copies of `work` at once, beside a watcher: Ctrl-C or a dead target cancels every worker at once,

@@ -40,35 +40,9 @@ struct PhaseDriver: Sendable {
         let next = Counter()
         let started = MonotonicClock.nanoseconds()
         let uploads = UploadTally()
-        let total = spec.requests
-        let warmup = min(self.warmup, total)
-        let one = { @Sendable (i: Int, partial: inout LoadDriver.Result) async in
+        var result = await LoadDriver.schedule(requests: spec.requests, warmup: min(warmup, spec.requests), concurrency: spec.concurrency,
+                                               rate: spec.rate, startedNs: started, next: next, stop: stop) { i, partial in
             await send(request: i, with: client, into: &partial, uploads: uploads)
-        }
-        var result = await LoadDriver.watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
-            var partial = LoadDriver.Result()
-            while !Task.isCancelled && !Interruption.requested && !stop() && next.value < warmup {
-                await one(next.increment(), &partial)
-            }
-            return partial
-        }
-        if !Interruption.requested && !stop() {
-            let rate = spec.rate
-            result.add(await LoadDriver.watched(stop: stop, workers: spec.concurrency) {
-                var partial = LoadDriver.Result()
-                requests: while !Task.isCancelled && !Interruption.requested && !stop() {
-                    let i = next.increment()
-                    guard i < total else { break }
-                    if let rate {
-                        let due = LoadDriver.due(request: i, rate: rate, startedNs: started)
-                        while case let now = MonotonicClock.nanoseconds(), due > now {
-                            do { try await Task.sleep(nanoseconds: min(due - now, 1_000_000_000)) } catch { break requests }
-                        }
-                    }
-                    await one(i, &partial)
-                }
-                return partial
-            })
         }
         result.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
@@ -100,44 +74,14 @@ struct PhaseDriver: Sendable {
 
     private func send(request i: Int, with client: HTTPClient, into partial: inout LoadDriver.Result,
                       uploads: UploadTally) async {
-        var request = HTTPClientRequest(url: spec.url)
-        request.method = HTTPMethod(rawValue: spec.method)
-        request.headers.add(name: "x-highwater-request", value: "\(i)")
         let body = self.body(request: i)
-        if let body {
-            request.headers.add(name: "content-type", value: body.contentType)
-            request.body = .stream(body.chunks, length: .known(Int64(body.length)))
-        }
+        let request = LoadDriver.request(i, method: HTTPMethod(rawValue: spec.method), url: spec.url, body: body)
         let alone = spec.concurrency == 1 || i < warmup
         let rssBefore = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
         let wall = WallClock.nanoseconds()
-        let t0 = MonotonicClock.nanoseconds()
-        var status = 0
-        var received: UInt64 = 0
-        var failure: String?
-        do {
-            let response = try await client.execute(request, timeout: .seconds(120))
-            for try await chunk in response.body { received += UInt64(chunk.readableBytes) }
-            status = Int(response.status.code)
-        } catch {
-            failure = "\(error)"
-        }
-        let t1 = MonotonicClock.nanoseconds()
+        let exchange = await LoadDriver.execute(request, request: i, with: client, into: &partial)
+        let (status, failure) = (exchange.status, exchange.failure)
         let rssAfter = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
-        if failure == nil {
-            partial.latenciesMs.append(Double(t1 - t0) / 1e6)
-            partial.bytesReceived += Int(received)
-            partial.statuses[status, default: 0] += 1
-            if !(200..<300).contains(status) {
-                partial.errors += 1
-                partial.errorKinds["http_\(status)", default: 0] += 1
-                if partial.firstError == nil { partial.firstError = "request \(i) answered \(status)" }
-            }
-        } else {
-            partial.errors += 1
-            partial.statuses[0, default: 0] += 1
-            if partial.firstError == nil { partial.firstError = failure }
-        }
         let upload = spec.uploadBytes(request: i)
         if let upload {
             uploads.state.withLock { t in
@@ -149,13 +93,13 @@ struct PhaseDriver: Sendable {
                 }
             }
         }
-        var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: t0, end_ns: t1,
+        var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: exchange.startNs, end_ns: exchange.endNs,
                                    status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: 0,
                                    heap_in_use_after: 0, error: failure)
         record.t_unix_ns = wall
         record.payload_bytes = upload
         record.request_bytes = UInt64(body?.length ?? 0)
-        record.response_bytes = received
+        record.response_bytes = exchange.bytesReceived
         var line = JSONLine(capacity: 512)
         record.write(to: &line)
         try? output.append(line.bytes)
