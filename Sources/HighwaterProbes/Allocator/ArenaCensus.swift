@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterRecords
 import HighwaterSystem
 
 /// glibc's arenas in any process, counted from outside through `/proc/PID/smaps`: no ptrace, no preload.
@@ -48,19 +49,19 @@ public struct ArenaCensus: Equatable, Sendable {
             if let first = line.first, isHex(first) {
                 if let m = header(line) { maps.append(m) }
             } else if line.starts(with: rssKey), !maps.isEmpty {
-                maps[maps.count - 1].resident = kilobytes(line) * 1024
+                maps[maps.count - 1].resident = SaturatingArithmetic.product(kilobytes(line), 1024)
             }
             i = end + 1
         }
         for (k, m) in maps.enumerated() {
-            if m.isBrkHeap { census.mainHeapResident += m.resident; continue }
-            guard m.anonymous, m.readWrite, m.start % heapMaxSize == 0, m.end - m.start <= heapMaxSize else { continue }
+            if m.isBrkHeap { census.mainHeapResident = SaturatingArithmetic.sum(census.mainHeapResident, m.resident); continue }
+            guard m.anonymous, m.readWrite, m.start % heapMaxSize == 0, m.end > m.start, m.end - m.start <= heapMaxSize else { continue }
             let full = m.end - m.start == heapMaxSize
             let reserved = k + 1 < maps.count && maps[k + 1].anonymous && maps[k + 1].noAccess && maps[k + 1].start == m.end
-                && maps[k + 1].end >= m.start + heapMaxSize
+                && maps[k + 1].end >= SaturatingArithmetic.sum(m.start, heapMaxSize)
             guard full || reserved else { continue }
             census.heaps += 1
-            census.heapResident += m.resident
+            census.heapResident = SaturatingArithmetic.sum(census.heapResident, m.resident)
         }
         return census
     }
@@ -114,12 +115,15 @@ public struct ArenaCensus: Equatable, Sendable {
         return v
     }
 
-    /// `Rss:     1234 kB` → 1234.
+    /// `Rss:     1234 kB` → 1234; a number past 64 bits (only a damaged file has one) saturates.
     static func kilobytes(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var v: UInt64 = 0
         var seen = false
         for c in line {
-            if c >= 48 && c <= 57 { v = v * 10 + UInt64(c - 48); seen = true } else if seen { break }
+            if c >= 48 && c <= 57 {
+                v = SaturatingArithmetic.sum(SaturatingArithmetic.product(v, 10), UInt64(c - 48))
+                seen = true
+            } else if seen { break }
         }
         return v
     }
