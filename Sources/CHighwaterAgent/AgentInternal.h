@@ -30,6 +30,20 @@ HW_HIDDEN extern HW_TLS struct hw_thread_counts hw_self;
 /// Whether any sampled block is live: frees look a pointer up only then.
 HW_HIDDEN extern uint64_t hw_sampled_live;
 
+// A bit per hash of every address ever sampled, never cleared: a free whose bit is clear was never sampled and
+// leaves the sampling alone. While any sampled block is live (in a server, always) free would otherwise take the
+// slow path every time, to look up in the table blocks that were, nearly all, never sampled. 128 KiB, resident only
+// where touched. Set before malloc returns the block, so a free of it (after any hand-off) sees the bit.
+#define HW_SAMPLED_BITS (1u << 20)
+HW_HIDDEN extern uint64_t hw_sampled_bits[HW_SAMPLED_BITS / 64];
+
+static inline uint32_t hw_bit_of(uintptr_t p) { return (uint32_t)(((uint64_t)(p >> 4) * 0x9E3779B97F4A7C15ull) >> 44); }
+
+static inline int hw_maybe_sampled(uintptr_t p) {
+    uint32_t b = hw_bit_of(p);
+    return (int)((__atomic_load_n(&hw_sampled_bits[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1);
+}
+
 /// Reads HIGHWATER_AGENT_OUT and HIGHWATER_AGENT_SAMPLE_BYTES and opens the events file.
 HW_HIDDEN void hw_sampling_start(void);
 /// The thread crossed its sampling threshold with block p of `size` usable bytes.

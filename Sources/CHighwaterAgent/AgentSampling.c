@@ -78,6 +78,9 @@ static struct hw_table *hw_table;
 static struct hw_table *hw_replaced[2];
 HW_HIDDEN uint64_t hw_sampled_live;
 
+// The bits hw_maybe_sampled reads (AgentInternal.h), set as a block is sampled.
+HW_HIDDEN uint64_t hw_sampled_bits[HW_SAMPLED_BITS / 64];
+
 static size_t hw_table_bytes(const struct hw_table *t) { return sizeof(struct hw_table) + (t->mask + 1) * sizeof(uintptr_t); }
 
 static struct hw_table *hw_table_make(uint64_t capacity) {
@@ -119,6 +122,8 @@ static int hw_table_insert(uintptr_t p) {
         t = n;
     }
     hw_table_put(t, p);
+    uint32_t b = hw_bit_of(p);
+    __atomic_fetch_or(&hw_sampled_bits[b >> 6], 1ull << (b & 63), __ATOMIC_RELAXED);
     __atomic_store_n(&hw_sampled_live, hw_sampled_live + 1, __ATOMIC_RELAXED);
     return 1;
 }
@@ -363,7 +368,7 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
 HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) {
     // Inside the agent's own path (a signal handler that frees while the thread holds the lock):
     // the free goes unrecorded, the block stays counted as held, and nothing waits.
-    if (t->busy || !hw_sampling_on) return;
+    if (t->busy || !hw_sampling_on || !hw_maybe_sampled((uintptr_t)p)) return;
     struct hw_table *table = __atomic_load_n(&hw_table, __ATOMIC_ACQUIRE);
     if (table == NULL || hw_table_find(table, (uintptr_t)p) == NULL) return;
     t->busy = 1;

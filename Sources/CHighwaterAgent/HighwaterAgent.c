@@ -124,7 +124,9 @@ static inline __attribute__((always_inline)) void hw_count_free(void *p, size_t 
         HW_BUMP(t, frees, 1);
         HW_BUMP(t, freed_bytes, n);
     }
-    if (__builtin_expect(__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) hw_sample_free(t, p, n);
+    if (__builtin_expect(__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0 && hw_maybe_sampled((uintptr_t)p), 0)) {
+        hw_sample_free(t, p, n);
+    }
 }
 
 // malloc and free, the calls that matter most, test everything the common case needs at once and
@@ -157,7 +159,8 @@ HW_EXPORT void free(void *ptr) {
     if (ptr == NULL) return;
     struct hw_thread_counts *t = &hw_self;
     size_t n = hw_usable_size(ptr);
-    if (__builtin_expect(t->mode != HW_COUNTING || __atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0, 0)) {
+    if (__builtin_expect(t->mode != HW_COUNTING
+                         || (__atomic_load_n(&hw_sampled_live, __ATOMIC_RELAXED) != 0 && hw_maybe_sampled((uintptr_t)ptr)), 0)) {
         return hw_free_slow(ptr, n);
     }
     HW_BUMP(t, frees, 1);
