@@ -68,6 +68,8 @@ struct CheckCommand: AsyncParsableCommand {
                 let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
                 evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out,
                                                             timeLimitNs: options.timeLimit?.nanoseconds)
+                // A run cut short by Ctrl-C proves nothing either way: not a failed expectation, a check not carried out.
+                if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(options.out)") }
             }
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,

@@ -16,7 +16,7 @@ enum ExternalScenarioRun {
         for (n, (scenario, configuration)) in configurations.enumerated() {
             if Interruption.requested { break }
             Terminal.line("[\(n + 1)/\(configurations.count)] \(scenario.name) \(configuration.config): "
-                + "\(configuration.phases.count) load phases at an external target")
+                + (configuration.phases.count == 1 ? "1 load phase" : "\(configuration.phases.count) load phases") + " at an external target")
             runs += await record(configuration, of: scenario, quick: quick, requests: requests, out: out, timeLimitNs: timeLimitNs, after: runs)
         }
         return Array(runs.dropFirst(earlier.count))
