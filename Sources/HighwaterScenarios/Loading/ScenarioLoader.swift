@@ -111,7 +111,7 @@ public struct ScenarioLoader: Sendable {
         let labels = Sweep.labels(for: points, base: base)
         let isExternal = (Array(base.keys) + points.flatMap { $0.overrides.map(\.path) }).contains { $0.hasPrefix("target.") }
         if isExternal {
-            let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: Self.directory(of: sink.file),
+            let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: ExternalPlanBuilder.directory(of: sink.file),
                                               configurations: points.count)
             let external = zip(points, labels).compactMap { point, label in
                 builder.build(point.overrides.reduce(into: base) { $0[$1.path] = $1 }, config: label, sink: &sink)
@@ -134,12 +134,6 @@ public struct ScenarioLoader: Sendable {
         let expectations = expectNode.map { readExpectations($0, labels: labels, sink: &sink) } ?? []
         guard sink.diagnostics.isEmpty else { return nil }
         return Scenario(name: name, description: description, file: sink.file, plans: plans, quickRequests: quick, expectations: expectations)
-    }
-
-    /// The directory a scenario file is in, as its path gives it (`.` for a bare name): `{scenario_dir}`.
-    static func directory(of file: String) -> String {
-        guard let slash = file.lastIndex(of: "/") else { return "." }
-        return slash == file.startIndex ? "/" : String(file[..<slash])
     }
 
     private func scalar(_ entry: ConfigNode.Entry, sink: inout DiagnosticSink) -> String? {
@@ -391,11 +385,6 @@ public struct ScenarioLoader: Sendable {
         }
         return .init(conditions: conditions)
     }
-}
-
-extension ScenarioField.Kind {
-    /// Written as a list (or one value standing for a list of one).
-    var isList: Bool { self == .words || self == .paths || self == .loadPhases }
 }
 
 extension ConfigNode {

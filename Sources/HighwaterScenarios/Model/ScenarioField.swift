@@ -24,6 +24,9 @@ public struct ScenarioField: Sendable {
         case paths
         /// `record --load` specs, each a string or a mapping of its parts (method, url, requests, …).
         case loadPhases
+
+        /// Written as a list (or one value standing for a list of one).
+        var isList: Bool { self == .words || self == .paths || self == .loadPhases }
     }
 
     public var path: String
