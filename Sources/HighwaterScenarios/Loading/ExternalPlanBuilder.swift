@@ -37,7 +37,8 @@ struct ExternalPlanBuilder {
                 values[name] = text
             }
         }
-        func fill(_ text: String, at location: SourceLocation) -> String {
+        /// `text` filled; nil (and said) when it names a placeholder nobody defines.
+        func fill(_ text: String, at location: SourceLocation) -> String? {
             let (filled, unknown) = Placeholders.fill(text, values: values)
             for name in unknown {
                 let known = values.keys.sorted().filter { $0 != Placeholders.scenarioDirectory }
@@ -45,7 +46,7 @@ struct ExternalPlanBuilder {
                 sink.error("unknown placeholder `{\(name)}`", at: location,
                            hint: near + "define it under `target.parameters` (e.g. `parameters: {\(name): 4}`), or use {port} or {scenario_dir}")
             }
-            return filled
+            return unknown.isEmpty ? filled : nil
         }
         func value(_ path: String) -> String? {
             if case .value(let v)? = settings[path]?.value { return v }
@@ -57,12 +58,12 @@ struct ExternalPlanBuilder {
         }
         func nanoseconds(_ path: String) -> UInt64? { value(path).flatMap(Quantity.nanoseconds) }
 
-        let command = words.map { fill($0, at: commandSetting.location) }
+        let command = words.map { fill($0, at: commandSetting.location) ?? $0 }
         var environment: [String: String] = [:]
         for (path, setting) in settings where path.hasPrefix("environment.") {
             let name = String(path.dropFirst("environment.".count))
             switch setting.value {
-            case .value(let v): environment[name] = fill(v, at: setting.location)
+            case .value(let v): environment[name] = fill(v, at: setting.location) ?? v
             default:
                 sink.error("`unset` cannot leave \(name) out of an external target's environment", at: setting.location,
                            hint: "the command inherits Highwater's environment; give \(name) a value instead")
@@ -71,28 +72,26 @@ struct ExternalPlanBuilder {
 
         var phases: [String] = []
         for (written, location) in list("target.load") {
-            let spec = fill(written, at: location)
+            guard let spec = fill(written, at: location) else { continue }
             do {
                 _ = try LoadSpec(parsing: spec.replacing(Placeholders.port, with: Self.checkingPort))
                 phases.append(spec)
             } catch {
                 sink.error("load phase `\(written)` \(error.problem)", at: location,
-                           hint: "a phase is `[METHOD] URL [n=N] [c=N | rate=R] [body=SIZE | body=@FILE] [upload=SIZE | upload=A..B] [field=NAME]`")
+                           hint: "a phase is [METHOD] URL [n=N] [c=N | rate=R] [body=SIZE | body=@FILE] [upload=SIZE | upload=A..B] [field=NAME]")
             }
         }
 
         var ready = ExternalConfiguration.Ready.immediately
         if settings["target.ready"] != nil, let log = settings["target.ready_log"] {
             sink.error("`target.ready` and `target.ready_log` both set", at: log.location, hint: "give one: a URL to poll or a line to wait for")
-        } else if let setting = settings["target.ready"], let url = value("target.ready") {
-            let filled = fill(url, at: setting.location)
+        } else if let setting = settings["target.ready"], let url = value("target.ready"), let filled = fill(url, at: setting.location) {
             if (try? LoadSpec(parsing: "GET " + filled.replacing(Placeholders.port, with: Self.checkingPort))) == nil {
                 sink.error("target.ready `\(url)` is not an http:// URL on this machine", at: setting.location,
                            hint: "e.g. http://127.0.0.1:{port}/health; Highwater only talks to loopback addresses")
             }
             ready = .url(filled)
-        } else if let setting = settings["target.ready_log"], let pattern = value("target.ready_log") {
-            let filled = fill(pattern, at: setting.location)
+        } else if let setting = settings["target.ready_log"], let pattern = value("target.ready_log"), let filled = fill(pattern, at: setting.location) {
             if (try? Regex(filled)) == nil {
                 sink.error("target.ready_log `\(pattern)` is not a regular expression", at: setting.location,
                            hint: "e.g. `Uvicorn running on`, or `listening on port [0-9]+`")
@@ -113,7 +112,7 @@ struct ExternalPlanBuilder {
             scenario: scenario, config: config, phasePrefix: configurations > 1 ? config + "-" : "",
             command: command, environment: environment, ready: ready,
             readyTimeoutNs: nanoseconds("target.ready_timeout") ?? ExternalConfiguration.defaultReadyTimeoutNs,
-            phases: phases, watchDirs: list("target.watch_dirs").map { fill($0.0, at: $0.1) },
+            phases: phases, watchDirs: list("target.watch_dirs").map { fill($0.0, at: $0.1) ?? $0.0 },
             agent: value("target.agent") == "true",
             graceNs: nanoseconds("target.grace") ?? ExternalConfiguration.defaultGraceNs,
             sampleIntervalNs: nanoseconds("sample_interval") ?? 10_000_000, timeLimitNs: nanoseconds("time_limit"),
