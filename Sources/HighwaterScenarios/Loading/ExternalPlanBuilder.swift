@@ -18,7 +18,9 @@ struct ExternalPlanBuilder {
         for (path, setting) in settings.sorted(by: { $0.key < $1.key })
         where ScenarioField.hostedOnlyPrefixes.contains(where: { path.hasPrefix($0) }) {
             sink.error("`\(path)` is a setting of a server Highwater hosts, and this scenario's target is external (`target:`)",
-                       at: setting.location, hint: "remove it: an external target's load is `target.load`, a list of phases such as `GET http://127.0.0.1:{port}/work n=200 c=8`")
+                       at: setting.location, hint: path.hasPrefix("load.")
+                        ? "remove it: an external target's load is `target.load`, a list of phases such as `GET http://127.0.0.1:{port}/work n=200 c=8`"
+                        : "remove it: beside `target`, a scenario takes environment, sample_interval, time_limit, sweep, variants and expect")
         }
         guard case .list(let words)? = settings["target.command"]?.value, let commandSetting = settings["target.command"], !words.isEmpty else {
             let at = settings.values.filter { $0.path.hasPrefix("target.") }.map(\.location).min { $0.line < $1.line }
