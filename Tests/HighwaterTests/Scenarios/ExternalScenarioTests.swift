@@ -136,7 +136,7 @@ struct ExternalScenarioTests {
         #expect(again.termination == .exited(0) && again.stdout.contains("20 of 20 checks hold"), "\(again.stdout)\n\(again.stderr)")
     }
 
-    @Test("an expectation the target breaks makes check exit 1 and name it",
+    @Test("an expectation the target breaks makes check (and run) exit 1 and name it",
           .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
     func checkFails() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-external-fail")
@@ -151,6 +151,10 @@ struct ExternalScenarioTests {
         #expect(r.termination == .exited(1), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("FAILED python-pool/01-get-work: threads_max <= 1 failed"), "\(r.stderr)")
         #expect(r.stdout.contains("0 of 2 checks hold; 2 failed"), "\(r.stdout)")
+        // `run` takes the same path, and exits alike.
+        let run = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/results", file])
+        #expect(run.termination == .exited(1), "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("FAILED python-pool/02-get-work: threads_max <= 1 failed"), "\(run.stderr)")
     }
 
     @Test("a target that never becomes ready makes check exit 3 and say so; it is stopped")
