@@ -75,6 +75,11 @@ enum ExternalScenarioRun {
             session.rewrite(outcome.summaries[i])
         }
         session.store(outcome.summaries)
+        // What `record` says of a crash, said here too: its phase's expectations then fail for want of data.
+        if let ended = outcome.targetEnded, !ended.succeeded {
+            Terminal.line("      the target ended with \(ended) before it was stopped"
+                + (outcome.summaries.last?.stderr_tail.map { "; its output ended with:\n" + $0 } ?? ""))
+        }
         return outcome.summaries
     }
 
