@@ -11,10 +11,16 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Fail a CI job when a scenario's expectation or a configuration limit is crossed.",
         discussion: """
-            check SCENARIO…        run the scenarios and evaluate their `expect` blocks \
-            check --results DIR    evaluate DIR/summary.json against the scenarios' `expect` blocks (no run) \
-            check --limits FILE    check a service's configuration (memory, pool, temp dir) without running \
-            Exit codes: 0 all hold; 1 an expectation or limit failed; 2 bad input; 3 could not run.
+            check SCENARIO…        run the scenarios and evaluate their `expect` blocks
+            check --results DIR    evaluate DIR/summary.json against the scenarios' `expect` blocks (no run)
+            check --limits FILE    check a service's configuration (memory, pool, temp dir) without running
+
+            A scenario with `target:` guards a server Highwater did not build (any language): each configuration is \
+            started and recorded as `highwater record` records it, each load phase a run, e.g.
+              highwater check examples/external-python-threadpool.yaml
+
+            Exit codes: 0 all hold; 1 an expectation or limit failed; 2 bad input; 3 could not run (also: a target \
+            that would not start or never became ready).
             """
     )
 
@@ -62,6 +68,8 @@ struct CheckCommand: AsyncParsableCommand {
                 let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
                 evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out,
                                                             timeLimitNs: options.timeLimit?.nanoseconds)
+                // A run cut short by Ctrl-C proves nothing either way: not a failed expectation, a check not carried out.
+                if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(options.out)") }
             }
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,

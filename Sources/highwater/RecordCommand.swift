@@ -93,7 +93,7 @@ struct RecordCommand: AsyncParsableCommand {
         if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
         if agent && pid != nil { throw ValidationError("--agent preloads the agent into a command record starts; a running PID cannot take a preload.") }
         if let readyLog, (try? Regex(readyLog)) == nil { throw ValidationError("--ready-log '\(readyLog)' is not a regular expression.") }
-        if let ready { _ = try readiness(url: ready) }
+        if let ready { _ = try Self.readiness(url: ready) }
         for spec in loads {
             do { _ = try LoadSpec(parsing: spec) } catch { throw ValidationError(error.description) }
         }
@@ -110,7 +110,8 @@ struct RecordCommand: AsyncParsableCommand {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") { throw ValidationError("--name is a plain name (no `/`).") }
     }
 
-    func readiness(url: String) throws -> Readiness {
+    /// `--ready URL` (and a scenario's `target.ready`) as a readiness check.
+    static func readiness(url: String) throws -> Readiness {
         do {
             let spec = try LoadSpec(parsing: "GET " + url)
             return .http(host: spec.host, port: spec.port, path: spec.path)
@@ -128,7 +129,7 @@ struct RecordCommand: AsyncParsableCommand {
             let eq = pair.firstIndex(of: "=")!
             options.environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
-        options.readiness = try ready.map(readiness(url:)) ?? readyLog.map { .log(pattern: $0) } ?? .immediately
+        options.readiness = try ready.map(Self.readiness(url:)) ?? readyLog.map { .log(pattern: $0) } ?? .immediately
         options.readyTimeoutNs = readyTimeout.nanoseconds
         options.loads = try loads.map { try LoadSpec(parsing: $0) }
         options.watchDirs = watchDirs

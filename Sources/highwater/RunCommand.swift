@@ -15,9 +15,14 @@ struct RunCommand: AsyncParsableCommand {
             DIR/index.html, DIR/report.md, DIR/junit.xml. Ctrl-C stops after the request in flight and \
             keeps what finished. A scenario's runs replace its earlier run directories in DIR. Exits 1 when an expectation fails.
 
+            A scenario with `target:` describes a server Highwater did not build (any language): each configuration \
+            starts its command and records it as `highwater record` does, each load phase a run \
+            (DIR/<scenario>/<config>-NN-<phase>/); exits 3 when it would not start or never became ready.
+
             Examples:
               highwater run
               highwater run --quick scenarios/threadpool-growth.yaml
+              highwater run examples/external-python-threadpool.yaml
               highwater run --requests 500 --out /tmp/results scenarios/leak-vs-plateau.yaml
             """
     )
@@ -27,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(help: "Requests per configuration (overrides the scenario files).")
+    @Option(help: "Requests per configuration, or per load phase of an external target (overrides the scenario files).")
     var requests: Int?
 
     func validate() throws {
@@ -54,7 +59,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where to write results.", valueName: "dir"))
     var out = "results"
 
-    @Flag(help: "Shrink request counts for a smoke run.")
+    @Flag(help: "Shrink request counts for a smoke run (an external target's phases too: a tenth, at least 20).")
     var quick = false
 
     @Option(help: "CPUs to resolve `cores` in scenario sizes (default: this machine's online CPUs).")

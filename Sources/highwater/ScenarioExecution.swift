@@ -6,8 +6,8 @@ import HighwaterReports
 import HighwaterScenarios
 import HighwaterSystem
 
-/// What `run` and `check` share: load scenario files, run their plans each in a child, evaluate
-/// the expectations, store the summary and render the report.
+/// What `run` and `check` share: load scenario files, run their plans each in a child (and record their external
+/// targets), evaluate the expectations, store the summary and render the report.
 enum ScenarioExecution {
     /// The default scenarios: `scenarios/` here, or beside the checkout this executable was built in.
     static func defaultScenarioDirectory() throws -> String {
@@ -54,7 +54,7 @@ enum ScenarioExecution {
         }
         let byName = Dictionary(scenarios.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let session = RunSession(outDirectory: out, executable: Executable.current, version: Highwater.version)
-        let runs: [RunSummary]
+        var runs: [RunSummary]
         do {
             runs = try await session.run(plans) { _, summary in
                 if let scenario = byName[summary.scenario] { summary.expectations = scenario.evaluate(summary) }
@@ -62,6 +62,7 @@ enum ScenarioExecution {
         } catch {
             throw HighwaterFailure.couldNotRun("the scenarios could not be run: \(error)")
         }
+        runs += await ExternalScenarioRun.run(scenarios, quick: quick, requests: requests, out: out, timeLimitNs: timeLimitNs, after: runs)
         let evaluated = ExpectationEvaluator.evaluate(scenarios, runs: runs)
         do {
             try session.store(evaluated.runs)

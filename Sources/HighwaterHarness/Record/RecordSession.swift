@@ -26,6 +26,11 @@ public struct RecordSession: Sendable {
         public var agentLibrary: String?
         public var outDirectory = "results"
         public var name = "record"
+        /// Put before each phase's name: a scenario's configuration (`arena2-01-get-work`).
+        public var phasePrefix = ""
+        /// Runs this session made before the record (a scenario's earlier configurations): kept in DIR/summary.json
+        /// before the record's own, and their run directories are not cleared.
+        public var earlierRuns: [RunSummary] = []
         public var version = ""
         public init() {}
     }
@@ -52,8 +57,10 @@ public struct RecordSession: Sendable {
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
         do { try FileTree.createDirectory(scenarioDirectory) } catch { throw .couldNotRun("cannot create \(scenarioDirectory): \(error)") }
         let plans = phasePlans()
-        RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
-            .clearEarlierRuns(of: plans)
+        if !options.earlierRuns.contains(where: { $0.scenario == options.name }) {
+            RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
+                .clearEarlierRuns(of: plans)
+        }
         let target: ExternalTarget
         if let pid = options.pid {
             guard ExternalTarget.isAlive(pid) else { throw .couldNotRun("no live process has PID \(pid)") }
@@ -174,7 +181,7 @@ public struct RecordSession: Sendable {
         let specs: [LoadSpec?] = options.loads.isEmpty ? [nil] : options.loads
         return specs.enumerated().map { k, spec in
             let number = k + 1 < 10 ? "0\(k + 1)" : "\(k + 1)"
-            let config = number + "-" + (spec?.label ?? "observe")
+            let config = options.phasePrefix + number + "-" + (spec?.label ?? "observe")
             var plan = RunPlan(scenario: options.name, config: config, executor: .init(kind: "external", size: 0),
                                workload: .init(name: "external", options: spec.map { ["load": $0.text] } ?? [:]),
                                environment: options.environment,
@@ -186,7 +193,7 @@ public struct RecordSession: Sendable {
     }
 
     public func store(_ summaries: [RunSummary]) {
-        try? RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version).store(summaries)
+        try? RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version).store(options.earlierRuns + summaries)
     }
 
     public func rewrite(_ summary: RunSummary) {

@@ -123,14 +123,16 @@ public struct Expectation: Sendable {
         }
     }
 
-    /// Whether this expectation is about `run` (its filter matches the run or the plan it came from).
-    public func applies(to run: RunSummary, plan: RunPlan?) -> Bool {
+    /// Whether this expectation is about `run` (its filter matches the run or the configuration it ran);
+    /// `setting` reads a setting of that configuration.
+    /// An external target's phase carries its configuration's label (`config`) and its phase (`phase`).
+    public func applies(to run: RunSummary, setting: (String) -> String?) -> Bool {
         filter.conditions.allSatisfy { condition in
             let actual: String?
             if condition.path == "config" {
-                actual = run.config
+                actual = run.configuration?[ExternalConfiguration.configKey] ?? run.config
             } else {
-                actual = plan?.settingValue(condition.path) ?? run.configuration?[condition.path]
+                actual = setting(condition.path) ?? run.configuration?[condition.path]
             }
             guard let actual else { return condition.patterns.contains("unset") }
             return condition.patterns.contains { Self.matches(actual, pattern: $0, path: condition.path) }
@@ -215,7 +217,7 @@ public enum ExpectationEvaluator {
                 var matched = false
                 for index in runs.indices where runs[index].scenario == scenario.name {
                     let run = runs[index]
-                    guard expectation.applies(to: run, plan: scenario.plan(forConfig: run.config)) else { continue }
+                    guard expectation.applies(to: run, setting: { scenario.setting($0, of: run) }) else { continue }
                     matched = true
                     let result = expectation.evaluate(run)
                     runs[index].expectations.removeAll { $0.text == result.text }

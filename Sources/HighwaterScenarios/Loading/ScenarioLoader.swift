@@ -9,9 +9,9 @@ public struct ScenarioLoader: Sendable {
     public init(cores: Int) { self.cores = max(1, cores) }
 
     static let topLevelKeys = ["name", "description", "executor", "workload", "environment", "load", "storage",
-                               "verdict", "sample_interval", "time_limit", "repeat", "sweep", "variants", "expect"]
+                               "verdict", "sample_interval", "time_limit", "repeat", "target", "sweep", "variants", "expect"]
     /// Keys that hold a mapping of settings, not a value.
-    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict"]
+    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict", "target", "target.parameters"]
 
     /// The scenario files of a directory (`*.yaml`, `*.yml`), sorted.
     public static func scenarioFiles(in directory: String) throws -> [String] {
@@ -109,6 +109,18 @@ public struct ScenarioLoader: Sendable {
         guard sink.diagnostics.isEmpty else { return nil }
         let points = Sweep.points(variants: variants, sweep: sweep)
         let labels = Sweep.labels(for: points, base: base)
+        let isExternal = (Array(base.keys) + points.flatMap { $0.overrides.map(\.path) }).contains { $0.hasPrefix("target.") }
+        if isExternal {
+            let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: ExternalPlanBuilder.directory(of: sink.file),
+                                              configurations: points.count)
+            let external = zip(points, labels).compactMap { point, label in
+                builder.build(point.overrides.reduce(into: base) { $0[$1.path] = $1 }, config: label, sink: &sink)
+            }
+            let expectations = expectNode.map { readExpectations($0, labels: labels, sink: &sink) } ?? []
+            guard sink.diagnostics.isEmpty else { return nil }
+            return Scenario(name: name, description: description, file: sink.file, plans: [], quickRequests: [],
+                            expectations: expectations, external: external)
+        }
         let builder = PlanBuilder(scenario: name, cores: cores)
         var plans: [RunPlan] = []
         var quick: [Int] = []
@@ -150,7 +162,8 @@ public struct ScenarioLoader: Sendable {
         if let field = ScenarioField.lookup(path) { return field }
         if Self.groups.contains(path) {
             let example = path == "executor" ? "executor: {kind: eager, size: 40}" : path == "workload" ? "workload: {name: alloc-churn}"
-                : path == "load" ? "load: {requests: 2000, concurrency: 1}" : "\(path): {NAME: VALUE}"
+                : path == "load" ? "load: {requests: 2000, concurrency: 1}"
+                : path == "target" ? "target: {command: [python3, server.py], load: [GET http://127.0.0.1:8000/ n=100]}" : "\(path): {NAME: VALUE}"
             sink.error("`\(path)` must be a mapping, found \(node.kindName)", at: node.location, hint: "e.g. `\(example)`")
             return nil
         }
@@ -178,6 +191,25 @@ public struct ScenarioLoader: Sendable {
             }
             sink.error("`\(path)` has no value", at: loc, hint: "give a value or remove the key")
             return nil
+        case .scalar(let text, false, let loc) where field.kind.isList:
+            let items = field.kind == .words ? text.split(whereSeparator: \.isWhitespace).map(String.init) : [text]
+            if items.isEmpty { sink.error("`\(path)` is empty", at: loc, hint: "give a value or remove the key"); return nil }
+            return Setting(path: path, value: .list(items), location: loc, itemLocations: items.map { _ in loc })
+        case .list(let items, let loc) where field.kind.isList:
+            var texts: [String] = []
+            var locations: [SourceLocation] = []
+            for item in items {
+                if field.kind == .loadPhases, case .map(let entries, let at) = item {
+                    if let spec = ExternalPlanBuilder.phaseSpec(entries, at: at, sink: &sink) { texts.append(spec); locations.append(at) }
+                } else if let text = item.scalarText {
+                    texts.append(text); locations.append(item.location)
+                } else {
+                    sink.error("`\(path)` must list \(field.kind == .loadPhases ? "load phases (text or mappings)" : "text"), found \(item.kindName)",
+                               at: item.location)
+                }
+            }
+            if items.isEmpty { sink.error("`\(path)` is an empty list", at: loc, hint: "give at least one, or remove the key"); return nil }
+            return Setting(path: path, value: .list(texts), location: loc, itemLocations: locations)
         case .scalar(let text, false, let loc):
             switch ScenarioField.check(text, kind: field.kind, path: path) {
             case .success(let v?): return Setting(path: path, value: .value(v), location: loc)
@@ -330,9 +362,10 @@ public struct ScenarioLoader: Sendable {
         }
         var conditions: [(path: String, patterns: [String], location: SourceLocation)] = []
         for e in entries {
-            if e.key != "config", ScenarioField.lookup(e.key) == nil {
-                let near = ScenarioDiagnostic.suggestion(for: e.key, among: ["config"] + ScenarioField.knownPaths).map { "did you mean `\($0)`? " } ?? ""
-                sink.error("unknown key `\(e.key)` in `where`", at: e.keyLocation, hint: near + "filter on `config` or a setting such as `executor.kind`")
+            if e.key != "config", e.key != ExternalConfiguration.phaseKey, ScenarioField.lookup(e.key) == nil {
+                let near = ScenarioDiagnostic.suggestion(for: e.key, among: ["config", "phase"] + ScenarioField.knownPaths).map { "did you mean `\($0)`? " } ?? ""
+                sink.error("unknown key `\(e.key)` in `where`", at: e.keyLocation,
+                           hint: near + "filter on `config`, an external target's `phase`, or a setting such as `executor.kind`")
                 continue
             }
             var patterns: [String] = []

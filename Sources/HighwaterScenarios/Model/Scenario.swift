@@ -12,6 +12,8 @@ public struct Setting: Equatable, Sendable {
     public var path: String
     public var value: Value
     public var location: SourceLocation
+    /// Where each item of a list was written, when they are worth pointing at one by one (load phases).
+    public var itemLocations: [SourceLocation] = []
 
     /// The value as a person wrote it, for labels and filters.
     public var written: String {
@@ -34,11 +36,13 @@ public struct Scenario: Sendable {
     /// Requests per plan under `--quick` (same order as `plans`).
     public var quickRequests: [Int]
     public var expectations: [Expectation]
+    /// With `target:`, the configurations of a server Highwater did not build, run by `record`; `plans` is then empty.
+    public var external: [ExternalConfiguration]
 
     public init(name: String, description: String, file: String, plans: [RunPlan], quickRequests: [Int],
-                expectations: [Expectation]) {
+                expectations: [Expectation], external: [ExternalConfiguration] = []) {
         self.name = name; self.description = description; self.file = file; self.plans = plans
-        self.quickRequests = quickRequests; self.expectations = expectations
+        self.quickRequests = quickRequests; self.expectations = expectations; self.external = external
     }
 
     /// The most runs of one configuration a scenario may ask for (`repeat`).
@@ -87,15 +91,23 @@ public struct Scenario: Sendable {
     }
 
     /// Default request count under `--quick`: a tenth, at least 20, never more than the full run.
-    static func defaultQuickRequests(_ requests: Int) -> Int { min(requests, max(20, requests / 10)) }
+    public static func defaultQuickRequests(_ requests: Int) -> Int { min(requests, max(20, requests / 10)) }
 
     /// The plan a stored run came from, matched by its configuration label.
     public func plan(forConfig config: String) -> RunPlan? { plans.first { $0.config == config } }
 
+    /// The value of a setting for one of this scenario's runs, for `where` filters: from its plan, or from the
+    /// external configuration its phase belongs to.
+    public func setting(_ path: String, of run: RunSummary) -> String? {
+        if let label = run.configuration?[ExternalConfiguration.configKey], let c = external.first(where: { $0.config == label }) {
+            return c.settings[path]
+        }
+        return plan(forConfig: run.config)?.settingValue(path)
+    }
+
     /// This scenario's expectations evaluated on one of its runs (those whose filter matches it).
     public func evaluate(_ run: RunSummary) -> [RunSummary.Expectation] {
-        let plan = plan(forConfig: run.config)
-        return expectations.filter { $0.applies(to: run, plan: plan) }.map { $0.evaluate(run) }
+        expectations.filter { $0.applies(to: run, setting: { setting($0, of: run) }) }.map { $0.evaluate(run) }
     }
 }
 

@@ -18,6 +18,15 @@ public struct ScenarioField: Sendable {
         /// A value, or `unset` (or null) to leave the variable out of the child's environment.
         case environmentValue
         case absolutePath
+        /// A command's words: a list, or one string split at spaces.
+        case words
+        /// Paths: a list, or one path.
+        case paths
+        /// `record --load` specs, each a string or a mapping of its parts (method, url, requests, …).
+        case loadPhases
+
+        /// Written as a list (or one value standing for a list of one).
+        var isList: Bool { self == .words || self == .paths || self == .loadPhases }
     }
 
     public var path: String
@@ -46,6 +55,24 @@ public struct ScenarioField: Sendable {
         .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
         .init(path: "time_limit", kind: .duration, summary: "the longest one run may take; past it the child is stopped"),
         .init(path: "repeat", kind: .integer(min: 1), summary: "runs of each configuration, interleaved A B A B (default 1, at most 20)"),
+        .init(path: "target.command", kind: .words, summary: "an external server's command (any language), started for each configuration and stopped after it"),
+        .init(path: "target.parameters.*", kind: .text, summary: "a value for `{NAME}` in the command, environment, ready URL and load; a number may be written with `cores`"),
+        .init(path: "target.ready", kind: .text, summary: "ready when a GET to this loopback URL answers (default: the first phase's server answering GET /)"),
+        .init(path: "target.ready_log", kind: .text, summary: "ready when this regular expression matches a line of the target's output"),
+        .init(path: "target.ready_timeout", kind: .duration, summary: "how long to wait for readiness (default 30s)"),
+        .init(path: "target.load", kind: .loadPhases, summary: "load phases in sequence, each as `record --load` takes it or as a mapping"),
+        .init(path: "target.watch_dirs", kind: .paths, summary: "directories whose filesystem is watched; the first is the temp dir (tmp_used)"),
+        .init(path: "target.agent", kind: .flag, summary: "preload the allocation agent into the target (default false)"),
+        .init(path: "target.grace", kind: .duration, summary: "after SIGTERM, how long the target may take to end before SIGKILL (default 5s)"),
+    ]
+
+    /// The settings of a server Highwater hosts, which an external target (`target:`) does not take.
+    static let hostedOnlyPrefixes = ["executor.", "workload.", "load.", "storage.", "verdict.", "repeat"]
+
+    /// The parts a load phase written as a mapping may have, and the `record --load` key each becomes.
+    public static let loadPhaseKeys: [(name: String, specKey: String?)] = [
+        ("method", nil), ("url", nil), ("requests", "n"), ("concurrency", "c"), ("rate", "rate"), ("body", "body"),
+        ("upload", "upload"), ("field", "field"),
     ]
 
     /// The options each workload reads (names the harness uses), with their kinds.
@@ -103,6 +130,9 @@ public struct ScenarioField: Sendable {
         if let exact = all.first(where: { $0.path == path }) { return exact }
         if path.hasPrefix("environment."), path.count > "environment.".count {
             return all.first { $0.path == "environment.*" }
+        }
+        if path.hasPrefix("target.parameters."), path.count > "target.parameters.".count {
+            return all.first { $0.path == "target.parameters.*" }
         }
         if path.hasPrefix("workload.options."), let kind = anyWorkloadOption[String(path.dropFirst("workload.options.".count))] {
             return ScenarioField(path: path, kind: kind, summary: "workload option")
@@ -198,6 +228,9 @@ public struct ScenarioField: Sendable {
         case .absolutePath:
             if text.hasPrefix("/") { return .success(text) }
             return .failure(.init("`\(text)` is not an absolute path", hint: "write a path starting with /"))
+        case .words, .paths, .loadPhases:
+            if text.isEmpty { return .failure(.init("`\(path)` is empty", hint: "give a value or remove the key")) }
+            return .success(text)
         }
     }
 }

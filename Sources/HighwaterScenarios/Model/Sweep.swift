@@ -90,6 +90,7 @@ enum Sweep {
         case "storage.tmpfs": return "tmpfs-" + v
         default:
             if s.path.hasPrefix("environment.") { return name.lowercased().replacingUnderscores + "-" + v }
+            if s.path.hasPrefix("target.parameters.") { return name.replacingUnderscores + "-" + (CountExpression(s.written)?.label ?? v) }
             if v == "true" { return name.replacingUnderscores }
             if v == "false" { return "no-" + name.replacingUnderscores }
             return name.replacingUnderscores + "-" + v

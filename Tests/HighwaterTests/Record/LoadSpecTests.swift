@@ -1,4 +1,4 @@
-import HighwaterHarness
+import HighwaterRecords
 import Testing
 
 /// The `--load` grammar: what a user writes, and the clear refusals (non-loopback first).

@@ -42,7 +42,7 @@ struct SchemaDocument {
     func definition(_ name: String) -> Value? { root["$defs"]?[name] }
 
     /// A setting accepted at a dotted path, with the definition of its value (`count`, `positiveSize`, …).
-    /// `environment.*` stands for every variable name.
+    /// `environment.*` stands for every variable name, `target.parameters.*` for every parameter.
     struct Leaf: Hashable {
         var path: String
         var definition: String?
@@ -62,8 +62,10 @@ struct SchemaDocument {
                 out.insert(Leaf(path: prefix + key, definition: valueDefinition(sub)))
             }
         }
-        for (_, sub) in node["patternProperties"]?.object ?? [:] {
-            out.insert(Leaf(path: prefix + "environment.*", definition: valueDefinition(sub)))
+        // `^environment\\..+$` is `environment.*`, `^target\\.parameters\\..+$` is `target.parameters.*`.
+        for (pattern, sub) in node["patternProperties"]?.object ?? [:] {
+            let path = pattern.dropFirst().replacing("\\.", with: ".").replacing(".+$", with: "*")
+            out.insert(Leaf(path: prefix + path, definition: valueDefinition(sub)))
         }
         // `environment: {NAME: VALUE}`: any key is a variable.
         if properties.isEmpty, node["patternProperties"] == nil, let any = node["additionalProperties"], any["$ref"] != nil {

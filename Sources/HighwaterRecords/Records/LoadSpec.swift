@@ -1,5 +1,3 @@
-import HighwaterRecords
-
 /// One `--load` phase of `highwater record`, from one string:
 /// `[METHOD] URL [n=N] [c=N | rate=R] [body=SIZE | body=@FILE] [upload=SIZE | upload=A..B] [field=NAME]`.
 /// The URL must be a loopback address: Highwater drives load only at this machine.
@@ -180,6 +178,9 @@ public struct LoadSpec: Equatable, Sendable {
 }
 
 public struct LoadSpecError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ spec: String, _ problem: String) { description = "--load '\(spec)' \(problem)" }
+    /// What is wrong with the spec, after the spec itself: "has n=0: give a request count from 1 to …".
+    public var problem: String
+    public var spec: String
+    public var description: String { "--load '\(spec)' \(problem)" }
+    init(_ spec: String, _ problem: String) { self.spec = spec; self.problem = problem }
 }
