@@ -37,7 +37,7 @@ public struct ArenaCensusRecord: Codable, Equatable, Sendable {
         let peak = counted.compactMap(\.arena_heap_resident).max() ?? 0
         let processes = Int(last.processes ?? 1)
         let reached = arenas >= limit * processes
-        var finding = "glibc arenas (census of /proc/PID/smaps): \(arenas) at most (\(heaps) heaps of 64 MiB reserved beside the main arena, "
+        var finding = "glibc arenas (census of /proc/PID/smaps): \(arenas) at most (\(heaps) \(heaps == 1 ? "heap" : "heaps") of 64 MiB reserved beside the main arena, "
             + "\(Quantity.formatBytes(peak)) resident in them at the peak, [heap] \(Quantity.formatBytes(last.main_heap_resident ?? 0)) at the end); "
             + "glibc's limit is \(limit) (\(limitSource))" + (processes > 1 ? " per process, \(processes) processes" : "")
         finding += reached ? ": reached" : ": not reached"
