@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first.
-.PHONY: run test deps build bench
+.PHONY: run test deps build bench example-swift
 
 # Debian packages to install; targets add their own.
 DEPS = pkg-config
@@ -30,3 +30,8 @@ bench: deps
 	swift build -c release --product highwater
 	swift build -c release --product HighwaterAgent
 	swift build -c release --product highwater-bench
+
+# The README's Swift example: a SwiftNIO server (its own package, examples/swift-server) built in release and recorded
+# under load; exits as `highwater check --results` does (its /leak phase is there to fail).
+example-swift: deps
+	examples/swift-server/run.sh

@@ -152,11 +152,22 @@ struct RecordCommand: AsyncParsableCommand {
         } catch {
             throw HighwaterFailure.couldNotRun(error.description)
         }
-        var failedExpectations = 0
+        // The agent's findings come once the target has exited, after the phases' lines: say them on the terminal too.
+        if agent {
+            for summary in outcome.summaries {
+                var said = (summary.notes ?? []).filter { $0.hasPrefix("The live heap") }
+                if let finding = summary.growth.finding, let leak = finding.range(of: "The leak, by the allocation samples") {
+                    said.append(String(finding[leak.lowerBound...]))
+                }
+                for line in said { Terminal.line("\(summary.config): \(line)") }
+            }
+        }
+        var failedExpectations = 0, checkedExpectations = 0
         if !expectations.isEmpty {
             let parsed = try expectations.map { try Expectation.parse(commandLine: $0) }
             for i in outcome.summaries.indices where outcome.summaries[i].configuration?["workload.load"] != nil {
                 outcome.summaries[i].expectations = parsed.map { $0.evaluate(outcome.summaries[i]) }
+                checkedExpectations += parsed.count
                 for e in outcome.summaries[i].expectations where !e.passed {
                     failedExpectations += 1
                     Terminal.write("FAILED \(outcome.summaries[i].config): \(e.text) (observed \(e.observed))\n")
@@ -172,6 +183,6 @@ struct RecordCommand: AsyncParsableCommand {
             throw HighwaterFailure.failed("the target ended with \(ended) before the record stopped it" + (outcome.summaries.last?.stderr_tail.map { "; its output ended with:\n" + $0 } ?? ""))
         }
         if outcome.timedOut { throw HighwaterFailure.failed("the time limit was reached: the load was cut short") }
-        if failedExpectations > 0 { throw HighwaterFailure.failed("\(failedExpectations) expectations failed") }
+        if failedExpectations > 0 { throw HighwaterFailure.failed("\(failedExpectations) of \(checkedExpectations) expectations failed (FAILED above); `highwater check --results \(out)` checks them again") }
     }
 }
