@@ -73,7 +73,7 @@ struct CheckCommand: AsyncParsableCommand {
             }
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
-                          detail: "observed \($0.observed), limit \($0.limit)", failureLine: $0.failureLine)
+                          detail: $0.detail, failureLine: $0.failureLine)
             }
         }
         for file in limits {

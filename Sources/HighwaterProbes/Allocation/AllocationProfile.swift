@@ -77,9 +77,17 @@ public struct AllocationProfile: Sendable {
                                                "memalign", "valloc", "pvalloc", "swift_slowAlloc", "swift_allocObject",
                                                "operator new(unsigned long)", "_Znwm", "_Znam"]
 
-    /// The innermost frame of a stack that is not an allocator entry point: the code that asked for the memory.
+    /// The innermost frame of a stack that is neither an allocator entry point nor Swift's runtime or standard library
+    /// (a class instance comes through swift_allocObject, an array's storage through _ContiguousArrayBuffer): the code
+    /// that asked for the memory. A stack that is all runtime is named by its innermost frame past the allocator.
     public static func site(_ frames: [String]) -> String {
-        frames.last { !allocatorFrames.contains($0) } ?? frames.last ?? "?"
+        frames.last { !allocatorFrames.contains($0) && !isSwiftRuntime($0) } ?? frames.last { !allocatorFrames.contains($0) } ?? frames.last ?? "?"
+    }
+
+    /// Swift's runtime (`swift_…`) and standard library (`Swift.…`, as demangled): frames between a program's code and
+    /// malloc that name how it allocated, not who.
+    static func isSwiftRuntime(_ frame: String) -> Bool {
+        frame.hasPrefix("swift_") || frame.hasPrefix("_swift_") || frame.hasPrefix("Swift.") || frame.hasPrefix("generic specialization <") && frame.contains(" of Swift.")
     }
 
     /// One record per site, largest retained first, then largest allocated.

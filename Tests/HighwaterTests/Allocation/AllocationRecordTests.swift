@@ -45,6 +45,18 @@ struct AllocationRecordTests {
         #expect(StackCapture.demangle("malloc") == "malloc")
     }
 
+    @Test("a site is the program's code that allocated: past malloc and past Swift's runtime and standard library")
+    func siteNames() {
+        // Outermost first, as the profile keeps them.
+        let swift = ["main", "SwiftServer.LeakyCache.keep(Swift.Int) -> ()", "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int) -> ()",
+                     "swift_allocObject", "swift_slowAlloc", "malloc"]
+        #expect(AllocationProfile.site(swift) == "SwiftServer.LeakyCache.keep(Swift.Int) -> ()")
+        #expect(AllocationProfile.site(["main", "work", "hw_leak", "malloc"]) == "hw_leak")
+        // All runtime: its innermost frame past the allocator.
+        #expect(AllocationProfile.site(["swift_once", "swift_allocObject", "malloc"]) == "swift_once")
+        #expect(AllocationProfile.site([]) == "?")
+    }
+
     @Test("a stack is written once and named by the allocations made from it; one with no room in the table comes inline")
     func stacksByID() throws {
         var bytes = [UInt8]("HWEVENT2".utf8) + [UInt8](repeating: 0, count: 16)  // interval 0: every allocation
