@@ -27,7 +27,8 @@
 // records naming the id (in the bits above the kind), so a sample costs 32 bytes, not 32 + 8 x depth: every-
 // allocation mode writes a record per malloc and per free, and the write was a third of its cost. ALLOC, with its
 // addresses inline, is for a stack the table has no room for.
-enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2, HW_EVENT_STACK = 3, HW_EVENT_ALLOC_AT = 4 };
+// An UNWINDERS record, written with every flush, carries in `size` how many threads have unwound a stack so far.
+enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2, HW_EVENT_STACK = 3, HW_EVENT_ALLOC_AT = 4, HW_EVENT_UNWINDERS = 5 };
 
 // One record of the events file, followed by `depth` return addresses (ALLOC and STACK). Little-endian.
 struct hw_event {
@@ -229,8 +230,19 @@ static void hw_write_maps(void) {
 static uint64_t hw_maps_written_ns;
 static uint64_t hw_now_ns(void);
 
+// Threads that have captured a stack. libunwind's unw_backtrace keeps a trace cache of 16384 frames (256 KiB, all
+// written) in each thread that calls it: resident memory the agent adds to its target outside the heap (40 sampling
+// threads: +10.5 MiB RssAnon, measured), which the parent states beside its figures. Unwinding without that cache
+// (unw_step, _Unwind_Backtrace) took 10-11 us a stack of 24 frames against 0.18 us.
+static uint64_t hw_unwinding_threads;
+
 static void hw_flush_locked(int with_maps) {
-    if (hw_out >= 0 && hw_buffered > 0) hw_write_all(hw_out, hw_buffer, hw_buffered);
+    if (hw_out >= 0 && hw_buffered > 0) {
+        struct hw_event e = {.kind_depth = HW_EVENT_UNWINDERS, .size = __atomic_load_n(&hw_unwinding_threads, __ATOMIC_RELAXED)};
+        memcpy(hw_buffer + hw_buffered, &e, sizeof(e));
+        hw_buffered += sizeof(e);
+        hw_write_all(hw_out, hw_buffer, hw_buffered);
+    }
     if (hw_out >= 0 && (with_maps || hw_buffered > 0)) {
         uint64_t now = hw_now_ns();
         if (with_maps || hw_maps_written_ns == 0 || now - hw_maps_written_ns >= 1000000000ull) {
@@ -243,7 +255,8 @@ static void hw_flush_locked(int with_maps) {
 
 static void hw_append_locked(const struct hw_event *e, void *const *ips, int depth) {
     size_t need = sizeof(*e) + (size_t)depth * sizeof(uint64_t);
-    if (hw_buffered + need > sizeof(hw_buffer)) hw_flush_locked(0);
+    // Room is kept for the UNWINDERS record every flush ends with.
+    if (hw_buffered + need + sizeof(struct hw_event) > sizeof(hw_buffer)) hw_flush_locked(0);
     memcpy(hw_buffer + hw_buffered, e, sizeof(*e));
     if (depth > 0) memcpy(hw_buffer + hw_buffered + sizeof(*e), ips, (size_t)depth * sizeof(uint64_t));
     hw_buffered += need;
@@ -341,6 +354,7 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
         // First sample on this thread: seed from the thread and the clock.
         t->tid = (int32_t)syscall(SYS_gettid);
         t->random = (hw_now_ns() ^ ((uint64_t)t->tid << 32) ^ (uintptr_t)p) | 1;
+        __atomic_fetch_add(&hw_unwinding_threads, 1, __ATOMIC_RELAXED);
         if (hw_interval > 0) {
             // The thread's first threshold is drawn, not crossed: this block is not sampled.
             t->until_sample = hw_next_interval(t);

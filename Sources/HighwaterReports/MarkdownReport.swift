@@ -27,6 +27,8 @@ public enum MarkdownReport {
                 // A recorded target's findings that no configuration of Highwater's own has: arenas counted from outside.
                 if let census = run.summary.arena_census { m += "  - \(census.finding)\n" }
                 if let filler = run.summary.temp_dir_finding { m += "  - \(filler)\n" }
+                // The notes the page lists under the run: where uploads failed, the first failed request, the live heap.
+                for note in run.summary.notes ?? [] { m += "  - \(note)\n" }
             }
             if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
             for ranking in scenario.rankings { m += rankingTable(ranking) }

@@ -27,6 +27,16 @@ public enum AllocationOutputs {
         public var everyAllocation = false
         /// The live heap over the run (`AllocationEvents.liveTimeline`).
         public var liveTimeline: [AllocationEvents.LivePoint] = []
+        /// What the sampling itself held resident, said when it is a megabyte or more: the run's RSS includes it.
+        public var probeNote: String?
+    }
+
+    /// The unwinder's memory in the sampled process, as a sentence for the run's notes.
+    static func probeNote(_ events: AllocationEvents) -> String? {
+        guard events.unwinderBytes >= 1 << 20 else { return nil }
+        return "The allocation sampling held about \(Quantity.formatBytes(Double(events.unwinderBytes))) resident outside the heap: libunwind keeps "
+            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each of the \(events.unwindingThreads) threads "
+            + "that captured a stack; the RSS figures include it (HIGHWATER_AGENT_SAMPLE_BYTES=off counts without stacks)."
     }
 
     /// Writes the profiles when the child recorded samples.
@@ -52,7 +62,7 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
             return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0,
-                           liveTimeline: parsed.liveTimeline)
+                           liveTimeline: parsed.liveTimeline, probeNote: probeNote(parsed))
         } catch {
             return Written(note: "allocation profiles not written: \(error)")
         }

@@ -145,7 +145,8 @@ public struct ChildRun: Sendable {
             }
         } else {
             let allocations = AllocationOutputs.write(directory: directory, requests: requests.count)
-            if let note = allocations.note { summary.notes = (summary.notes ?? []) + [note] }
+            summary.notes = (summary.notes ?? []) + [allocations.note, allocations.probeNote].compactMap { $0 }
+            if summary.notes?.isEmpty == true { summary.notes = nil }
             AllocationFinding.apply(to: &summary, sites: allocations.sites)
         }
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")

@@ -22,6 +22,11 @@ public struct AllocationEvents: Sendable {
     /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
     /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
     public var peakLiveBytes: Double = 0
+    /// Threads that captured a stack, as of the last flush. libunwind keeps a 256 KiB trace cache resident in each:
+    /// memory the sampling adds to the process outside its heap (`unwinderBytes`).
+    public var unwindingThreads = 0
+    public static let unwinderBytesPerThread = 256 << 10
+    public var unwinderBytes: UInt64 { UInt64(unwindingThreads * Self.unwinderBytesPerThread) }
     /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak). The
     /// agent times events with CLOCK_MONOTONIC_COARSE: the machine's monotonic clock to the kernel's tick, so it lines
     /// up with the samples and requests of any process to within a few milliseconds.
@@ -108,6 +113,8 @@ public struct AllocationEvents: Sendable {
                     peakLiveBytes = max(peakLiveBytes, liveBytes)
                     lastT = max(lastT, t)
                     mark(lastT)
+                } else if kind == 5 {
+                    unwindingThreads = Int(clamping: u64(at + 16))
                 } else if kind == 2, let index = live.removeValue(forKey: address) {
                     samples[index].freed = true
                     liveBytes -= Self.weight(size: samples[index].size, interval: interval).bytes
