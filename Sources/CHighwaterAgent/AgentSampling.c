@@ -288,11 +288,57 @@ static int64_t hw_next_interval(struct hw_thread_counts *t) {
     return next > 9e18 ? INT64_MAX / 2 : (int64_t)next;
 }
 
+// PID as decimal text, without printf (which may allocate).
+static void hw_decimal(unsigned v, char *text) {
+    int n = 0;
+    do { text[n++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
+    for (int i = 0; i < n / 2; i++) {
+        char c = text[i];
+        text[i] = text[n - 1 - i];
+        text[n - 1 - i] = c;
+    }
+    text[n] = 0;
+}
+
+// HIGHWATER_AGENT_OUT as given: the first process's events file. Its descendants write OUT.PID beside it.
+static char hw_out_base[4000];
+
+// Opens this process's events file (OUT, or OUT.PID for a descendant) and writes its header; 1 when it is open.
+static int hw_open_events(int own_file) {
+    char path[4096];
+    strcpy(path, hw_out_base);
+    if (!own_file) {
+        char pid_text[16];
+        hw_decimal((unsigned)getpid(), pid_text);
+        strcat(path, ".");
+        strcat(path, pid_text);
+    }
+    hw_out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (hw_out < 0) return 0;
+    strcpy(hw_maps_path, path);
+    strcat(hw_maps_path, ".maps");
+    hw_maps_written_ns = 0;
+    struct hw_events_header h = {.magic = "HWEVENT2", .interval = hw_interval, .pid = getpid(), .max_depth = HW_MAX_DEPTH};
+    hw_write_all(hw_out, (const char *)&h, sizeof(h));
+    return 1;
+}
+
 static void hw_after_fork_in_child(void) {
-    // The events file is the parent's; a forked child is counted but not sampled.
+    // A forked child (a pre-forking server's worker) samples into a file of its own: what it buffered and the stacks
+    // it had written are its parent's, which writes them; only the forking thread lives on here.
     hw_lock_word = 0;
     hw_buffered = 0;
-    hw_sampling_on = 0;
+    if (!hw_sampling_on) return;
+    if (hw_out >= 0) close(hw_out);
+    hw_out = -1;
+    if (hw_stack_slots != NULL) munmap(hw_stack_slots, HW_STACK_SLOTS * sizeof(struct hw_stack_slot));
+    if (hw_stack_words != NULL) munmap(hw_stack_words, HW_STACK_WORDS * sizeof(uint64_t));
+    hw_stack_slots = NULL;
+    hw_stack_words = NULL;
+    hw_stack_words_used = 0;
+    hw_stacks = 0;
+    hw_unwinding_threads = hw_self.random != 0 ? 1 : 0;
+    hw_sampling_on = hw_open_events(0);
 }
 
 HW_HIDDEN void hw_sampling_start(void) {
@@ -308,30 +354,18 @@ HW_HIDDEN void hw_sampling_start(void) {
         for (const char *c = every; *c >= '0' && *c <= '9' && n < (INT64_MAX / 10 - 10); c++) n = n * 10 + (*c - '0');
         hw_interval = n;
     }
-    // The events file belongs to the first process that opens it, and to the programs it execs in its
-    // place (same PID: `unshare … highwater host`); a descendant with a PID of its own would truncate it,
-    // so it is counted but not sampled.
+    // The events file belongs to the first process that opens it, and to the programs it execs in its place (same
+    // PID: `unshare … highwater host`); a descendant with a PID of its own (a server's workers, started or forked)
+    // writes OUT.PID beside it, which the parent merges into one profile.
     const char *owner = getenv("HIGHWATER_AGENT_OWNER");
     char pid_text[16];
-    int pid_length = 0;
-    for (unsigned v = (unsigned)getpid(); v > 0 || pid_length == 0; v /= 10) pid_text[pid_length++] = (char)('0' + v % 10);
-    for (int i = 0; i < pid_length / 2; i++) {
-        char c = pid_text[i];
-        pid_text[i] = pid_text[pid_length - 1 - i];
-        pid_text[pid_length - 1 - i] = c;
-    }
-    pid_text[pid_length] = 0;
-    if (owner != NULL && strcmp(owner, pid_text) != 0) out = NULL;
-    if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 6 < sizeof(hw_maps_path)) {
+    hw_decimal((unsigned)getpid(), pid_text);
+    int own_file = owner == NULL || strcmp(owner, pid_text) == 0;
+    if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 32 < sizeof(hw_out_base)) {
+        strcpy(hw_out_base, out);
         // setenv allocates: counted like any allocation, never sampled (busy).
-        setenv("HIGHWATER_AGENT_OWNER", pid_text, 1);
-        hw_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (hw_out >= 0) {
-            strcpy(hw_maps_path, out);
-            strcat(hw_maps_path, ".maps");
-            struct hw_events_header h = {.magic = "HWEVENT2", .interval = hw_interval, .pid = getpid(),
-                                         .max_depth = HW_MAX_DEPTH};
-            hw_write_all(hw_out, (const char *)&h, sizeof(h));
+        if (owner == NULL) setenv("HIGHWATER_AGENT_OWNER", pid_text, 1);
+        if (hw_open_events(own_file)) {
             pthread_atfork(NULL, NULL, hw_after_fork_in_child);
             hw_sampling_on = 1;
         }

@@ -11,9 +11,20 @@ public enum AllocationOutputs {
 
     /// Removes what an earlier run left in `directory`: the agent's raw events and the profiles made from them.
     public static func clear(_ directory: String) {
-        for name in [AgentPreload.eventsFile, AgentPreload.eventsFile + ".maps"] + files {
+        for name in eventFiles(in: directory).flatMap({ [$0, $0 + ".maps"] }) + files {
             Syscall.unlinkIfPresent(directory + "/" + name)
         }
+    }
+
+    /// The agent's events files in `directory`: the process it was preloaded into first (`alloc-events.bin`), then
+    /// each descendant that sampled on its own (`alloc-events.bin.PID`: a server's workers, started or forked).
+    static func eventFiles(in directory: String) -> [String] {
+        let base = AgentPreload.eventsFile
+        let names = (try? Syscall.directoryNames(directory)) ?? []
+        let descendants = names.filter { name in
+            name.hasPrefix(base + ".") && !name.hasSuffix(".maps") && Int32(name.dropFirst(base.count + 1)) != nil
+        }.sorted()
+        return (access(directory + "/" + base, F_OK) == 0 ? [base] : []) + descendants
     }
 
     /// What `write` made: every site, most retained first, or a note for the summary when the profiles could
@@ -31,26 +42,36 @@ public enum AllocationOutputs {
         public var probeNote: String?
     }
 
-    /// The unwinder's memory in the sampled process, as a sentence for the run's notes.
-    static func probeNote(_ events: AllocationEvents) -> String? {
-        guard events.unwinderBytes >= 1 << 20 else { return nil }
-        return "The allocation sampling held about \(Quantity.formatBytes(Double(events.unwinderBytes))) resident outside the heap: libunwind keeps "
-            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each of the \(events.unwindingThreads) threads "
+    /// The unwinder's memory in the sampled processes, as a sentence for the run's notes.
+    static func probeNote(_ events: [AllocationEvents]) -> String? {
+        let bytes = events.reduce(0) { $0 + $1.unwinderBytes }, threads = events.reduce(0) { $0 + $1.unwindingThreads }
+        guard bytes >= 1 << 20 else { return nil }
+        return "The allocation sampling held about \(Quantity.formatBytes(Double(bytes))) resident outside the heap: libunwind keeps "
+            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each of the \(threads) threads "
             + "that captured a stack; the RSS figures include it (HIGHWATER_AGENT_SAMPLE_BYTES=off counts without stacks)."
     }
 
-    /// Writes the profiles when the child recorded samples.
+    /// Writes the profiles when the child, or any of its descendants, recorded samples: one profile for them all,
+    /// each process's addresses named with its own memory map.
     public static func write(directory: String, requests: Int) -> Written {
-        let events = directory + "/" + AgentPreload.eventsFile
-        let mapsPath = events + ".maps"
-        guard access(events, F_OK) == 0 else { return Written() }
-        defer { Syscall.unlinkIfPresent(events); Syscall.unlinkIfPresent(mapsPath) }
+        let names = eventFiles(in: directory)
+        guard !names.isEmpty else { return Written() }
+        defer { for name in names { Syscall.unlinkIfPresent(directory + "/" + name); Syscall.unlinkIfPresent(directory + "/" + name + ".maps") } }
         do {
-            let parsed = try AllocationEvents(path: events)
-            guard let mapsText = try? FileTree.readText(mapsPath) else {
-                return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(mapsPath)); it ended before exit")
+            var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = []
+            for name in names {
+                let events = try AllocationEvents(path: directory + "/" + name)
+                guard let mapsText = try? FileTree.readText(directory + "/" + name + ".maps") else {
+                    unnamed.append("PID \(events.pid)")
+                    continue
+                }
+                parsed.append(events)
+                profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText))))
             }
-            let profile = AllocationProfile(events: parsed, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText)))
+            guard !profiles.isEmpty else {
+                return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(directory)/\(names[0]).maps); it ended before exit")
+            }
+            let profile = profiles.count == 1 ? profiles[0] : AllocationProfile(merging: profiles)
             let sites = profile.sites(requests: requests)
             var lines: [UInt8] = []
             for site in sites {
@@ -61,8 +82,12 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(profile.folded(retained: false), to: directory + "/alloc.folded")
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
-            return Written(sites: sites, peakLiveBytes: parsed.peakLiveBytes, everyAllocation: parsed.interval == 0,
-                           liveTimeline: parsed.liveTimeline, probeNote: probeNote(parsed))
+            let timeline = AllocationEvents.summed(parsed.map(\.liveTimeline))
+            var notes = [probeNote(parsed)].compactMap { $0 }
+            if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }
+            if !unnamed.isEmpty { notes.append("Left out of the allocation profiles, with no memory map to name their frames: \(unnamed.joined(separator: ", ")).") }
+            return Written(sites: sites, peakLiveBytes: timeline.map(\.bytes).max() ?? 0, everyAllocation: parsed.allSatisfy { $0.interval == 0 },
+                           liveTimeline: timeline, probeNote: notes.isEmpty ? nil : notes.joined(separator: " "))
         } catch {
             return Written(note: "allocation profiles not written: \(error)")
         }

@@ -37,6 +37,21 @@ public struct AllocationEvents: Sendable {
         public var bytes: Double
     }
 
+    /// Several processes' live heaps as one: at each point, the sum of every process's latest reading.
+    public static func summed(_ timelines: [[LivePoint]]) -> [LivePoint] {
+        guard timelines.count > 1 else { return timelines.first ?? [] }
+        let points = timelines.enumerated().flatMap { k, line in line.map { (k, $0) } }.sorted { $0.1.tNs < $1.1.tNs }
+        var current = [Double](repeating: 0, count: timelines.count)
+        var total = 0.0
+        var summed: [LivePoint] = []
+        for (k, point) in points {
+            total += point.bytes - current[k]
+            current[k] = point.bytes
+            if let last = summed.last, last.tNs == point.tNs { summed[summed.count - 1].bytes = total } else { summed.append(LivePoint(tNs: point.tNs, bytes: total)) }
+        }
+        return summed
+    }
+
     /// The live heap at `tNs`: the last point at or before it; nil before the first event.
     public static func live(at tNs: UInt64, in timeline: [LivePoint]) -> Double? {
         var low = 0, high = timeline.count

@@ -72,6 +72,26 @@ public struct AllocationProfile: Sendable {
         self.stacks = stacks
     }
 
+    /// Several processes' profiles as one (a server and its workers): stacks of the same names summed.
+    public init(merging profiles: [AllocationProfile]) {
+        interval = profiles.first?.interval ?? 0
+        var byNames: [[String]: Int] = [:]
+        var stacks: [Stack] = []
+        for stack in profiles.flatMap(\.stacks) {
+            if let index = byNames[stack.frames] {
+                stacks[index].samples += stack.samples
+                stacks[index].allocCount += stack.allocCount
+                stacks[index].allocBytes += stack.allocBytes
+                stacks[index].retainedCount += stack.retainedCount
+                stacks[index].retainedBytes += stack.retainedBytes
+            } else {
+                byNames[stack.frames] = stacks.count
+                stacks.append(stack)
+            }
+        }
+        self.stacks = stacks
+    }
+
     /// The allocator's own entry points, skipped when naming the site that called them.
     static let allocatorFrames: Set<String> = ["malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc",
                                                "memalign", "valloc", "pvalloc", "swift_slowAlloc", "swift_allocObject",

@@ -158,21 +158,43 @@ struct AllocationAgentTests {
         #expect(with.rssKiB - without.rssKiB < 2048, "the agent added \(with.rssKiB - without.rssKiB) KiB resident to a python3 at start")
     }
 
-    @Test("a program the sampled process starts is counted but leaves the events file to its parent",
+    @Test("a program the sampled process starts, and one it forks, each sample into a file of their own beside the parent's",
           .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests"),
           .enabled(if: TestSupport.which("python3") != nil, "python3 is absent"))
-    func descendantsLeaveTheEventsFile() async throws {
+    func descendantsSampleApart() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-agent-exec")
         defer { TestSupport.removeTree(dir) }
         var environment = Self.preloading(Self.agent)
         environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
         environment["HIGHWATER_AGENT_OUT"] = dir + "/events"
-        let script = "import os, subprocess; subprocess.run(['python3', '-c', 'bytearray(1 << 20)'], check=True); print(os.getpid())"
+        // A started program that keeps 1 MiB; a forked child (a pre-forking server's worker) that keeps 2 MiB, each until exit.
+        let script = """
+            import os, subprocess
+            started = subprocess.Popen(['python3', '-c', 'import sys; kept = bytearray(1 << 20); print(flush=True); sys.stdin.read()'],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            started.stdout.readline()
+            child = os.fork()
+            if child == 0:
+                kept = bytearray(2 << 20)
+                raise SystemExit(0)  # an ordinary exit, so the agent's exit handler writes what it buffered
+            os.waitpid(child, 0)
+            started.stdin.close(); started.wait()
+            print(os.getpid(), started.pid, child)
+            """
         let r = await TestSupport.run(["python3", "-c", script], environment: environment, timeoutNs: 60_000_000_000)
         #expect(r.termination == .exited(0), "\(r.stderr)")
-        let events = try AllocationEvents(path: dir + "/events")
-        #expect(String(events.pid) + "\n" == r.stdout, "the file is the parent's, not truncated by its child")
-        #expect(!events.samples.isEmpty)
+        let pids = r.stdout.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+        try #require(pids.count == 3, "\(r.stdout)")
+        let parent = try AllocationEvents(path: dir + "/events")
+        #expect(parent.pid == pids[0], "the file is the parent's, not truncated by its descendants")
+        #expect(!parent.samples.isEmpty)
+        for (pid, kept) in [(pids[1], 1 << 20), (pids[2], 2 << 20)] {
+            let own = try AllocationEvents(path: dir + "/events.\(pid)")
+            #expect(own.pid == pid)
+            #expect(access(dir + "/events.\(pid).maps", R_OK) == 0, "its memory map, to name its frames")
+            // Every allocation recorded: the kept bytearray is among what it allocated.
+            #expect(own.samples.contains { $0.size >= UInt64(kept) }, "pid \(pid) recorded its \(kept)-byte block")
+        }
     }
 
     /// Four threads allocating without end while the main thread calls exit(): the agent's exit flush runs
