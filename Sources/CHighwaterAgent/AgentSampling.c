@@ -224,14 +224,7 @@ HW_HIDDEN void hw_sampling_start(void) {
     // so it is counted but not sampled.
     const char *owner = getenv("HIGHWATER_AGENT_OWNER");
     char pid_text[16];
-    int pid_length = 0;
-    for (unsigned v = (unsigned)getpid(); v > 0 || pid_length == 0; v /= 10) pid_text[pid_length++] = (char)('0' + v % 10);
-    for (int i = 0; i < pid_length / 2; i++) {
-        char c = pid_text[i];
-        pid_text[i] = pid_text[pid_length - 1 - i];
-        pid_text[pid_length - 1 - i] = c;
-    }
-    pid_text[pid_length] = 0;
+    hw_pid_text(getpid(), pid_text);
     if (owner != NULL && strcmp(owner, pid_text) != 0) out = NULL;
     if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 6 < sizeof(hw_maps_path)) {
         // setenv allocates: counted like any allocation, never sampled (busy).

@@ -22,6 +22,8 @@ struct PhaseDriver: Sendable {
     /// The target's RSS as the sampler last read it (used under concurrency).
     let sampledRSS: @Sendable () -> UInt64
     let fileBody: [UInt8]?
+    /// The target tree's live heap from inside it (`--agent`), read around each request; nil without the agent.
+    var liveHeap: @Sendable () -> UInt64? = { nil }
 
     /// What the phase saw, beside its request lines.
     struct Outcome: Sendable {
@@ -110,6 +112,7 @@ struct PhaseDriver: Sendable {
         }
         let alone = spec.concurrency == 1 || i < warmup
         let rssBefore = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        let heapBefore = liveHeap()
         let wall = WallClock.nanoseconds()
         let t0 = MonotonicClock.nanoseconds()
         var status = 0
@@ -124,6 +127,7 @@ struct PhaseDriver: Sendable {
         }
         let t1 = MonotonicClock.nanoseconds()
         let rssAfter = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        let heapAfter = liveHeap()
         if failure == nil {
             partial.latenciesMs.append(Double(t1 - t0) / 1e6)
             partial.bytesReceived += Int(received)
@@ -150,8 +154,8 @@ struct PhaseDriver: Sendable {
             }
         }
         var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: t0, end_ns: t1,
-                                   status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: 0,
-                                   heap_in_use_after: 0, error: failure)
+                                   status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: heapBefore ?? 0,
+                                   heap_in_use_after: heapAfter ?? 0, error: failure)
         record.t_unix_ns = wall
         record.payload_bytes = upload
         record.request_bytes = UInt64(body?.length ?? 0)

@@ -24,6 +24,8 @@ public struct RecordSession: Sendable {
         public var censusIntervalNs: UInt64? = 200_000_000
         /// The allocation agent to preload into the command (`--agent`); nil: none.
         public var agentLibrary: String?
+        /// Where the agents of the target and its descendants map their live files (made by the session with --agent).
+        public var agentLiveDirectory: String?
         public var outDirectory = "results"
         public var name = "record"
         public var version = ""
@@ -55,13 +57,17 @@ public struct RecordSession: Sendable {
         RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
             .clearEarlierRuns(of: plans)
         let target: ExternalTarget
+        var options = self.options
+        defer { if let live = options.agentLiveDirectory { FileTree.removeTree(live) } }
         if let pid = options.pid {
             guard ExternalTarget.isAlive(pid) else { throw .couldNotRun("no live process has PID \(pid)") }
             target = ExternalTarget(attachingTo: pid)
         } else {
             var environment = ProcessEnvironment.current
             for (k, v) in options.environment { environment[k] = v }
-            if let library = options.agentLibrary { RecordAgent.preload(library, into: &environment, directory: scenarioDirectory) }
+            if let library = options.agentLibrary {
+                options.agentLiveDirectory = RecordAgent.preload(library, into: &environment, directory: scenarioDirectory)
+            }
             do {
                 target = try ExternalTarget(command: options.command, environment: environment, directory: scenarioDirectory,
                                             graceNs: options.graceNs)

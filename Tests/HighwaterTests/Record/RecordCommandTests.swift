@@ -66,7 +66,7 @@ struct RecordCommandTests {
         #expect(runs.allSatisfy { ($0.notes ?? []).allSatisfy { !$0.contains("could not be reset") } })
     }
 
-    @Test("--agent: the record's allocation profiles, and each phase's live heap from inside the target: a leak's phase grows it, the next does not",
+    @Test("--agent: each phase's live heap read from inside the running target (samples, requests, verdict, heap_live_*), and the profiles at exit: a leak's phase grows it, the next does not",
           .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
     func agent() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent")
@@ -85,12 +85,21 @@ struct RecordCommandTests {
         }
         let runs = try RecordTestServer.results(out).runs
         try #require(runs.count == 2)
-        // 40 requests each keep a 64 KiB bytes object: the live heap grows by about 2.5 MiB in the first phase.
+        // Read during the run: every sample carries the server's live heap, from one process (it forks no workers).
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/" + runs[0].run_id + "/samples.jsonl"))
+        #expect(samples.count >= 2 && samples.allSatisfy { $0.heap_in_use ?? 0 > 0 && $0.heap_processes == 1 }, "\(samples.prefix(3))")
+        let requests = RecordCoding.lines(RequestRecord.self, from: try FileTree.readBytes(out + "/record/" + runs[0].run_id + "/requests.jsonl"))
+        #expect(requests.count == 40 && requests.allSatisfy { $0.heap_in_use_after > 0 })
+        // 40 requests each keep a 64 KiB bytes object: the live heap grows by about 2.5 MiB in the first phase, as the
+        // phase's figures, its requests (one at a time: read around each) and its verdict's evidence say.
         let leaked = Int64(runs[0].heap_live_end ?? 0) - Int64(runs[0].heap_live_start ?? 0)
         #expect(leaked >= 40 * (64 << 10) * 9 / 10, "live heap grew \(leaked) in the leaking phase: \(runs[0].notes ?? [])")
+        let perRequest = requests.dropFirst().map { Int64($0.heap_in_use_after) - Int64($0.heap_in_use_before) }
+        #expect(perRequest.filter { $0 >= 64 << 10 }.count >= 30, "per-request live heap deltas: \(perRequest)")
+        #expect((runs[0].growth.evidence?.heap_growth_bytes ?? 0) >= 30 * (64 << 10), "\(String(describing: runs[0].growth.evidence))")
         let after = Int64(runs[1].heap_live_end ?? 0) - Int64(runs[1].heap_live_start ?? 0)
         #expect(after < 1 << 20, "live heap grew \(after) in the phase that keeps nothing")
-        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, every allocation recorded) went from") } == true, "\(runs[0].notes ?? [])")
+        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 1 process) went from") } == true, "\(runs[0].notes ?? [])")
         #expect(runs[1].allocation_sites?.isEmpty == false)
     }
 
