@@ -80,22 +80,27 @@ static int hw_live_replace(int fd) {
     return 1;
 }
 
-// Writes DIR/.PID.shm.new, maps it over the table, and renames it to DIR/PID.shm: the parent never finds a
-// file that is not whole, and a program exec'd in place leaves a new inode under the same name.
+// Maps a new file, DIR/.PID.shm.new, over the table; hw_live_publish renames it to DIR/PID.shm once its header is
+// right, so the parent never finds a file that is not whole, and a program exec'd in place leaves a new inode under
+// the same name.
 static int hw_live_map(int pid) {
-    char fresh[4096], final[4096];
+    char fresh[4096];
     hw_live_path(fresh, sizeof(fresh), ".", pid, ".shm.new");
-    hw_live_path(final, sizeof(final), "", pid, ".shm");
-    if (fresh[0] == 0 || final[0] == 0) return 0;
+    if (fresh[0] == 0) return 0;
     int fd = open(fresh, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return 0;
     int ok = ftruncate(fd, sizeof(hw_live)) == 0 && hw_live_replace(fd);
     close(fd);
-    if (!ok || rename(fresh, final) != 0) {
-        unlink(fresh);
-        return ok;  // mapped but not renamed: counted as before, only not readable by the parent
-    }
-    return 1;
+    if (!ok) unlink(fresh);
+    return ok;
+}
+
+// Mapped but not renamed: counted as before, only not readable by the parent.
+static void hw_live_publish(int pid) {
+    char fresh[4096], final[4096];
+    hw_live_path(fresh, sizeof(fresh), ".", pid, ".shm.new");
+    hw_live_path(final, sizeof(final), "", pid, ".shm");
+    if (final[0] == 0 || rename(fresh, final) != 0) unlink(fresh);
 }
 
 static void hw_live_header(int pid) {
@@ -111,17 +116,20 @@ static void hw_live_header(int pid) {
 // is no directory), the other threads' counts folded into `retired` and their slots free again.
 static void hw_live_after_fork_in_child(void) {
     int pid = getpid();
+    // Until the table is replaced, its pages are the parent's: nothing is written to them here.
+    int published = 0;
     if (hw_live_mapped) {
-        __atomic_store_n(&hw_live.h.request_pending, 0, __ATOMIC_RELAXED);
-        hw_live.h.request_seq = 0;
-        hw_live.h.answer_seq = 0;
-        hw_live.h.pid = pid;
-        if (!hw_live_map(pid)) {
-            // Still the parent's pages: anything is better than counting into them.
+        published = hw_live_map(pid);
+        if (!published) {
+            // Anything is better than counting into the parent's pages.
             hw_live_mapped = 0;
             hw_live_replace(-1);
         }
     }
+    hw_live.h.pid = pid;
+    __atomic_store_n(&hw_live.h.request_pending, 0, __ATOMIC_RELAXED);
+    hw_live.h.request_seq = 0;
+    hw_live.h.answer_seq = 0;
     int mine = hw_self.slot;
     uint32_t end = hw_live.h.slots_end;
     for (uint32_t i = 0; i < end; i++) {
@@ -136,6 +144,7 @@ static void hw_live_after_fork_in_child(void) {
         __atomic_store_n(&s->claimed, 0, __ATOMIC_RELEASE);
         __atomic_fetch_add(&hw_live.h.exits_done, 1, __ATOMIC_RELEASE);
     }
+    if (published) hw_live_publish(pid);
 }
 
 HW_HIDDEN void hw_live_start(void) {
@@ -146,6 +155,7 @@ HW_HIDDEN void hw_live_start(void) {
     if (dir == NULL || dir[0] == 0 || strlen(dir) >= sizeof(hw_live_dir)) return;
     strcpy(hw_live_dir, dir);
     hw_live_mapped = hw_live_map(pid);
+    if (hw_live_mapped) hw_live_publish(pid);
 }
 
 HW_HIDDEN void hw_live_totals(highwater_agent_counters *out) { hw_live_sum(&hw_live, out); }

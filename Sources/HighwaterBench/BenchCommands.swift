@@ -216,7 +216,7 @@ struct RequestPathBench: ParsableCommand {
 struct AgentBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "The allocation agent on a malloc-free loop: bare, counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x), and heaptrack when installed.",
+        abstract: "The allocation agent on a malloc-free loop: bare, counters (private, and in a live file), sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x), and heaptrack when installed.",
         discussion: "Build the agent beside it: swift build -c release --product HighwaterAgent (make bench does)."
     )
 
@@ -226,7 +226,7 @@ struct AgentBench: ParsableCommand {
     @Option(name: .customLong("every-pairs"), help: "malloc-free pairs per run in every-allocation mode.")
     var everyPairs = 200_000
 
-    @Option(help: "Rounds of the four modes, alternating.")
+    @Option(help: "Rounds of the modes, alternating.")
     var rounds = 5
 
     func run() throws {

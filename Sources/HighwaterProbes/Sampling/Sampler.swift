@@ -221,9 +221,9 @@ public final class Sampler: @unchecked Sendable {
                     let tree = [probe.pid] + (family?.pids ?? [])
                     openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
                     if let liveHeap {
-                        let every = options.censusIntervalNs ?? 200_000_000
-                        addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: mallocAt == 0 || deadline &- mallocAt >= every)
-                        if mallocAt == 0 || deadline &- mallocAt >= every { mallocAt = deadline }
+                        let ask = mallocAt == 0 || deadline &- mallocAt >= (options.censusIntervalNs ?? 200_000_000)
+                        addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: ask)
+                        if ask { mallocAt = deadline }
                     }
                     if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
                         census = takeCensus()
@@ -258,9 +258,10 @@ public final class Sampler: @unchecked Sendable {
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             family?.add(to: &record)
-            if let liveHeap { addLiveHeap(liveHeap, tree: [probe.pid] + (family?.pids ?? []), to: &record, askMalloc: false) }
+            let tree = [probe.pid] + (family?.pids ?? [])
+            if let liveHeap { addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: false) }
             // The last look too: a file opened by the phase's last request would otherwise go unseen.
-            openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
+            openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
             if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)

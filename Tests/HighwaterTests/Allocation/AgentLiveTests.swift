@@ -44,6 +44,14 @@ struct AgentLiveTests {
     /// mmapped blocks' (request + 16, rounded to the page, less 16).
     static let kept = 320 * ((100_000 + 8 + 15) / 16 * 16 - 8) + 2 * (((4 << 20) + 16 + 4095) / 4096 * 4096 - 16)
 
+    /// The agent preloaded, counting only, its live file in `live`.
+    static func preloadingLive(_ live: String) -> [String: String] {
+        var environment = AllocationAgentTests.preloading(agent)
+        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "off"
+        environment[AgentLiveHeap.variable] = live
+        return environment
+    }
+
     struct Keeper {
         let child: ChildProcess
         let steps: String
@@ -59,9 +67,7 @@ struct AgentLiveTests {
         try FileTree.createDirectory(dir + "/steps")
         try FileTree.createDirectory(dir + "/live")
         if churn { try FileTree.writeAtomically([UInt8](), to: dir + "/steps/churn") }
-        var environment = AllocationAgentTests.preloading(agent)
-        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "off"
-        environment[AgentLiveHeap.variable] = dir + "/live"
+        let environment = preloadingLive(dir + "/live")
         let child = try ChildProcess([program, dir + "/steps"], environment: environment, stdout: .null, stderr: .null)
         defer { TestSupport.end(child) }
         try #require(await TestSupport.appears(dir + "/steps/started"), "the keeper never started")
@@ -151,9 +157,7 @@ struct AgentLiveTests {
             wait_for('end')
             execd.kill(); execd.wait(); os.waitpid(forked, 0)
             """
-        var environment = AllocationAgentTests.preloading(Self.agent)
-        environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "off"
-        environment[AgentLiveHeap.variable] = dir + "/live"
+        let environment = Self.preloadingLive(dir + "/live")
         let parent = try ChildProcess(["python3", "-c", script], environment: environment, stdout: .null, stderr: .file(dir + "/stderr"))
         defer { TestSupport.end(parent) }
         for name in ["pids", "forked", "execd"] {
@@ -170,10 +174,43 @@ struct AgentLiveTests {
         // The forked child starts with its parent's counts (its heap is a copy) and adds its own 40 MiB.
         #expect(forkedLive >= (40 << 20) + (8 << 20), "forked child: \(forkedLive)")
         #expect(parentLive >= 8 << 20 && parentLive < 24 << 20, "the parent's counts took none of its children's: \(parentLive)")
+        // Each header names its own process: the forked child wrote nothing into its parent's pages.
+        #expect(heap.file(of: parent.pid)?.pid == parent.pid && heap.file(of: forked)?.pid == forked && heap.file(of: execd)?.pid == execd)
         let all = try #require(heap.read(pids: [parent.pid, execd, forked]))
         #expect(all.processes == 3 && all.liveBytes >= UInt64((8 + 24 + 40 + 8) << 20), "\(all)")
         try FileTree.writeAtomically([UInt8](), to: dir + "/end")
         #expect(await parent.exit(timeoutNs: 30_000_000_000) == .exited(0), "\((try? FileTree.readText(dir + "/stderr")) ?? "")")
+    }
+
+    @Test("a program exec'd in place (same PID) replaces the live file, and the reader follows it to the new program",
+          .enabled(if: agentBuilt, "libHighwaterAgent.so is not built beside the tests (swift build builds it)"),
+          .enabled(if: TestSupport.which("python3") != nil, "python3 is absent"))
+    func execInPlaceReplacesTheFile() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-live-exec")
+        defer { TestSupport.removeTree(dir) }
+        try FileTree.createDirectory(dir + "/live")
+        let python = try #require(TestSupport.which("python3"))
+        let script = "import time; k = bytearray(24 << 20); open('\(dir)/python', 'w').write('x'); time.sleep(120)"
+        let environment = Self.preloadingLive(dir + "/live")
+        // The shell maps its file, waits for the test, then becomes python under the same PID.
+        let shell = try ChildProcess(["/bin/sh", "-c", "while [ ! -e \(dir)/go ]; do sleep 0.01; done; exec \(python) -c \"\(script)\""],
+                                     environment: environment, stdout: .null, stderr: .file(dir + "/stderr"))
+        defer { TestSupport.end(shell) }
+        let heap = AgentLiveHeap(directory: dir + "/live", refreshNs: 10_000_000)
+        var first: AgentLiveFile?
+        for _ in 0..<2000 where first == nil {
+            first = heap.file(of: shell.pid)
+            if first == nil { await TestSupport.sleep(milliseconds: 5) }
+        }
+        let before = try #require(first, "the shell never mapped \(dir)/live/\(shell.pid).shm")
+        #expect(before.liveBytes < 8 << 20, "a shell's heap: \(before.liveBytes)")
+        try FileTree.writeAtomically([UInt8](), to: dir + "/go")
+        try #require(await TestSupport.appears(dir + "/python"), "\((try? FileTree.readText(dir + "/stderr")) ?? "")")
+        await TestSupport.sleep(milliseconds: 20)
+        let reading = try #require(heap.read(pids: [shell.pid]))
+        let after = try #require(heap.file(of: shell.pid))
+        #expect(after.inode != before.inode, "the same file after the exec")
+        #expect(reading.processes == 1 && reading.liveBytes >= 24 << 20, "after the exec: \(reading)")
     }
 
     /// Keeps 32 MiB for half a second, then frees half of it and lingers, so the sampler sees both; a small block

@@ -103,6 +103,28 @@ struct RecordCommandTests {
         #expect(runs[1].allocation_sites?.isEmpty == false)
     }
 
+    @Test("--agent with a server that starts a child: each process's live file is read, summed, and counted in heap_processes",
+          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+    func agentSumsDescendants() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-tree")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        // The server starts `sleep 300`, which loads the agent too (LD_PRELOAD is inherited) and maps a file of its own.
+        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true, exitOnTerm: true)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
+                                       "--load", "GET http://127.0.0.1:\(port)/leak n=20", "--"] + server)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        let runs = try RecordTestServer.results(out).runs
+        let run = try #require(runs.first)
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/" + run.run_id + "/samples.jsonl"))
+        // Two processes in the tree, both with the agent: both report once the child has started.
+        #expect(samples.contains { $0.processes == 2 && $0.heap_processes == 2 }, "\(samples.map { ($0.processes ?? 0, $0.heap_processes ?? 0) })")
+        #expect(samples.allSatisfy { ($0.heap_processes ?? 0) <= ($0.processes ?? 1) })
+        #expect(run.notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 2 processes) went from") } == true, "\(run.notes ?? [])")
+        for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
+    }
+
     @Test("--agent is refused with --pid: a running process cannot take a preload (exit 2)")
     func agentNotWithPID() async throws {
         let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--pid", "\(getpid())"])
