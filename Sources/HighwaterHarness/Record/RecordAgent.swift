@@ -45,7 +45,7 @@ enum RecordAgent {
             + "over the phase, while RSS grew \(Quantity.formatBytes(Double(rssGrowth)))"
         if let census {
             let resident = Double((census.arena_heap_resident ?? 0) + (census.main_heap_resident ?? 0))
-            let live = census.heap_in_use.map(Double.init) ?? end
+            let live = census.heap_in_use.map { Double($0) } ?? end
             if resident > 0 {
                 let idle = max(0, resident - live)
                 sentence += "; glibc's heaps held \(Quantity.formatBytes(resident)) resident at the last census, "
