@@ -180,3 +180,43 @@ int hw_agent_total_counters(hw_agent_counters_t *out) {
     hw_agent_total_fn(out);
     return 1;
 }
+
+// The agent's live file, read through the agent's own definition of it (one layout, one sum).
+#include "../CHighwaterAgent/AgentLiveLayout.h"
+
+_Static_assert(sizeof(hw_agent_counters_t) == sizeof(highwater_agent_counters), "the agent's counters, field for field");
+
+int32_t hw_agent_live_pid(const void *map, size_t size) {
+    const struct hw_live_header *h = map;
+    if (size < sizeof(struct hw_live_table) || memcmp(h->magic, "HWLIVE01", 8) != 0 || h->version != 1) return 0;
+    if (h->header_bytes != HW_LIVE_HEADER_BYTES || h->slot_bytes != HW_LIVE_SLOT_BYTES || h->slot_count != HW_LIVE_SLOTS) return 0;
+    return h->pid;
+}
+
+void hw_agent_live_sum(const void *map, hw_agent_counters_t *out) {
+    highwater_agent_counters sum;
+    hw_live_sum(map, &sum);
+    memcpy(out, &sum, sizeof(sum));
+}
+
+uint64_t hw_agent_live_ask(void *map) {
+    struct hw_live_header *h = map;
+    // One asker per file (the sampler's thread): the number, then the flag the target's allocations test.
+    uint64_t seq = __atomic_load_n(&h->request_seq, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&h->request_seq, seq, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->request_pending, 1, __ATOMIC_RELEASE);
+    return seq;
+}
+
+int hw_agent_live_answer(const void *map, uint64_t seq, hw_agent_live_answer_t *out) {
+    const struct hw_live_header *h = map;
+    if (__atomic_load_n(&h->answer_seq, __ATOMIC_ACQUIRE) < seq) return 0;
+    const uint64_t *m = h->mallinfo;
+    *out = (hw_agent_live_answer_t){
+        .arena = m[0], .ordblks = m[1], .smblks = m[2], .hblks = m[3], .hblkhd = m[4], .usmblks = m[5],
+        .fsmblks = m[6], .uordblks = m[7], .fordblks = m[8], .keepcost = m[9], .t_ns = h->answer_t_ns,
+        .error = h->answer_error,
+    };
+    memcpy(&out->counters, &h->answer_counters, sizeof(out->counters));
+    return 1;
+}

@@ -3,6 +3,7 @@
 
 // Shared between the agent's files: the per-thread state and the sampling entry points.
 #include "HighwaterAgent.h"
+#include "AgentLiveLayout.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,10 @@
 enum { HW_COUNTING = 0, HW_UNREGISTERED = 1, HW_EXITED = 2 };
 
 struct hw_thread_counts {
-    highwater_agent_counters c;
+    // The thread's slot in the live table (AgentLive.h), or `own` when the table is full or the thread has ended;
+    // set before mode becomes HW_COUNTING.
+    highwater_agent_counters *c;
+    highwater_agent_counters own;
     // Bytes still to allocate before the next sample; below 0, the slow path samples and draws anew.
     int64_t until_sample;
     int mode;        // HW_COUNTING, or why not yet (HW_UNREGISTERED) or no longer (HW_EXITED)
@@ -50,5 +54,16 @@ HW_HIDDEN void hw_sampling_start(void);
 HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size);
 /// p, about to be freed, may be a sampled block.
 HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size);
+
+/// Every thread's counters, mapped from DIR/PID.shm when HIGHWATER_AGENT_SHM is set (AgentLive.c).
+HW_HIDDEN extern struct hw_live_table hw_live;
+/// Maps DIR/PID.shm over the table when HIGHWATER_AGENT_SHM is set (the constructor, before sampling starts).
+HW_HIDDEN void hw_live_start(void);
+/// The parent's request, served from an allocation of thread t outside every lock (the allocation slow path).
+HW_HIDDEN void hw_live_serve(struct hw_thread_counts *t);
+/// retired plus every claimed slot, consistent with threads that end meanwhile.
+HW_HIDDEN void hw_live_totals(highwater_agent_counters *out);
+/// The decimal digits of a PID, without printf (the agent also writes them in a forked child); returns the length.
+HW_HIDDEN int hw_pid_text(int pid, char out[16]);
 
 #endif

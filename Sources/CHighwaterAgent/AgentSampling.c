@@ -288,18 +288,6 @@ static int64_t hw_next_interval(struct hw_thread_counts *t) {
     return next > 9e18 ? INT64_MAX / 2 : (int64_t)next;
 }
 
-// PID as decimal text, without printf (which may allocate).
-static void hw_decimal(unsigned v, char *text) {
-    int n = 0;
-    do { text[n++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
-    for (int i = 0; i < n / 2; i++) {
-        char c = text[i];
-        text[i] = text[n - 1 - i];
-        text[n - 1 - i] = c;
-    }
-    text[n] = 0;
-}
-
 // HIGHWATER_AGENT_OUT as given: the first process's events file. Its descendants write OUT.PID beside it.
 static char hw_out_base[4000];
 
@@ -309,7 +297,7 @@ static int hw_open_events(int own_file) {
     strcpy(path, hw_out_base);
     if (!own_file) {
         char pid_text[16];
-        hw_decimal((unsigned)getpid(), pid_text);
+        hw_pid_text(getpid(), pid_text);
         strcat(path, ".");
         strcat(path, pid_text);
     }
@@ -359,7 +347,7 @@ HW_HIDDEN void hw_sampling_start(void) {
     // writes OUT.PID beside it, which the parent merges into one profile.
     const char *owner = getenv("HIGHWATER_AGENT_OWNER");
     char pid_text[16];
-    hw_decimal((unsigned)getpid(), pid_text);
+    hw_pid_text(getpid(), pid_text);
     int own_file = owner == NULL || strcmp(owner, pid_text) == 0;
     if (out != NULL && out[0] != 0 && hw_interval >= 0 && strlen(out) + 32 < sizeof(hw_out_base)) {
         strcpy(hw_out_base, out);

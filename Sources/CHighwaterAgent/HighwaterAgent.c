@@ -24,50 +24,59 @@ extern void *__libc_pvalloc(size_t size);
 // One test of `mode` on the hot path: a thread starts unregistered, and the slow path sorts it out.
 HW_HIDDEN HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .slot = -1};
 
-// The registry of live threads' counters: a fixed table claimed by compare-and-swap, so neither a
-// lock nor malloc is on any path (a fork while another thread registers cannot leave it locked).
-#define HW_SLOTS 4096
-static struct hw_thread_counts *hw_slots[HW_SLOTS];
-// One past the highest slot ever claimed: the totals walk this far, not the whole table (the host reads them twice
-// per request, and a server has tens of threads, not thousands).
-static int hw_slots_end;
-// Threads that ended fold their counts here, and count here from then on (their last frees).
-static highwater_agent_counters hw_retired;
+// The registry of live threads' counters is the live table (AgentLive.c): slots claimed by compare-and-swap, so
+// neither a lock nor malloc is on any path (a fork while another thread registers cannot leave it locked).
 static pthread_key_t hw_exit_key;
 static int hw_exit_key_ready;
 
+// Threads that ended fold their counts into `retired`, and count there from then on (their last frees).
 static void hw_add_retired(const highwater_agent_counters *c) {
-    __atomic_fetch_add(&hw_retired.allocs, c->allocs, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&hw_retired.alloc_bytes, c->alloc_bytes, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&hw_retired.frees, c->frees, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&hw_retired.freed_bytes, c->freed_bytes, __ATOMIC_RELAXED);
+    highwater_agent_counters *r = &hw_live.h.retired;
+    __atomic_fetch_add(&r->allocs, c->allocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->alloc_bytes, c->alloc_bytes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->frees, c->frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->freed_bytes, c->freed_bytes, __ATOMIC_RELAXED);
 }
 
 static void hw_thread_exit(void *value) {
     struct hw_thread_counts *t = value;
     t->mode = HW_EXITED;
-    hw_add_retired(&t->c);
-    if (t->slot >= 0) __atomic_store_n(&hw_slots[t->slot], NULL, __ATOMIC_RELEASE);
-    t->c = (highwater_agent_counters){0};
+    // Readers of the totals retry while a thread's counts are between its slot and `retired`.
+    __atomic_fetch_add(&hw_live.h.exits_begun, 1, __ATOMIC_ACQ_REL);
+    hw_add_retired(t->c);
+    if (t->slot >= 0) {
+        struct hw_live_slot *s = &hw_live.slots[t->slot];
+        __atomic_store_n(&s->c.allocs, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.alloc_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.frees, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.freed_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->claimed, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_fetch_add(&hw_live.h.exits_done, 1, __ATOMIC_RELEASE);
+    t->own = (highwater_agent_counters){0};
+    t->c = &t->own;
 }
 
 __attribute__((constructor)) static void hw_agent_start(void) {
     // A key made this early gets an index below 32, whose pthread_setspecific needs no allocation.
     if (pthread_key_create(&hw_exit_key, hw_thread_exit) == 0) hw_exit_key_ready = 1;
+    hw_live_start();
     hw_sampling_start();
 }
 
 static void hw_register(struct hw_thread_counts *t) {
-    for (int i = 0; i < HW_SLOTS; i++) {
-        struct hw_thread_counts *expected = NULL;
-        if (__atomic_compare_exchange_n(&hw_slots[i], &expected, t, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    t->c = &t->own;
+    for (int i = 0; i < HW_LIVE_SLOTS; i++) {
+        uint32_t expected = 0;
+        if (__atomic_compare_exchange_n(&hw_live.slots[i].claimed, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
             t->slot = i;
-            int end = __atomic_load_n(&hw_slots_end, __ATOMIC_RELAXED);
-            while (end < i + 1 && !__atomic_compare_exchange_n(&hw_slots_end, &end, i + 1, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {}
+            t->c = &hw_live.slots[i].c;
+            uint32_t end = __atomic_load_n(&hw_live.h.slots_end, __ATOMIC_RELAXED);
+            while (end < (uint32_t)i + 1 && !__atomic_compare_exchange_n(&hw_live.h.slots_end, &end, (uint32_t)i + 1, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {}
             break;
         }
     }
-    // With the table full the thread still counts; its counts reach the totals when it ends.
+    // With the table full the thread still counts (in `own`); its counts reach the totals when it ends.
     t->mode = HW_COUNTING;
     if (hw_exit_key_ready) pthread_setspecific(hw_exit_key, t);
 }
@@ -92,15 +101,18 @@ __attribute__((noinline, cold)) static void hw_count_slow(size_t allocated, size
         hw_add_retired(&one);
         return;
     }
-    t->c.allocs += one.allocs;
-    t->c.alloc_bytes += one.alloc_bytes;
-    t->c.frees += one.frees;
-    t->c.freed_bytes += one.freed_bytes;
+    t->c->allocs += one.allocs;
+    t->c->alloc_bytes += one.alloc_bytes;
+    t->c->frees += one.frees;
+    t->c->freed_bytes += one.freed_bytes;
 }
 
 // Plain thread-local additions; the relaxed stores only keep other threads' reads of the totals
 // well defined (on x86-64 and arm64 they are ordinary stores, no lock prefix).
-#define HW_BUMP(t, field, n) __atomic_store_n(&(t)->c.field, (t)->c.field + (n), __ATOMIC_RELAXED)
+#define HW_BUMP(t, field, n) __atomic_store_n(&(t)->c->field, (t)->c->field + (n), __ATOMIC_RELAXED)
+
+// The parent asked for mallinfo2 and the arena list (AgentLive.c): one relaxed load of a line nobody writes meanwhile.
+#define HW_LIVE_REQUESTED (__atomic_load_n(&hw_live.h.request_pending, __ATOMIC_RELAXED) != 0)
 
 static inline __attribute__((always_inline)) void hw_count_alloc(void *p) {
     if (__builtin_expect(p == NULL, 0)) return;
@@ -114,6 +126,7 @@ static inline __attribute__((always_inline)) void hw_count_alloc(void *p) {
     }
     t->until_sample -= (int64_t)n;
     if (__builtin_expect(t->until_sample < 0, 0)) hw_sample(t, p, n);
+    if (__builtin_expect(HW_LIVE_REQUESTED, 0)) hw_live_serve(t);
 }
 
 static inline __attribute__((always_inline)) void hw_count_free(void *p, size_t n) {
@@ -148,7 +161,7 @@ HW_EXPORT void *malloc(size_t size) {
     struct hw_thread_counts *t = &hw_self;
     size_t n = hw_usable_size(p);
     int64_t until = t->until_sample - (int64_t)n;
-    if (__builtin_expect(t->mode != HW_COUNTING || until < 0, 0)) return hw_malloc_slow(p);
+    if (__builtin_expect(t->mode != HW_COUNTING || until < 0 || HW_LIVE_REQUESTED, 0)) return hw_malloc_slow(p);
     t->until_sample = until;
     HW_BUMP(t, allocs, 1);
     HW_BUMP(t, alloc_bytes, n);
@@ -224,26 +237,10 @@ HW_EXPORT void *pvalloc(size_t size) {
 }
 
 HW_EXPORT void highwater_agent_thread_counters(highwater_agent_counters *out) {
-    *out = hw_self.c;
+    const highwater_agent_counters *c = hw_self.c;
+    *out = c != NULL ? *c : (highwater_agent_counters){0};
 }
 
-HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) {
-    highwater_agent_counters sum = {
-        .allocs = __atomic_load_n(&hw_retired.allocs, __ATOMIC_RELAXED),
-        .alloc_bytes = __atomic_load_n(&hw_retired.alloc_bytes, __ATOMIC_RELAXED),
-        .frees = __atomic_load_n(&hw_retired.frees, __ATOMIC_RELAXED),
-        .freed_bytes = __atomic_load_n(&hw_retired.freed_bytes, __ATOMIC_RELAXED),
-    };
-    int end = __atomic_load_n(&hw_slots_end, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < end; i++) {
-        struct hw_thread_counts *t = __atomic_load_n(&hw_slots[i], __ATOMIC_ACQUIRE);
-        if (t == NULL) continue;
-        sum.allocs += __atomic_load_n(&t->c.allocs, __ATOMIC_RELAXED);
-        sum.alloc_bytes += __atomic_load_n(&t->c.alloc_bytes, __ATOMIC_RELAXED);
-        sum.frees += __atomic_load_n(&t->c.frees, __ATOMIC_RELAXED);
-        sum.freed_bytes += __atomic_load_n(&t->c.freed_bytes, __ATOMIC_RELAXED);
-    }
-    *out = sum;
-}
+HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) { hw_live_totals(out); }
 
 HW_EXPORT int highwater_agent_version(void) { return 1; }

@@ -6,8 +6,8 @@ import HighwaterSystem
 
 /// What the allocation agent costs a program that does little but allocate: a C loop of malloc and free
 /// (sizes 16 to 1 039 bytes, 64 blocks in flight, the tcache's fast path: about 6 ns a pair bare), timed
-/// bare, with malloc and free only forwarded (the floor of interposing), with the agent counting only, sampling at
-/// 512 KiB, and recording every allocation, and under heaptrack
+/// bare, with malloc and free only forwarded (the floor of interposing), with the agent counting only (in private
+/// memory, and in a live file as `--agent` maps it), sampling at 512 KiB, and recording every allocation, and under heaptrack
 /// (when installed) for the ratio against it; rounds alternate so a busy machine weighs on every mode alike, and
 /// the loop reads its own thread's CPU time, so time spent descheduled on a shared machine is not counted. Ratios
 /// are of the median time per pair.
@@ -63,6 +63,9 @@ enum AgentBenchmark {
         defer { FileTree.removeTree(scratch) }
         try FileTree.writeAtomically(Array(program.utf8), to: scratch + "/loop.c")
         try FileTree.writeAtomically(Array(forwarder.utf8), to: scratch + "/forward.c")
+        // Where record --agent puts the live files: /dev/shm when it is there.
+        let live = try AgentLiveHeap.makeDirectory()
+        defer { FileTree.removeTree(live) }
         guard try wait(ChildProcess([cc, "-O2", "-fno-builtin", "-o", scratch + "/loop", scratch + "/loop.c"], stdout: .null, stderr: .null)) == .exited(0),
               try wait(ChildProcess([cc, "-O2", "-fPIC", "-shared", "-o", scratch + "/forward.so", scratch + "/forward.c"], stdout: .null, stderr: .null)) == .exited(0)
         else {
@@ -72,6 +75,9 @@ enum AgentBenchmark {
             Mode(name: "bare", environment: [:], preload: false),
             Mode(name: "forwarding only", environment: ["LD_PRELOAD": scratch + "/forward.so"], preload: false),
             Mode(name: "counters", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off"], preload: true),
+            // The same counters in the live file a parent reads (sample --agent, record --agent): shared pages, on tmpfs.
+            Mode(name: "counters, live", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off", AgentLiveHeap.variable: live],
+                 preload: true),
             Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events"], preload: true),
             Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true,
                  everyAllocation: true),

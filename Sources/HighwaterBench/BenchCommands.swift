@@ -218,7 +218,12 @@ struct AgentBench: AsyncParsableCommand {
         commandName: "agent",
         abstract: "The allocation agent's cost: counters, sampled at 512 KiB, every allocation (targets 1.02x, 1.05x, 1.5x).",
         discussion: """
-            Two programs. A C loop of malloc and free (about 6 ns a pair bare, the worst case): bare, with malloc             and free only forwarded (the floor any interposer pays), the agent's three modes, and heaptrack when             installed. Then the alloc-churn handler hosted as `highwater run` hosts it (8 MiB in 64 KiB blocks a             request): throughput with the agent off and in its three modes. Build the agent beside it: swift build             -c release --product HighwaterAgent (make bench does).
+            Two programs. A C loop of malloc and free (about 6 ns a pair bare, the worst case): bare, with malloc \
+            and free only forwarded (the floor any interposer pays), the agent's modes (counters in private memory \
+            and in the live file --agent maps), and heaptrack when installed. Then the alloc-churn handler hosted \
+            as `highwater run` hosts it (8 MiB in 64 KiB blocks a request): the host's CPU time a request with the \
+            agent off and in its three modes. Build the agent beside it: swift build -c release --product \
+            HighwaterAgent (make bench does).
             """
     )
 

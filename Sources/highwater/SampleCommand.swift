@@ -20,8 +20,10 @@ struct SampleCommand: ParsableCommand {
               highwater sample --agent -- ./server     (allocation profiles too: DIR/alloc-sites.jsonl, …)
 
             With --agent, the command runs with the allocation agent preloaded (libHighwaterAgent.so beside \
-            highwater; HIGHWATER_AGENT_SAMPLE_BYTES sets its sampling) and, once it exits, DIR gets \
-            alloc-sites.jsonl, alloc.folded, retained.folded and profile.pb.gz. A statically linked command \
+            highwater; HIGHWATER_AGENT_SAMPLE_BYTES sets its sampling): every sample carries its live heap, read \
+            from inside it while it runs (heap_in_use; heap_free and heap_system from its mallinfo2 every 200 ms \
+            or at --census-interval), and, once it exits, DIR gets alloc-sites.jsonl, alloc.folded, \
+            retained.folded and profile.pb.gz. A statically linked command \
             cannot take a preload: it is sampled without them, and said so.
             """
     )
@@ -67,11 +69,18 @@ struct SampleCommand: ParsableCommand {
         _ = truncate(path, 0)
         var child: ChildProcess?
         let target: Int32
+        var liveDirectory: String?
+        defer { if let liveDirectory { FileTree.removeTree(liveDirectory) } }
         do {
             if let pid {
                 target = pid
             } else {
-                child = try ChildProcess(command, environment: try agentEnvironment())
+                var environment = try agentEnvironment()
+                if environment != nil, let live = try? AgentLiveHeap.makeDirectory() {
+                    environment?[AgentLiveHeap.variable] = live
+                    liveDirectory = live
+                }
+                child = try ChildProcess(command, environment: environment)
                 target = child!.pid
             }
         } catch {
@@ -82,6 +91,7 @@ struct SampleCommand: ParsableCommand {
             var options = Sampler.Options(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir,
                                           watchIntervalNs: watchInterval.nanoseconds)
             options.censusIntervalNs = censusInterval?.nanoseconds
+            options.agentLiveDirectory = liveDirectory
             sampler = try Sampler(options: options, appendingTo: path)
         } catch {
             child?.terminate()
@@ -117,6 +127,9 @@ struct SampleCommand: ParsableCommand {
             let limit = ProcessEnviron.arenaLimit(pid: target)
             print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
         }
+        if liveDirectory != nil {
+            print(Self.liveHeapLine(samplesAt: path))
+        }
         if agent, child != nil {
             let written = AllocationOutputs.write(directory: out, requests: 0)
             if let note = written.note {
@@ -128,6 +141,7 @@ struct SampleCommand: ParsableCommand {
                 let how = written.everyAllocation ? "every allocation recorded" : "estimated from sampled allocations"
                 print("heap: peak \(Quantity.formatBytes(written.peakLiveBytes ?? 0)) live, \(Quantity.formatBytes(held)) held at exit (\(how))")
                 print("held at exit, most first: " + top.joined(separator: ", "))
+                if let note = written.probeNote { print(note) }
             }
         }
         for w in totals.watched {
@@ -135,6 +149,16 @@ struct SampleCommand: ParsableCommand {
             print("\(state); capacity \(Quantity.formatBytes(w.capacity)), peak use \(Quantity.formatBytes(w.peak_used)), "
                   + "\(w.readings) readings every \(Quantity.formatDuration(nanoseconds: Double(w.interval_ns)))")
         }
+    }
+
+    /// "live heap (read from inside it while it ran): peak 12 MiB, 3 MiB at the last sample", from the samples.
+    static func liveHeapLine(samplesAt path: String) -> String {
+        let heaps = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(path)) ?? []).compactMap(\.heap_in_use)
+        guard let last = heaps.last else {
+            return "live heap: the agent's live file never appeared (the command did not load the agent, or ended first)"
+        }
+        return "live heap (read from inside it while it ran, \(heaps.count) samples): peak \(Quantity.formatBytes(Double(heaps.max() ?? 0))), "
+            + "\(Quantity.formatBytes(Double(last))) at the last sample"
     }
 
     /// The command's environment: this one, plus the agent when --agent asks and the command can take it.

@@ -93,4 +93,26 @@ int hw_agent_thread_counters(hw_agent_counters_t *out);
 /// The process's allocation counters over every thread. Returns 0 when the agent is not loaded.
 int hw_agent_total_counters(hw_agent_counters_t *out);
 
+/// A live file of the agent (DIR/PID.shm, HIGHWATER_AGENT_SHM), mapped by the parent: the target's pid, or 0 when
+/// `size` bytes at `map` are not a live file of the version this Highwater reads.
+int32_t hw_agent_live_pid(const void *map, size_t size);
+
+/// The target's counters summed now, from its mapped live file.
+void hw_agent_live_sum(const void *map, hw_agent_counters_t *out);
+
+/// Asks the target for mallinfo2 and its arena list, served by its next allocation; the request's number.
+uint64_t hw_agent_live_ask(void *map);
+
+/// What the target answered: glibc's mallinfo2 fields, when (CLOCK_MONOTONIC), its counters at that moment, and
+/// the errno that kept the arena list (DIR/PID.arenas.xml) from being written, or 0.
+typedef struct {
+    uint64_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    uint64_t t_ns;
+    hw_agent_counters_t counters;
+    int32_t error;
+} hw_agent_live_answer_t;
+
+/// 1 with the answer once request `seq` (or a later one) is answered, else 0.
+int hw_agent_live_answer(const void *map, uint64_t seq, hw_agent_live_answer_t *out);
+
 #endif

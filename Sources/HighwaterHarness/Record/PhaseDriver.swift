@@ -22,6 +22,8 @@ struct PhaseDriver: Sendable {
     /// The target's RSS as the sampler last read it (used under concurrency).
     let sampledRSS: @Sendable () -> UInt64
     let fileBody: [UInt8]?
+    /// The target tree's live heap from inside it (`--agent`), read around each request; nil without the agent.
+    var liveHeap: @Sendable () -> UInt64? = { nil }
 
     /// What the phase saw, beside its request lines.
     struct Outcome: Sendable {
@@ -78,10 +80,12 @@ struct PhaseDriver: Sendable {
         let request = LoadDriver.request(i, method: HTTPMethod(rawValue: spec.method), url: spec.url, body: body)
         let alone = spec.concurrency == 1 || i < warmup
         let rssBefore = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        let heapBefore = liveHeap()
         let wall = WallClock.nanoseconds()
         let exchange = await LoadDriver.execute(request, request: i, with: client, into: &partial)
         let (status, failure) = (exchange.status, exchange.failure)
         let rssAfter = alone ? ProcessTree.resident(of: targetPID) : sampledRSS()
+        let heapAfter = liveHeap()
         let upload = spec.uploadBytes(request: i)
         if let upload {
             uploads.state.withLock { t in
@@ -94,8 +98,8 @@ struct PhaseDriver: Sendable {
             }
         }
         var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: exchange.startNs, end_ns: exchange.endNs,
-                                   status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: 0,
-                                   heap_in_use_after: 0, error: failure)
+                                   status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: heapBefore ?? 0,
+                                   heap_in_use_after: heapAfter ?? 0, error: failure)
         record.t_unix_ns = wall
         record.payload_bytes = upload
         record.request_bytes = UInt64(body?.length ?? 0)

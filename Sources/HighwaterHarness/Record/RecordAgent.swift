@@ -3,22 +3,65 @@ import HighwaterProbes
 import HighwaterRecords
 import HighwaterSystem
 
-/// `record --agent`: the allocation agent preloaded into the command, and after the target has ended (the agent
-/// writes its events at exit) the record's allocation profiles, and each phase's live heap from inside the
-/// target beside what glibc's heaps held resident (the census): retention measured, not guessed.
+/// `record --agent`: the allocation agent preloaded into the command; during each phase the live heap from inside
+/// the target and its descendants (their live files, read at every sample) beside what glibc's heaps held resident
+/// (the census): retention measured, not guessed; and after the target has ended (the agent writes its events at
+/// exit) the record's allocation profiles.
 enum RecordAgent {
-    /// Adds the agent to the target's environment, its events going to the record's directory.
-    static func preload(_ library: String, into environment: inout [String: String], directory: String) {
+    /// Adds the agent to the target's environment, its events going to the record's directory and its live files to
+    /// a directory made for them (returned; the session removes it), or to none when it cannot be made.
+    static func preload(_ library: String, into environment: inout [String: String], directory: String) -> String? {
         AllocationOutputs.clear(directory)
         AgentPreload.preload(library, into: &environment, eventsIn: directory)
+        guard let live = try? AgentLiveHeap.makeDirectory() else {
+            Terminal.write("highwater: no directory for the agent's live files in /dev/shm or the temp dir: the live heap is known only after the target exits\n")
+            return nil
+        }
+        environment[AgentLiveHeap.variable] = live
+        return live
+    }
+
+    /// The phase's live heap as the samples read it while the target ran: heap_live_start and heap_live_end, and what
+    /// part of glibc's resident heaps was not live at the last census reading.
+    static func applyLiveHeap(to summary: inout RunSummary, samples: [SampleRecord]) {
+        let live = samples.filter { $0.heap_in_use != nil }
+        guard let first = live.first?.heap_in_use, let last = live.last else {
+            summary.notes = (summary.notes ?? []) + ["the agent's live heap was not readable during this phase (no live file from the target): its figures come from the events file after the target exits, if at all"]
+            return
+        }
+        summary.heap_live_start = first
+        summary.heap_live_end = last.heap_in_use
+        let processes = live.compactMap(\.heap_processes).max() ?? 1
+        let census = live.last(where: { $0.arena_heap_resident != nil })
+        summary.notes = (summary.notes ?? []) + [sentence(start: Double(first), end: Double(last.heap_in_use ?? 0), rssGrowth: summary.rss_growth,
+                                                          how: "read live from \(processes) process\(processes == 1 ? "" : "es")", census: census)]
+    }
+
+    /// "The live heap (the agent, …) went from A to B over the phase, while RSS grew C; glibc's heaps held D resident
+    /// …, E (F%) of it not live: kept by the allocator." `census` is a sample with the census's readings and, read live,
+    /// the heap at the same moment.
+    static func sentence(start: Double, end: Double, rssGrowth: Int64, how: String, census: SampleRecord?) -> String {
+        var sentence = "The live heap (the agent, \(how)) went from \(Quantity.formatBytes(start)) to \(Quantity.formatBytes(end)) "
+            + "over the phase, while RSS grew \(Quantity.formatBytes(Double(rssGrowth)))"
+        if let census {
+            let resident = Double((census.arena_heap_resident ?? 0) + (census.main_heap_resident ?? 0))
+            let live = census.heap_in_use.map { Double($0) } ?? end
+            if resident > 0 {
+                let idle = max(0, resident - live)
+                sentence += "; glibc's heaps held \(Quantity.formatBytes(resident)) resident at the last census, "
+                    + "\(Quantity.formatBytes(idle)) (\(Quantity.format(idle / resident * 100, significant: 2))%) of it not live: kept by the allocator"
+            }
+        }
+        return sentence + "."
     }
 
     /// Writes the profiles into `directory` and amends each phase's summary with the live heap over it.
     static func finish(directory: String, summaries: inout [RunSummary]) {
         let requests = summaries.reduce(0) { $0 + $1.requests }
         let written = AllocationOutputs.write(directory: directory, requests: requests)
-        if let note = written.note, !summaries.isEmpty {
-            summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? []) + [note]
+        let notes = [written.note, written.probeNote].compactMap { $0 }
+        if !notes.isEmpty, !summaries.isEmpty {
+            summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? []) + notes
         }
         guard !written.liveTimeline.isEmpty else {
             if written.note == nil, !summaries.isEmpty {
@@ -28,25 +71,16 @@ enum RecordAgent {
             return
         }
         let how = written.everyAllocation ? "every allocation recorded" : "scaled from sampled allocations"
-        for i in summaries.indices {
+        // Phases read live during the run keep those figures; the events file stands in only where they are missing.
+        for i in summaries.indices where summaries[i].heap_live_start == nil {
             let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/" + summaries[i].run_id + "/samples.jsonl")) ?? [])
             guard let first = samples.first?.t_ns, let last = samples.last?.t_ns else { continue }
             let start = AllocationEvents.live(at: first, in: written.liveTimeline) ?? 0
             let end = AllocationEvents.live(at: last, in: written.liveTimeline) ?? start
             summaries[i].heap_live_start = UInt64(max(0, start))
             summaries[i].heap_live_end = UInt64(max(0, end))
-            var sentence = "The live heap (the agent, \(how)) went from \(Quantity.formatBytes(start)) to \(Quantity.formatBytes(end)) "
-                + "over the phase, while RSS grew \(Quantity.formatBytes(Double(summaries[i].rss_growth)))"
-            // The last census reading: what glibc's heaps (main and arenas) held resident.
-            if let census = samples.last(where: { $0.arena_heap_resident != nil }) {
-                let resident = Double((census.arena_heap_resident ?? 0) + (census.main_heap_resident ?? 0))
-                if resident > 0 {
-                    let idle = max(0, resident - end)
-                    sentence += "; glibc's heaps held \(Quantity.formatBytes(resident)) resident at the end, "
-                        + "\(Quantity.formatBytes(idle)) (\(Quantity.format(idle / resident * 100, significant: 2))%) of it not live: kept by the allocator"
-                }
-            }
-            summaries[i].notes = (summaries[i].notes ?? []) + [sentence + "."]
+            summaries[i].notes = (summaries[i].notes ?? []) + [sentence(start: start, end: end, rssGrowth: summaries[i].rss_growth, how: how,
+                                                                        census: samples.last(where: { $0.arena_heap_resident != nil }))]
         }
         // The sites held at the end of the record; a phase judged a leak names those that retained its growth.
         for i in summaries.indices { AllocationFinding.apply(to: &summaries[i], sites: written.sites) }

@@ -33,6 +33,7 @@ struct RecordPhase: Sendable {
         sampling.descendants = true
         sampling.censusIntervalNs = options.censusIntervalNs
         sampling.openFilesPath = options.watchDirs.isEmpty ? nil : directory + "/open-files.jsonl"
+        sampling.agentLiveDirectory = options.agentLiveDirectory
         let sampler: Sampler
         do { sampler = try Sampler(options: sampling, appendingTo: directory + "/samples.jsonl") } catch {
             throw .couldNotRun("cannot sample PID \(target.pid): \(error)")
@@ -53,8 +54,9 @@ struct RecordPhase: Sendable {
         sampler.start()
         var outcome = PhaseDriver.Outcome()
         if let spec {
-            let driver = PhaseDriver(spec: spec, label: plan.config, targetPID: target.pid, output: requestsFile,
+            var driver = PhaseDriver(spec: spec, label: plan.config, targetPID: target.pid, output: requestsFile,
                                      warmup: plan.warmup, sampledRSS: { sampler.totals.latest?.rss ?? 0 }, fileBody: fileBody)
+            if sampler.liveHeap != nil { driver.liveHeap = { sampler.liveHeapNow()?.liveBytes } }
             outcome = await driver.run(stop: { stop() || !sampler.isRunning && target.hasEnded })
         } else {
             while !stop() && !Interruption.requested && sampler.isRunning {
@@ -71,8 +73,10 @@ struct RecordPhase: Sendable {
                                               wallNs: result.wallNs)
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
+        // With the agent's live files, each request carries the target's live heap: the verdict tells retention from a leak.
+        let liveHeap = !requests.isEmpty && requests.allSatisfy { $0.heap_in_use_after > 0 }
         var summary = RunSummarizer.summarize(plan: plan, runID: plan.config, requests: requests, samples: samples, client: client,
-                                              arenaLimit: arenaLimit.limit, cores: cores, liveHeap: false)
+                                              arenaLimit: arenaLimit.limit, cores: cores, liveHeap: liveHeap)
         Self.attributeToProcessThreads(&summary, samples: samples, requests: requests)
         GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit.limit, cores: cores, lastSample: samples.last)
         if let every = options.censusIntervalNs {
@@ -83,6 +87,7 @@ struct RecordPhase: Sendable {
         summary.temp_dir = totals.watched.first
         summary.configuration?["executor"] = "external"
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
+        if sampler.liveHeap != nil { RecordAgent.applyLiveHeap(to: &summary, samples: samples) }
         if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
         if spec == nil {
             summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]

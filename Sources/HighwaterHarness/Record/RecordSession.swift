@@ -24,6 +24,8 @@ public struct RecordSession: Sendable {
         public var censusIntervalNs: UInt64? = 200_000_000
         /// The allocation agent to preload into the command (`--agent`); nil: none.
         public var agentLibrary: String?
+        /// Where the agents of the target and its descendants map their live files (made by the session with --agent).
+        public var agentLiveDirectory: String?
         public var outDirectory = "results"
         public var name = "record"
         /// Put before each phase's name: a scenario's configuration (`arena2-01-get-work`).
@@ -57,18 +59,22 @@ public struct RecordSession: Sendable {
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
         do { try FileTree.createDirectory(scenarioDirectory) } catch { throw .couldNotRun("cannot create \(scenarioDirectory): \(error)") }
         let plans = phasePlans()
-        if !options.earlierRuns.contains(where: { $0.scenario == options.name }) {
-            RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
+        if !self.options.earlierRuns.contains(where: { $0.scenario == self.options.name }) {
+            RunSession(outDirectory: self.options.outDirectory, executable: "", showProgress: false, version: self.options.version)
                 .clearEarlierRuns(of: plans)
         }
         let target: ExternalTarget
+        var options = self.options
+        defer { if let live = options.agentLiveDirectory { FileTree.removeTree(live) } }
         if let pid = options.pid {
             guard ExternalTarget.isAlive(pid) else { throw .couldNotRun("no live process has PID \(pid)") }
             target = ExternalTarget(attachingTo: pid)
         } else {
             var environment = ProcessEnvironment.current
             for (k, v) in options.environment { environment[k] = v }
-            if let library = options.agentLibrary { RecordAgent.preload(library, into: &environment, directory: scenarioDirectory) }
+            if let library = options.agentLibrary {
+                options.agentLiveDirectory = RecordAgent.preload(library, into: &environment, directory: scenarioDirectory)
+            }
             do {
                 target = try ExternalTarget(command: options.command, environment: environment, directory: scenarioDirectory,
                                             graceNs: options.graceNs)

@@ -29,6 +29,10 @@ public final class Sampler: @unchecked Sendable {
         /// Write the files the process tree holds open on the watched directories' filesystems here
         /// (`open-files.jsonl`), looked at every sample; nil: not looked at.
         public var openFilesPath: String?
+        /// The live heap from inside the target and its descendants (`--agent`): the directory of their agents'
+        /// live files (`AgentLiveHeap`), summed every sample into heap_in_use, with mallinfo2 asked for at the
+        /// census's rate (else every 200 ms) and written as heap_free and heap_system when it comes.
+        public var agentLiveDirectory: String?
         public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
@@ -87,6 +91,10 @@ public final class Sampler: @unchecked Sendable {
     /// Read and written only by the sampling thread once it runs.
     private let watches: [DirectoryWatch]
     private let output: AppendOnlyFile
+    /// The agent's live files, when the target preloads it with one.
+    public let liveHeap: AgentLiveHeap?
+    /// The process tree as the sampling thread last listed it, for readers of the live heap on other threads.
+    private let treePIDs: Mutex<[Int32]>
     private let state = Mutex(Totals())
     private let lifecycle = Mutex(Lifecycle.idle)
     /// Read by the sampling thread every tick; the lifecycle under its lock is the truth.
@@ -101,6 +109,8 @@ public final class Sampler: @unchecked Sendable {
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
+        liveHeap = options.agentLiveDirectory.map { AgentLiveHeap(directory: $0) }
+        treePIDs = Mutex([probe.pid])
         let first = watches.map(\.record)
         state.withLock { $0.watched = first }
     }
@@ -117,6 +127,12 @@ public final class Sampler: @unchecked Sendable {
     public var lost: AppendOnlyFile.Losses { output.losses }
 
     public var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    /// The live heap of the process tree now, read on the caller's thread (the load driver's, around a request);
+    /// nil without the agent's live files.
+    public func liveHeapNow() -> AgentLiveHeap.Reading? {
+        liveHeap?.read(pids: treePIDs.withLock { $0 })
+    }
 
     /// Starts the sampling thread; a second call does nothing.
     public func start() {
@@ -177,6 +193,7 @@ public final class Sampler: @unchecked Sendable {
         var arenasAt: UInt64 = 0
         var census: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)?
         var censusAt: UInt64 = 0
+        var mallocAt: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
         var deadline = start
         var watchDeadline = start
@@ -201,7 +218,13 @@ public final class Sampler: @unchecked Sendable {
                     var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
                     if let tmpWatch { record.tmp_used = tmpWatch.used }
                     family?.add(to: &record)
-                    openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
+                    let tree = [probe.pid] + (family?.pids ?? [])
+                    openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
+                    if let liveHeap {
+                        let ask = mallocAt == 0 || deadline &- mallocAt >= (options.censusIntervalNs ?? 200_000_000)
+                        addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: ask)
+                        if ask { mallocAt = deadline }
+                    }
                     if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
                         census = takeCensus()
                         censusAt = deadline
@@ -235,8 +258,10 @@ public final class Sampler: @unchecked Sendable {
         if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
             if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
             family?.add(to: &record)
+            let tree = [probe.pid] + (family?.pids ?? [])
+            if let liveHeap { addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: false) }
             // The last look too: a file opened by the phase's last request would otherwise go unseen.
-            openFiles?.scan(pids: [probe.pid] + (family?.pids ?? []), at: record.t_ns, wall: record.t_unix_ns ?? 0)
+            openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
             if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)
@@ -245,6 +270,20 @@ public final class Sampler: @unchecked Sendable {
         flush(&pending)
         let cpu = MonotonicClock.threadCPUNanoseconds()
         state.withLock { $0.threadCPUNs = cpu }
+    }
+
+    /// The tree's live heap into the sample (heap_in_use, heap_processes), and the mallinfo2 answers that came since
+    /// the last asking (heap_free, heap_system); `askMalloc` asks again those not waited on.
+    private func addLiveHeap(_ live: AgentLiveHeap, tree: [Int32], to record: inout SampleRecord, askMalloc: Bool) {
+        treePIDs.withLock { $0 = tree }
+        if let r = live.read(pids: tree, now: record.t_ns) {
+            record.heap_in_use = r.liveBytes
+            record.heap_processes = UInt64(r.processes)
+        }
+        if askMalloc, let m = live.pollMalloc(pids: tree) {
+            record.heap_free = m.free
+            record.heap_system = m.system
+        }
     }
 
     /// The census of the process and its descendants, summed: each process has its main arena besides its heaps.

@@ -22,6 +22,9 @@ public struct SampleRecord: Codable, Equatable, Sendable {
     public var tmp_used: UInt64?
     /// `record` with a process tree: how many processes the figures above add up (the root and its descendants).
     public var processes: UInt64?
+    /// Another process's heap from inside it (`sample --agent`, `record --agent`): how many processes' agents the
+    /// heap figures add up; heap_in_use is their live bytes, heap_free and heap_system their last mallinfo2.
+    public var heap_processes: UInt64?
     /// The arena census from /proc/PID/smaps (any glibc process, read at a slower rate of its own): glibc's
     /// non-main arena heaps (64 MiB-aligned anonymous reservations) and the resident bytes in them, and the
     /// main arena's `[heap]`; `arenas` is then the heaps plus the main arena.
@@ -61,6 +64,7 @@ public struct SampleRecord: Codable, Equatable, Sendable {
         line.field("arenas", arenas)
         line.field("tmp_used", tmp_used)
         line.field("processes", processes)
+        line.field("heap_processes", heap_processes)
         line.field("arena_heaps", arena_heaps)
         line.field("arena_heap_resident", arena_heap_resident)
         line.field("main_heap_resident", main_heap_resident)

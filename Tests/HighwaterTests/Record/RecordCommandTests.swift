@@ -66,7 +66,7 @@ struct RecordCommandTests {
         #expect(runs.allSatisfy { ($0.notes ?? []).allSatisfy { !$0.contains("could not be reset") } })
     }
 
-    @Test("--agent: the record's allocation profiles, and each phase's live heap from inside the target: a leak's phase grows it, the next does not",
+    @Test("--agent: each phase's live heap read from inside the running target (samples, requests, verdict, heap_live_*), and the profiles at exit: a leak's phase grows it, the next does not",
           .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
     func agent() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent")
@@ -85,13 +85,49 @@ struct RecordCommandTests {
         }
         let runs = try RecordTestServer.results(out).runs
         try #require(runs.count == 2)
-        // 40 requests each keep a 64 KiB bytes object: the live heap grows by about 2.5 MiB in the first phase.
+        // Read during the run: every sample carries the server's live heap, from one process (it forks no workers).
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/" + runs[0].run_id + "/samples.jsonl"))
+        #expect(samples.count >= 2 && samples.allSatisfy { $0.heap_in_use ?? 0 > 0 && $0.heap_processes == 1 }, "\(samples.prefix(3))")
+        let requests = RecordCoding.lines(RequestRecord.self, from: try FileTree.readBytes(out + "/record/" + runs[0].run_id + "/requests.jsonl"))
+        #expect(requests.count == 40 && requests.allSatisfy { $0.heap_in_use_after > 0 })
+        // 40 requests each keep a 64 KiB bytes object: the live heap grows by about 2.5 MiB in the first phase, as the
+        // phase's figures, its requests (one at a time: read around each) and its verdict's evidence say.
         let leaked = Int64(runs[0].heap_live_end ?? 0) - Int64(runs[0].heap_live_start ?? 0)
         #expect(leaked >= 40 * (64 << 10) * 9 / 10, "live heap grew \(leaked) in the leaking phase: \(runs[0].notes ?? [])")
+        let perRequest = requests.dropFirst().map { Int64($0.heap_in_use_after) - Int64($0.heap_in_use_before) }
+        #expect(perRequest.filter { $0 >= 64 << 10 }.count >= 30, "per-request live heap deltas: \(perRequest)")
+        #expect((runs[0].growth.evidence?.heap_growth_bytes ?? 0) >= 30 * (64 << 10), "\(String(describing: runs[0].growth.evidence))")
         let after = Int64(runs[1].heap_live_end ?? 0) - Int64(runs[1].heap_live_start ?? 0)
         #expect(after < 1 << 20, "live heap grew \(after) in the phase that keeps nothing")
-        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, every allocation recorded) went from") } == true, "\(runs[0].notes ?? [])")
+        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 1 process) went from") } == true, "\(runs[0].notes ?? [])")
         #expect(runs[1].allocation_sites?.isEmpty == false)
+        // The retention figure sets the live heap at the last census against glibc's resident heaps: the leak's live
+        // objects fill most of them, so far from all of it is idle.
+        let note = try #require(runs[0].notes?.first { $0.contains("of it not live") }, "\(runs[0].notes ?? [])")
+        let share = note.split(separator: "(").last.flatMap { Double($0.prefix { $0 != "%" }) }
+        #expect((share ?? 100) < 90, "\(note)")
+    }
+
+    @Test("--agent with a server that starts a child: each process's live file is read, summed, and counted in heap_processes",
+          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+    func agentSumsDescendants() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-tree")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        // The server starts `sleep 300`, which loads the agent too (LD_PRELOAD is inherited) and maps a file of its own.
+        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true, exitOnTerm: true)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
+                                       "--load", "GET http://127.0.0.1:\(port)/leak n=20", "--"] + server)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        let runs = try RecordTestServer.results(out).runs
+        let run = try #require(runs.first)
+        let samples = RecordCoding.lines(SampleRecord.self, from: try FileTree.readBytes(out + "/record/" + run.run_id + "/samples.jsonl"))
+        // Two processes in the tree, both with the agent: both report once the child has started.
+        #expect(samples.contains { $0.processes == 2 && $0.heap_processes == 2 }, "\(samples.map { ($0.processes ?? 0, $0.heap_processes ?? 0) })")
+        #expect(samples.allSatisfy { ($0.heap_processes ?? 0) <= ($0.processes ?? 1) })
+        #expect(run.notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 2 processes) went from") } == true, "\(run.notes ?? [])")
+        for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
     }
 
     @Test("--agent is refused with --pid: a running process cannot take a preload (exit 2)")

@@ -1,0 +1,116 @@
+@preconcurrency import Glibc
+import HighwaterSystem
+import Synchronization
+
+/// The live heap of a target and its descendants while they run: each process that preloads the agent with
+/// `HIGHWATER_AGENT_SHM=directory` has its own live file there (`PID.shm`), opened here when it appears and again
+/// when a program exec'd in place has replaced it, and summed over the processes asked for. Safe to use from the
+/// sampler's thread and the load driver at once.
+public final class AgentLiveHeap: Sendable {
+    /// The variable that tells the agent where to write its live file.
+    public static let variable = "HIGHWATER_AGENT_SHM"
+
+    public let directory: String
+    /// How often the files are looked for again (a new worker, an exec in place): a stat per process.
+    let refreshNs: UInt64
+
+    struct State {
+        var files: [Int32: AgentLiveFile] = [:]
+        var refreshedAt: UInt64 = 0
+        var refreshed = false
+        /// Requests for mallinfo2 not answered yet, by process.
+        var pending: [Int32: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init(directory: String, refreshNs: UInt64 = 100_000_000) {
+        self.directory = directory
+        self.refreshNs = refreshNs
+    }
+
+    /// A fresh directory for a command's live files: in /dev/shm when it is there (tmpfs: the target's counter
+    /// pages are never written back to a disk), else in the temp dir. The caller removes it.
+    public static func makeDirectory() throws -> String {
+        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
+        return try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-agent-")
+    }
+
+    /// The live heap summed over `pids` that report, and how many did.
+    public struct Reading: Sendable, Equatable {
+        public var liveBytes: UInt64
+        public var processes: Int
+    }
+
+    /// nil when none of `pids` has a live file (yet): the agent is not in them, or they have not started.
+    public func read(pids: [Int32], now: UInt64 = MonotonicClock.nanoseconds()) -> Reading? {
+        state.withLock { s in
+            refresh(&s, pids: pids, now: now)
+            var total: Int64 = 0
+            var processes = 0
+            for pid in pids {
+                guard let file = s.files[pid] else { continue }
+                total += file.counters().liveBytes
+                processes += 1
+            }
+            return processes == 0 ? nil : Reading(liveBytes: UInt64(max(0, total)), processes: processes)
+        }
+    }
+
+    /// glibc's view summed over the processes that answered since the last call (mallinfo2 of each).
+    public struct MallocReading: Sendable, Equatable {
+        public var inUse: UInt64 = 0
+        public var free: UInt64 = 0
+        public var system: UInt64 = 0
+        public var processes = 0
+    }
+
+    /// Collects the answers that came, and asks again each process of `pids` with no request pending. Never waits:
+    /// an answer comes with the target's next allocation, and lands in a later call.
+    public func pollMalloc(pids: [Int32]) -> MallocReading? {
+        state.withLock { s in
+            var reading = MallocReading()
+            for (pid, seq) in s.pending {
+                guard let file = s.files[pid] else { s.pending[pid] = nil; continue }
+                guard let r = file.answer(to: seq) else { continue }
+                s.pending[pid] = nil
+                reading.inUse += r.inUse; reading.free += r.fordblks; reading.system += r.system
+                reading.processes += 1
+            }
+            for pid in pids where s.pending[pid] == nil {
+                if let file = s.files[pid] { s.pending[pid] = file.ask() }
+            }
+            return reading.processes > 0 ? reading : nil
+        }
+    }
+
+    /// The live file of `pid`, as last opened.
+    public func file(of pid: Int32) -> AgentLiveFile? {
+        state.withLock { s in
+            refresh(&s, pids: [pid], now: MonotonicClock.nanoseconds())
+            return s.files[pid]
+        }
+    }
+
+    /// Opens the files of `pids` not open yet, reopens those replaced (a new inode under the name), and forgets
+    /// the processes that have ended (only the `pids` asked for are summed, so a worker that left the tree is not).
+    /// A process without a file yet is looked for at every call (one failed stat): a target's first samples come
+    /// before its agent's constructor has run.
+    private func refresh(_ s: inout State, pids: [Int32], now: UInt64) {
+        let missing = pids.contains { s.files[$0] == nil }
+        guard missing || !s.refreshed || now &- s.refreshedAt >= refreshNs else { return }
+        s.refreshed = true
+        s.refreshedAt = now
+        for pid in s.files.keys where kill(pid, 0) != 0 && errno == ESRCH {
+            s.files[pid] = nil
+            s.pending[pid] = nil
+        }
+        for pid in pids {
+            let path = directory + "/\(pid).shm"
+            guard let st = try? Syscall.status(path) else { continue }
+            if let open = s.files[pid], open.device == UInt64(st.st_dev), open.inode == UInt64(st.st_ino) { continue }
+            s.pending[pid] = nil
+            s.files[pid] = try? AgentLiveFile(path: path)
+        }
+    }
+}
