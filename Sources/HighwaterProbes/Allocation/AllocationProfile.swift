@@ -48,36 +48,29 @@ public struct AllocationProfile: Sendable {
             }
             byAddresses[sample.stack] = stack
         }
-        var byNames: [[String]: Int] = [:]
-        var stacks: [Stack] = []
-        for (addresses, sum) in byAddresses {
+        stacks = Self.summedByNames(byAddresses.map { addresses, sum in
             var frames = addresses.map(symbolizer.frame)
             if let first = frames.firstIndex(where: { !Self.isRecording($0.module) }) {
                 frames.removeFirst(first)
             }
-            let names = Array(frames.reversed().map(\.name))
-            if let index = byNames[names] {
-                stacks[index].samples += sum.samples
-                stacks[index].allocCount += sum.allocCount
-                stacks[index].allocBytes += sum.allocBytes
-                stacks[index].retainedCount += sum.retainedCount
-                stacks[index].retainedBytes += sum.retainedBytes
-            } else {
-                byNames[names] = stacks.count
-                var named = sum
-                named.frames = names
-                stacks.append(named)
-            }
-        }
-        self.stacks = stacks
+            var named = sum
+            named.frames = Array(frames.reversed().map(\.name))
+            return named
+        })
     }
 
     /// Several processes' profiles as one (a server and its workers): stacks of the same names summed.
     public init(merging profiles: [AllocationProfile]) {
         interval = profiles.first?.interval ?? 0
+        stacks = Self.summedByNames(profiles.flatMap(\.stacks))
+    }
+
+    /// One stack per list of names, the totals of those that share it summed (addresses that name alike: inlined
+    /// copies, one function in two processes' maps).
+    static func summedByNames(_ all: [Stack]) -> [Stack] {
         var byNames: [[String]: Int] = [:]
         var stacks: [Stack] = []
-        for stack in profiles.flatMap(\.stacks) {
+        for stack in all {
             if let index = byNames[stack.frames] {
                 stacks[index].samples += stack.samples
                 stacks[index].allocCount += stack.allocCount
@@ -89,7 +82,7 @@ public struct AllocationProfile: Sendable {
                 stacks.append(stack)
             }
         }
-        self.stacks = stacks
+        return stacks
     }
 
     /// The allocator's own entry points, skipped when naming the site that called them.
