@@ -260,16 +260,20 @@ public enum HTMLReport {
         var h = "<h4>Who holds the memory (allocation samples)</h4><table><tr><th class=\"l\">site</th><th class=\"l\">called from</th>"
             + "<th>retained at the end</th><th>retained per request</th><th>allocated</th><th>allocations</th><th>samples</th></tr>"
         for site in sites {
-            let caller = site.stack.flatMap { $0.count > 1 ? $0[1] : nil } ?? ""
+            let caller = site.caller ?? ""
             h += "<tr><td class=\"l\"><code>\(Markup.escape(site.site))</code></td><td class=\"l\">\(Markup.escape(caller))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.retained_bytes)))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.retained_bytes) / Double(requests)))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.alloc_bytes)))</td><td>\(site.alloc_count)</td><td>\(site.samples)</td></tr>"
         }
         h += "</table>"
+        // A hosted run's profiles are beside it; a record's, made for the target's whole life, in the directory of its
+        // configuration of a scenario, or of the record (the phase's parent).
+        let parent = run.data.directory.lastIndex(of: "/").map { String(run.data.directory[..<$0]) } ?? "."
+        let folders = [run.data.directory] + (run.summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
         for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
-            let path = run.data.directory + "/" + file
-            guard let bytes = try? ReportFile.readAll(path), bytes.count <= FlameGraph.maxFileBytes else { continue }
+            guard let (path, bytes) = folders.lazy.compactMap({ folder in (try? ReportFile.readAll(folder + "/" + file)).map { (folder + "/" + file, $0) } }).first,
+                  bytes.count <= FlameGraph.maxFileBytes else { continue }
             let graph = FlameGraph(title: title, folded: String(decoding: bytes, as: UTF8.self))
             if graph.isEmpty { continue }
             h += graph.svg()

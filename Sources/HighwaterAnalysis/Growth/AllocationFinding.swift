@@ -27,9 +27,7 @@ public enum AllocationFinding {
             let named = leaking.prefix(3).map { site -> String in
                 let per = Double(site.retained_bytes) / Double(s.requests)
                 let share = slope > 0 ? " (\(Quantity.format(per / slope * 100, significant: 2))% of the growth)" : ""
-                // The stack is innermost first, allocator frames included: the caller is the frame after the site's.
-                let caller = site.stack.flatMap { stack in stack.firstIndex(of: site.site).flatMap { $0 + 1 < stack.count ? stack[$0 + 1] : nil } }
-                    .map { " under \($0)" } ?? ""
+                let caller = site.caller.map { " under \($0)" } ?? ""
                 return "\(site.site)\(caller) retains \(Quantity.formatBytes(per)) per request\(share), from \(site.samples) samples"
             }
             sentence = "The leak, by the allocation samples: " + named.joined(separator: "; ") + "."

@@ -56,7 +56,8 @@ enum RecordAgent {
     }
 
     /// Writes the profiles into `directory` and amends each phase's summary with the live heap over it.
-    static func finish(directory: String, summaries: inout [RunSummary]) {
+    /// - Parameter phases: the folder of the phases' run directories (the record's, above a configuration's own).
+    static func finish(directory: String, phases: String, summaries: inout [RunSummary]) {
         let requests = summaries.reduce(0) { $0 + $1.requests }
         let written = AllocationOutputs.write(directory: directory, requests: requests)
         let notes = [written.note, written.probeNote].compactMap { $0 }
@@ -73,7 +74,7 @@ enum RecordAgent {
         let how = written.everyAllocation ? "every allocation recorded" : "scaled from sampled allocations"
         // Phases read live during the run keep those figures; the events file stands in only where they are missing.
         for i in summaries.indices where summaries[i].heap_live_start == nil {
-            let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/" + summaries[i].run_id + "/samples.jsonl")) ?? [])
+            let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(phases + "/" + summaries[i].run_id + "/samples.jsonl")) ?? [])
             guard let first = samples.first?.t_ns, let last = samples.last?.t_ns else { continue }
             let start = AllocationEvents.live(at: first, in: written.liveTimeline) ?? 0
             let end = AllocationEvents.live(at: last, in: written.liveTimeline) ?? start

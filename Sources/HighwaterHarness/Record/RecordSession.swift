@@ -56,8 +56,15 @@ public struct RecordSession: Sendable {
 
     public var scenarioDirectory: String { options.outDirectory + "/" + options.name }
 
+    /// Where the target's output and the agent's profiles go: the record's directory, or a configuration's of its own
+    /// when a scenario records several (`DIR/SCENARIO/arena2/`), so one configuration's do not overwrite another's.
+    public var targetDirectory: String {
+        let configuration = options.phasePrefix.hasSuffix("-") ? String(options.phasePrefix.dropLast()) : options.phasePrefix
+        return configuration.isEmpty ? scenarioDirectory : scenarioDirectory + "/" + configuration
+    }
+
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
-        do { try FileTree.createDirectory(scenarioDirectory) } catch { throw .couldNotRun("cannot create \(scenarioDirectory): \(error)") }
+        do { try FileTree.createDirectory(targetDirectory) } catch { throw .couldNotRun("cannot create \(targetDirectory): \(error)") }
         let plans = phasePlans()
         if !self.options.earlierRuns.contains(where: { $0.scenario == self.options.name }) {
             RunSession(outDirectory: self.options.outDirectory, executable: "", showProgress: false, version: self.options.version)
@@ -73,10 +80,10 @@ public struct RecordSession: Sendable {
             var environment = ProcessEnvironment.current
             for (k, v) in options.environment { environment[k] = v }
             if let library = options.agentLibrary {
-                options.agentLiveDirectory = RecordAgent.preload(library, into: &environment, directory: scenarioDirectory)
+                options.agentLiveDirectory = RecordAgent.preload(library, into: &environment, directory: targetDirectory)
             }
             do {
-                target = try ExternalTarget(command: options.command, environment: environment, directory: scenarioDirectory,
+                target = try ExternalTarget(command: options.command, environment: environment, directory: targetDirectory,
                                             graceNs: options.graceNs)
             } catch {
                 throw .couldNotRun("could not start \(options.command.joined(separator: " ")): \(error)")
@@ -175,7 +182,7 @@ public struct RecordSession: Sendable {
         }
         // The agent writes its events as the target exits: only now are they whole.
         if options.agentLibrary != nil {
-            RecordAgent.finish(directory: scenarioDirectory, summaries: &outcome.summaries)
+            RecordAgent.finish(directory: targetDirectory, phases: scenarioDirectory, summaries: &outcome.summaries)
             for summary in outcome.summaries { rewrite(summary) }
             store(outcome.summaries)
         }

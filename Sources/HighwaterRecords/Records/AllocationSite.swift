@@ -14,5 +14,12 @@ public struct AllocationSite: Codable, Equatable, Sendable {
     public var alloc_bytes_per_request: UInt64?
     public var retained_bytes_per_request: UInt64?
 
+    /// The function that called the site: the frame after the site's own in its stack (which is innermost first and
+    /// may begin with allocator frames); nil when the stack ends there.
+    public var caller: String? {
+        guard let stack, let at = stack.firstIndex(of: site), at + 1 < stack.count else { return nil }
+        return stack[at + 1]
+    }
+
     public init(site: String) { self.site = site }
 }

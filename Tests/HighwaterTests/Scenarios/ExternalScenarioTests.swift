@@ -140,6 +140,42 @@ struct ExternalScenarioTests {
         #expect(again.termination == .exited(0) && again.stdout.contains("20 of 20 checks hold"), "\(again.stdout)\n\(again.stderr)")
     }
 
+    @Test("with the agent, each configuration keeps its own output and profiles, and the report draws each one's",
+          .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"),
+          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside the tests"))
+    func agentPerConfiguration() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-external-agent")
+        defer { TestSupport.removeTree(dir) }
+        // SIGTERM ends the server as an exit does, so the agent writes its samples.
+        try Self.write("import signal, sys\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n" + Self.server, to: dir + "/server.py")
+        let file = dir + "/pool.yaml"
+        try Self.write("""
+            name: python-pool
+            target:
+              command: [python3, "{scenario_dir}/server.py", "{port}"]
+              ready_log: ^listening
+              agent: true
+              load:
+                - GET http://127.0.0.1:{port}/work n=40 c=2
+            environment:
+              HIGHWATER_AGENT_SAMPLE_BYTES: "0"
+            sweep:
+              environment.MALLOC_ARENA_MAX: [1, 2]
+            expect:
+              - errors == 0
+            """, to: file)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "check", "--out", out, file])
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        for configuration in ["arena1", "arena2"] {
+            let folder = "\(out)/python-pool/\(configuration)"
+            #expect(access(folder + "/alloc-sites.jsonl", R_OK) == 0, "\(configuration) has its own profiles")
+            #expect(access(folder + "/target.err.log", R_OK) == 0, "\(configuration) has its own output")
+        }
+        let page = try FileTree.readText(out + "/index.html")
+        #expect(page.components(separatedBy: ", by stack — ").count - 1 >= 2, "a flame graph for each configuration's run")
+    }
+
     @Test("an expectation the target breaks makes check (and run) exit 1 and name it",
           .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"))
     func checkFails() async throws {
