@@ -60,9 +60,14 @@ enum RecordAgent {
     static func finish(directory: String, phases: String, summaries: inout [RunSummary]) {
         let requests = summaries.reduce(0) { $0 + $1.requests }
         let written = AllocationOutputs.write(directory: directory, requests: requests)
-        let notes = [written.note, written.probeNote].compactMap { $0 }
-        if !notes.isEmpty, !summaries.isEmpty {
-            summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? []) + notes
+        if let note = written.note, !summaries.isEmpty {
+            summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? []) + [note]
+        }
+        // The unwinder's caches are made as threads first sample: said with the phase that added the most threads.
+        if let note = written.probeNote, !summaries.isEmpty {
+            let added = summaries.indices.map { i in Int(summaries[i].threads_max) - (i == 0 ? 0 : Int(summaries[i - 1].threads_max)) }
+            let phase = added.indices.max { added[$0] < added[$1] } ?? 0
+            summaries[phase].notes = (summaries[phase].notes ?? []) + [note]
         }
         guard !written.liveTimeline.isEmpty else {
             if written.note == nil, !summaries.isEmpty {

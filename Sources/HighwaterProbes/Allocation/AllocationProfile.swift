@@ -97,10 +97,12 @@ public struct AllocationProfile: Sendable {
         frames.last { !allocatorFrames.contains($0) && !isSwiftRuntime($0) } ?? frames.last { !allocatorFrames.contains($0) } ?? frames.last ?? "?"
     }
 
-    /// Swift's runtime (`swift_…`) and standard library (`Swift.…`, as demangled): frames between a program's code and
-    /// malloc that name how it allocated, not who.
+    /// Swift's runtime (C functions `swift_…`, C++ `swift::…`) and standard library (`Swift.…`, as demangled): frames
+    /// between a program's code and malloc that name how it allocated, not who. A demangled name has its module before
+    /// a dot, and a module may itself be called `swift_server`: only a runtime function's name has no dot.
     static func isSwiftRuntime(_ frame: String) -> Bool {
-        frame.hasPrefix("swift_") || frame.hasPrefix("_swift_") || frame.hasPrefix("Swift.") || frame.hasPrefix("generic specialization <") && frame.contains(" of Swift.")
+        ((frame.hasPrefix("swift_") || frame.hasPrefix("_swift_")) && !frame.contains(".")) || frame.hasPrefix("swift::")
+            || frame.hasPrefix("Swift.") || frame.hasPrefix("generic specialization <") && frame.contains(" of Swift.")
     }
 
     /// One record per site, largest retained first, then largest allocated.

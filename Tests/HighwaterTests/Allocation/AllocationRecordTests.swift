@@ -52,6 +52,11 @@ struct AllocationRecordTests {
                      "swift_allocObject", "swift_slowAlloc", "malloc"]
         #expect(AllocationProfile.site(swift) == "SwiftServer.LeakyCache.keep(Swift.Int) -> ()")
         #expect(AllocationProfile.site(["main", "work", "hw_leak", "malloc"]) == "hw_leak")
+        // A module named like the runtime's functions is still the program's (the Swift server example's: a real stack).
+        let example = ["swift::runJobInEstablishedExecutorContext(swift::Job*)", "(13) suspend resume partial function for swift_server.Routes.respond",
+                       "swift_server.LeakyCache.keep(Swift.Int) -> Swift.Int", "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
+                       "swift_allocObject", "swift_slowAlloc"]
+        #expect(AllocationProfile.site(example) == "swift_server.LeakyCache.keep(Swift.Int) -> Swift.Int")
         // All runtime: its innermost frame past the allocator.
         #expect(AllocationProfile.site(["swift_once", "swift_allocObject", "malloc"]) == "swift_once")
         #expect(AllocationProfile.site([]) == "?")
