@@ -86,7 +86,10 @@ public enum AllocationOutputs {
             var notes = [probeNote(parsed)].compactMap { $0 }
             if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }
             if !unnamed.isEmpty { notes.append("Left out of the allocation profiles, with no memory map to name their frames: \(unnamed.joined(separator: ", ")).") }
-            return Written(sites: sites, peakLiveBytes: timeline.map(\.bytes).max() ?? 0, everyAllocation: parsed.allSatisfy { $0.interval == 0 },
+            // One process's peak is exact, replayed event by event; the timeline keeps a point a millisecond, so for
+            // several the sum's peak is at least each one's and what the points show.
+            let peak = parsed.count == 1 ? parsed[0].peakLiveBytes : max(timeline.map(\.bytes).max() ?? 0, parsed.map(\.peakLiveBytes).max() ?? 0)
+            return Written(sites: sites, peakLiveBytes: peak, everyAllocation: parsed.allSatisfy { $0.interval == 0 },
                            liveTimeline: timeline, probeNote: notes.isEmpty ? nil : notes.joined(separator: " "))
         } catch {
             return Written(note: "allocation profiles not written: \(error)")

@@ -76,7 +76,9 @@ struct HeaptrackComparisonTests {
         let words = peakLine.split(separator: " ")
         let ourPeak = Double(try #require(words.count > 3 ? Quantity.bytes(words[2] + " " + words[3]) : nil, "\(peakLine)"))
 
-        #expect(abs(ourPeak - theirPeak) <= 0.1 * theirPeak, "peak heap: ours \(ourPeak), heaptrack's \(theirPeak)")
+        // The issue asks for 10%; the two agree to 0.2% on this deterministic program, and a peak read from the
+        // millisecond timeline instead of event by event drifted 7.7% low while still inside 10%.
+        #expect(abs(ourPeak - theirPeak) <= 0.03 * theirPeak, "peak heap: ours \(ourPeak), heaptrack's \(theirPeak)")
         #expect(abs(ourLeak - theirLeak) <= 0.1 * theirLeak, "leaked: ours \(ourLeak), heaptrack's \(theirLeak)")
         #expect(theirTop == "leaky" && sites.first?.site == "leaky", "heaptrack's top \(theirTop ?? "?"), ours \(sites.first?.site ?? "?")")
     }
