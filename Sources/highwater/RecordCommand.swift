@@ -71,7 +71,7 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "After SIGTERM, how long the target may take to end before SIGKILL.")
     var grace = DurationArgument(nanoseconds: 5_000_000_000)
 
-    @Option(name: .customLong("expect"), help: "An expectation every load phase must hold, as in a scenario's `expect` (e.g. 'growth.classification != linear'); repeatable. A failed one exits 1, and `check --results DIR` checks them again.")
+    @Option(name: .customLong("expect"), help: "An expectation every load phase must hold, as in a scenario's `expect` (e.g. 'growth.classification != linear'), or the phases a name matches ('03-*: growth.classification == linear'); repeatable. A failed one exits 1, and `check --results DIR` checks them again.")
     var expectations: [String] = []
 
     @Flag(help: "Preload the allocation agent into the command: the record's allocation profiles (alloc-sites.jsonl, folded stacks, profile.pb.gz in DIR/NAME/) and each phase's live heap beside what glibc's heaps hold. Not with --pid.")
@@ -166,8 +166,10 @@ struct RecordCommand: AsyncParsableCommand {
         if !expectations.isEmpty {
             let parsed = try expectations.map { try Expectation.parse(commandLine: $0) }
             for i in outcome.summaries.indices where outcome.summaries[i].configuration?["workload.load"] != nil {
-                outcome.summaries[i].expectations = parsed.map { $0.evaluate(outcome.summaries[i]) }
-                checkedExpectations += parsed.count
+                let phase = outcome.summaries[i].config
+                let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == ExternalConfiguration.phaseKey ? phase : nil }) }
+                outcome.summaries[i].expectations = held.map { $0.evaluate(outcome.summaries[i]) }
+                checkedExpectations += held.count
                 for e in outcome.summaries[i].expectations where !e.passed {
                     failedExpectations += 1
                     Terminal.write("FAILED \(outcome.summaries[i].config): \(e.text) (observed \(e.observed))\n")

@@ -45,10 +45,19 @@ public struct Expectation: Sendable {
 
     /// An expectation given on the command line (`record --expect 'rss_growth < 64 MiB'`), for every run it is
     /// checked against; the error says what is wrong and how to write it.
-    public static func parse(commandLine text: String, cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) throws(ExpectationSyntaxError) -> Expectation {
-        switch parse(text, location: SourceLocation(file: "--expect", line: 1, column: 1), filter: Filter(conditions: []), cores: cores) {
+    /// `FIELD OP VALUE`, or `PHASE: FIELD OP VALUE` for the phases of a record whose names match PHASE (`*` any
+    /// characters): `03-*: growth.classification == linear`.
+    public static func parse(commandLine written: String, cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) throws(ExpectationSyntaxError) -> Expectation {
+        let location = SourceLocation(file: "--expect", line: 1, column: 1)
+        var text = written, filter = Filter(conditions: [])
+        if let colon = written.firstIndex(of: ":"), case let phase = written[..<colon],
+           !phase.isEmpty, phase.allSatisfy({ $0.isLetter || $0.isNumber || "-_.*".contains($0) }) {
+            filter.conditions = [(ExternalConfiguration.phaseKey, [String(phase)], location)]
+            text = String(written[written.index(after: colon)...])
+        }
+        switch parse(text, location: location, filter: filter, cores: cores) {
         case .success(let e): return e
-        case .failure(let problem): throw ExpectationSyntaxError(description: "--expect '\(text)': \(problem.message); \(problem.hint ?? "")")
+        case .failure(let problem): throw ExpectationSyntaxError(description: "--expect '\(written)': \(problem.message); \(problem.hint ?? "")")
         }
     }
 

@@ -82,6 +82,19 @@ import Testing
         return r
     }
 
+    @Test("record's --expect can name the phases it holds: 'PHASE: FIELD OP VALUE', PHASE a name or a glob")
+    func phaseOfARecord() throws {
+        let leak = try Expectation.parse(commandLine: "03-*: growth.classification == linear", cores: 2)
+        #expect(leak.text == "growth.classification == linear" && leak.fullText == "growth.classification == linear where phase = 03-*")
+        let every = try Expectation.parse(commandLine: "rss_growth < 8 MiB", cores: 2)
+        for (phase, held) in [("03-get-leak", true), ("01-get-work", false)] {
+            let r = run(phase)
+            #expect(leak.applies(to: r, setting: { $0 == "phase" ? phase : nil }) == held, "\(phase)")
+            #expect(every.applies(to: r, setting: { $0 == "phase" ? phase : nil }))
+        }
+        #expect(throws: ExpectationSyntaxError.self) { try Expectation.parse(commandLine: "03-*: growth.classification", cores: 2) }
+    }
+
     func scenario(_ expect: String) throws -> Scenario {
         try ScenarioLoader(cores: 2).load(text: BrokenScenarioTable.valid.replacing("size: 4", with: "size: 40") + "expect:\n" + expect, file: "e.yaml")
     }
