@@ -50,6 +50,10 @@ static inline int hw_maybe_sampled(uintptr_t p) {
 
 /// Reads HIGHWATER_AGENT_OUT and HIGHWATER_AGENT_SAMPLE_BYTES and opens the events file.
 HW_HIDDEN void hw_sampling_start(void);
+/// A thread that may have sampled is ending (its unwinder's cache goes with it).
+HW_HIDDEN void hw_sampling_thread_exit(struct hw_thread_counts *t);
+/// Writes the buffered samples out (the caller is busy, outside the agent's lock).
+HW_HIDDEN void hw_sampling_checkpoint(void);
 /// The thread crossed its sampling threshold with block p of `size` usable bytes.
 HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size);
 /// p, about to be freed, may be a sampled block.

@@ -207,6 +207,7 @@ HW_HIDDEN void hw_live_serve(struct hw_thread_counts *t) {
     hw_live.h.answer_t_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     hw_live.h.answer_error = hw_live_write_arenas();
     __atomic_store_n(&hw_live.h.answer_seq, seq, __ATOMIC_RELEASE);
+    hw_sampling_checkpoint();
     errno = saved_errno;
     t->busy = 0;
 }

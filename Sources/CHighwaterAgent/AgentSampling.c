@@ -27,7 +27,7 @@
 // records naming the id (in the bits above the kind), so a sample costs 32 bytes, not 32 + 8 x depth: every-
 // allocation mode writes a record per malloc and per free, and the write was a third of its cost. ALLOC, with its
 // addresses inline, is for a stack the table has no room for.
-// An UNWINDERS record, written with every flush, carries in `size` how many threads have unwound a stack so far.
+// An UNWINDERS record, written with every flush, carries in `size` the most threads that held an unwinder's cache at once.
 enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2, HW_EVENT_STACK = 3, HW_EVENT_ALLOC_AT = 4, HW_EVENT_UNWINDERS = 5 };
 
 // One record of the events file, followed by `depth` return addresses (ALLOC and STACK). Little-endian.
@@ -235,10 +235,17 @@ static uint64_t hw_now_ns(void);
 // threads: +10.5 MiB RssAnon, measured), which the parent states beside its figures. Unwinding without that cache
 // (unw_step, _Unwind_Backtrace) took 10-11 us a stack of 24 frames against 0.18 us.
 static uint64_t hw_unwinding_threads;
+// The most alive at once: libunwind frees a thread's cache when it ends, so a server that starts a thread per
+// request holds a few at a time, not one per request.
+static uint64_t hw_unwinding_peak;
+
+HW_HIDDEN void hw_sampling_thread_exit(struct hw_thread_counts *t) {
+    if (t->random != 0) __atomic_fetch_sub(&hw_unwinding_threads, 1, __ATOMIC_RELAXED);
+}
 
 static void hw_flush_locked(int with_maps) {
     if (hw_out >= 0 && hw_buffered > 0) {
-        struct hw_event e = {.kind_depth = HW_EVENT_UNWINDERS, .size = __atomic_load_n(&hw_unwinding_threads, __ATOMIC_RELAXED)};
+        struct hw_event e = {.kind_depth = HW_EVENT_UNWINDERS, .size = __atomic_load_n(&hw_unwinding_peak, __ATOMIC_RELAXED)};
         memcpy(hw_buffer + hw_buffered, &e, sizeof(e));
         hw_buffered += sizeof(e);
         hw_write_all(hw_out, hw_buffer, hw_buffered);
@@ -326,6 +333,7 @@ static void hw_after_fork_in_child(void) {
     hw_stack_words_used = 0;
     hw_stacks = 0;
     hw_unwinding_threads = hw_self.random != 0 ? 1 : 0;
+    hw_unwinding_peak = hw_unwinding_threads;
     hw_sampling_on = hw_open_events(0);
 }
 
@@ -376,7 +384,9 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
         // First sample on this thread: seed from the thread and the clock.
         t->tid = (int32_t)syscall(SYS_gettid);
         t->random = (hw_now_ns() ^ ((uint64_t)t->tid << 32) ^ (uintptr_t)p) | 1;
-        __atomic_fetch_add(&hw_unwinding_threads, 1, __ATOMIC_RELAXED);
+        uint64_t now = __atomic_add_fetch(&hw_unwinding_threads, 1, __ATOMIC_RELAXED);
+        uint64_t peak = __atomic_load_n(&hw_unwinding_peak, __ATOMIC_RELAXED);
+        while (now > peak && !__atomic_compare_exchange_n(&hw_unwinding_peak, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
         if (hw_interval > 0) {
             // The thread's first threshold is drawn, not crossed: this block is not sampled.
             t->until_sample = hw_next_interval(t);
@@ -431,6 +441,16 @@ HW_EXPORT void highwater_agent_flush(void) {
     hw_flush_locked(1);
     hw_unlock();
     t->busy = was;
+}
+
+// A checkpoint on the parent's request (AgentLive.c serves one every census tick): what is buffered goes to the events
+// file, the map with it at most once a second, so a target that dies without exit handlers (SIGKILL, Python's default
+// SIGTERM, _exit) leaves its samples up to then, not only what filled the buffer.
+HW_HIDDEN void hw_sampling_checkpoint(void) {
+    if (!hw_sampling_on) return;
+    hw_lock();
+    hw_flush_locked(0);
+    hw_unlock();
 }
 
 __attribute__((destructor)) static void hw_sampling_end(void) { highwater_agent_flush(); }

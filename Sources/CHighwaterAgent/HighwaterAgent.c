@@ -41,6 +41,7 @@ static void hw_add_retired(const highwater_agent_counters *c) {
 static void hw_thread_exit(void *value) {
     struct hw_thread_counts *t = value;
     t->mode = HW_EXITED;
+    hw_sampling_thread_exit(t);
     // Readers of the totals retry while a thread's counts are between its slot and `retired`.
     __atomic_fetch_add(&hw_live.h.exits_begun, 1, __ATOMIC_ACQ_REL);
     hw_add_retired(t->c);

@@ -46,9 +46,9 @@ public enum AllocationOutputs {
     static func probeNote(_ events: [AllocationEvents]) -> String? {
         let bytes = events.reduce(0) { $0 + $1.unwinderBytes }, threads = events.reduce(0) { $0 + $1.unwindingThreads }
         guard bytes >= 1 << 20 else { return nil }
-        return "The allocation sampling held about \(Quantity.formatBytes(Double(bytes))) resident outside the heap: libunwind keeps "
-            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each of the \(threads) threads "
-            + "that captured a stack; the RSS figures include it (HIGHWATER_AGENT_SAMPLE_BYTES=off counts without stacks)."
+        return "The allocation sampling held up to about \(Quantity.formatBytes(Double(bytes))) resident outside the heap: libunwind keeps "
+            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each thread that captures a stack, "
+            + "and \(threads) such threads were alive at once; the RSS figures include it (HIGHWATER_AGENT_SAMPLE_BYTES=off counts without stacks)."
     }
 
     /// Writes the profiles when the child, or any of its descendants, recorded samples: one profile for them all,
@@ -58,9 +58,17 @@ public enum AllocationOutputs {
         guard !names.isEmpty else { return Written() }
         defer { for name in names { Syscall.unlinkIfPresent(directory + "/" + name); Syscall.unlinkIfPresent(directory + "/" + name + ".maps") } }
         do {
-            var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = []
-            for name in names {
-                let events = try AllocationEvents(path: directory + "/" + name)
+            var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = [], brief: [Int32] = []
+            let all = try names.map { try AllocationEvents(path: directory + "/" + $0) }
+            // A descendant that sampled for under a tenth of the longest-sampling process's time is a helper (a shell
+            // of a launcher such as pyenv's, a `sleep`), not a worker: left out, and counted in the notes.
+            let longest = all.map(\.sampledNs).max() ?? 0
+            for (k, name) in names.enumerated() {
+                let events = all[k]
+                if k > 0 || name != AgentPreload.eventsFile, events.sampledNs * 10 < longest {
+                    brief.append(events.pid)
+                    continue
+                }
                 guard let mapsText = try? FileTree.readText(directory + "/" + name + ".maps") else {
                     unnamed.append("PID \(events.pid)")
                     continue
@@ -86,6 +94,7 @@ public enum AllocationOutputs {
             var notes = [probeNote(parsed)].compactMap { $0 }
             if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }
             if !unnamed.isEmpty { notes.append("Left out of the allocation profiles, with no memory map to name their frames: \(unnamed.joined(separator: ", ")).") }
+            if !brief.isEmpty { notes.append("Left out of the allocation profiles: \(brief.count) short-lived descendant\(brief.count == 1 ? "" : "s") (sampling for under a tenth of the longest), PIDs \(brief.prefix(8).map(String.init).joined(separator: ", "))\(brief.count > 8 ? ", …" : "").") }
             // One process's peak is exact, replayed event by event; the timeline keeps a point a millisecond, so for
             // several the sum's peak is at least each one's and what the points show.
             let peak = parsed.count == 1 ? parsed[0].peakLiveBytes : max(timeline.map(\.bytes).max() ?? 0, parsed.map(\.peakLiveBytes).max() ?? 0)

@@ -22,9 +22,14 @@ public struct AllocationEvents: Sendable {
     /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
     /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
     public var peakLiveBytes: Double = 0
-    /// Threads that captured a stack, as of the last flush. libunwind keeps a 256 KiB trace cache resident in each:
-    /// memory the sampling adds to the process outside its heap (`unwinderBytes`).
+    /// The most threads that had captured a stack and were alive at once, as of the last flush. libunwind keeps a
+    /// 256 KiB trace cache resident in each: memory the sampling adds to the process outside its heap (`unwinderBytes`).
     public var unwindingThreads = 0
+    /// From the first event's time to the last's: how long the process sampled (0 with fewer than two events).
+    public var sampledNs: UInt64 {
+        guard let first = liveTimeline.first?.tNs, let last = liveTimeline.last?.tNs, last > first else { return 0 }
+        return last - first
+    }
     public static let unwinderBytesPerThread = 256 << 10
     public var unwinderBytes: UInt64 { UInt64(unwindingThreads * Self.unwinderBytesPerThread) }
     /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak). The

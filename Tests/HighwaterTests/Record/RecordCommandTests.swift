@@ -108,6 +108,25 @@ struct RecordCommandTests {
         #expect((share ?? 100) < 90, "\(note)")
     }
 
+    @Test("--agent with a server that dies on SIGTERM without exit handlers (Python's default): its samples up to then are profiled",
+          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+    func agentWithoutExitHandlers() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-term")
+        defer { TestSupport.removeTree(dir) }
+        let port = RecordTestServer.freePort()
+        // No exitOnTerm: SIGTERM ends python3 at once, and the agent's exit flush never runs.
+        let server = try RecordTestServer.command(dir: dir, port: port)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
+                                       "--load", "GET http://127.0.0.1:\(port)/leak n=600", "--"] + server)
+        #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
+        // The census ticks ask the agent to write what it buffered: the leak's samples are on disk before the SIGTERM.
+        // 600 requests keep 64 KiB each, 37.5 MiB; the last tick comes up to 200 ms before the end, so most of it.
+        let sites = RecordCoding.lines(AllocationSite.self, from: (try? FileTree.readBytes(out + "/record/alloc-sites.jsonl")) ?? [])
+        let retained = sites.reduce(0) { $0 + $1.retained_bytes }
+        #expect(retained >= 12 << 20, "retained \(retained) of the 37.5 MiB kept: \(r.stdout)\n\(r.stderr)")
+    }
+
     @Test("--agent with a server that starts a child: each process's live file is read, summed, and counted in heap_processes",
           .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
     func agentSumsDescendants() async throws {
