@@ -199,12 +199,11 @@ void hw_agent_live_sum(const void *map, hw_agent_counters_t *out) {
     memcpy(out, &sum, sizeof(sum));
 }
 
-uint64_t hw_agent_live_ask(void *map) {
+uint64_t hw_agent_live_ask(void *map, int with_arenas) {
     struct hw_live_header *h = map;
-    // One asker per file (the sampler's thread): the number, then the flag the target's allocations test.
-    uint64_t seq = __atomic_load_n(&h->request_seq, __ATOMIC_RELAXED) + 1;
-    __atomic_store_n(&h->request_seq, seq, __ATOMIC_RELEASE);
-    __atomic_store_n(&h->request_pending, 1, __ATOMIC_RELEASE);
+    // The number, then the flag the target's allocations test.
+    uint64_t seq = __atomic_add_fetch(&h->request_seq, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->request_pending, with_arenas ? 2 : 1, __ATOMIC_RELEASE);
     return seq;
 }
 

@@ -183,8 +183,9 @@ static int hw_live_write_arenas(void) {
 HW_HIDDEN void hw_live_serve(struct hw_thread_counts *t) {
     // Inside the agent's own paths (a signal handler that allocates while the thread samples): the next call serves.
     if (t->busy || !hw_live_mapped) return;
-    uint32_t pending = 1;
-    if (!__atomic_compare_exchange_n(&hw_live.h.request_pending, &pending, 0, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+    // 1: mallinfo2 only (the sampler's ticks); 2: the arena list too, which walks every arena under its lock.
+    uint32_t pending = __atomic_load_n(&hw_live.h.request_pending, __ATOMIC_RELAXED);
+    if (pending == 0 || !__atomic_compare_exchange_n(&hw_live.h.request_pending, &pending, 0, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
     t->busy = 1;
     int saved_errno = errno;
     uint64_t seq = __atomic_load_n(&hw_live.h.request_seq, __ATOMIC_ACQUIRE);
@@ -205,7 +206,7 @@ HW_HIDDEN void hw_live_serve(struct hw_thread_counts *t) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     hw_live.h.answer_t_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    hw_live.h.answer_error = hw_live_write_arenas();
+    hw_live.h.answer_error = pending == 2 ? hw_live_write_arenas() : 0;
     __atomic_store_n(&hw_live.h.answer_seq, seq, __ATOMIC_RELEASE);
     hw_sampling_checkpoint();
     errno = saved_errno;

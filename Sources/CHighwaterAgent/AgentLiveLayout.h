@@ -10,7 +10,7 @@
 //   0  magic "HWLIVE01"          8  u32 version     12 i32 pid          16 u32 header_bytes  20 u32 slot_bytes
 //   24 u32 slot_count            28 u32 slots_end (one past the highest slot ever claimed)
 //   32 u64 exits_begun           40 u64 exits_done (a thread's counts move from its slot to `retired` in between)
-//   64 u32 request_pending       (the parent sets it; the next allocation of any thread serves it)
+//   64 u32 request_pending       (the parent sets it, 1 for mallinfo2, 2 with the arena list; the next allocation of any thread serves it)
 //   128 u64 request_seq (parent) 136 u64 answer_seq (agent)  144 i32 answer_error (errno of the arena list, 0)
 //   192 mallinfo2 at the answer: arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost (u64)
 //   272 u64 answer_t_ns (CLOCK_MONOTONIC)  280 the counters summed at the answer (4 x u64)

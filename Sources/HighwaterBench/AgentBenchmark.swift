@@ -78,7 +78,7 @@ enum AgentBenchmark {
             // The same counters in the live file a parent reads (sample --agent, record --agent): shared pages, on tmpfs.
             Mode(name: "counters, live", environment: ["HIGHWATER_AGENT_SAMPLE_BYTES": "off", AgentLiveHeap.variable: live],
                  preload: true),
-            Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events"], preload: true),
+            Mode(name: "sampled 512 KiB", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "524288"], preload: true),
             Mode(name: "every allocation", environment: ["HIGHWATER_AGENT_OUT": scratch + "/events", "HIGHWATER_AGENT_SAMPLE_BYTES": "0"], preload: true,
                  everyAllocation: true),
         ] + (Executable.find("heaptrack").map {

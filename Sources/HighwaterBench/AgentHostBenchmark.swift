@@ -23,7 +23,7 @@ enum AgentHostBenchmark {
     static let modes: [(name: String, environment: [String: String])] = [
         ("bare (agent off)", ["HIGHWATER_AGENT": "off"]),
         ("counters", ["HIGHWATER_AGENT_SAMPLE_BYTES": "off"]),
-        ("sampled 512 KiB", [:]),
+        ("sampled 512 KiB", ["HIGHWATER_AGENT_SAMPLE_BYTES": "524288"]),
         ("every allocation", ["HIGHWATER_AGENT_SAMPLE_BYTES": "0"]),
     ]
 

@@ -80,16 +80,20 @@ public enum HostBenchmark {
         let load = await LoadDriver(port: port, route: "/work", load: plan.load).run()
         let cpuAfter = processCPUNs(host.process.pid)
         _ = await host.stop(port: port)
+        guard let cpuBefore, let cpuAfter, cpuAfter >= cpuBefore else {
+            throw BenchFailure(message: "the host's CPU clock could not be read around the load (it ended?): \(FileTree.tail(directory + "/host.log", lines: 5) ?? "no output")")
+        }
         let done = Double(max(load.latenciesMs.count, 1))
         return Round(requestsPerSecond: Double(load.latenciesMs.count) / (Double(load.wallNs) / 1e9),
-                     cpuNsPerRequest: Double(cpuAfter &- cpuBefore) / done)
+                     cpuNsPerRequest: Double(cpuAfter - cpuBefore) / done)
     }
 
-    /// A process's CPU time, every thread's, in nanoseconds; 0 when it cannot be read.
-    static func processCPUNs(_ pid: pid_t) -> UInt64 {
+    /// A process's CPU time, every thread's, in nanoseconds; nil when it cannot be read. The scheduler's clock, not
+    /// `ProcessCPU` (/proc/PID/stat counts clock ticks: 10 ms, a few percent of a round).
+    static func processCPUNs(_ pid: pid_t) -> UInt64? {
         var clock = clockid_t()
         var now = timespec()
-        guard clock_getcpuclockid(pid, &clock) == 0, clock_gettime(clock, &now) == 0 else { return 0 }
+        guard clock_getcpuclockid(pid, &clock) == 0, clock_gettime(clock, &now) == 0 else { return nil }
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -263,7 +263,7 @@ public enum HTMLReport {
             let caller = site.caller ?? ""
             h += "<tr><td class=\"l\"><code>\(Markup.escape(site.site))</code></td><td class=\"l\">\(Markup.escape(caller))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.retained_bytes)))</td>"
-                + "<td>\(Quantity.formatBytes(Double(site.retained_bytes) / Double(requests)))</td>"
+                + "<td>\(Quantity.formatBytes(site.retained_bytes_per_request.map { Double($0) } ?? Double(site.retained_bytes) / Double(requests)))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.alloc_bytes)))</td><td>\(site.alloc_count)</td><td>\(site.samples)</td></tr>"
         }
         h += "</table>"

@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterSystem
 
 /// Figures of one run that the charts and sentences use. Every verdict figure (class, baseline, steady level,
 /// slope, plateau point) is read from `summary.json` as stored, never recomputed, so no rendering can
@@ -71,12 +72,8 @@ public struct RunFacts: Sendable {
     /// the state once that request had finished.
     static func arenas(at tNs: UInt64, samples: SampleColumns) -> Int? {
         guard let arenas = samples.arenas, !arenas.isEmpty else { return nil }
-        var lo = 0, hi = samples.tNs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if samples.tNs[mid] < tNs { lo = mid + 1 } else { hi = mid }
-        }
-        return Int(arenas[min(lo, arenas.count - 1)])
+        let at = samples.tNs.partitionPoint { $0 < tNs }
+        return Int(arenas[min(at, arenas.count - 1)])
     }
 
     /// Arena count per request position, from the sample taken just before each request ended.

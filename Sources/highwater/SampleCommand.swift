@@ -97,6 +97,8 @@ struct SampleCommand: ParsableCommand {
             child?.terminate()
             throw HighwaterFailure.couldNotRun("cannot sample PID \(target): \(error)")
         }
+        // Read while the target lives: once it has ended, /proc/PID/environ is gone and the default would be said.
+        let arenaLimit = censusInterval != nil ? ProcessEnviron.arenaLimit(pid: target) : nil
         sampler.start()
         let limit = duration?.nanoseconds ?? (pid != nil ? 5_000_000_000 : nil)
         let started = MonotonicClock.nanoseconds()
@@ -123,8 +125,7 @@ struct SampleCommand: ParsableCommand {
         print("sampled PID \(target): \(peak), peak threads \(totals.peakThreads), "
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
-        if censusInterval != nil {
-            let limit = ProcessEnviron.arenaLimit(pid: target)
+        if let limit = arenaLimit {
             print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
         }
         if liveDirectory != nil {

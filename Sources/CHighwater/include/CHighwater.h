@@ -101,7 +101,7 @@ int32_t hw_agent_live_pid(const void *map, size_t size);
 void hw_agent_live_sum(const void *map, hw_agent_counters_t *out);
 
 /// Asks the target for mallinfo2 and its arena list, served by its next allocation; the request's number.
-uint64_t hw_agent_live_ask(void *map);
+uint64_t hw_agent_live_ask(void *map, int with_arenas);
 
 /// What the target answered: glibc's mallinfo2 fields, when (CLOCK_MONOTONIC), its counters at that moment, and
 /// the errno that kept the arena list (DIR/PID.arenas.xml) from being written, or 0.

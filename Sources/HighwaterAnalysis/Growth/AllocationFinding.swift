@@ -15,9 +15,11 @@ public enum AllocationFinding {
         s.allocation_sites = Array((retaining.isEmpty ? sites.sorted { $0.alloc_bytes > $1.alloc_bytes } : retaining).prefix(kept))
         guard s.growth.classification == .linear, s.requests > 0 else { return }
         let slope = s.growth.slope_bytes_per_request
-        let leaking = retaining.filter { site in
-            Double(site.retained_bytes) / Double(s.requests) >= max(slope, 1) * leakShare
+        // Per request of the whole profile: a record's profile spans all its phases, not this one's requests.
+        func perRequest(_ site: AllocationSite) -> Double {
+            site.retained_bytes_per_request.map { Double($0) } ?? Double(site.retained_bytes) / Double(s.requests)
         }
+        let leaking = retaining.filter { perRequest($0) >= max(slope, 1) * leakShare }
         let sentence: String
         if leaking.isEmpty {
             sentence = retaining.isEmpty
@@ -25,7 +27,7 @@ public enum AllocationFinding {
                 : "No allocation site retained \(Int(leakShare * 100))% or more of the growth per request: the retained heap is spread thin, or what grew is not heap."
         } else {
             let named = leaking.prefix(3).map { site -> String in
-                let per = Double(site.retained_bytes) / Double(s.requests)
+                let per = perRequest(site)
                 let share = slope > 0 ? " (\(Quantity.format(per / slope * 100, significant: 2))% of the growth)" : ""
                 let caller = site.caller.map { " under \($0)" } ?? ""
                 return "\(site.site)\(caller) retains \(Quantity.formatBytes(per)) per request\(share), from \(site.samples) samples"

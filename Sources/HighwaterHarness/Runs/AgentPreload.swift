@@ -73,23 +73,9 @@ public enum AgentPreload {
     public static func isPreloadable(_ path: String) -> Bool {
         guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return false }
         defer { Syscall.close(fd) }
-        var head = [UInt8](repeating: 0, count: 4096)
-        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return false }
-        head.removeLast(head.count - n)
-        if head.starts(with: Array("#!".utf8)) { return true }
-        guard head.count >= 64, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[4] == 2 else { return false }
-        func integer(_ at: Int, _ size: Int) -> Int {
-            (0..<size).reduce(0) { $0 | Int(head[at + $1]) << (8 * $1) }
-        }
-        let phoff = integer(0x20, 8), phentsize = integer(0x36, 2), phnum = integer(0x38, 2)
-        for i in 0..<phnum {
-            let at = phoff + i * phentsize
-            // Program headers sit at the start of every file a linker writes; past the bytes read, assume dynamic.
-            guard at + 4 <= head.count else { return true }
-            if integer(at, 4) == 3 { return true }  // PT_INTERP
-        }
-        return false
+        var head: (UInt8, UInt8) = (0, 0)
+        if withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 2, 0) }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
+        return ELFSymbols(path: path)?.hasInterpreter ?? false
     }
 
     private static let warned = Atomic<Bool>(false)

@@ -56,7 +56,7 @@ public final class AgentLiveFile: @unchecked Sendable {
     public func counters() -> AllocationAgent.Counters {
         var c = hw_agent_counters_t()
         hw_agent_live_sum(map, &c)
-        return AllocationAgent.Counters(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
+        return AllocationAgent.Counters(c)
     }
 
     /// Bytes in live blocks (usable sizes), as the counters give them now.
@@ -81,19 +81,19 @@ public final class AgentLiveFile: @unchecked Sendable {
     }
 
     /// Posts a request; `answer(to:)` tells when it was served.
-    public func ask() -> UInt64 { hw_agent_live_ask(map) }
+    /// - Parameter arenas: the arena list too (malloc_info walks every arena under its lock: asked for, not at every tick).
+    public func ask(arenas: Bool = false) -> UInt64 { hw_agent_live_ask(map, arenas ? 1 : 0) }
 
     /// The answer to request `seq`, once the target has served it (or a later one).
-    public func answer(to seq: UInt64) -> MallocReport? {
+    public func answer(to seq: UInt64, arenas: Bool = false) -> MallocReport? {
         var a = hw_agent_live_answer_t()
         guard hw_agent_live_answer(map, seq, &a) != 0 else { return nil }
         var report = MallocReport(arena: a.arena, ordblks: a.ordblks, hblks: a.hblks, hblkhd: a.hblkhd, uordblks: a.uordblks,
                                   fordblks: a.fordblks, keepcost: a.keepcost, tNs: a.t_ns,
-                                  counters: .init(allocs: a.counters.allocs, allocBytes: a.counters.alloc_bytes,
-                                                  frees: a.counters.frees, freedBytes: a.counters.freed_bytes))
+                                  counters: .init(a.counters))
         if a.error != 0 {
             report.arenaListError = "the agent could not write \(arenaListPath): \(String(cString: strerror(a.error)))"
-        } else {
+        } else if arenas {
             do { report.arenas = try AllocatorProbe.parseMallocInfo(try FileTree.readText(arenaListPath)) } catch {
                 report.arenaListError = "\(arenaListPath): \(error)"
             }
@@ -101,12 +101,12 @@ public final class AgentLiveFile: @unchecked Sendable {
         return report
     }
 
-    /// Asks and waits up to `timeoutNs` for the answer, looking every millisecond.
+    /// Asks for mallinfo2 and the arena list, and waits up to `timeoutNs` for the answer, looking every millisecond.
     public func request(timeoutNs: UInt64) throws(Failure) -> MallocReport {
-        let seq = ask()
+        let seq = ask(arenas: true)
         let start = MonotonicClock.nanoseconds()
         while true {
-            if let report = answer(to: seq) { return report }
+            if let report = answer(to: seq, arenas: true) { return report }
             let waited = MonotonicClock.nanoseconds() &- start
             if waited >= timeoutNs { throw .noAllocationToAnswerOn(pid: pid, waitedNs: waited) }
             MonotonicClock.sleep(nanoseconds: 1_000_000)

@@ -16,11 +16,20 @@ public final class AgentLiveHeap: Sendable {
 
     struct State {
         var files: [Int32: AgentLiveFile] = [:]
-        var refreshedAt: UInt64 = 0
-        var refreshed = false
+        /// When every process's file was last looked for; nil before the first time.
+        var refreshedAt: UInt64?
+        /// When the processes without a file yet were last looked for.
+        var missingAt: UInt64 = 0
         /// Requests for mallinfo2 not answered yet, by process.
         var pending: [Int32: UInt64] = [:]
+        /// Each process's latest answer: an idle worker answers only when it next allocates, and until then its
+        /// last answer stands in the sum rather than dropping out of it.
+        var answers: [Int32: AgentLiveFile.MallocReport] = [:]
     }
+
+    /// How often processes without a live file are looked for again (their agent has not started, or none is in
+    /// them): the reads around each request come here too, and a stat each time would be on their path.
+    static let missingRetryNs: UInt64 = 10_000_000
 
     private let state = Mutex(State())
 
@@ -57,7 +66,7 @@ public final class AgentLiveHeap: Sendable {
         }
     }
 
-    /// glibc's view summed over the processes that answered since the last call (mallinfo2 of each).
+    /// glibc's view summed over the processes that have answered (mallinfo2 of each, its latest answer).
     public struct MallocReading: Sendable, Equatable {
         public var inUse: UInt64 = 0
         public var free: UInt64 = 0
@@ -69,16 +78,20 @@ public final class AgentLiveHeap: Sendable {
     /// an answer comes with the target's next allocation, and lands in a later call.
     public func pollMalloc(pids: [Int32]) -> MallocReading? {
         state.withLock { s in
-            var reading = MallocReading()
             for (pid, seq) in s.pending {
                 guard let file = s.files[pid] else { s.pending[pid] = nil; continue }
                 guard let r = file.answer(to: seq) else { continue }
                 s.pending[pid] = nil
-                reading.inUse += r.inUse; reading.free += r.fordblks; reading.system += r.system
-                reading.processes += 1
+                s.answers[pid] = r
             }
             for pid in pids where s.pending[pid] == nil {
                 if let file = s.files[pid] { s.pending[pid] = file.ask() }
+            }
+            var reading = MallocReading()
+            for pid in pids {
+                guard let r = s.answers[pid] else { continue }
+                reading.inUse += r.inUse; reading.free += r.fordblks; reading.system += r.system
+                reading.processes += 1
             }
             return reading.processes > 0 ? reading : nil
         }
@@ -88,28 +101,43 @@ public final class AgentLiveHeap: Sendable {
     public func file(of pid: Int32) -> AgentLiveFile? {
         state.withLock { s in
             refresh(&s, pids: [pid], now: MonotonicClock.nanoseconds())
+            // Asked for by name: looked for now, whatever the last look at processes without a file was.
+            if s.files[pid] == nil { open(&s, pids: [pid]) }
             return s.files[pid]
         }
     }
 
     /// Opens the files of `pids` not open yet, reopens those replaced (a new inode under the name), and forgets
     /// the processes that have ended (only the `pids` asked for are summed, so a worker that left the tree is not).
-    /// A process without a file yet is looked for at every call (one failed stat): a target's first samples come
+    /// A process without a file yet is looked for every 10 ms (one failed stat each): a target's first samples come
     /// before its agent's constructor has run.
     private func refresh(_ s: inout State, pids: [Int32], now: UInt64) {
-        let missing = pids.contains { s.files[$0] == nil }
-        guard missing || !s.refreshed || now &- s.refreshedAt >= refreshNs else { return }
-        s.refreshed = true
+        let due = s.refreshedAt.map { now &- $0 >= refreshNs } ?? true
+        if !due {
+            let missing = pids.filter { s.files[$0] == nil }
+            guard !missing.isEmpty, now &- s.missingAt >= Self.missingRetryNs else { return }
+            s.missingAt = now
+            open(&s, pids: missing)
+            return
+        }
         s.refreshedAt = now
+        s.missingAt = now
         for pid in s.files.keys where kill(pid, 0) != 0 && errno == ESRCH {
             s.files[pid] = nil
             s.pending[pid] = nil
+            s.answers[pid] = nil
         }
+        open(&s, pids: pids)
+    }
+
+    /// Opens each of `pids`' files that is there and not open, or replaced since it was opened.
+    private func open(_ s: inout State, pids: [Int32]) {
         for pid in pids {
             let path = directory + "/\(pid).shm"
             guard let st = try? Syscall.status(path) else { continue }
             if let open = s.files[pid], open.device == UInt64(st.st_dev), open.inode == UInt64(st.st_ino) { continue }
             s.pending[pid] = nil
+            s.answers[pid] = nil
             s.files[pid] = try? AgentLiveFile(path: path)
         }
     }

@@ -30,13 +30,20 @@ public enum AllocationAgent {
     public static func threadCounters() -> Counters? {
         var c = hw_agent_counters_t()
         guard hw_agent_thread_counters(&c) != 0 else { return nil }
-        return Counters(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
+        return Counters(c)
     }
 
     /// The whole process's counters; nil without the agent.
     public static func totalCounters() -> Counters? {
         var c = hw_agent_counters_t()
         guard hw_agent_total_counters(&c) != 0 else { return nil }
-        return Counters(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
+        return Counters(c)
+    }
+}
+
+extension AllocationAgent.Counters {
+    /// As the agent's C struct holds them.
+    init(_ c: hw_agent_counters_t) {
+        self.init(allocs: c.allocs, allocBytes: c.alloc_bytes, frees: c.frees, freedBytes: c.freed_bytes)
     }
 }

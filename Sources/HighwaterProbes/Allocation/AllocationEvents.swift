@@ -59,11 +59,7 @@ public struct AllocationEvents: Sendable {
 
     /// The live heap at `tNs`: the last point at or before it; nil before the first event.
     public static func live(at tNs: UInt64, in timeline: [LivePoint]) -> Double? {
-        var low = 0, high = timeline.count
-        while low < high {
-            let mid = (low + high) / 2
-            if timeline[mid].tNs <= tNs { low = mid + 1 } else { high = mid }
-        }
+        let low = timeline.partitionPoint { $0.tNs <= tNs }
         return low == 0 ? nil : timeline[low - 1].bytes
     }
 
@@ -78,14 +74,8 @@ public struct AllocationEvents: Sendable {
 
     /// Reads the file, mapped rather than copied: in every-allocation mode it runs to hundreds of MiB.
     public init(path: String) throws {
-        let fd = try Syscall.open(path, O_RDONLY | O_CLOEXEC)
-        defer { Syscall.close(fd) }
-        let size = Int(try Syscall.status(descriptor: fd, path: path).st_size)
-        guard size >= 24, let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw ReadError.notAnEventsFile(path)
-        }
-        defer { munmap(m, size) }
-        try self.init(bytes: UnsafeRawBufferPointer(start: m, count: size), path: path)
+        let file = try MappedFile(path: path)
+        try self.init(bytes: file.bytes, path: path)
     }
 
     /// Parses the file's bytes; a record cut short (a process killed mid-write) ends the list.

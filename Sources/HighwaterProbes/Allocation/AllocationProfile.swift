@@ -108,6 +108,8 @@ public struct AllocationProfile: Sendable {
     /// One record per site, largest retained first, then largest allocated.
     public func sites(requests: Int) -> [AllocationSite] {
         var bySite: [String: AllocationSite] = [:]
+        // Each site keeps the stack behind most of what it retained (allocated, when it retained nothing).
+        var shown: [String: (Double, Double)] = [:]
         for s in stacks {
             let name = Self.site(s.frames)
             var site = bySite[name] ?? AllocationSite(site: name)
@@ -116,7 +118,10 @@ public struct AllocationProfile: Sendable {
             site.retained_count += UInt64(s.retainedCount.rounded())
             site.retained_bytes += UInt64(s.retainedBytes.rounded())
             site.samples += s.samples
-            if site.stack == nil || s.retainedBytes > 0 { site.stack = Array(s.frames.suffix(8).reversed()) }
+            if shown[name].map({ (s.retainedBytes, s.allocBytes) > $0 }) ?? true {
+                shown[name] = (s.retainedBytes, s.allocBytes)
+                site.stack = Array(s.frames.suffix(8).reversed())
+            }
             bySite[name] = site
         }
         return bySite.values.map { site in

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// The function symbols of one ELF file (its `.symtab`, else `.dynsym`), read from the file on disk so
 /// addresses of another process, or of one that has ended, can be named. 64-bit little-endian only.
@@ -7,26 +8,25 @@ public final class ELFSymbols: @unchecked Sendable {
     private struct Segment { var fileOffset: UInt64; var size: UInt64; var address: UInt64 }
 
     private var symbols: [Symbol] = []
+    /// The file names a program interpreter (PT_INTERP): the dynamic loader runs for it, so LD_PRELOAD can take.
+    public private(set) var hasInterpreter = false
     private var segments: [Segment] = []
-    private var base: UnsafeRawPointer?
-    private var length = 0
+    /// The file, mapped: symbol names are read from it when asked for.
+    private var file: MappedFile?
+    private var base: UnsafeRawPointer? { file?.bytes.baseAddress }
+    private var length: Int { file?.bytes.count ?? 0 }
 
     /// nil when the file cannot be read or is not a 64-bit little-endian ELF file.
     public init?(path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size > 64 else { return nil }
-        length = Int(st.st_size)
-        guard let m = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else { return nil }
-        base = UnsafeRawPointer(m)
+        guard let file = try? MappedFile(path: path), file.bytes.count > 64 else { return nil }
+        self.file = file
         guard read(UInt32.self, 0) == 0x464C_457F, read(UInt8.self, 4) == 2, read(UInt8.self, 5) == 1 else { return nil }
         let phoff = Int(read(UInt64.self, 0x20)), shoff = Int(read(UInt64.self, 0x28))
         let phentsize = Int(read(UInt16.self, 0x36)), phnum = Int(read(UInt16.self, 0x38))
         let shentsize = Int(read(UInt16.self, 0x3A)), shnum = Int(read(UInt16.self, 0x3C))
         for i in 0..<phnum {
             let p = phoff + i * phentsize
+            if p + 4 <= length, read(UInt32.self, p) == 3 { hasInterpreter = true }  // PT_INTERP
             guard p + 56 <= length, read(UInt32.self, p) == 1 else { continue }  // PT_LOAD
             segments.append(Segment(fileOffset: read(UInt64.self, p + 8), size: read(UInt64.self, p + 32),
                                     address: read(UInt64.self, p + 16)))
@@ -56,10 +56,6 @@ public final class ELFSymbols: @unchecked Sendable {
         symbols.sort { $0.start < $1.start }
     }
 
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), length) }
-    }
-
     private func read<T: FixedWidthInteger>(_: T.Type, _ offset: Int) -> T {
         guard let base, offset >= 0, offset + MemoryLayout<T>.size <= length else { return 0 }
         return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
@@ -69,11 +65,7 @@ public final class ELFSymbols: @unchecked Sendable {
     public func function(atFileOffset fileOffset: UInt64) -> (name: String, offset: UInt64)? {
         guard let segment = segments.first(where: { fileOffset >= $0.fileOffset && fileOffset < $0.fileOffset + $0.size }) else { return nil }
         let address = fileOffset - segment.fileOffset + segment.address
-        var low = 0, high = symbols.count
-        while low < high {
-            let mid = (low + high) / 2
-            if symbols[mid].start <= address { low = mid + 1 } else { high = mid }
-        }
+        let low = symbols.partitionPoint { $0.start <= address }
         guard low > 0 else { return nil }
         let s = symbols[low - 1]
         guard address < s.start + max(s.size, 1) || s.size == 0, let base, s.name < length else { return nil }

@@ -1,3 +1,5 @@
+import HighwaterSystem
+
 /// A process's memory map as `/proc/PID/maps` lists it: which file each address range comes from.
 public struct ProcessMaps: Sendable {
     public struct Mapping: Sendable, Equatable {
@@ -29,11 +31,7 @@ public struct ProcessMaps: Sendable {
 
     /// The mapping holding address, and the address's offset in that mapping's file.
     public func locate(_ address: UInt64) -> (mapping: Mapping, fileOffset: UInt64)? {
-        var low = 0, high = mappings.count
-        while low < high {
-            let mid = (low + high) / 2
-            if mappings[mid].start <= address { low = mid + 1 } else { high = mid }
-        }
+        let low = mappings.partitionPoint { $0.start <= address }
         guard low > 0 else { return nil }
         let m = mappings[low - 1]
         guard address < m.end else { return nil }
