@@ -67,6 +67,11 @@ HW_HIDDEN void hw_live_start(void);
 HW_HIDDEN void hw_live_serve(struct hw_thread_counts *t);
 /// retired plus every claimed slot, consistent with threads that end meanwhile.
 HW_HIDDEN void hw_live_totals(highwater_agent_counters *out);
+/// Adds counts to the ended threads' total (`retired`), where an ended thread also counts its last frees.
+HW_HIDDEN void hw_live_add_retired(const highwater_agent_counters *c);
+/// A thread's counts (in `slot`, or its own when -1) go to `retired` and its slot is freed: the thread ended, or
+/// did not cross a fork.
+HW_HIDDEN void hw_live_retire(int slot, const highwater_agent_counters *c);
 /// The decimal digits of a PID, without printf (the agent also writes them in a forked child); returns the length.
 HW_HIDDEN int hw_pid_text(int pid, char out[16]);
 

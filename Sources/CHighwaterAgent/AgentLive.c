@@ -133,16 +133,8 @@ static void hw_live_after_fork_in_child(void) {
     int mine = hw_self.slot;
     uint32_t end = hw_live.h.slots_end;
     for (uint32_t i = 0; i < end; i++) {
-        struct hw_live_slot *s = &hw_live.slots[i];
-        if ((int)i == mine || s->claimed == 0) continue;
-        __atomic_fetch_add(&hw_live.h.exits_begun, 1, __ATOMIC_ACQ_REL);
-        hw_live.h.retired.allocs += s->c.allocs;
-        hw_live.h.retired.alloc_bytes += s->c.alloc_bytes;
-        hw_live.h.retired.frees += s->c.frees;
-        hw_live.h.retired.freed_bytes += s->c.freed_bytes;
-        s->c = (highwater_agent_counters){0};
-        __atomic_store_n(&s->claimed, 0, __ATOMIC_RELEASE);
-        __atomic_fetch_add(&hw_live.h.exits_done, 1, __ATOMIC_RELEASE);
+        // The parent's other threads did not cross the fork: their counts are history here.
+        if ((int)i != mine && hw_live.slots[i].claimed != 0) hw_live_retire((int)i, &hw_live.slots[i].c);
     }
     if (published) hw_live_publish(pid);
 }
@@ -159,6 +151,29 @@ HW_HIDDEN void hw_live_start(void) {
 }
 
 HW_HIDDEN void hw_live_totals(highwater_agent_counters *out) { hw_live_sum(&hw_live, out); }
+
+HW_HIDDEN void hw_live_add_retired(const highwater_agent_counters *c) {
+    highwater_agent_counters *r = &hw_live.h.retired;
+    __atomic_fetch_add(&r->allocs, c->allocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->alloc_bytes, c->alloc_bytes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->frees, c->frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->freed_bytes, c->freed_bytes, __ATOMIC_RELAXED);
+}
+
+HW_HIDDEN void hw_live_retire(int slot, const highwater_agent_counters *c) {
+    // Readers of the totals retry while the counts are between the slot and `retired`.
+    __atomic_fetch_add(&hw_live.h.exits_begun, 1, __ATOMIC_ACQ_REL);
+    hw_live_add_retired(c);
+    if (slot >= 0) {
+        struct hw_live_slot *s = &hw_live.slots[slot];
+        __atomic_store_n(&s->c.allocs, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.alloc_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.frees, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->c.freed_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->claimed, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_fetch_add(&hw_live.h.exits_done, 1, __ATOMIC_RELEASE);
+}
 
 // malloc_info's XML to DIR/PID.arenas.xml (a new file renamed over the last). fopen's buffer is an allocation
 // like any other: counted, and not sampled (the thread is busy). Returns 0 or the errno that stopped it.

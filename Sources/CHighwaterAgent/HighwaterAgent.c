@@ -29,31 +29,11 @@ HW_HIDDEN HW_TLS struct hw_thread_counts hw_self = {.mode = HW_UNREGISTERED, .sl
 static pthread_key_t hw_exit_key;
 static int hw_exit_key_ready;
 
-// Threads that ended fold their counts into `retired`, and count there from then on (their last frees).
-static void hw_add_retired(const highwater_agent_counters *c) {
-    highwater_agent_counters *r = &hw_live.h.retired;
-    __atomic_fetch_add(&r->allocs, c->allocs, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&r->alloc_bytes, c->alloc_bytes, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&r->frees, c->frees, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&r->freed_bytes, c->freed_bytes, __ATOMIC_RELAXED);
-}
-
 static void hw_thread_exit(void *value) {
     struct hw_thread_counts *t = value;
     t->mode = HW_EXITED;
     hw_sampling_thread_exit(t);
-    // Readers of the totals retry while a thread's counts are between its slot and `retired`.
-    __atomic_fetch_add(&hw_live.h.exits_begun, 1, __ATOMIC_ACQ_REL);
-    hw_add_retired(t->c);
-    if (t->slot >= 0) {
-        struct hw_live_slot *s = &hw_live.slots[t->slot];
-        __atomic_store_n(&s->c.allocs, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->c.alloc_bytes, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->c.frees, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->c.freed_bytes, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->claimed, 0, __ATOMIC_RELEASE);
-    }
-    __atomic_fetch_add(&hw_live.h.exits_done, 1, __ATOMIC_RELEASE);
+    hw_live_retire(t->slot, t->c);
     t->own = (highwater_agent_counters){0};
     t->c = &t->own;
 }
@@ -99,7 +79,7 @@ __attribute__((noinline, cold)) static void hw_count_slow(size_t allocated, size
     highwater_agent_counters one = {.allocs = allocated ? 1 : 0, .alloc_bytes = allocated,
                                     .frees = freed ? 1 : 0, .freed_bytes = freed};
     if (t->mode == HW_EXITED) {
-        hw_add_retired(&one);
+        hw_live_add_retired(&one);
         return;
     }
     t->c->allocs += one.allocs;
@@ -244,4 +224,3 @@ HW_EXPORT void highwater_agent_thread_counters(highwater_agent_counters *out) {
 
 HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) { hw_live_totals(out); }
 
-HW_EXPORT int highwater_agent_version(void) { return 1; }

@@ -29,7 +29,5 @@ void highwater_agent_total_counters(highwater_agent_counters *out);
 /// to HIGHWATER_AGENT_OUT.maps (also done at exit). Nothing when sampling is off.
 void highwater_agent_flush(void);
 
-/// The agent's interface version: 1.
-int highwater_agent_version(void);
 
 #endif

@@ -56,7 +56,9 @@ public enum AllocationOutputs {
     public static func write(directory: String, requests: Int) -> Written {
         let names = eventFiles(in: directory)
         guard !names.isEmpty else { return Written() }
-        defer { for name in names { Syscall.unlinkIfPresent(directory + "/" + name); Syscall.unlinkIfPresent(directory + "/" + name + ".maps") } }
+        // The raw events go once the profiles are written; kept when they could not be, to look at or try again.
+        func removeEvents() { for name in names { Syscall.unlinkIfPresent(directory + "/" + name); Syscall.unlinkIfPresent(directory + "/" + name + ".maps") } }
+        let tables = Symbolizer.Files()
         do {
             var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = [], brief: [Int32] = []
             let all = try names.map { try AllocationEvents(path: directory + "/" + $0) }
@@ -74,7 +76,7 @@ public enum AllocationOutputs {
                     continue
                 }
                 parsed.append(events)
-                profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText))))
+                profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText), files: tables)))
             }
             guard !profiles.isEmpty else {
                 return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(directory)/\(names[0]).maps); it ended before exit")
@@ -90,6 +92,7 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(profile.folded(retained: false), to: directory + "/alloc.folded")
             try FileTree.writeAtomically(profile.folded(retained: true), to: directory + "/retained.folded")
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
+            removeEvents()
             let timeline = AllocationEvents.summed(parsed.map(\.liveTimeline))
             var notes = [probeNote(parsed)].compactMap { $0 }
             if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }

@@ -2,8 +2,22 @@
 /// mapped there, after the process has run: Swift names demangled by the runtime, a frame no symbol covers
 /// kept as `module+0xoffset`.
 public final class Symbolizer {
+    /// The symbol tables of files, read once each: shared by the symbolizers of processes that map the same
+    /// libraries (a server and its workers).
+    public final class Files {
+        var tables: [String: ELFSymbols?] = [:]
+        public init() {}
+
+        func symbols(_ path: String) -> ELFSymbols? {
+            if let cached = tables[path] { return cached }
+            let symbols = ELFSymbols(path: path)
+            tables[path] = symbols
+            return symbols
+        }
+    }
+
     private let maps: ProcessMaps
-    private var files: [String: ELFSymbols?] = [:]
+    private let files: Files
     private var names: [UInt64: Frame] = [:]
 
     public struct Frame: Sendable, Equatable {
@@ -13,7 +27,10 @@ public final class Symbolizer {
         public var module: String
     }
 
-    public init(maps: ProcessMaps) { self.maps = maps }
+    public init(maps: ProcessMaps, files: Files = Files()) {
+        self.maps = maps
+        self.files = files
+    }
 
     public func frame(_ address: UInt64) -> Frame {
         if let known = names[address] { return known }
@@ -21,11 +38,7 @@ public final class Symbolizer {
         let lookup = address > 0 ? address - 1 : address
         var frame = Frame(name: "0x" + String(address, radix: 16), module: "")
         if let (mapping, offset) = maps.locate(lookup) {
-            let symbols: ELFSymbols?
-            if let cached = files[mapping.path] { symbols = cached } else {
-                symbols = ELFSymbols(path: mapping.path)
-                files[mapping.path] = symbols
-            }
+            let symbols = files.symbols(mapping.path)
             let module = mapping.path.split(separator: "/").last.map(String.init) ?? mapping.path
             if let (name, _) = symbols?.function(atFileOffset: offset) {
                 frame = Frame(name: StackCapture.demangle(name), module: mapping.path)

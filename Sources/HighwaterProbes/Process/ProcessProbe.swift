@@ -35,9 +35,8 @@ public final class ProcessProbe {
     private var statRead = false
     /// The process has no memory map and did not exit when waited for (a kernel thread).
     private var memoryless = false
-    /// glibc's totals as last read, and when (the own process under the agent reads them at the slow rate).
+    /// glibc's totals as last read (the own process under the agent reads them at the slow rate only).
     private var heap = HeapTotals(inUse: 0, free: 0, system: 0, mmapped: 0, releasable: 0)
-    private var heapRefreshedAt: UInt64 = 0
     private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
@@ -138,7 +137,8 @@ public final class ProcessProbe {
             statRead = true
         }
         let st = lastStat
-        if refreshAll || !slowRead || t &- slowAt >= slowRefreshNs {
+        let slowDue = refreshAll || !slowRead || t &- slowAt >= slowRefreshNs
+        if slowDue {
             do { try refreshSlow() } catch {
                 // The process may have begun to exit between statm and status (its status has no Vm* lines from
                 // the moment its memory is released): then its exit is the news, not the parse.
@@ -161,10 +161,7 @@ public final class ProcessProbe {
             if AllocationAgent.isLoaded {
                 // The live heap from the agent's counters at every sample; mallinfo2, whose cost grows with the
                 // arenas' free lists, only at the slow rate for the figures nothing else gives.
-                if refreshAll || heapRefreshedAt == 0 || t &- heapRefreshedAt >= slowRefreshNs {
-                    heap = AllocatorProbe.totals()
-                    heapRefreshedAt = t
-                }
+                if slowDue { heap = AllocatorProbe.totals() }
                 record.heap_in_use = AllocatorProbe.liveBytes()
             } else {
                 heap = AllocatorProbe.totals()

@@ -226,7 +226,7 @@ public final class Sampler: @unchecked Sendable {
                         if ask { mallocAt = deadline }
                     }
                     if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
-                        census = takeCensus()
+                        census = takeCensus(tree)
                         censusAt = deadline
                         if let census { apply(census, to: &record) }
                     } else if let census {
@@ -262,7 +262,7 @@ public final class Sampler: @unchecked Sendable {
             if let liveHeap { addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: false) }
             // The last look too: a file opened by the phase's last request would otherwise go unseen.
             openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
-            if options.censusIntervalNs != nil, let census = takeCensus() { apply(census, to: &record) }
+            if options.censusIntervalNs != nil, let census = takeCensus(tree) { apply(census, to: &record) }
             record.write(to: &line)
             pending.add(line.bytes, at: record.t_ns)
             note(record, late: false)
@@ -286,11 +286,11 @@ public final class Sampler: @unchecked Sendable {
         }
     }
 
-    /// The census of the process and its descendants, summed: each process has its main arena besides its heaps.
-    private func takeCensus() -> (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)? {
+    /// The census of the process and its descendants (`tree`), summed: each process has its main arena besides its heaps.
+    private func takeCensus(_ tree: [Int32]) -> (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)? {
         var total: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64) = (0, 0, 0, 0)
         var read = false
-        for pid in [probe.pid] + (family?.pids ?? []) {
+        for pid in tree {
             guard let c = try? ArenaCensus.read(pid: pid) else { continue }
             read = true
             total.heaps += UInt64(c.heaps); total.resident += c.heapResident; total.main += c.mainHeapResident

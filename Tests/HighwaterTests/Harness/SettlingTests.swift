@@ -26,9 +26,8 @@ struct SettlingTests {
         let start = try #require(await Settling.settle(limitNs: limitNs))
         let pending = start.dirty_bytes + start.writeback_bytes
         // Pending writes are machine-wide: beside other writers (two builds, the suite's own upload tests) they can
-        // stay above 16 MiB for the whole limit, and the starting point must then say it did not settle.
-        #expect(start.settled == (pending <= Settling.settledBytes),
-                "settled \(start.settled) with \(Quantity.formatBytes(pending)) pending")
+        // stay above 16 MiB for the whole limit, and then the settling must have waited the limit out. (Whether
+        // `settled` matches the pending bytes is not checked: both come from the same reading.)
         #expect(start.settled || start.settle_ms >= Double(limitNs) / 1e6 * 0.95,
                 "gave up after \(start.settle_ms) ms with \(Quantity.formatBytes(pending)) pending (\(Quantity.formatBytes(before.pendingBytes)) before)")
         #expect(start.settle_ms > 0 && start.load_1m >= 0)

@@ -10,7 +10,9 @@ enum RecordTestServer {
 
     /// A loopback port nothing listens on now: the server binds it next.
     static func freePort() -> Int {
-        (try? NginxOffload.freePort()) ?? 0
+        // Port 0 would let the server bind anywhere, and the test fail later on readiness with a misleading message.
+        guard let port = try? NginxOffload.freePort() else { preconditionFailure("no free loopback port to give the test server") }
+        return port
     }
 
     /// Writes the server script into `dir` and returns the command that starts it on `port`.

@@ -1,3 +1,4 @@
+@testable import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterReports
 import HighwaterScenarios
@@ -50,7 +51,8 @@ struct RepetitionTests {
         #expect(plans.prefix(4).map(\.config) == ["a-5rps", "b-5rps", "a-10rps", "b-10rps"], "\(plans.map(\.config))")
         let runs = plans.map { plan in
             var s = Self.run(plan.config, repetition: plan.repetition!, p50: plan.load.rate == 5 ? 100 : 300, rps: 1, steady: 1)
-            s.configuration?["load"] = plan.load.identity
+            // As the summarizer describes a run's configuration, so a drift between it and the spread shows here.
+            s.configuration?["load"] = RunSummarizer.describe(plan)["load"]
             return s
         }
         let spread = try #require(RepetitionSpread(summaries: runs))
