@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterSystem
 
 /// One self-contained page: inline CSS and SVG, no script, no network, printable.
 public enum HTMLReport {
@@ -269,7 +270,7 @@ public enum HTMLReport {
         h += "</table>"
         // A hosted run's profiles are beside it; a record's, made for the target's whole life, in the directory of its
         // configuration of a scenario, or of the record (the phase's parent).
-        let parent = run.data.directory.lastIndex(of: "/").map { String(run.data.directory[..<$0]) } ?? "."
+        let parent = FileTree.directory(of: run.data.directory)
         let folders = [run.data.directory] + (run.summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
         for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
             guard let (path, bytes) = folders.lazy.compactMap({ folder in (try? ReportFile.readAll(folder + "/" + file)).map { (folder + "/" + file, $0) } }).first,

@@ -76,10 +76,4 @@ enum RawFile {
         guard let st = try? Syscall.status(descriptor: fd, path: "") else { return 0 }
         return UInt64(st.st_blocks) * 512
     }
-
-    /// The directory part of a path, for naming the filesystem of a file.
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
 }

@@ -114,7 +114,7 @@ public final class SpooledFile {
     }
 
     func copy(toDescriptor out: Int32, path: String) throws(UploadError) -> UInt64 {
-        let destinationDirectory = RawFile.directory(of: path)
+        let destinationDirectory = FileTree.directory(of: path)
         if fd < 0 {
             try RawFile.withBytes(memory) { raw throws(UploadError) in
                 try RawFile.writeAll(out, raw, path: path, role: .destination, directory: destinationDirectory, fileOffset: 0)

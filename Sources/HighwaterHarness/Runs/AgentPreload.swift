@@ -11,7 +11,7 @@ import Synchronization
 public enum AgentPreload {
     /// The agent beside an executable: SwiftPM puts every product of a build in one folder.
     public static func library(besideExecutable executable: String) -> String? {
-        let folder = executable.lastIndex(of: "/").map { String(executable[..<$0]) } ?? "."
+        let folder = FileTree.directory(of: executable)
         let path = folder + "/" + AllocationAgent.libraryName
         return access(path, R_OK) == 0 ? path : nil
     }

@@ -115,7 +115,7 @@ public final class AgentLiveFile: @unchecked Sendable {
 
     /// Where the agent writes malloc_info's XML: beside the live file.
     public var arenaListPath: String {
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let folder = FileTree.directory(of: path)
         return folder + "/\(pid).arenas.xml"
     }
 }

@@ -121,12 +121,6 @@ struct ExternalPlanBuilder {
             settings: written)
     }
 
-    /// The directory a scenario file is in, as its path gives it (`.` for a bare name): `{scenario_dir}`.
-    static func directory(of file: String) -> String {
-        guard let slash = file.lastIndex(of: "/") else { return "." }
-        return slash == file.startIndex ? "/" : String(file[..<slash])
-    }
-
     /// `http://127.0.0.1:{port}/` of a phase `GET http://127.0.0.1:{port}/work n=10`: by default a target is ready
     /// when the server its first phase loads answers anything at `/`.
     static func serverRoot(of spec: String) -> String? {

@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterSystem
 
 /// Reads scenario files into `Scenario`s, reporting every problem of every file at once as
 /// `file:line:column: error: …` before anything runs.
@@ -111,7 +112,7 @@ public struct ScenarioLoader: Sendable {
         let labels = Sweep.labels(for: points, base: base)
         let isExternal = (Array(base.keys) + points.flatMap { $0.overrides.map(\.path) }).contains { $0.hasPrefix("target.") }
         if isExternal {
-            let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: ExternalPlanBuilder.directory(of: sink.file),
+            let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: FileTree.directory(of: sink.file),
                                               configurations: points.count)
             let external = zip(points, labels).compactMap { point, label in
                 builder.build(point.overrides.reduce(into: base) { $0[$1.path] = $1 }, config: label, sink: &sink)

@@ -90,6 +90,12 @@ public enum FileTree {
         return names.sorted().map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
     }
 
+    /// The directory part of a path, as the path gives it: `.` for a bare name, `/` for a file at the root.
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// A new, empty, private directory `DIR/PREFIXxxxxxx`.
     public static func makeTemporaryDirectory(in directory: String, prefix: String) throws(SystemError) -> String {
         try Syscall.mkdtemp(directory + "/" + prefix + "XXXXXX")

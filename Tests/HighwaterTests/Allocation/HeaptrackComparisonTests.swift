@@ -11,8 +11,8 @@ import Testing
 struct HeaptrackComparisonTests {
     static let heaptrack = TestSupport.which("heaptrack")
     static let heaptrackPrint = TestSupport.which("heaptrack_print")
-    static let compiler = TestSupport.which("cc")
-    static var agentBuilt: Bool { access(TestSupport.buildDirectory + "/" + AllocationAgent.libraryName, R_OK) == 0 }
+    static var compiler: String? { AllocationAgentTests.compiler }
+    static var agentBuilt: Bool { AllocationAgentTests.agentBuilt }
 
     static let program = #"""
     #include <stdlib.h>

@@ -67,7 +67,7 @@ struct RecordCommandTests {
     }
 
     @Test("--agent: each phase's live heap read from inside the running target (samples, requests, verdict, heap_live_*), and the profiles at exit: a leak's phase grows it, the next does not",
-          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+          .enabled(if: AllocationAgentTests.agentBuilt, "libHighwaterAgent.so is not built beside highwater"))
     func agent() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent")
         defer { TestSupport.removeTree(dir) }
@@ -109,7 +109,7 @@ struct RecordCommandTests {
     }
 
     @Test("--agent with a server that dies on SIGTERM without exit handlers (Python's default): its samples up to then are profiled",
-          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+          .enabled(if: AllocationAgentTests.agentBuilt, "libHighwaterAgent.so is not built beside highwater"))
     func agentWithoutExitHandlers() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-term")
         defer { TestSupport.removeTree(dir) }
@@ -128,7 +128,7 @@ struct RecordCommandTests {
     }
 
     @Test("--agent with a server that starts a child: each process's live file is read, summed, and counted in heap_processes",
-          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside highwater"))
+          .enabled(if: AllocationAgentTests.agentBuilt, "libHighwaterAgent.so is not built beside highwater"))
     func agentSumsDescendants() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-tree")
         defer { TestSupport.removeTree(dir) }

@@ -142,7 +142,7 @@ struct ExternalScenarioTests {
 
     @Test("with the agent, each configuration keeps its own output and profiles, and the report draws each one's",
           .enabled(if: TestSupport.which("python3") != nil, "python3 is not installed"),
-          .enabled(if: access(TestSupport.buildDirectory + "/libHighwaterAgent.so", R_OK) == 0, "libHighwaterAgent.so is not built beside the tests"))
+          .enabled(if: AllocationAgentTests.agentBuilt, "libHighwaterAgent.so is not built beside the tests"))
     func agentPerConfiguration() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-external-agent")
         defer { TestSupport.removeTree(dir) }
