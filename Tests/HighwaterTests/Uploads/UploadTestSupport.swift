@@ -56,6 +56,18 @@ enum UploadTestSupport {
         }
     }
 
+    /// Whether the filesystem holding `dir` is empty again, within 2 s: a child another test spawns at that moment
+    /// copies this process's descriptors and holds a just-deleted file until its exec closes them (a clean clone's
+    /// suite read it not yet 0 once, right after a failed upload). A file this process still held never comes back,
+    /// and fails this.
+    static func freed(_ dir: String) -> Bool {
+        for _ in 0..<400 {
+            if (try? FilesystemProbe.usage(of: dir).used) == 0 { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
     /// Names in a directory, `.` and `..` left out.
     static func entries(_ dir: String) -> [String] {
         guard let names = try? ProcDirectory.names(dir) else { return ["<cannot open \(dir)>"] }
