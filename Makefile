@@ -20,9 +20,13 @@ run: build
 # The tests also open a report in headless Chromium and an allocation profile in `go tool pprof`, hold the agent
 # beside heaptrack (each skipped with the reason when it is absent), and record a real uvicorn + Starlette app from
 # the project's venv (.venv).
+# One test at a time: the tests measure real processes (their RSS, threads, arenas, how fast they end), and a test's
+# waits and timings run on Swift's cooperative pool, one thread a core. In parallel on two cores, two tests busy
+# with synchronous work held both threads for 40-60 s, so other tests' processes were seen only long after they had
+# started or ended (a clean clone's CI run failed four such tests). One at a time it took 198 s against 150 s.
 test: DEPS += chromium golang-go heaptrack pip:uvicorn pip:starlette pip:python-multipart
 test: deps
-	swift test
+	swift test --no-parallel
 
 # Highwater's own costs, built apart from the product (see ARCHITECTURE.md).
 bench: DEPS += pip:psrecord

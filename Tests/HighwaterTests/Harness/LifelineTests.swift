@@ -40,12 +40,9 @@ struct LifelineTests {
         let run = try ChildProcess([TestSupport.highwater, "run", "--out", dir + "/results", dir + "/orphan.yaml"],
                                    stdout: .null, stderr: .null)
         defer { TestSupport.end(run) }
-        var child: pid_t?
-        let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
-        while child == nil && run.poll() == nil && MonotonicClock.nanoseconds() < deadline {
-            await TestSupport.sleep(milliseconds: 10)
-            // Serving: the child has published its port.
-            if access(dir + "/results/orphan/01-default/port", R_OK) == 0 { child = Leftovers.hostChild(under: dir) }
+        // Serving: the child has published its port.
+        let child = await TestSupport.poll(seconds: 60, stopIf: { run.poll() != nil }) {
+            access(dir + "/results/orphan/01-default/port", R_OK) == 0 ? Leftovers.hostChild(under: dir) : nil
         }
         let pid = try #require(child, "the hosted child never started")
         run.signal(SIGKILL)

@@ -76,8 +76,10 @@ struct RecordCommandTests {
         let out = dir + "/results"
         var environment = ProcessEnvironment.current
         environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
+        // At 100 a second the leaking phase lasts 0.4 s however fast the machine: about 40 samples at 10 ms, past the
+        // 10 a verdict needs (unpaced, a quiet machine served the 40 in 80 ms: 8 samples, "not enough to judge").
         let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--load", "GET http://127.0.0.1:\(port)/leak n=40",
+                                       "--load", "GET http://127.0.0.1:\(port)/leak n=40 rate=100",
                                        "--load", "GET http://127.0.0.1:\(port)/work n=20", "--"] + server, environment: environment)
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         for file in ["alloc-sites.jsonl", "retained.folded", "profile.pb.gz"] {

@@ -6,6 +6,9 @@ import Testing
 /// A command run as a real child in its own process group, with its wall time from start to exit, its CPU time and
 /// its peak RSS.
 ///
+/// The parent also times the command: the moment it ends is taken there, as it ends, not when this test next looks
+/// (a test's wakeups wait for a thread of Swift's pool, which other work may hold).
+///
 /// The peak comes from `wait4` in a small python3 parent that starts the command and waits for it. Waiting for it
 /// here would not do: posix_spawn shares this test process's memory until the exec, and the kernel carries that
 /// high-water mark (hundreds of MiB in a test runner) into the child's `ru_maxrss`. Through python3 the carried
@@ -28,18 +31,23 @@ struct MeasuredRun {
 
     /// The parent: starts the command, ignores the signals meant for it, and writes how it ended.
     private static let parent = """
-        import json, os, signal, sys
+        import json, os, signal, sys, time
+        start = time.monotonic_ns()
         pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _, status, usage = os.wait4(pid, 0)
-        with open(sys.argv[1], 'w') as f: json.dump({'status': status, 'maxrss_kib': usage.ru_maxrss, 'cpu_s': usage.ru_utime + usage.ru_stime}, f)
+        end = time.monotonic_ns()
+        with open(sys.argv[1], 'w') as f: json.dump({'status': status, 'maxrss_kib': usage.ru_maxrss, 'cpu_s': usage.ru_utime + usage.ru_stime, 'start_ns': start, 'end_ns': end}, f)
         """
 
     private struct Ending: Decodable {
         var status: Int32
         var maxrss_kib: UInt64
         var cpu_s: Double
+        /// CLOCK_MONOTONIC (python's monotonic clock on Linux), as `MonotonicClock` reads it.
+        var start_ns: UInt64
+        var end_ns: UInt64
     }
 
     /// Starts `command`; `signalWhen` is polled every 10 ms and, once it says true, `signal` goes to the process
@@ -63,13 +71,13 @@ struct MeasuredRun {
             if !timedOut && Double(now - start) / 1e9 > timeout { timedOut = true; kill(-child.pid, SIGKILL) }
             await TestSupport.sleep(milliseconds: 2)
         }
-        let end = MonotonicClock.nanoseconds()
         // The process group may hold a hosted child the parent left: none may outlive the test.
         kill(-child.pid, SIGKILL)
         let ending = try? RecordCoding.decode(Ending.self, from: FileTree.readBytes(dir + "/ending.json"))
+        let end = ending?.end_ns ?? MonotonicClock.nanoseconds()
         return MeasuredRun(status: ending?.status ?? SIGKILL, stdout: (try? FileTree.readText(dir + "/out")) ?? "",
-                           stderr: (try? FileTree.readText(dir + "/err")) ?? "", seconds: Double(end - start) / 1e9,
+                           stderr: (try? FileTree.readText(dir + "/err")) ?? "", seconds: Double(end - (ending?.start_ns ?? start)) / 1e9,
                            peakRSSBytes: (ending?.maxrss_kib ?? 0) * 1024, cpuSeconds: ending?.cpu_s ?? 0,
-                           secondsAfterSignal: signalledAt.map { Double(end - $0) / 1e9 })
+                           secondsAfterSignal: signalledAt.map { Double(end.subtractingReportingOverflow($0).overflow ? 0 : end - $0) / 1e9 })
     }
 }

@@ -88,6 +88,19 @@ enum TestSupport {
         """
     }
 
+    /// Asks `found` every `milliseconds` until it gives a value, `stop` says waiting is pointless, or `seconds` have
+    /// passed; then asks once more. A test whose wakeup came late (its pool thread busy) judges what is there now,
+    /// not what was there before the deadline.
+    static func poll<T>(seconds: Double, every milliseconds: Int = 10, stopIf stop: () -> Bool = { false },
+                        _ found: () -> T?) async -> T? {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+        while MonotonicClock.nanoseconds() < deadline && !stop() {
+            if let value = found() { return value }
+            await sleep(milliseconds: milliseconds)
+        }
+        return found()
+    }
+
     /// Suspends without holding a pool thread (see `run`).
     static func sleep(milliseconds: Int) async { try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000) }
 }

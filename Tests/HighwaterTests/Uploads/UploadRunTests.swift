@@ -123,13 +123,10 @@ struct UploadRunTests {
         // A client that sends half its file (past the spool threshold, so the temp dir is in use) and goes away.
         RawHTTP.abandon(port: port, framing: framing, fileBytes: Int(2 * MiB), sendBytes: Int(3 * MiB / 2))
         // The host notices when it next reads; its record of the aborted upload says it has cleaned up.
-        var aborted = false
-        let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
-        while !aborted && MonotonicClock.nanoseconds() < deadline {
-            await TestSupport.sleep(milliseconds: 10)
-            aborted = RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(out + "/requests.jsonl")) ?? []).contains { $0.status == 499 }
+        let aborted = await TestSupport.poll(seconds: 30) {
+            RecordCoding.lines(RequestRecord.self, from: (try? FileTree.readBytes(out + "/requests.jsonl")) ?? []).first { $0.status == 499 }
         }
-        #expect(aborted, "the abandoned upload is recorded as 499")
+        #expect(aborted != nil, "the abandoned upload is recorded as 499")
         clean("a client that disconnected mid-upload")
         served()
 
@@ -176,21 +173,18 @@ struct UploadRunTests {
         defer { TestSupport.end(run) }
 
         var child: pid_t?
-        var inUse = false
-        let deadline = MonotonicClock.nanoseconds() + 60_000_000_000
-        while !inUse && run.poll() == nil && MonotonicClock.nanoseconds() < deadline {
-            await TestSupport.sleep(milliseconds: 5)
+        let inUse = await TestSupport.poll(seconds: 60, every: 5, stopIf: { run.poll() != nil }) { () -> Bool? in
             child = child ?? Leftovers.hostChild(under: dir)
             guard let child, let runID = Leftovers.entries(dir + "/results/interrupted").first,
                   let plan = try? RecordCoding.decode(RunPlan.self, from: FileTree.readBytes("\(dir)/results/interrupted/\(runID)/plan.json")),
-                  let temp = plan.storage.tempDir else { continue }
-            // Through the child's root, its own mount table: the tmpfs once mounted (64 MiB), the bare directory before.
-            if let usage = try? FilesystemProbe.usage(of: "/proc/\(child)/root" + temp) {
-                inUse = usage.capacity == 64 << 20 && usage.used > 0
-            }
+                  let temp = plan.storage.tempDir,
+                  // Through the child's root, its own mount table: the tmpfs once mounted (64 MiB), the bare directory before.
+                  let usage = try? FilesystemProbe.usage(of: "/proc/\(child)/root" + temp),
+                  usage.capacity == 64 << 20 && usage.used > 0 else { return nil }
+            return true
         }
         let pid = try #require(child, "no child appeared: \(FileTree.tail(dir + "/err", lines: 10) ?? "")")
-        try #require(inUse, "the child's tmpfs never held upload bytes")
+        try #require(inUse == true, "the child's tmpfs never held upload bytes")
         // The tmpfs is the child's alone: the parent's mount table never shows it.
         #expect(!((try? ProcFile.read("/proc/self/mountinfo")) ?? "").contains("highwater-tmpfs-"))
 
