@@ -157,11 +157,13 @@ int hw_mkstemp_cloexec(char *template_path) { return mkostemp(template_path, O_C
 typedef void (*hw_agent_read_fn)(hw_agent_counters_t *);
 static hw_agent_read_fn hw_agent_thread_fn;
 static hw_agent_read_fn hw_agent_total_fn;
+static void (*hw_agent_serving_fn)(int64_t);
 static pthread_once_t hw_agent_once = PTHREAD_ONCE_INIT;
 
 static void hw_agent_lookup(void) {
     hw_agent_thread_fn = (hw_agent_read_fn)dlsym(RTLD_DEFAULT, "highwater_agent_thread_counters");
     hw_agent_total_fn = (hw_agent_read_fn)dlsym(RTLD_DEFAULT, "highwater_agent_total_counters");
+    hw_agent_serving_fn = (void (*)(int64_t))dlsym(RTLD_DEFAULT, "highwater_agent_serving");
 }
 
 int hw_agent_loaded(void) {
@@ -179,6 +181,10 @@ int hw_agent_total_counters(hw_agent_counters_t *out) {
     if (!hw_agent_loaded()) return 0;
     hw_agent_total_fn(out);
     return 1;
+}
+
+void hw_agent_serving(int64_t request) {
+    if (hw_agent_loaded() && hw_agent_serving_fn != NULL) hw_agent_serving_fn(request);
 }
 
 // The agent's live file, read through the agent's own definition of it (one layout, one sum).

@@ -27,6 +27,10 @@ struct hw_thread_counts {
     int busy;        // inside the agent's own sampling: allocations made there are counted, never sampled
     int32_t tid;
     uint64_t random;
+    // The request the thread serves, plus one (0: none), as the host last said (highwater_agent_serving), and the
+    // one the events file last heard of for this thread: a REQUEST record is written only when they differ.
+    uint64_t request;
+    uint64_t request_written;
 };
 
 HW_HIDDEN extern HW_TLS struct hw_thread_counts hw_self;

@@ -28,7 +28,10 @@
 // allocation mode writes a record per malloc and per free, and the write was a third of its cost. ALLOC, with its
 // addresses inline, is for a stack the table has no room for.
 // An UNWINDERS record, written with every flush, carries in `size` the most threads that held an unwinder's cache at once.
-enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2, HW_EVENT_STACK = 3, HW_EVENT_ALLOC_AT = 4, HW_EVENT_UNWINDERS = 5 };
+// A REQUEST record says that thread `tid` now serves request `ptr` - 1 (0: none); it comes before the thread's first
+// sample after the host said so (highwater_agent_serving), so a sample costs nothing more while the request lasts.
+enum { HW_EVENT_ALLOC = 1, HW_EVENT_FREE = 2, HW_EVENT_STACK = 3, HW_EVENT_ALLOC_AT = 4, HW_EVENT_UNWINDERS = 5,
+       HW_EVENT_REQUEST = 6 };
 
 // One record of the events file, followed by `depth` return addresses (ALLOC and STACK). Little-endian.
 struct hw_event {
@@ -334,6 +337,8 @@ static void hw_after_fork_in_child(void) {
     hw_stacks = 0;
     hw_unwinding_threads = hw_self.random != 0 ? 1 : 0;
     hw_unwinding_peak = hw_unwinding_threads;
+    // The new file has heard of no request yet: the thread's next sample says which it serves.
+    hw_self.request_written = UINT64_MAX;
     hw_sampling_on = hw_open_events(0);
 }
 
@@ -400,6 +405,11 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
     struct hw_event e = {.tid = t->tid, .ptr = (uintptr_t)p, .size = size, .t_ns = hw_event_ns()};
     hw_lock();
     if (hw_table_insert((uintptr_t)p)) {
+        if (t->request != t->request_written) {
+            struct hw_event r = {.kind_depth = HW_EVENT_REQUEST, .tid = t->tid, .ptr = t->request, .t_ns = e.t_ns};
+            hw_append_locked(&r, NULL, 0);
+            t->request_written = t->request;
+        }
         uint32_t id = hw_stack_id_locked(ips, depth);
         e.kind_depth = id != 0 ? HW_EVENT_ALLOC_AT | (id << 8) : HW_EVENT_ALLOC | ((uint32_t)depth << 8);
         hw_append_locked(&e, ips, id != 0 ? 0 : depth);

@@ -224,3 +224,5 @@ HW_EXPORT void highwater_agent_thread_counters(highwater_agent_counters *out) {
 
 HW_EXPORT void highwater_agent_total_counters(highwater_agent_counters *out) { hw_live_totals(out); }
 
+HW_EXPORT void highwater_agent_serving(int64_t request) { hw_self.request = request < 0 ? 0 : (uint64_t)request + 1; }
+

@@ -259,12 +259,13 @@ public enum HTMLReport {
         guard let sites = run.summary.allocation_sites, !sites.isEmpty else { return "" }
         let requests = max(run.summary.requests, 1)
         var h = "<h4>Who holds the memory (allocation samples)</h4><table><tr><th class=\"l\">site</th><th class=\"l\">called from</th>"
-            + "<th>retained at the end</th><th>retained per request</th><th>allocated</th><th>allocations</th><th>samples</th></tr>"
+            + "<th>retained at the end</th><th>retained per request</th><th class=\"l\">retained from requests</th><th>allocated</th><th>allocations</th><th>samples</th></tr>"
         for site in sites {
             let caller = site.caller ?? ""
             h += "<tr><td class=\"l\"><code>\(Markup.escape(site.site))</code></td><td class=\"l\">\(Markup.escape(caller))</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.retained_bytes)))</td>"
                 + "<td>\(Quantity.formatBytes(site.retained_bytes_per_request.map { Double($0) } ?? Double(site.retained_bytes) / Double(requests)))</td>"
+                + "<td class=\"l\">\(site.retained_requests.map { n in "\(n): #\(site.retained_requests_first ?? 0) to #\(site.retained_requests_last ?? 0)" } ?? "")</td>"
                 + "<td>\(Quantity.formatBytes(Double(site.alloc_bytes)))</td><td>\(site.alloc_count)</td><td>\(site.samples)</td></tr>"
         }
         h += "</table>"

@@ -93,6 +93,10 @@ int hw_agent_thread_counters(hw_agent_counters_t *out);
 /// The process's allocation counters over every thread. Returns 0 when the agent is not loaded.
 int hw_agent_total_counters(hw_agent_counters_t *out);
 
+/// Tells the agent which request the calling thread serves now (-1: none), so its samples carry it; nothing
+/// without the agent, or with one too old to know requests.
+void hw_agent_serving(int64_t request);
+
 /// A live file of the agent (DIR/PID.shm, HIGHWATER_AGENT_SHM), mapped by the parent: the target's pid, or 0 when
 /// `size` bytes at `map` are not a live file of the version this Highwater reads.
 int32_t hw_agent_live_pid(const void *map, size_t size);

@@ -25,6 +25,10 @@ void highwater_agent_thread_counters(highwater_agent_counters *out);
 /// run, so the sum is as of about now, not one instant.
 void highwater_agent_total_counters(highwater_agent_counters *out);
 
+/// The calling thread now serves request `request` (the host's number for it), or none (-1): the allocations
+/// sampled on this thread until the next call are that request's. One store to a thread-local.
+void highwater_agent_serving(int64_t request);
+
 /// Writes the sampled allocations buffered so far to HIGHWATER_AGENT_OUT and the process's memory map
 /// to HIGHWATER_AGENT_OUT.maps (also done at exit). Nothing when sampling is off.
 void highwater_agent_flush(void);

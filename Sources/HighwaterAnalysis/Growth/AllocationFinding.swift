@@ -31,6 +31,7 @@ public enum AllocationFinding {
                 let share = slope > 0 ? " (\(Quantity.format(per / slope * 100, significant: 2))% of the growth)" : ""
                 let caller = site.caller.map { " under \($0)" } ?? ""
                 return "\(site.site)\(caller) retains \(Quantity.formatBytes(per)) per request\(share), from \(site.samples) samples"
+                    + (site.retainedRequestsText.map { ", " + $0 } ?? "")
             }
             sentence = "The leak, by the allocation samples: " + named.joined(separator: "; ") + "."
         }

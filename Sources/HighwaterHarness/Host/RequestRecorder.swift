@@ -71,6 +71,7 @@ public final class RequestRecorder: @unchecked Sendable {
                           rss: residentBytes(), heap: Self.liveHeap())
         // Last, so the recorder's own allocations above are not the request's.
         start.thread = pthread_self()
+        AllocationAgent.serving(request: i)
         start.allocations = AllocationAgent.threadCounters()
         return start
     }
@@ -80,12 +81,16 @@ public final class RequestRecorder: @unchecked Sendable {
         guard enabled else { return }
         // First, before the record's own allocations.
         let allocations = AllocationAgent.threadCounters()
+        // A thread that serves requests in turn (a pool's worker) is done with this one. One that took it over from
+        // another (an async executor's) may have started its own since: it keeps saying that one.
+        let sameThread = pthread_equal(s.thread, pthread_self()) != 0
+        if sameThread { AllocationAgent.serving(request: nil) }
         var record = RequestRecord(i: s.i, config: config, route: s.route, tid: s.tid, worker: s.worker,
                                    start_ns: s.startNs, end_ns: MonotonicClock.nanoseconds(), status: status,
                                    rss_before: s.rss, rss_after: residentBytes(), heap_in_use_before: s.heap,
                                    heap_in_use_after: Self.liveHeap(), error: error)
         record.t_unix_ns = s.startUnixNs
-        if let before = s.allocations, let after = allocations, pthread_equal(s.thread, pthread_self()) != 0 {
+        if let before = s.allocations, let after = allocations, sameThread {
             let d = after - before
             record.heap_allocs = d.allocs
             record.heap_alloc_bytes = d.allocBytes

@@ -33,6 +33,13 @@ public enum AllocationAgent {
         return Counters(c)
     }
 
+    /// Tells the agent which request the calling thread serves from now on (nil: none), so the allocations it samples
+    /// on this thread are that request's. A thread-local store in the agent; nothing without it.
+    @inline(__always)
+    public static func serving(request: Int?) {
+        hw_agent_serving(request.map(Int64.init) ?? -1)
+    }
+
     /// The whole process's counters; nil without the agent.
     public static func totalCounters() -> Counters? {
         var c = hw_agent_counters_t()

@@ -13,6 +13,9 @@ public struct AllocationEvents: Sendable {
         /// Return addresses, innermost first (the agent's own frames included).
         public var stack: [UInt64]
         public var freed: Bool
+        /// The host's number of the request its thread served (`highwater_agent_serving`); nil outside any request,
+        /// and in a process whose host never says (a `record` target).
+        public var request: Int? = nil
     }
 
     /// Bytes between samples on average; 0 when every allocation was recorded.
@@ -100,9 +103,10 @@ public struct AllocationEvents: Sendable {
                 }
             }
             // The stacks by id, each written once before the first allocation that names it (the agent's kinds: 1 an
-            // allocation with its addresses inline, 2 a free, 3 a stack, 4 an allocation naming a stack). Samples of
-            // one stack share its array.
+            // allocation with its addresses inline, 2 a free, 3 a stack, 4 an allocation naming a stack, 6 the request
+            // a thread serves from then on). Samples of one stack share its array.
             var stacks: [UInt64: [UInt64]] = [:]
+            var serving: [Int32: Int] = [:]
             var at = 24
             while at + 32 <= raw.count {
                 let kindDepth = u32(at)
@@ -116,13 +120,15 @@ public struct AllocationEvents: Sendable {
                 } else if kind == 1 || kind == 4 {
                     let stack = kind == 4 ? stacks[UInt64(kindDepth >> 8)] ?? [] : (0..<depth).map { u64(at + 32 + $0 * 8) }
                     live[address] = samples.count
-                    let size = u64(at + 16), t = u64(at + 24)
-                    samples.append(Sample(address: address, size: size, tid: Int32(bitPattern: u32(at + 4)),
-                                          tNs: t, stack: stack, freed: false))
+                    let size = u64(at + 16), t = u64(at + 24), tid = Int32(bitPattern: u32(at + 4))
+                    samples.append(Sample(address: address, size: size, tid: tid, tNs: t, stack: stack, freed: false,
+                                          request: serving[tid]))
                     liveBytes += Self.weight(size: size, interval: interval).bytes
                     peakLiveBytes = max(peakLiveBytes, liveBytes)
                     lastT = max(lastT, t)
                     mark(lastT)
+                } else if kind == 6 {
+                    serving[Int32(bitPattern: u32(at + 4))] = address == 0 ? nil : Int(clamping: address - 1)
                 } else if kind == 5 {
                     unwindingThreads = Int(clamping: u64(at + 16))
                 } else if kind == 2, let index = live.removeValue(forKey: address) {

@@ -11,6 +11,8 @@ public struct AllocationProfile: Sendable {
         public var retainedCount: Double = 0
         public var retainedBytes: Double = 0
         public var samples = 0
+        /// The requests (the host's numbers) whose sampled allocations here were still live at the end.
+        public var retainedRequests: Set<Int> = []
 
         public init(frames: [String], allocCount: Double = 0, allocBytes: Double = 0, retainedCount: Double = 0,
                     retainedBytes: Double = 0, samples: Int = 0) {
@@ -45,6 +47,7 @@ public struct AllocationProfile: Sendable {
             if !sample.freed {
                 stack.retainedCount += w.count
                 stack.retainedBytes += w.bytes
+                if let request = sample.request { stack.retainedRequests.insert(request) }
             }
         }
         for sample in events.samples { add(sample, to: &byAddresses[sample.stack, default: Stack(frames: [])]) }
@@ -77,6 +80,7 @@ public struct AllocationProfile: Sendable {
                 stacks[index].allocBytes += stack.allocBytes
                 stacks[index].retainedCount += stack.retainedCount
                 stacks[index].retainedBytes += stack.retainedBytes
+                stacks[index].retainedRequests.formUnion(stack.retainedRequests)
             } else {
                 byNames[stack.frames] = stacks.count
                 stacks.append(stack)
@@ -110,7 +114,9 @@ public struct AllocationProfile: Sendable {
         var bySite: [String: AllocationSite] = [:]
         // Each site keeps the stack behind most of what it retained (allocated, when it retained nothing).
         var shown: [String: (Double, Double)] = [:]
+        var retainedBy: [String: Set<Int>] = [:]
         for s in stacks {
+            if !s.retainedRequests.isEmpty { retainedBy[Self.site(s.frames), default: []].formUnion(s.retainedRequests) }
             let name = Self.site(s.frames)
             var site = bySite[name] ?? AllocationSite(site: name)
             site.alloc_count += UInt64(s.allocCount.rounded())
@@ -126,6 +132,11 @@ public struct AllocationProfile: Sendable {
         }
         return bySite.values.map { site in
             var site = site
+            if let by = retainedBy[site.site] {
+                site.retained_requests = by.count
+                site.retained_requests_first = by.min()
+                site.retained_requests_last = by.max()
+            }
             if requests > 0 { site.alloc_bytes_per_request = site.alloc_bytes / UInt64(requests) }
             site.retained_bytes_per_request = requests > 0 ? site.retained_bytes / UInt64(requests) : nil
             return site

@@ -13,6 +13,13 @@ public struct AllocationSite: Codable, Equatable, Sendable {
     public var samples: Int = 0
     public var alloc_bytes_per_request: UInt64?
     public var retained_bytes_per_request: UInt64?
+    /// How many different requests the site's retained samples were allocated in, and the first and last of them
+    /// (the host's numbers, from 0): a leak's retained memory comes from requests all through the run, a cache filled
+    /// once from one or a few early ones. Absent where no sample carried a request (a `record` target, whose requests
+    /// the agent cannot see).
+    public var retained_requests: Int?
+    public var retained_requests_first: Int?
+    public var retained_requests_last: Int?
 
     /// The function that called the site: the frame after the site's own in its stack (which is innermost first and
     /// may begin with allocator frames); nil when the stack ends there.
@@ -22,4 +29,10 @@ public struct AllocationSite: Codable, Equatable, Sendable {
     }
 
     public init(site: String) { self.site = site }
+
+    /// "allocated in 44 different requests, #5 to #396"; nil without requests.
+    public var retainedRequestsText: String? {
+        guard let n = retained_requests, let first = retained_requests_first, let last = retained_requests_last else { return nil }
+        return n == 1 ? "allocated in one request, #\(first)" : "allocated in \(n) different requests, #\(first) to #\(last)"
+    }
 }

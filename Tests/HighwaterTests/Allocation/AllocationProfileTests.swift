@@ -58,6 +58,8 @@ struct AllocationProfileTests {
         let leaked = Self.leakedPerRequest * Double(requests)
         #expect(abs(Double(top.retained_bytes) - leaked) <= 0.1 * leaked, "retained \(top.retained_bytes) of \(leaked)")
         #expect(top.retained_count == UInt64(requests))
+        // Each request kept its own block: the samples say which, every one of them from the first to the last.
+        #expect(top.retained_requests == requests && top.retained_requests_first == 0 && top.retained_requests_last == requests - 1, "\(top)")
         #expect(p.retainedFolded.contains("ComputeWorkload.run() -> ();hw_leak "), "\(p.retainedFolded.prefix(2000))")
         #expect(!p.allocFolded.isEmpty)
     }
@@ -72,6 +74,7 @@ struct AllocationProfileTests {
         let finding = p.summary.growth.finding ?? ""
         #expect(finding.contains("The leak, by the allocation samples: hw_leak under HighwaterHarness.ComputeWorkload.run() -> () retains 64 KiB per request"), "\(finding)")
         #expect(finding.contains("64 KiB per request"), "\(finding)")
+        #expect(finding.contains("from 200 samples, allocated in 200 different requests, #0 to #199"), "\(finding)")
         #expect(p.html.contains("Who holds the memory (allocation samples)"))
         #expect(p.html.contains("<code>hw_leak</code>"))
         // The flame graph of what was retained: a frame for the leaking function, with its bytes in the tooltip.
@@ -92,6 +95,8 @@ struct AllocationProfileTests {
         let leaked = Self.leakedPerRequest * Double(requests)
         #expect(abs(Double(top.retained_bytes) - leaked) <= 0.1 * leaked, "retained \(top.retained_bytes) of \(leaked)")
         #expect(top.samples < requests, "sampled, not every block")
+        // A request leaks one block: each retained sample is a different request's.
+        #expect(top.retained_requests == top.samples, "\(top)")
     }
 
     static let go = TestSupport.which("go")
