@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "highwater",
             dependencies: [
-                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness",
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -17,7 +17,8 @@ enum ExternalScenarioRun {
             if Interruption.requested { break }
             Terminal.line("[\(n + 1)/\(configurations.count)] \(scenario.name) \(configuration.config): "
                 + (configuration.phases.count == 1 ? "1 load phase" : "\(configuration.phases.count) load phases") + " at an external target")
-            if !runs.contains(where: { $0.scenario == scenario.name }) { clearEarlierRuns(of: scenario.name, in: out) }
+            // The record itself clears only its own configuration's phases; a scenario clears all of its earlier ones.
+            if !runs.contains(where: { $0.scenario == scenario.name }) { RunSession.clearEarlierRuns(ofScenarios: [scenario.name], in: out) }
             runs += await record(configuration, of: scenario, quick: quick, requests: requests, out: out, timeLimitNs: timeLimitNs, after: runs)
         }
         return Array(runs.dropFirst(earlier.count))
@@ -82,15 +83,6 @@ enum ExternalScenarioRun {
                 + (outcome.summaries.last?.stderr_tail.map { "; its output ended with:\n" + $0 } ?? ""))
         }
         return outcome.summaries
-    }
-
-    /// A scenario's run directories from an earlier session go before it records again: the record itself clears
-    /// only `NN-…` ones, and a configuration's phases are `CONFIG-NN-…`. Only directories holding a plan.json go.
-    static func clearEarlierRuns(of scenario: String, in out: String) {
-        let directory = out + "/" + scenario
-        for name in (try? Syscall.directoryNames(directory)) ?? [] where (try? Syscall.linkStatus(directory + "/" + name + "/plan.json")) != nil {
-            FileTree.removeTree(directory + "/" + name)
-        }
     }
 
     /// A configuration whose target would not start or never became ready: a run that says why (exit 3).

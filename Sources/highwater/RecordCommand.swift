@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterAnalysis
 @preconcurrency import Glibc
 import HighwaterHarness
 import HighwaterRecords
@@ -155,8 +156,8 @@ struct RecordCommand: AsyncParsableCommand {
         // The agent's findings come once the target has exited, after the phases' lines: say them on the terminal too.
         if agent {
             for summary in outcome.summaries {
-                var said = (summary.notes ?? []).filter { $0.hasPrefix("The live heap") }
-                if let finding = summary.growth.finding, let leak = finding.range(of: "The leak, by the allocation samples") {
+                var said = (summary.notes ?? []).filter { $0.hasPrefix(RecordAgent.liveHeapOpening) }
+                if let finding = summary.growth.finding, let leak = finding.range(of: AllocationFinding.leakOpening) {
                     said.append(String(finding[leak.lowerBound...]))
                 }
                 for line in said { Terminal.line("\(summary.config): \(line)") }

@@ -7,6 +7,8 @@ public enum AllocationFinding {
     public static let kept = 5
     /// A site is named in a leak when it retained at least this share of the growth per request.
     public static let leakShare = 0.1
+    /// How the sentence naming a leak's sites begins, in a run's finding (record's terminal looks for it there).
+    public static let leakOpening = "The leak, by the allocation samples: "
 
     /// - Parameter sites: every site of the run, most retained first (as `AllocationProfile.sites` gives them).
     public static func apply(to s: inout RunSummary, sites: [AllocationSite]) {
@@ -33,7 +35,7 @@ public enum AllocationFinding {
                 return "\(site.site)\(caller) retains \(Quantity.formatBytes(per)) per request\(share), from \(site.samples) samples"
                     + (site.retainedRequestsText.map { ", " + $0 } ?? "")
             }
-            sentence = "The leak, by the allocation samples: " + named.joined(separator: "; ") + "."
+            sentence = leakOpening + named.joined(separator: "; ") + "."
         }
         s.growth.finding = s.growth.finding.map { $0 + " " + sentence } ?? sentence
     }

@@ -7,7 +7,7 @@ import HighwaterSystem
 /// the target and its descendants (their live files, read at every sample) beside what glibc's heaps held resident
 /// (the census): retention measured, not guessed; and after the target has ended (the agent writes its events at
 /// exit) the record's allocation profiles.
-enum RecordAgent {
+public enum RecordAgent {
     /// Adds the agent to the target's environment, its events going to the record's directory and its live files to
     /// a directory made for them (returned; the session removes it), or to none when it cannot be made.
     static func preload(_ library: String, into environment: inout [String: String], directory: String) -> String? {
@@ -37,11 +37,14 @@ enum RecordAgent {
                                                           how: "read live from \(processes) process\(processes == 1 ? "" : "es")", census: census)]
     }
 
+    /// How that note begins (record's terminal says it again after the phases' lines).
+    public static let liveHeapOpening = "The live heap "
+
     /// "The live heap (the agent, …) went from A to B over the phase, while RSS grew C; glibc's heaps held D resident
     /// …, E (F%) of it not live: kept by the allocator." `census` is a sample with the census's readings and, read live,
     /// the heap at the same moment.
     static func sentence(start: Double, end: Double, rssGrowth: Int64, how: String, census: SampleRecord?) -> String {
-        var sentence = "The live heap (the agent, \(how)) went from \(Quantity.formatBytes(start)) to \(Quantity.formatBytes(end)) "
+        var sentence = liveHeapOpening + "(the agent, \(how)) went from \(Quantity.formatBytes(start)) to \(Quantity.formatBytes(end)) "
             + "over the phase, while RSS grew \(Quantity.formatBytes(Double(rssGrowth)))"
         if let census {
             let resident = Double((census.arena_heap_resident ?? 0) + (census.main_heap_resident ?? 0))

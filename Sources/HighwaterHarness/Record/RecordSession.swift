@@ -67,8 +67,7 @@ public struct RecordSession: Sendable {
         do { try FileTree.createDirectory(targetDirectory) } catch { throw .couldNotRun("cannot create \(targetDirectory): \(error)") }
         let plans = phasePlans()
         if !self.options.earlierRuns.contains(where: { $0.scenario == self.options.name }) {
-            RunSession(outDirectory: self.options.outDirectory, executable: "", showProgress: false, version: self.options.version)
-                .clearEarlierRuns(of: plans)
+            RunSession.clearEarlierRuns(ofScenarios: Set(plans.map(\.scenario)), in: self.options.outDirectory)
         }
         let target: ExternalTarget
         var options = self.options

@@ -57,14 +57,26 @@ public struct RunSession {
     /// longer lists them, and a `03-…` left from another order would sit beside this session's `03-…`.
     /// Only run directories (`NN-config` holding a plan.json) are removed; anything else in DIR is left alone.
     func clearEarlierRuns(of plans: [RunPlan]) {
-        for scenario in Set(plans.map(\.scenario)) {
-            let directory = "\(outDirectory)/\(scenario)"
+        Self.clearEarlierRuns(ofScenarios: Set(plans.map(\.scenario)), in: outDirectory)
+    }
+
+    /// Removes the run directories an earlier session left in DIR/SCENARIO/ for each of `scenarios`, so a session's
+    /// results are its own: those holding a plan.json whose name is a run's (`NN-…`, or a configuration's phase
+    /// `CONFIG-NN-…`). Everything else in DIR stays.
+    public static func clearEarlierRuns(ofScenarios scenarios: some Sequence<String>, in out: String) {
+        for scenario in scenarios {
+            let directory = "\(out)/\(scenario)"
             guard let names = try? Syscall.directoryNames(directory) else { continue }
-            for name in names where name.first?.isNumber == true && name.contains("-") {
+            for name in names where isRunDirectoryName(name) {
                 let run = directory + "/" + name
                 if FileTree.isDirectory(run), (try? Syscall.linkStatus(run + "/plan.json")) != nil { FileTree.removeTree(run) }
             }
         }
+    }
+
+    /// `NN-…` or `…-NN-…`: a number between dashes, or before the first.
+    static func isRunDirectoryName(_ name: String) -> Bool {
+        name.split(separator: "-", omittingEmptySubsequences: false).dropLast().contains { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
     }
 
     public func store(_ summaries: [RunSummary]) throws {

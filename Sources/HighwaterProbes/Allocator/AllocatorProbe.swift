@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import CHighwater
+import Synchronization
 import HighwaterRecords
 import HighwaterSystem
 
@@ -50,11 +51,18 @@ public enum AllocatorProbe {
         return m.uordblks + m.hblkhd
     }
 
-    /// glibc's cap on this process's arenas (see `arenaLimit(environment:onlineCPUs:)`). glibc never frees an
-    /// arena, so once the count reaches this it cannot change, and counting (malloc_info, which walks every
-    /// arena) can stop.
-    public static let arenaLimit: Int = arenaLimit(environment: ProcessEnvironment.current,
-                                                   onlineCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))).limit
+    /// glibc's cap on this process's arenas: as set by `setArenaMax`, else as glibc read it at start (see
+    /// `arenaLimit(environment:onlineCPUs:)`). glibc never frees an arena, so once the count reaches this it cannot
+    /// change, and counting (malloc_info, which walks every arena) can stop.
+    public static var arenaLimit: Int {
+        let set = arenaLimitSet.load(ordering: .relaxed)
+        return set > 0 ? set : startingArenaLimit
+    }
+
+    private static let startingArenaLimit = arenaLimit(environment: ProcessEnvironment.current,
+                                                       onlineCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))).limit
+    /// What `setArenaMax` last set; 0 until it does.
+    private static let arenaLimitSet = Atomic<Int>(0)
 
     /// glibc's arena cap as glibc reads it at start, and where it came from: `glibc.malloc.arena_max` in
     /// GLIBC_TUNABLES, else MALLOC_ARENA_MAX, else 8 x online CPUs (64-bit, the main arena included). glibc
@@ -94,7 +102,11 @@ public enum AllocatorProbe {
 
     /// Caps the number of arenas, as MALLOC_ARENA_MAX does. Affects only arenas not yet created.
     @discardableResult
-    public static func setArenaMax(_ n: Int) -> Bool { hw_set_arena_max(Int32(n)) == 1 }
+    public static func setArenaMax(_ n: Int) -> Bool {
+        guard hw_set_arena_max(Int32(n)) == 1 else { return false }
+        arenaLimitSet.store(max(n, 0), ordering: .relaxed)
+        return true
+    }
 
     /// Returns free memory of every arena to the system (madvise for the middle of heaps).
     @discardableResult

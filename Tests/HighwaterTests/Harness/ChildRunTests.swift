@@ -104,14 +104,15 @@ struct ChildRunTests {
     func earlierRunsReplaced() async throws {
         let out = TestSupport.makeTemporaryDirectory("hw-runs")
         defer { TestSupport.removeTree(out) }
-        for dir in ["/test/03-old", "/test/notes", "/other/01-kept"] { try FileTree.createDirectory(out + dir) }
-        for file in ["/test/03-old/plan.json", "/test/notes/plan.json", "/test/README", "/other/01-kept/plan.json"] {
+        // A configuration's phase of an external target (`CONFIG-NN-…`) is a run too; `notes` and the other scenario are not this session's.
+        for dir in ["/test/03-old", "/test/arena2-01-work", "/test/notes", "/other/01-kept"] { try FileTree.createDirectory(out + dir) }
+        for file in ["/test/03-old/plan.json", "/test/arena2-01-work/plan.json", "/test/notes/plan.json", "/test/README", "/other/01-kept/plan.json"] {
             try FileTree.writeAtomically("{}", to: out + file)
         }
         let session = RunSession(outDirectory: out, executable: TestSupport.highwater, showProgress: false, version: "test")
         let s = try await session.run([Self.plan("fresh", "fixed", 1, requests: 20)])
         #expect(s.first?.run_id == "01-fresh")
-        #expect(!FileTree.isDirectory(out + "/test/03-old"))
+        #expect(!FileTree.isDirectory(out + "/test/03-old") && !FileTree.isDirectory(out + "/test/arena2-01-work"))
         #expect(FileTree.isDirectory(out + "/test/01-fresh"))
         #expect(FileTree.isDirectory(out + "/test/notes") && access(out + "/test/README", R_OK) == 0)
         #expect(FileTree.isDirectory(out + "/other/01-kept"))

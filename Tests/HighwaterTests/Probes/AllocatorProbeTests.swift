@@ -82,7 +82,12 @@ struct AllocatorProbeTests {
     func wrappers() {
         // Returns whether memory was released; either answer is valid, the call must not crash.
         _ = AllocatorProbe.trim()
-        #expect(AllocatorProbe.setArenaMax(64))
+        // The cap the sampler stops counting at follows it, and goes back after.
+        let limit = AllocatorProbe.arenaLimit
+        #expect(AllocatorProbe.setArenaMax(limit + 7))
+        #expect(AllocatorProbe.arenaLimit == limit + 7)
+        #expect(AllocatorProbe.setArenaMax(limit))
+        #expect(AllocatorProbe.arenaLimit == limit)
     }
 }
 
