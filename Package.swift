@@ -35,12 +35,14 @@ let package = Package(
         // SwiftPM links a library product with swiftc, which adds the Swift runtime's start-up object and
         // libswiftCore: preloaded, that put 3.1 MiB of resident runtime into every target (a python3 at start:
         // 13.6 -> 16.7 MiB) for code the agent never calls. Without the start-up object nothing refers to the
-        // runtime, and linked statically none of it is pulled in; only libstdc++ stays named (+1 MiB resident).
+        // runtime, and linked statically none of it is pulled in. swiftc also names libstdc++, which the agent never
+        // calls (+1.0 MiB resident in a python3): link/libstdc++.so, a linker script found first, names it only as
+        // needed, so it is not named at all (+80 KiB with the agent, in all).
         .target(
             name: "CHighwaterAgent",
             dependencies: ["CLibunwind"],
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("m"), .unsafeFlags(["-nostartfiles", "-static-stdlib"])]
+            linkerSettings: [.linkedLibrary("m"), .unsafeFlags(["-nostartfiles", "-static-stdlib", "-L" + Context.packageDirectory + "/Sources/CHighwaterAgent/link"])]
         ),
         // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,
         // child processes and their lifeline, signals, clocks and locks, each written once.
