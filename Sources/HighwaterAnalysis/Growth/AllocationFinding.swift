@@ -36,6 +36,11 @@ public enum AllocationFinding {
                     + (site.retainedRequestsText.map { ", " + $0 } ?? "")
             }
             sentence = leakOpening + named.joined(separator: "; ") + "."
+            // The sites are named: the advice starts from the first, not from how to find it.
+            let first = leaking[0]
+            s.growth.advice = "Start with \(first.site)\(first.caller.map { " (called from \($0))" } ?? ""): what it allocates outlives the "
+                + "request, as an unbounded cache, a global list, or a retained closure or buffer does. retained.folded (speedscope, "
+                + "flamegraph.pl) and profile.pb.gz (go tool pprof), written with the results, hold its whole stacks."
         }
         s.growth.finding = s.growth.finding.map { $0 + " " + sentence } ?? sentence
     }

@@ -73,7 +73,7 @@ public enum GrowthExplanation {
             } else {
                 finding += " The live heap is not available (\(s.allocator ?? "no allocator probe")), so this rests on RSS alone: a probable leak."
             }
-            advice = "Look for what outlives a request (unbounded caches, global lists, retained closures or buffers); run with allocation profiling to see the call sites that hold the memory."
+            advice = "Look for what outlives a request (unbounded caches, global lists, retained closures or buffers); with the allocation agent (on by default in hosted runs; `highwater record --agent`) Highwater names the call sites that hold the memory."
         case .stillGrowing:
             label = "still growing"
             finding = "RSS rose \(bytes(rise)) and had not settled by the end"
