@@ -116,8 +116,8 @@ public struct AllocationProfile: Sendable {
         var shown: [String: (Double, Double)] = [:]
         var retainedBy: [String: Set<Int>] = [:]
         for s in stacks {
-            if !s.retainedRequests.isEmpty { retainedBy[Self.site(s.frames), default: []].formUnion(s.retainedRequests) }
             let name = Self.site(s.frames)
+            if !s.retainedRequests.isEmpty { retainedBy[name, default: []].formUnion(s.retainedRequests) }
             var site = bySite[name] ?? AllocationSite(site: name)
             site.alloc_count += UInt64(s.allocCount.rounded())
             site.alloc_bytes += UInt64(s.allocBytes.rounded())
