@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import HighwaterRecords
 import HighwaterSystem
 
@@ -89,7 +90,9 @@ public enum HTMLReport {
         if let spread = scenario.spread { h += spreadTable(spread) }
         if let uploads = scenario.uploads { h += uploadSection(uploads, runs: scenario.runs) }
         h += workloadTable(scenario)
-        for run in scenario.runs { h += runSection(run) }
+        // A record's flame graph spans all its phases: drawn with the first, named in the others.
+        var drawn: [String: String] = [:]
+        for run in scenario.runs { h += runSection(run, drawn: &drawn) }
         return h + "</section>\n"
     }
 
@@ -162,7 +165,8 @@ public enum HTMLReport {
         return h + "</table>"
     }
 
-    static func runSection(_ run: ReportModel.Run) -> String {
+    /// - Parameter drawn: the flame graphs drawn so far in the scenario, by file, with the configuration they were drawn in.
+    static func runSection(_ run: ReportModel.Run, drawn: inout [String: String]) -> String {
         let s = run.summary, f = run.facts, r = run.data.requests, samples = run.data.samples
         var h = "<section class=\"run\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(run.diagnosis))</h3>"
         if let configuration = s.configuration, !configuration.isEmpty {
@@ -233,7 +237,7 @@ public enum HTMLReport {
                                names: ["later requests on a thread", "first request on a new thread"], colors: [palette[2], palette[1]]).svg()
             }
         }
-        h += allocationSection(run)
+        h += allocationSection(run, drawn: &drawn)
         if !s.expectations.isEmpty {
             h += "<table><tr><th class=\"l\">expectation</th><th class=\"l\">result</th><th class=\"l\">observed</th></tr>"
             for e in s.expectations {
@@ -255,7 +259,7 @@ public enum HTMLReport {
     /// Who holds the memory, from the allocation agent: the sites that held the most at the end (from the summary)
     /// and the flame graph of retained bytes (from `retained.folded` beside the run; allocated bytes when nothing
     /// was retained). Empty for a run without the agent.
-    static func allocationSection(_ run: ReportModel.Run) -> String {
+    static func allocationSection(_ run: ReportModel.Run, drawn: inout [String: String]) -> String {
         guard let sites = run.summary.allocation_sites, !sites.isEmpty else { return "" }
         let requests = max(run.summary.requests, 1)
         var h = "<h4>Who holds the memory (allocation samples)</h4><table><tr><th class=\"l\">site</th><th class=\"l\">called from</th>"
@@ -274,10 +278,16 @@ public enum HTMLReport {
         let parent = FileTree.directory(of: run.data.directory)
         let folders = [run.data.directory] + (run.summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
         for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
-            guard let (path, bytes) = folders.lazy.compactMap({ folder in (try? ReportFile.readAll(folder + "/" + file)).map { (folder + "/" + file, $0) } }).first,
-                  bytes.count <= FlameGraph.maxFileBytes else { continue }
+            let found = folders.lazy.map { $0 + "/" + file }.first { access($0, R_OK) == 0 }
+            if let path = found, let first = drawn[path] {
+                h += "<p class=\"meta\">\(Markup.escape(title)): the profile of the target's whole life, drawn above with "
+                    + "\(Markup.escape(first)) (\(Markup.escape(path))).</p>"
+                break
+            }
+            guard let path = found, let bytes = try? ReportFile.readAll(path), bytes.count <= FlameGraph.maxFileBytes else { continue }
             let graph = FlameGraph(title: title, folded: String(decoding: bytes, as: UTF8.self))
             if graph.isEmpty { continue }
+            drawn[path] = run.summary.config
             h += graph.svg()
             h += "<p class=\"meta\">\(Markup.escape(path)) opens in speedscope, inferno or flamegraph.pl; profile.pb.gz in go tool pprof.</p>"
             break
