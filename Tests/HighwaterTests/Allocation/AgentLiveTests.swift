@@ -57,6 +57,13 @@ struct AgentLiveTests {
         let steps: String
         let live: String
         func step(_ name: String) throws { try FileTree.writeAtomically([UInt8](), to: steps + "/" + name) }
+
+        /// Steps it to keep its memory, waits until it has, and gives its live file.
+        func allocated() async throws -> AgentLiveFile {
+            try step("allocate")
+            try #require(await TestSupport.appears(steps + "/allocated"))
+            return try #require(AgentLiveHeap(directory: live).file(of: child.pid))
+        }
     }
 
     /// Starts `keeper` with the agent preloaded and its live files in a fresh directory; `body` gets it once started.
@@ -101,9 +108,7 @@ struct AgentLiveTests {
           .enabled(if: AllocationAgentTests.compiler != nil, "no C compiler (cc) to build the test program"))
     func mallinfoOnRequest() async throws {
         try await Self.withKeeper(churn: true) { keeper in
-            try keeper.step("allocate")
-            try #require(await TestSupport.appears(keeper.steps + "/allocated"))
-            let file = try #require(AgentLiveHeap(directory: keeper.live).file(of: keeper.child.pid))
+            let file = try await keeper.allocated()
             let report = try file.request(timeoutNs: 10_000_000_000)
             let arenas = try #require(report.arenas, "\(report.arenaListError ?? "")")
             #expect(arenas.count >= 1 && arenas.first?.index == 0, "\(arenas)")
@@ -123,9 +128,7 @@ struct AgentLiveTests {
           .enabled(if: AllocationAgentTests.compiler != nil, "no C compiler (cc) to build the test program"))
     func idleTargetTimesOut() async throws {
         try await Self.withKeeper(churn: false) { keeper in
-            try keeper.step("allocate")
-            try #require(await TestSupport.appears(keeper.steps + "/allocated"))
-            let file = try #require(AgentLiveHeap(directory: keeper.live).file(of: keeper.child.pid))
+            let file = try await keeper.allocated()
             do throws(AgentLiveFile.Failure) {
                 let report = try file.request(timeoutNs: 300_000_000)
                 Issue.record("an idle target answered: \(report)")

@@ -10,13 +10,11 @@ struct RecordCommandTests {
     func recordsPhases() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--expect", "threads_max >= 1", "--expect", "growth.classification != linear",
-                                       "--load", "GET http://127.0.0.1:\(port)/work n=30",
-                                       "--load", "http://127.0.0.1:\(port)/work n=40 c=4 body=8KiB", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir) { port in
+            ["--expect", "threads_max >= 1", "--expect", "growth.classification != linear",
+             "--load", "GET http://127.0.0.1:\(port)/work n=30", "--load", "http://127.0.0.1:\(port)/work n=40 c=4 body=8KiB"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let results = try RecordTestServer.results(out)
         #expect(results.runs.map(\.run_id) == ["01-get-work", "02-post-work"])
@@ -51,12 +49,10 @@ struct RecordCommandTests {
     func phasePeaks() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-peaks")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--load", "GET http://127.0.0.1:\(port)/spike n=3",
-                                       "--load", "GET http://127.0.0.1:\(port)/work n=20", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir) { port in
+            ["--load", "GET http://127.0.0.1:\(port)/spike n=3", "--load", "GET http://127.0.0.1:\(port)/work n=20"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let runs = try RecordTestServer.results(out).runs
         try #require(runs.count == 2)
@@ -71,16 +67,14 @@ struct RecordCommandTests {
     func agent() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port, exitOnTerm: true)
-        let out = dir + "/results"
         var environment = ProcessEnvironment.current
         environment["HIGHWATER_AGENT_SAMPLE_BYTES"] = "0"
         // At 100 a second the leaking phase lasts 0.4 s however fast the machine: about 40 samples at 10 ms, past the
         // 10 a verdict needs (unpaced, a quiet machine served the 40 in 80 ms: 8 samples, "not enough to judge").
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--load", "GET http://127.0.0.1:\(port)/leak n=40 rate=100",
-                                       "--load", "GET http://127.0.0.1:\(port)/work n=20", "--"] + server, environment: environment)
+        let r = try await RecordTestServer.record(in: dir, exitOnTerm: true, environment: environment) { port in
+            ["--agent", "--load", "GET http://127.0.0.1:\(port)/leak n=40 rate=100", "--load", "GET http://127.0.0.1:\(port)/work n=20"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         for file in ["alloc-sites.jsonl", "retained.folded", "profile.pb.gz"] {
             #expect(access(out + "/record/" + file, R_OK) == 0, "\(file) missing")
@@ -119,12 +113,9 @@ struct RecordCommandTests {
     func agentWithoutExitHandlers() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-term")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
         // No exitOnTerm: SIGTERM ends python3 at once, and the agent's exit flush never runs.
-        let server = try RecordTestServer.command(dir: dir, port: port)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--load", "GET http://127.0.0.1:\(port)/leak n=600", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir) { port in ["--agent", "--load", "GET http://127.0.0.1:\(port)/leak n=600"] }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         // The census ticks ask the agent to write what it buffered: the leak's samples are on disk before the SIGTERM.
         // 600 requests keep 64 KiB each, 37.5 MiB; the last tick comes up to 200 ms before the end, so most of it.
@@ -138,12 +129,11 @@ struct RecordCommandTests {
     func agentSumsDescendants() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record-agent-tree")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
         // The server starts `sleep 300`, which loads the agent too (LD_PRELOAD is inherited) and maps a file of its own.
-        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true, exitOnTerm: true)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", "http://127.0.0.1:\(port)/", "--out", out,
-                                       "--load", "GET http://127.0.0.1:\(port)/leak n=20", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir, withChild: true, exitOnTerm: true) { port in
+            ["--agent", "--load", "GET http://127.0.0.1:\(port)/leak n=20"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let runs = try RecordTestServer.results(out).runs
         let run = try #require(runs.first)
@@ -209,11 +199,10 @@ struct RecordCommandTests {
     func ignoresSigterm() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port, ignoreTerm: true)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--grace", "500ms",
-                                       "--out", out, "--load", "GET http://127.0.0.1:\(port)/work n=5", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir, ignoreTerm: true) { port in
+            ["--grace", "500ms", "--load", "GET http://127.0.0.1:\(port)/work n=5"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let pids = RecordTestServer.pids(dir: dir)
         #expect(pids.count == 2)
@@ -305,13 +294,12 @@ struct RecordCommandTests {
         defer { TestSupport.removeTree(dir) }
         let tmp = dir + "/tmp"
         try FileTree.createDirectory(tmp)
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port)
-        let out = dir + "/results"
         var environment = ProcessEnvironment.current
         environment["TMPDIR"] = tmp
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--watch-dir", tmp,
-                                       "--load", "POST http://127.0.0.1:\(port)/hold n=3 body=1MiB", "--"] + server, environment: environment)
+        let r = try await RecordTestServer.record(in: dir, environment: environment) { port in
+            ["--watch-dir", tmp, "--load", "POST http://127.0.0.1:\(port)/hold n=3 body=1MiB"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let run = try #require(try RecordTestServer.results(out).runs.first)
         let holders = try #require(run.temp_dir_holders)
@@ -332,11 +320,10 @@ struct RecordCommandTests {
     func environmentReachesTheTarget() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--env", "MALLOC_ARENA_MAX=2",
-                                       "--load", "GET http://127.0.0.1:\(port)/work n=40 c=4", "--"] + server)
+        let r = try await RecordTestServer.record(in: dir) { port in
+            ["--env", "MALLOC_ARENA_MAX=2", "--load", "GET http://127.0.0.1:\(port)/work n=40 c=4"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let run = try #require(try RecordTestServer.results(out).runs.first)
         let census = try #require(run.arena_census)
@@ -349,12 +336,10 @@ struct RecordCommandTests {
     func timeLimit() async throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-record")
         defer { TestSupport.removeTree(dir) }
-        let port = RecordTestServer.freePort()
-        let server = try RecordTestServer.command(dir: dir, port: port, withChild: true)
-        let out = dir + "/results"
-        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out, "--time-limit", "4s",
-                                       "--load", "GET http://127.0.0.1:\(port)/work n=10000000", "--load", "GET http://127.0.0.1:\(port)/work n=5",
-                                       "--"] + server)
+        let r = try await RecordTestServer.record(in: dir, withChild: true) { port in
+            ["--time-limit", "4s", "--load", "GET http://127.0.0.1:\(port)/work n=10000000", "--load", "GET http://127.0.0.1:\(port)/work n=5"]
+        }
+        let out = r.out
         #expect(r.termination == .exited(1), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("time limit"), "\(r.stderr)")
         let results = try RecordTestServer.results(out)

@@ -103,6 +103,29 @@ enum RecordTestServer {
         return state != "Z"
     }
 
+    /// How one `record` of the test server ended, and where it wrote.
+    struct Recorded {
+        var termination: Termination
+        var stdout: String
+        var stderr: String
+        /// DIR/results.
+        var out: String
+        var port: Int
+    }
+
+    /// Starts the test server from `dir` on a free port (its behaviours as `command` takes them) and records it, as a
+    /// user would: `highwater record --ready http://127.0.0.1:PORT/ --out DIR/results ARGUMENTS… -- SERVER`, where
+    /// `arguments` gets the port for its load specs.
+    static func record(in dir: String, crashAt: Int? = nil, ignoreTerm: Bool = false, withChild: Bool = false, exitOnTerm: Bool = false,
+                       environment: [String: String]? = nil, _ arguments: (_ port: Int) -> [String]) async throws -> Recorded {
+        let port = freePort()
+        let server = try command(dir: dir, port: port, crashAt: crashAt, ignoreTerm: ignoreTerm, withChild: withChild, exitOnTerm: exitOnTerm)
+        let out = dir + "/results"
+        let r = await TestSupport.run([TestSupport.highwater, "record", "--ready", "http://127.0.0.1:\(port)/", "--out", out]
+                                      + arguments(port) + ["--"] + server, environment: environment)
+        return Recorded(termination: r.termination, stdout: r.stdout, stderr: r.stderr, out: out, port: port)
+    }
+
     static func results(_ out: String) throws -> ResultsSummary {
         try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json"))
     }
