@@ -60,7 +60,7 @@ HW_HIDDEN void hw_sampling_thread_exit(struct hw_thread_counts *t);
 HW_HIDDEN void hw_sampling_checkpoint(void);
 /// The thread crossed its sampling threshold with block p of `size` usable bytes.
 HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size);
-/// p, about to be freed, may be a sampled block.
+/// p, about to be freed, may be a sampled block: its bit is set (hw_maybe_sampled, which the caller tests first).
 HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size);
 
 /// Every thread's counters, mapped from DIR/PID.shm when HIGHWATER_AGENT_SHM is set (AgentLive.c).

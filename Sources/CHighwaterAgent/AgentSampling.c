@@ -423,8 +423,9 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
 
 HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) {
     // Inside the agent's own path (a signal handler that frees while the thread holds the lock):
-    // the free goes unrecorded, the block stays counted as held, and nothing waits.
-    if (t->busy || !hw_sampling_on || !hw_maybe_sampled((uintptr_t)p)) return;
+    // the free goes unrecorded, the block stays counted as held, and nothing waits. (The caller has checked the
+    // block's bit: hw_maybe_sampled.)
+    if (t->busy || !hw_sampling_on) return;
     struct hw_table *table = __atomic_load_n(&hw_table, __ATOMIC_ACQUIRE);
     if (table == NULL || hw_table_find(table, (uintptr_t)p) == NULL) return;
     t->busy = 1;

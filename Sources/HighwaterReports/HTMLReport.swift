@@ -91,7 +91,7 @@ public enum HTMLReport {
         if let uploads = scenario.uploads { h += uploadSection(uploads, runs: scenario.runs) }
         h += workloadTable(scenario)
         // A record's flame graph spans all its phases: drawn with the first, named in the others.
-        var drawn: [String: String] = [:]
+        var drawn: [String: String?] = [:]
         for run in scenario.runs { h += runSection(run, drawn: &drawn) }
         return h + "</section>\n"
     }
@@ -165,8 +165,9 @@ public enum HTMLReport {
         return h + "</table>"
     }
 
-    /// - Parameter drawn: the flame graphs drawn so far in the scenario, by file, with the configuration they were drawn in.
-    static func runSection(_ run: ReportModel.Run, drawn: inout [String: String]) -> String {
+    /// - Parameter drawn: the flame-graph files looked at so far in the scenario, with the configuration each was drawn
+    ///   in (nil: not drawable).
+    static func runSection(_ run: ReportModel.Run, drawn: inout [String: String?]) -> String {
         let s = run.summary, f = run.facts, r = run.data.requests, samples = run.data.samples
         var h = "<section class=\"run\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(run.diagnosis))</h3>"
         if let configuration = s.configuration, !configuration.isEmpty {
@@ -259,7 +260,7 @@ public enum HTMLReport {
     /// Who holds the memory, from the allocation agent: the sites that held the most at the end (from the summary)
     /// and the flame graph of retained bytes (from `retained.folded` beside the run; allocated bytes when nothing
     /// was retained). Empty for a run without the agent.
-    static func allocationSection(_ run: ReportModel.Run, drawn: inout [String: String]) -> String {
+    static func allocationSection(_ run: ReportModel.Run, drawn: inout [String: String?]) -> String {
         guard let sites = run.summary.allocation_sites, !sites.isEmpty else { return "" }
         let requests = max(run.summary.requests, 1)
         var h = "<h4>Who holds the memory (allocation samples)</h4><table><tr><th class=\"l\">site</th><th class=\"l\">called from</th>"
@@ -278,13 +279,17 @@ public enum HTMLReport {
         let parent = FileTree.directory(of: run.data.directory)
         let folders = [run.data.directory] + (run.summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
         for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
-            let found = folders.lazy.map { $0 + "/" + file }.first { access($0, R_OK) == 0 }
-            if let path = found, let first = drawn[path] {
+            guard let path = folders.lazy.map({ $0 + "/" + file }).first(where: { access($0, R_OK) == 0 }) else { continue }
+            if let first = drawn[path] {
+                // Drawn above, or looked at and not drawable (empty, or too large): either way not read again.
+                guard let first else { continue }
                 h += "<p class=\"meta\">\(Markup.escape(title)): the profile of the target's whole life, drawn above with "
                     + "\(Markup.escape(first)) (\(Markup.escape(path))).</p>"
                 break
             }
-            guard let path = found, let bytes = try? ReportFile.readAll(path), bytes.count <= FlameGraph.maxFileBytes else { continue }
+            drawn[path] = .some(nil)
+            guard (try? FileTree.size(path)).map({ $0 <= FlameGraph.maxFileBytes }) ?? false,
+                  let bytes = try? ReportFile.readAll(path) else { continue }
             let graph = FlameGraph(title: title, folded: String(decoding: bytes, as: UTF8.self))
             if graph.isEmpty { continue }
             drawn[path] = run.summary.config

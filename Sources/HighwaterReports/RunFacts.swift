@@ -43,7 +43,7 @@ public struct RunFacts: Sendable {
         arenas = Self.arenasText(s)
         baseline = e?.baseline_bytes ?? s.rss_start
         steady = s.rss_steady ?? e?.steady_bytes ?? s.rss_end
-        growth = e.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? s.rss_growth
+        growth = s.verdictGrowth
         slopeBytesPerRequest = s.growth.slope_bytes_per_request
         plateauPosition = s.growth.first_plateau_request == nil ? nil : e?.plateau_position
         plateauThreads = s.plateau_threads

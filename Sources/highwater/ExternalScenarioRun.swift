@@ -17,7 +17,8 @@ enum ExternalScenarioRun {
             if Interruption.requested { break }
             Terminal.line("[\(n + 1)/\(configurations.count)] \(scenario.name) \(configuration.config): "
                 + (configuration.phases.count == 1 ? "1 load phase" : "\(configuration.phases.count) load phases") + " at an external target")
-            // The record itself clears only its own configuration's phases; a scenario clears all of its earlier ones.
+            // The record clears them too, but a first configuration whose target cannot start writes its run before any
+            // record does: the scenario's earlier run directories go here, before its first configuration.
             if !runs.contains(where: { $0.scenario == scenario.name }) { RunSession.clearEarlierRuns(ofScenarios: [scenario.name], in: out) }
             runs += await record(configuration, of: scenario, quick: quick, requests: requests, out: out, timeLimitNs: timeLimitNs, after: runs)
         }

@@ -6,7 +6,7 @@ import HighwaterRecords
 public enum GrowthExplanation {
     public static func explain(_ s: inout RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
         let g = s.growth, e = g.evidence
-        let rise = e.map { Double($0.steady_bytes) - Double($0.baseline_bytes) } ?? Double(s.rss_growth)
+        let rise = Double(s.verdictGrowth)
         let counted = e?.requests_counted ?? s.requests
         var label: String, finding: String, advice: String?
         switch g.classification {

@@ -86,7 +86,7 @@ public final class ExternalTarget: @unchecked Sendable {
             }
             return group
         }
-        var living = { () -> [Int32] in Array(family.union(scannedGroup())).filter(Self.isAlive) }
+        let living = { () -> [Int32] in Array(family.union(scannedGroup())).filter(Self.isAlive) }
         if !rootAlreadyEnded || !living().isEmpty { _ = kill(-pid, SIGTERM) }
         let deadline = MonotonicClock.nanoseconds() &+ graceNs
         var killed = false
@@ -106,7 +106,6 @@ public final class ExternalTarget: @unchecked Sendable {
         let termination = process.wait(timeoutNs: 5_000_000_000)
         let killDeadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
         groupScannedAt = 0
-        living = { Array(family.union(scannedGroup())).filter(Self.isAlive) }
         var left = living()
         while !left.isEmpty && MonotonicClock.nanoseconds() < killDeadline {
             MonotonicClock.sleep(nanoseconds: 10_000_000)

@@ -75,7 +75,7 @@ public enum AgentPreload {
         defer { Syscall.close(fd) }
         var head: (UInt8, UInt8) = (0, 0)
         if withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 2, 0) }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
-        return ELFSymbols(path: path)?.hasInterpreter ?? false
+        return ELFSymbols.hasInterpreter(path: path)
     }
 
     private static let warned = Atomic<Bool>(false)

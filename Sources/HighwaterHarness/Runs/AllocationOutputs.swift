@@ -67,7 +67,7 @@ public enum AllocationOutputs {
             let longest = all.map(\.sampledNs).max() ?? 0
             for (k, name) in names.enumerated() {
                 let events = all[k]
-                if k > 0 || name != AgentPreload.eventsFile, events.sampledNs * 10 < longest {
+                if name != AgentPreload.eventsFile, events.sampledNs * 10 < longest {
                     brief.append(events.pid)
                     continue
                 }

@@ -87,9 +87,8 @@ public struct RunSession {
     func oneLine(_ s: RunSummary, planned: Int) -> String {
         var text = s.timed_out_after_s.map { "TIMED OUT after \(Quantity.format($0)) s; " } ?? ""
         let peakSource = s.rss_peak_source == "VmHWM" ? " (VmHWM, between samples)" : ""
-        // The growth the verdict and the report speak of: the steady level over the baseline after the warm-up, not
-        // the last reading over the first (which a spike at either end moves); that without evidence.
-        let growth = s.growth.evidence.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? s.rss_growth
+        // The growth the verdict and the report speak of.
+        let growth = s.verdictGrowth
         text += "\(s.growth.classification.rawValue): growth \(Quantity.formatBytes(growth)), peak \(Quantity.formatBytes(s.rss_peak))\(peakSource), "
         text += "threads \(s.threads_max), arenas \(s.arenas_max.map(String.init) ?? "n/a (\(s.allocator ?? "not measured"))"), p99 \(Quantity.format(s.latency_ms.p99)) ms, "
         text += "\(Quantity.format(s.throughput_rps)) req/s, errors \(s.errors)"

@@ -68,7 +68,6 @@ public final class AgentLiveHeap: Sendable {
 
     /// glibc's view summed over the processes that have answered (mallinfo2 of each, its latest answer).
     public struct MallocReading: Sendable, Equatable {
-        public var inUse: UInt64 = 0
         public var free: UInt64 = 0
         public var system: UInt64 = 0
         public var processes = 0
@@ -90,7 +89,7 @@ public final class AgentLiveHeap: Sendable {
             var reading = MallocReading()
             for pid in pids {
                 guard let r = s.answers[pid] else { continue }
-                reading.inUse += r.inUse; reading.free += r.fordblks; reading.system += r.system
+                reading.free += r.fordblks; reading.system += r.system
                 reading.processes += 1
             }
             return reading.processes > 0 ? reading : nil

@@ -8,8 +8,6 @@ public final class ELFSymbols: @unchecked Sendable {
     private struct Segment { var fileOffset: UInt64; var size: UInt64; var address: UInt64 }
 
     private var symbols: [Symbol] = []
-    /// The file names a program interpreter (PT_INTERP): the dynamic loader runs for it, so LD_PRELOAD can take.
-    public private(set) var hasInterpreter = false
     private var segments: [Segment] = []
     /// The file, mapped: symbol names are read from it when asked for.
     private var file: MappedFile?
@@ -18,19 +16,11 @@ public final class ELFSymbols: @unchecked Sendable {
 
     /// nil when the file cannot be read or is not a 64-bit little-endian ELF file.
     public init?(path: String) {
-        guard let file = try? MappedFile(path: path), file.bytes.count > 64 else { return nil }
+        guard let file = try? MappedFile(path: path), let headers = Self.programHeaders(file.bytes) else { return nil }
         self.file = file
-        guard read(UInt32.self, 0) == 0x464C_457F, read(UInt8.self, 4) == 2, read(UInt8.self, 5) == 1 else { return nil }
-        let phoff = Int(read(UInt64.self, 0x20)), shoff = Int(read(UInt64.self, 0x28))
-        let phentsize = Int(read(UInt16.self, 0x36)), phnum = Int(read(UInt16.self, 0x38))
+        segments = headers.segments
+        let shoff = Int(read(UInt64.self, 0x28))
         let shentsize = Int(read(UInt16.self, 0x3A)), shnum = Int(read(UInt16.self, 0x3C))
-        for i in 0..<phnum {
-            let p = phoff + i * phentsize
-            if p + 4 <= length, read(UInt32.self, p) == 3 { hasInterpreter = true }  // PT_INTERP
-            guard p + 56 <= length, read(UInt32.self, p) == 1 else { continue }  // PT_LOAD
-            segments.append(Segment(fileOffset: read(UInt64.self, p + 8), size: read(UInt64.self, p + 32),
-                                    address: read(UInt64.self, p + 16)))
-        }
         // .symtab when the file has one (every symbol), .dynsym otherwise (the exported ones).
         for wanted: UInt32 in [2, 11] where symbols.isEmpty {
             for i in 0..<shnum {
@@ -56,9 +46,37 @@ public final class ELFSymbols: @unchecked Sendable {
         symbols.sort { $0.start < $1.start }
     }
 
-    private func read<T: FixedWidthInteger>(_: T.Type, _ offset: Int) -> T {
-        guard let base, offset >= 0, offset + MemoryLayout<T>.size <= length else { return 0 }
+    /// Whether the file names a program interpreter (PT_INTERP): the dynamic loader runs for it, so LD_PRELOAD can
+    /// take. Reads the ELF header and the program headers, not the symbol tables.
+    public static func hasInterpreter(path: String) -> Bool {
+        guard let file = try? MappedFile(path: path) else { return false }
+        return programHeaders(file.bytes)?.interpreter ?? false
+    }
+
+    /// The loadable segments and whether there is a PT_INTERP; nil when the bytes are not a 64-bit little-endian ELF file.
+    private static func programHeaders(_ bytes: UnsafeRawBufferPointer) -> (interpreter: Bool, segments: [Segment])? {
+        func read<T: FixedWidthInteger>(_ type: T.Type, _ offset: Int) -> T { Self.read(type, offset, in: bytes) }
+        guard bytes.count > 64, read(UInt32.self, 0) == 0x464C_457F, read(UInt8.self, 4) == 2, read(UInt8.self, 5) == 1 else { return nil }
+        let phoff = Int(read(UInt64.self, 0x20))
+        let phentsize = Int(read(UInt16.self, 0x36)), phnum = Int(read(UInt16.self, 0x38))
+        var interpreter = false, segments: [Segment] = []
+        for i in 0..<phnum {
+            let p = phoff + i * phentsize
+            if p + 4 <= bytes.count, read(UInt32.self, p) == 3 { interpreter = true }  // PT_INTERP
+            guard p + 56 <= bytes.count, read(UInt32.self, p) == 1 else { continue }  // PT_LOAD
+            segments.append(Segment(fileOffset: read(UInt64.self, p + 8), size: read(UInt64.self, p + 32),
+                                    address: read(UInt64.self, p + 16)))
+        }
+        return (interpreter, segments)
+    }
+
+    private static func read<T: FixedWidthInteger>(_: T.Type, _ offset: Int, in bytes: UnsafeRawBufferPointer) -> T {
+        guard let base = bytes.baseAddress, offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return 0 }
         return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    private func read<T: FixedWidthInteger>(_ type: T.Type, _ offset: Int) -> T {
+        file.map { Self.read(type, offset, in: $0.bytes) } ?? 0
     }
 
     /// The function holding the byte at `fileOffset` of the file, and how far into it; nil when none does.

@@ -133,6 +133,12 @@ public struct RunSummary: Codable, Equatable, Sendable {
 }
 
 extension RunSummary {
+    /// The growth the verdict speaks of: the steady level over the baseline after the warm-up, not the last reading
+    /// over the first (which a spike at either end moves); the last over the first without evidence.
+    public var verdictGrowth: Int64 {
+        growth.evidence.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? rss_growth
+    }
+
     /// Workload fields that are sizes, so `workload.largest_passed >= 63 MiB` reads and reports print units;
     /// ratios such as `bytes_written_per_byte` are plain numbers.
     public static func isSize(workloadField key: String) -> Bool {
