@@ -75,10 +75,11 @@ struct SampleCommand: ParsableCommand {
             if let pid {
                 target = pid
             } else {
-                var environment = try agentEnvironment()
-                if environment != nil, let live = try? AgentLiveHeap.makeDirectory() {
-                    environment?[AgentLiveHeap.variable] = live
-                    liveDirectory = live
+                var environment: [String: String]?
+                if let library = try agentLibrary() {
+                    var preloading = ProcessEnvironment.current
+                    liveDirectory = AgentPreload.preloadWatched(library, into: &preloading, eventsIn: out)
+                    environment = preloading
                 }
                 child = try ChildProcess(command, environment: environment)
                 target = child!.pid
@@ -129,7 +130,7 @@ struct SampleCommand: ParsableCommand {
             print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
         }
         if liveDirectory != nil {
-            print(Self.liveHeapLine(samplesAt: path))
+            print(Self.liveHeapLine(totals))
         }
         if agent, child != nil {
             let written = AllocationOutputs.write(directory: out, requests: 0)
@@ -153,28 +154,22 @@ struct SampleCommand: ParsableCommand {
     }
 
     /// "live heap (read from inside it while it ran): peak 12 MiB, 3 MiB at the last sample", from the samples.
-    static func liveHeapLine(samplesAt path: String) -> String {
-        let heaps = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(path)) ?? []).compactMap(\.heap_in_use)
-        guard let last = heaps.last else {
+    static func liveHeapLine(_ totals: Sampler.Totals) -> String {
+        guard let last = totals.lastHeapInUse else {
             return "live heap: the agent's live file never appeared (the command did not load the agent, or ended first)"
         }
-        return "live heap (read from inside it while it ran, \(heaps.count) samples): peak \(Quantity.formatBytes(Double(heaps.max() ?? 0))), "
+        return "live heap (read from inside it while it ran, \(totals.heapSamples) samples): peak \(Quantity.formatBytes(Double(totals.peakHeapInUse))), "
             + "\(Quantity.formatBytes(Double(last))) at the last sample"
     }
 
-    /// The command's environment: this one, plus the agent when --agent asks and the command can take it.
-    func agentEnvironment() throws -> [String: String]? {
+    /// The agent to preload, when --agent asks and the command can take it.
+    func agentLibrary() throws -> String? {
         guard agent else { return nil }
         AllocationOutputs.clear(out)
-        let library: String
         do {
-            guard let found = try AgentPreload.library(for: command, besideExecutable: Executable.current) else { return nil }
-            library = found
+            return try AgentPreload.library(for: command, besideExecutable: Executable.current)
         } catch {
             throw HighwaterFailure.couldNotRun(error.description)
         }
-        var environment = ProcessEnvironment.current
-        AgentPreload.preload(library, into: &environment, eventsIn: out)
-        return environment
     }
 }

@@ -8,19 +8,6 @@ import HighwaterSystem
 /// (the census): retention measured, not guessed; and after the target has ended (the agent writes its events at
 /// exit) the record's allocation profiles.
 public enum RecordAgent {
-    /// Adds the agent to the target's environment, its events going to the record's directory and its live files to
-    /// a directory made for them (returned; the session removes it), or to none when it cannot be made.
-    static func preload(_ library: String, into environment: inout [String: String], directory: String) -> String? {
-        AllocationOutputs.clear(directory)
-        AgentPreload.preload(library, into: &environment, eventsIn: directory)
-        guard let live = try? AgentLiveHeap.makeDirectory() else {
-            Terminal.write("highwater: no directory for the agent's live files in /dev/shm or the temp dir: the live heap is known only after the target exits\n")
-            return nil
-        }
-        environment[AgentLiveHeap.variable] = live
-        return live
-    }
-
     /// The phase's live heap as the samples read it while the target ran: heap_live_start and heap_live_end, and what
     /// part of glibc's resident heaps was not live at the last census reading.
     static func applyLiveHeap(to summary: inout RunSummary, samples: [SampleRecord]) {

@@ -79,7 +79,8 @@ public struct RecordSession: Sendable {
             var environment = ProcessEnvironment.current
             for (k, v) in options.environment { environment[k] = v }
             if let library = options.agentLibrary {
-                options.agentLiveDirectory = RecordAgent.preload(library, into: &environment, directory: targetDirectory)
+                AllocationOutputs.clear(targetDirectory)
+                options.agentLiveDirectory = AgentPreload.preloadWatched(library, into: &environment, eventsIn: targetDirectory)
             }
             do {
                 target = try ExternalTarget(command: options.command, environment: environment, directory: targetDirectory,

@@ -47,6 +47,19 @@ public enum AgentPreload {
         environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
     }
 
+    /// For a target watched from outside (`sample`, `record`): preloads the agent with its events going to `directory`
+    /// and its live files to a directory made for them (returned; the caller removes it), or to none when it cannot be
+    /// made, said on stderr: the live heap is then known only after the target exits.
+    public static func preloadWatched(_ library: String, into environment: inout [String: String], eventsIn directory: String) -> String? {
+        preload(library, into: &environment, eventsIn: directory)
+        guard let live = try? AgentLiveHeap.makeDirectory() else {
+            Terminal.write("highwater: no directory for the agent's live files in /dev/shm or the temp dir: the live heap is known only after the target exits\n")
+            return nil
+        }
+        environment[AgentLiveHeap.variable] = live
+        return live
+    }
+
     /// The agent is not built beside the executable.
     public struct Missing: Error, CustomStringConvertible {
         public var executable: String

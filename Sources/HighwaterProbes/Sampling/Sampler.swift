@@ -61,6 +61,10 @@ public final class Sampler: @unchecked Sendable {
         public var peakSource: String { kernelPeakRSS > peakRSS ? "VmHWM" : "sampled" }
         public var peakThreads: UInt64 = 0
         public var peakArenas: UInt64 = 0
+        /// The live heap, in the samples that carry it (`heap_in_use`): how many, the largest, the last.
+        public var heapSamples = 0
+        public var peakHeapInUse: UInt64 = 0
+        public var lastHeapInUse: UInt64?
         public var firstNs: UInt64 = 0
         public var lastNs: UInt64 = 0
         /// Samples taken later than their deadline by more than one interval.
@@ -316,6 +320,11 @@ public final class Sampler: @unchecked Sendable {
             t.kernelPeakRSS = max(t.kernelPeakRSS, r.vm_hwm)
             t.peakThreads = max(t.peakThreads, r.threads)
             t.peakArenas = max(t.peakArenas, r.arenas ?? 0)
+            if let heap = r.heap_in_use {
+                t.heapSamples += 1
+                t.peakHeapInUse = max(t.peakHeapInUse, heap)
+                t.lastHeapInUse = heap
+            }
             if late { t.late += 1 }
             t.latest = r
             if fromLoop { for (i, watch) in watches.enumerated() { t.watched[i] = watch.record } }
