@@ -49,12 +49,7 @@ public struct LoadDriver: Sendable {
     /// Sends every request; `progress` is called about four times a second with the count done.
     /// - Parameter stop: checked before each request; true ends the load (the target has died).
     public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil) async -> Result {
-        var config = HTTPClient.Configuration()
-        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, load.concurrency)
-        config.timeout.connect = .seconds(10)
-        config.timeout.read = .seconds(120)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        let next = Counter()
+        let client = Self.client(concurrency: load.concurrency)
         let done = Counter()
         let started = MonotonicClock.nanoseconds()
         let total = load.requests
@@ -70,23 +65,24 @@ public struct LoadDriver: Sendable {
                 }
             }
         }
-        var final = await Self.schedule(requests: total, warmup: warmup, concurrency: load.concurrency, rate: rate, startedNs: started,
-                                        next: next, stop: stop) { i, partial in
+        let final = await Self.schedule(requests: total, warmup: warmup, concurrency: load.concurrency, rate: rate, startedNs: started,
+                                        stop: stop) { i, partial in
             await Self.send(request: i, to: url, with: client, body: bodyMaker, into: &partial)
             done.increment()
         }
         reporter?.cancel()
-        final.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
         return final
     }
 
     /// Requests `0..<requests` by index: the first `warmup` one at a time, then the rest by `concurrency` workers, at
-    /// `rate` a second from `startedNs` when set; `next` hands out the indices, so the workers go on from the warm-up.
+    /// `rate` a second from `startedNs` when set; one counter hands out the indices, so the workers go on from the
+    /// warm-up. The result's wall time runs from `startedNs` to the end.
     /// Each stops when `stop` says so (the target has died, a time limit) or on Ctrl-C. The load of `run` and of
     /// `record`'s phases, so both pace, warm up and stop alike.
-    static func schedule(requests total: Int, warmup: Int, concurrency: Int, rate: Double?, startedNs started: UInt64, next: Counter,
+    static func schedule(requests total: Int, warmup: Int, concurrency: Int, rate: Double?, startedNs started: UInt64,
                          stop: (@Sendable () -> Bool)?, send: @escaping @Sendable (Int, inout Result) async -> Void) async -> Result {
+        let next = Counter()
         let halted = { @Sendable in Interruption.requested || (stop?() ?? false) }
         var result = await watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
             var partial = Result()
@@ -95,7 +91,10 @@ public struct LoadDriver: Sendable {
             }
             return partial
         }
-        guard !halted() else { return result }
+        guard !halted() else {
+            result.wallNs = MonotonicClock.nanoseconds() - started
+            return result
+        }
         result.add(await watched(stop: stop, workers: max(1, concurrency)) {
             var partial = Result()
             requests: while !Task.isCancelled && !halted() {
@@ -112,7 +111,17 @@ public struct LoadDriver: Sendable {
             }
             return partial
         })
+        result.wallNs = MonotonicClock.nanoseconds() - started
         return result
+    }
+
+    /// The client of one load: up to `concurrency` connections to the target, 10 s to connect, 120 s to answer.
+    static func client(concurrency: Int) -> HTTPClient {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, concurrency)
+        config.timeout.connect = .seconds(10)
+        config.timeout.read = .seconds(120)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
     /// One request: its latency, status and bytes, or its error, added to `partial`.

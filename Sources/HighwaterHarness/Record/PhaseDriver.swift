@@ -34,19 +34,12 @@ struct PhaseDriver: Sendable {
     }
 
     func run(stop: @escaping @Sendable () -> Bool) async -> Outcome {
-        var config = HTTPClient.Configuration()
-        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = spec.concurrency
-        config.timeout.connect = .seconds(10)
-        config.timeout.read = .seconds(120)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        let next = Counter()
-        let started = MonotonicClock.nanoseconds()
+        let client = LoadDriver.client(concurrency: spec.concurrency)
         let uploads = UploadTally()
-        var result = await LoadDriver.schedule(requests: spec.requests, warmup: min(warmup, spec.requests), concurrency: spec.concurrency,
-                                               rate: spec.rate, startedNs: started, next: next, stop: stop) { i, partial in
+        let result = await LoadDriver.schedule(requests: spec.requests, warmup: min(warmup, spec.requests), concurrency: spec.concurrency,
+                                               rate: spec.rate, startedNs: MonotonicClock.nanoseconds(), stop: stop) { i, partial in
             await send(request: i, with: client, into: &partial, uploads: uploads)
         }
-        result.wallNs = MonotonicClock.nanoseconds() - started
         try? await client.shutdown()
         let tally = uploads.state.withLock { $0 }
         return Outcome(result: result, largestPassed: tally.largestPassed, firstFailure: tally.firstFailure)
