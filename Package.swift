@@ -24,6 +24,19 @@ let package = Package(
             pkgConfig: "libunwind",
             providers: [.apt(["libunwind-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev: gzip for the pprof profiles, rather than a compressor of our own.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // libyaml's event parser from Debian's libyaml-dev, declared here: Yams keeps its own copy (CYaml) as a
+        // target that is not a product, so importing it would be an undeclared dependency.
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // glibc allocator introspection, gettid and stack capture: what Swift cannot call.
         .target(
             name: "CHighwater",
@@ -53,7 +66,7 @@ let package = Package(
         // Readings of a process: /proc, cgroup, filesystems, the allocator, stacks; the sampler.
         .target(
             name: "HighwaterProbes",
-            dependencies: ["CHighwater", "HighwaterSystem", "HighwaterRecords"]
+            dependencies: ["CHighwater", "CZlib", "HighwaterSystem", "HighwaterRecords"]
         ),
         // The arithmetic over records: growth verdicts, percentiles, run summaries.
         .target(name: "HighwaterAnalysis", dependencies: ["HighwaterRecords"]),
@@ -80,7 +93,7 @@ let package = Package(
         // Scenario files: parsing, validation, sweeps, expectations, limits.
         .target(
             name: "HighwaterScenarios",
-            dependencies: ["HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CLibYAML", "HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
         .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords"]),
@@ -88,7 +101,7 @@ let package = Package(
         .target(
             name: "HighwaterFuzzTargets",
             dependencies: [
-                "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
+                "HighwaterSystem", "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
