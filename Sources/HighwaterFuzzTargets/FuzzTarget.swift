@@ -4,6 +4,7 @@ import HighwaterReports
 import HighwaterScenarios
 import HighwaterUploads
 import NIOCore
+import HighwaterSystem
 
 /// One parser of untrusted input, driven with arbitrary bytes: by libFuzzer in `highwater-fuzz`, and by the
 /// test suite over the committed seeds and the inputs that once crashed it (`fuzz/<name>/`).
@@ -56,7 +57,7 @@ public struct FuzzTarget: Sendable {
 /// The multipart target's set-up: one destination and temp dir per process, small limits so no input fills a disk.
 enum UploadFuzzing {
     static let directory: String = {
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+        let base = Syscall.canAccess("/dev/shm", W_OK) ? "/dev/shm" : "/tmp"
         var template = Array("\(base)/highwater-fuzz-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { fatalError("cannot make a directory in \(base)") }
         return String(cString: made)
@@ -82,6 +83,6 @@ enum UploadFuzzing {
             do { try receiver.receive(buffer) } catch { return }
             offset += n
         }
-        if let result = try? receiver.finish() { unlink(result.destinationPath) }
+        if let result = try? receiver.finish() { Syscall.unlinkIfPresent(result.destinationPath) }
     }
 }

@@ -279,7 +279,7 @@ public enum HTMLReport {
         let parent = FileTree.directory(of: run.data.directory)
         let folders = [run.data.directory] + (run.summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
         for (file, title) in [("retained.folded", "Retained heap at the end, by stack"), ("alloc.folded", "Allocated bytes, by stack")] {
-            guard let path = folders.lazy.map({ $0 + "/" + file }).first(where: { access($0, R_OK) == 0 }) else { continue }
+            guard let path = folders.lazy.map({ $0 + "/" + file }).first(where: { Syscall.canAccess($0, R_OK) }) else { continue }
             if let first = drawn[path] {
                 // Drawn above, or looked at and not drawable (empty, or too large): either way not read again.
                 guard let first else { continue }

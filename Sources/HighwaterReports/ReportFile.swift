@@ -18,7 +18,7 @@ public struct ReportError: Error, CustomStringConvertible, Sendable {
 /// The report's file work on the system layer: whole files through `FileTree`, and results files of any
 /// size streamed a chunk at a time, since a million-request `requests.jsonl` must not be read whole.
 enum ReportFile {
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    static func exists(_ path: String) -> Bool { Syscall.canAccess(path, F_OK) }
 
     static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 

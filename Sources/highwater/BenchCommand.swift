@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let me = Executable.current
         let bench = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/highwater-bench"
-        guard access(bench, X_OK) == 0 else {
+        guard Syscall.canAccess(bench, X_OK) else {
             throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)")
         }
         let argv = ([bench] + arguments).map { strdup($0) } + [nil]

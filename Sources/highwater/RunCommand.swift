@@ -73,7 +73,7 @@ struct RunOptions: ParsableArguments {
         try CommandLineBounds.check(requests: nil, cores: cores)
     }
 
-    var cpuCount: Int { cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    var cpuCount: Int { cores ?? SystemFacts.onlineCPUs }
 }
 
 /// The numbers `run` and `check` take on the command line, within the bounds scenario files have.

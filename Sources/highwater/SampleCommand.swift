@@ -59,7 +59,7 @@ struct SampleCommand: ParsableCommand {
         if pid == nil && command.isEmpty { throw ValidationError("Give --pid PID, or a command after `--`.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
         if agent && command.isEmpty { throw ValidationError("--agent preloads into a command Highwater starts; give one after `--`.") }
-        if let pid, kill(pid, 0) != 0 && errno == ESRCH { throw ValidationError("No process has PID \(pid).") }
+        if let pid, !Syscall.processExists(pid) { throw ValidationError("No process has PID \(pid).") }
     }
 
     func run() throws {
@@ -116,7 +116,7 @@ struct SampleCommand: ParsableCommand {
             if Interruption.requested { reason = "interrupted"; break }
             if let limit, MonotonicClock.nanoseconds() - started >= limit { break }
             // Coarse on purpose: this thread only watches for the end; a wake-up every 2 ms cost as much as sampling.
-            usleep(20_000)
+            MonotonicClock.sleep(nanoseconds: 20_000_000)
         }
         let totals = sampler.stop()
         if let child, child.poll() == nil { child.terminate() }

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterRecords
+import HighwaterSystem
 import NIOCore
 import NIOHTTP1
 
@@ -69,26 +70,17 @@ final class ServedFile: Sendable {
     let size: Int
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw DownloadError(what: "open", path: path, errno: errno) }
-        var st = stat()
-        if fstat(fd, &st) != 0 {
-            let e = errno
-            close(fd)
-            throw DownloadError(what: "fstat", path: path, errno: e)
+        let fd = try Syscall.open(path, O_RDONLY)
+        do {
+            size = Int(try Syscall.status(descriptor: fd, path: path).st_size)
+        } catch {
+            Syscall.close(fd)
+            throw error
         }
         descriptor = fd
-        size = Int(st.st_size)
     }
 
-    deinit { close(descriptor) }
-}
-
-struct DownloadError: Error, CustomStringConvertible {
-    var what: String
-    var path: String
-    var errno: Int32
-    var description: String { "\(what) \(path): \(String(cString: strerror(errno))) (errno \(errno))" }
+    deinit { Syscall.close(descriptor) }
 }
 
 /// A slice of a file as a response body: chunk by chunk (read on the executor, written, awaited) or, without a
@@ -116,10 +108,12 @@ struct FileBody: Sendable {
             let file = self.file
             let chunk = try await executor.run { () throws -> ByteBuffer in
                 var buffer = ByteBufferAllocator().buffer(capacity: want)
-                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw in
-                    max(0, pread(file.descriptor, raw.baseAddress, want, off_t(at)))
+                let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw in
+                    try Syscall.pread(file.descriptor, into: UnsafeMutableRawBufferPointer(rebasing: raw.prefix(want)), at: at,
+                                      path: "fd \(file.descriptor)")
                 }
-                if n == 0 { throw DownloadError(what: "pread", path: "fd \(file.descriptor)", errno: errno) }
+                // The file is shorter than when it was opened: what is missing cannot be sent.
+                if n == 0 { throw SystemError("pread", path: "fd \(file.descriptor)", errno: EIO) }
                 return buffer
             }
             position += chunk.readableBytes

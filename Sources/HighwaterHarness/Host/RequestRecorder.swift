@@ -51,15 +51,9 @@ public final class RequestRecorder: @unchecked Sendable {
     /// Resident bytes of this process now.
     public func residentBytes() -> UInt64 {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
-            let n = pread(statm, buffer.baseAddress, buffer.count, 0)
-            guard n > 0 else { return 0 }
-            // statm: size resident shared …, in pages; we want the second field.
-            var i = 0
-            while i < n && buffer[i] != UInt8(ascii: " ") { i += 1 }
-            i += 1
-            var pages: UInt64 = 0
-            while i < n, buffer[i] >= 48, buffer[i] <= 57 { pages = pages * 10 + UInt64(buffer[i] - 48); i += 1 }
-            return pages * pageSize
+            guard let n = try? Syscall.pread(statm, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: "/proc/self/statm"),
+                  let parsed = try? ProcessStatm.parse(UnsafeBufferPointer(rebasing: buffer[..<n]), pageSize: pageSize) else { return 0 }
+            return parsed.resident
         }
     }
 

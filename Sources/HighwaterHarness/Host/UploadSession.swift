@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterRecords
+import HighwaterSystem
 import HighwaterUploads
 import NIOCore
 import NIOHTTP1
@@ -50,7 +51,7 @@ final class UploadSession: RequestSession, @unchecked Sendable {
         if failure == nil, let receiver {
             do {
                 let result = try receiver.finish()
-                if !workload.keepFiles { _ = unlink(result.destinationPath) }
+                if !workload.keepFiles { Syscall.unlinkIfPresent(result.destinationPath) }
                 record(start, status: 200, result: result)
                 return HostResponse(status: .ok, body: result.jsonBody)
             } catch {

@@ -87,7 +87,7 @@ public final class ExternalTarget: @unchecked Sendable {
             return group
         }
         let living = { () -> [Int32] in Array(family.union(scannedGroup())).filter(Self.isAlive) }
-        if !rootAlreadyEnded || !living().isEmpty { _ = kill(-pid, SIGTERM) }
+        if !rootAlreadyEnded || !living().isEmpty { Syscall.signal(-pid, SIGTERM) }
         let deadline = MonotonicClock.nanoseconds() &+ graceNs
         var killed = false
         while true {
@@ -96,8 +96,8 @@ public final class ExternalTarget: @unchecked Sendable {
             if MonotonicClock.nanoseconds() >= deadline {
                 // Counted as killed when the target itself outlived the grace period, not for a stray worker.
                 killed = process.poll() == nil
-                _ = kill(-pid, SIGKILL)
-                for member in left { _ = kill(member, SIGKILL) }
+                Syscall.signal(-pid, SIGKILL)
+                for member in left { Syscall.signal(member, SIGKILL) }
                 process.signal(SIGKILL)
                 break
             }
@@ -116,7 +116,7 @@ public final class ExternalTarget: @unchecked Sendable {
 
     /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).
     public static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM, let stat = ProcessStat.read(pid: pid)?.stat else { return false }
+        guard Syscall.processExists(pid), let stat = ProcessStat.read(pid: pid)?.stat else { return false }
         return !stat.hasExited
     }
 

@@ -71,7 +71,7 @@ struct RecordPhase: Sendable {
         let neverSent = max(0, plan.load.requests - result.latenciesMs.count - unanswered)
         let client = RunSummarizer.ClientSide(latenciesMs: result.latenciesMs, errors: result.errors + (spec == nil ? 0 : neverSent),
                                               wallNs: result.wallNs)
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let cores = SystemFacts.onlineCPUs
         let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
         // With the agent's live files, each request carries the target's live heap: the verdict tells retention from a leak.
         let liveHeap = !requests.isEmpty && requests.allSatisfy { $0.heap_in_use_after > 0 }

@@ -13,7 +13,7 @@ public enum AgentPreload {
     public static func library(besideExecutable executable: String) -> String? {
         let folder = FileTree.directory(of: executable)
         let path = folder + "/" + AllocationAgent.libraryName
-        return access(path, R_OK) == 0 ? path : nil
+        return Syscall.canAccess(path, R_OK) ? path : nil
     }
 
     /// Why the agent is left out of a plan's child; nil when it goes in.
@@ -87,7 +87,7 @@ public enum AgentPreload {
         guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return false }
         defer { Syscall.close(fd) }
         var head: (UInt8, UInt8) = (0, 0)
-        if withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 2, 0) }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
+        if withUnsafeMutableBytes(of: &head, { (try? Syscall.pread(fd, into: $0, at: 0, path: path)) ?? 0 }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
         return ELFSymbols.hasInterpreter(path: path)
     }
 

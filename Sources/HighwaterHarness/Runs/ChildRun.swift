@@ -140,7 +140,7 @@ public struct ChildRun: Sendable {
         if Interruption.requested {
             // Naming every sampled stack reads the symbol tables of every library the child mapped: a second or more
             // on a busy machine, which Ctrl-C should not wait for. The raw events stay beside the run.
-            if access(directory + "/" + AgentPreload.eventsFile, F_OK) == 0 {
+            if Syscall.canAccess(directory + "/" + AgentPreload.eventsFile, F_OK) {
                 summary.notes = (summary.notes ?? []) + ["allocation profiles not made: interrupted (the agent's raw events are kept in \(AgentPreload.eventsFile))"]
             }
         } else {
@@ -158,7 +158,7 @@ public struct ChildRun: Sendable {
         return Quantity.formatBytes(status.vmRSS)
     }
 
-    static var cores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    static var cores: Int { SystemFacts.onlineCPUs }
 
     /// glibc's cap for the child: MALLOC_ARENA_MAX when set, else 8 x online CPUs.
     var arenaLimit: Int {

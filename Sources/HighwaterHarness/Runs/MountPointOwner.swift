@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterProbes
+import HighwaterSystem
 
 /// Names the empty tmpfs mount points `run` makes in the temp dir after the process that made them
 /// (`highwater-tmpfs-PID.STARTTIME-xxxxxx`), so a later run can tell one a SIGKILLed run left behind from one a
@@ -23,10 +24,9 @@ public enum MountPointOwner {
         for name in names where name.hasPrefix(prefix) {
             guard let owner = owner(of: name), !isAlive(owner) else { continue }
             let path = directory + "/" + name
-            var st = stat()
             // Our own kind only: a directory, owned by us, not a link someone put there.
-            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid() else { continue }
-            if rmdir(path) == 0 { removed.append(path) }
+            guard let st = try? Syscall.linkStatus(path), (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid() else { continue }
+            if (try? Syscall.removeEmptyDirectory(path)) != nil { removed.append(path) }
         }
         return removed
     }

@@ -30,7 +30,7 @@ public final class RunCompanions: @unchecked Sendable {
                     let directory = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-files-")
                     fileDirectory = directory
                     // nginx's worker may run as another user: it must reach the file.
-                    _ = chmod(directory, 0o755)
+                    try? Syscall.chmod(directory, 0o755)
                     let path = directory + "/file-\(workload.fileBytes).bin"
                     try DownloadFile.make(at: path, bytes: workload.fileBytes)
                     self.plan.workload.options["file"] = path

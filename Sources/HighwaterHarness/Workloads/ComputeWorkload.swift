@@ -46,9 +46,7 @@ public enum ComputeWorkload: Sendable, Equatable {
         case .leak(let bytes):
             hw_leak(bytes)
         case .sleep(let ns):
-            var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-            var remaining = timespec()
-            while nanosleep(&ts, &remaining) != 0 && errno == EINTR { ts = remaining }
+            MonotonicClock.sleep(nanoseconds: ns)
         case .cpu(let ns):
             let end = MonotonicClock.nanoseconds() + ns
             var x: UInt64 = 1

@@ -41,7 +41,7 @@ public final class AgentLiveHeap: Sendable {
     /// A fresh directory for a command's live files: in /dev/shm when it is there (tmpfs: the target's counter
     /// pages are never written back to a disk), else in the temp dir. The caller removes it.
     public static func makeDirectory() throws -> String {
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
+        let base = Syscall.canAccess("/dev/shm", W_OK) ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
         return try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-agent-")
     }
 
@@ -121,7 +121,7 @@ public final class AgentLiveHeap: Sendable {
         }
         s.refreshedAt = now
         s.missingAt = now
-        for pid in s.files.keys where kill(pid, 0) != 0 && errno == ESRCH {
+        for pid in s.files.keys where !Syscall.processExists(pid) {
             s.files[pid] = nil
             s.pending[pid] = nil
             s.answers[pid] = nil
