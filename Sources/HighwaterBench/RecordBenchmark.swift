@@ -41,7 +41,7 @@ enum RecordBenchmark {
         for _ in 0..<rounds {
             var round = Round(sampledRPS: 0, unsampledRPS: 0)
             for sampled in [true, false] {
-                let port = try NginxOffload.freePort()
+                let port = try LoopbackPort.free()
                 var options = RecordSession.Options()
                 options.command = [python, dir + "/server.py", "\(port)"]
                 options.readiness = .http(host: "127.0.0.1", port: port, path: "/")

@@ -30,7 +30,7 @@ enum ExternalScenarioRun {
         var options = RecordSession.Options()
         let configuration: ExternalConfiguration
         do {
-            configuration = written.usesPort ? written.onPort(try NginxOffload.freePort()) : written
+            configuration = written.usesPort ? written.onPort(try LoopbackPort.free()) : written
             options.loads = try configuration.phases.map { text in
                 var spec = try LoadSpec(parsing: text)
                 if let requests { spec.requests = requests } else if quick { spec.requests = Scenario.defaultQuickRequests(spec.requests) }

@@ -11,7 +11,7 @@ enum RecordTestServer {
     /// A loopback port nothing listens on now: the server binds it next.
     static func freePort() -> Int {
         // Port 0 would let the server bind anywhere, and the test fail later on readiness with a misleading message.
-        guard let port = try? NginxOffload.freePort() else { preconditionFailure("no free loopback port to give the test server") }
+        guard let port = try? LoopbackPort.free() else { preconditionFailure("no free loopback port to give the test server") }
         return port
     }
 
