@@ -10,6 +10,9 @@ let package = Package(
         // The allocation agent, preloaded into hosted children (and any dynamically linked program):
         // libHighwaterAgent.so beside the `highwater` executable. Nothing links it; it is only preloaded.
         .library(name: "HighwaterAgent", type: .dynamic, targets: ["CHighwaterAgent"]),
+        // The host as a library: a Swift service's own handlers served under Highwater's executors, load and probes
+        // (`Host.main`). Its public API is small and documented; everything else in the package is `package`.
+        .library(name: "HighwaterHost", targets: ["HighwaterHost"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,12 +81,34 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        // Executors, the HTTP host, workloads, the load driver, child runs.
+        // The host: executors, the HTTP server on loopback, the request recorder, routes and handlers, the child's
+        // entry point. NIO stays inside it.
+        .target(
+            name: "HighwaterHost",
+            dependencies: [
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterUploads",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The built-in workloads, registered with the host by name: compute (alloc-churn, leak, sleep, cpu),
+        // uploads, downloads, downstream calls.
+        .target(
+            name: "HighwaterWorkloads",
+            dependencies: [
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterUploads", "HighwaterHost",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The driver: the load, child runs, external targets and their readiness, companions, settling.
         .target(
             name: "HighwaterHarness",
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis",
-                "HighwaterUploads",
+                "HighwaterUploads", "HighwaterHost", "HighwaterWorkloads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -111,7 +136,7 @@ let package = Package(
             name: "highwater",
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -122,7 +147,7 @@ let package = Package(
             name: "HighwaterBench",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis", "HighwaterProbes", "HighwaterHarness",
-                "HighwaterReports", "HighwaterSynthetic",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterReports", "HighwaterSynthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -130,7 +155,7 @@ let package = Package(
             name: "HighwaterTests",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
                 "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
+import HighwaterHost
 
 /// What `record`'s sampling costs the target: the same load at a Python server, recorded with sampling at the chosen
 /// interval (and the arena census every 200 ms) and with sampling all but off (one sample an hour, no census),

@@ -4,6 +4,7 @@ import HighwaterHarness
 import HighwaterProbes
 import HighwaterSystem
 import Synchronization
+import HighwaterHost
 
 /// What the per-request path costs a handler: `RequestRecorder.start` and `finish` as the host calls them around
 /// every request, timed in this process first with one arena (the best case), then after a pool of threads has

@@ -4,6 +4,7 @@ import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// One configuration in its own child process (`highwater host`), so no configuration's heap
 /// pollutes another's: start it, wait for its port, drive the load, stop it, summarize.

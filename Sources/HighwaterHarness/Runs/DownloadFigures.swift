@@ -3,6 +3,7 @@ import HighwaterAnalysis
 import HighwaterProbes
 import HighwaterRecords
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// What a download or downstream run adds to its summary (the `workload` fields of `summary.json`): bytes served
 /// per second, CPU seconds per GiB served (user and system, host and nginx), peak descriptors, nginx's own memory,

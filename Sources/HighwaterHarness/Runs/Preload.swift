@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// A variant's `LD_PRELOAD` (jemalloc, tcmalloc): checked before the child starts, because the dynamic
 /// loader only warns about a missing preload and runs the child on glibc's malloc, which would then be

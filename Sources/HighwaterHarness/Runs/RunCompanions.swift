@@ -3,6 +3,7 @@ import HighwaterProbes
 import HighwaterRecords
 import HighwaterUploads
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// What a run starts beside the hosted child and removes after it, on every path (end, failure, Ctrl-C): the file
 /// a download serves, nginx in front of the host for `download-accel`, the downstream service a downstream

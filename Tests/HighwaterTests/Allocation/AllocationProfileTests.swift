@@ -5,6 +5,7 @@ import HighwaterRecords
 import HighwaterReports
 import HighwaterSystem
 import Testing
+import HighwaterWorkloads
 
 /// The agent's sampled stacks from real `highwater host` children, named after the run from the child's memory
 /// map and the binaries' symbol tables, in every-allocation and in sampled mode.

@@ -4,6 +4,7 @@ import HighwaterHarness
 import HighwaterProbes
 import Testing
 import HighwaterSystem
+import HighwaterHost
 
 /// Real child processes (the built `highwater host`), real sockets on 127.0.0.1, real glibc arenas.
 @Suite("Hosted runs in child processes", .serialized)

@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
+import HighwaterHost
 
 /// A small real HTTP server for `record`'s tests: Python's own ThreadingHTTPServer, with the behaviours the fault
 /// tests need chosen by arguments, and the pids of what it started written to a file so a test can check none is left.

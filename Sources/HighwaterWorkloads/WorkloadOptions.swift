@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterHost
 
 /// A workload's options as a scenario wrote them, read with errors that name the option and what it takes.
 struct WorkloadOptions {

@@ -2,6 +2,7 @@ import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
 import HighwaterSystem
+import HighwaterHost
 
 /// The upload handlers of seeds 000-002 as the host serves them: Starlette's `UploadFile` (spool, then copy to the
 /// destination) or the fix (stream the file part straight to the destination).

@@ -15,7 +15,10 @@ public protocol RequestSession: AnyObject, Sendable {
 
 public struct HostResponse: Sendable {
     public var status: HTTPResponseStatus
+    /// The body as text; `bytes`, when set, is sent instead.
     public var body: String
+    /// A body that is not text (a user handler's answer).
+    public var bytes: [UInt8]?
     public var contentType = "application/json"
     /// Headers besides content-type and content-length (`content-range`, `x-accel-redirect`, …).
     public var headers: [(String, String)] = []
@@ -30,6 +33,9 @@ public struct HostResponse: Sendable {
         self.init(status: .ok, body: "")
         self.stream = stream
     }
+
+    /// How many bytes the body is.
+    var bodyCount: Int { bytes?.count ?? body.utf8.count }
 }
 
 /// Makes the session for a request head; nil answers 404.
@@ -227,13 +233,15 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closed else { return }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: "\(response.body.utf8.count)")
+        headers.add(name: "content-length", value: "\(response.bodyCount)")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
+        var buffer = context.channel.allocator.buffer(capacity: response.bodyCount)
         // HEAD: the same head as GET, no body.
-        if head?.method != .HEAD { buffer.writeString(response.body) }
+        if head?.method != .HEAD {
+            if let bytes = response.bytes { buffer.writeBytes(bytes) } else { buffer.writeString(response.body) }
+        }
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
@@ -258,8 +266,8 @@ public protocol HostResponseConvertible {
     var response: HostResponse { get }
 }
 
-enum JSONText {
-    static func error(_ message: String) -> String {
+package enum JSONText {
+    package static func error(_ message: String) -> String {
         var line = JSONLine()
         line.field("error", message)
         line.finish()

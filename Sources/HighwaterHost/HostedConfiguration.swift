@@ -23,17 +23,17 @@ public enum HostedConfiguration {
 
     /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass; ends at once when
     /// the `lifeline` to the parent is cut.
-    public static func serve(plan: RunPlan, files: Files, record: Bool = true, maxSeconds: Double = 3600,
-                             lifeline: Lifeline.End? = nil) throws {
+    package static func serve(plan: RunPlan, files: Files, routes makeRoutes: RouteMaker, record: Bool = true,
+                              maxSeconds: Double = 3600, lifeline: Lifeline.End? = nil) throws {
         let executor = try Executors.make(kind: plan.executor.kind, size: plan.executor.size)
         let recorder = try RequestRecorder(config: plan.config, path: record ? files.requests : nil, enabled: record)
-        let (makeSession, teardown) = try sessionFactory(plan: plan, recorder: recorder, executor: executor)
+        let routes = try makeRoutes(HostContext(plan: plan, recorder: recorder, executor: executor))
 
         let sampler = try Sampler(options: .init(intervalNs: plan.sampleIntervalNs, tmpDir: plan.storage.tempDir),
                                   appendingTo: files.samples)
         _ = try? sampler.sampleOnce()
         sampler.start()
-        let server = try HostServer(executor: executor, makeSession: makeSession)
+        let server = try HostServer(executor: executor, makeSession: routes.factory)
         try publish(port: server.port, to: files.portFile)
 
         let deadline = MonotonicClock.nanoseconds() + UInt64(maxSeconds * 1e9)
@@ -48,7 +48,7 @@ public enum HostedConfiguration {
         // Let the shutdown response leave before closing.
         MonotonicClock.sleep(nanoseconds: 20_000_000)
         server.close()
-        teardown()
+        routes.tearDown()
         executor.shutdown()
         let totals = sampler.stop()
         _ = try? sampler.sampleOnce()
@@ -84,41 +84,6 @@ public enum HostedConfiguration {
             // The parent then sees the record counts fall short of the requests; say why on stderr (host.log).
             Terminal.write("highwater host: \(losses.note); and lost.json could not be written: \(error)\n")
         }
-    }
-
-    /// The sessions of the plan's route, and what to release once the server has stopped.
-    static func sessionFactory(plan: RunPlan, recorder: RequestRecorder, executor: WorkerExecutor) throws
-        -> (SessionFactory, @Sendable () -> Void)
-    {
-        if plan.isUpload {
-            let workload = try UploadWorkload(plan: plan)
-            return ({ head in
-                guard head.uri.hasPrefix(UploadSession.route) else { return nil }
-                return UploadSession(head: head, workload: workload, recorder: recorder)
-            }, {})
-        }
-        if plan.isDownload {
-            let workload = try DownloadWorkload(plan.workload)
-            return ({ head in
-                guard head.uri.hasPrefix(DownloadWorkload.route) else { return nil }
-                return DownloadSession(head: head, workload: workload, executor: executor, recorder: recorder)
-            }, {})
-        }
-        if plan.isDownstream {
-            let workload = try DownstreamWorkload(plan.workload, makeClient: true)
-            return ({ head in
-                guard head.uri.hasPrefix(DownstreamWorkload.route) else { return nil }
-                return DownstreamSession(head: head, workload: workload, recorder: recorder)
-            }, { workload.shutdown() })
-        }
-        let workload = try ComputeWorkload(plan.workload)
-        let failEvery = plan.workload.options["fail_every"].flatMap { Int($0) } ?? 0
-        let crashAt = plan.workload.options["crash_at"].flatMap { Int($0) }
-        return ({ head in
-            guard head.uri.hasPrefix("/work") else { return nil }
-            return ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,
-                                  failEvery: failEvery, crashAt: crashAt)
-        }, {})
     }
 
     /// Writes the bound port where the parent waits for it, atomically (write, then rename).

@@ -3,6 +3,7 @@ import CHighwater
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterSystem
+import HighwaterHost
 
 /// A handler that works on the worker thread without a request body: the stand-ins for an
 /// inference or image-processing request (alloc-churn), a leak, a sleep, a busy loop.
@@ -58,7 +59,7 @@ public enum ComputeWorkload: Sendable, Equatable {
     }
 }
 
-public enum HarnessError: Error, CustomStringConvertible, Equatable {
+public enum HarnessError: HostConfigurationError, Equatable {
     case unknownWorkload(String)
     case badOption(workload: String, option: String, value: String, expected: String)
     case hostDidNotStart(String)

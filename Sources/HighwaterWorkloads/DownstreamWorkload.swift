@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import HighwaterRecords
 import NIOCore
+import HighwaterHost
 
 /// The downstream calls of seed 003 as the host serves them on `/downstream`: each request calls a downstream
 /// HTTP service and streams its answer back, through one shared pooled client (`downstream-shared`, the fix) or a

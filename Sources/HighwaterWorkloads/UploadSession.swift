@@ -4,6 +4,7 @@ import HighwaterSystem
 import HighwaterUploads
 import NIOCore
 import NIOHTTP1
+import HighwaterHost
 
 /// One upload on the `/upload` route: the body streams through an `UploadReceiver` chunk by chunk on a worker
 /// thread, and the answer says where its bytes went (200) or why it failed (400, 413, 507).

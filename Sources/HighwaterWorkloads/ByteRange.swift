@@ -1,3 +1,4 @@
+import HighwaterHost
 /// What a `Range` header asks of a file of a known size (RFC 9110 §14): all of it, one slice, or nothing it has.
 /// One range only: a list of ranges is answered with the whole file, which the RFC allows.
 public enum ByteRange: Equatable, Sendable {

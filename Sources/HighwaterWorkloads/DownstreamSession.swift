@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HighwaterRecords
 import NIOCore
 import NIOHTTP1
+import HighwaterHost
 
 /// One request on `/downstream`: call the downstream service and stream its body back as it arrives. A call that
 /// fails before the downstream answers is answered 502 (reset, refused) or 504 (timeout) and recorded with its kind;

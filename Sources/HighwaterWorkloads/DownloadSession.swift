@@ -3,6 +3,7 @@ import HighwaterRecords
 import HighwaterSystem
 import NIOCore
 import NIOHTTP1
+import HighwaterHost
 
 /// One download on the `/download` route, `GET` or `HEAD`, whole or one `Range`: the file goes out in chunks read
 /// on the executor, as one file region for the kernel's `sendfile`, or as an `X-Accel-Redirect` for nginx.

@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterHost
 
 /// The file responses of seed 002 as the host serves them on `/download`:
 /// - `download-chunked`: Starlette's `FileResponse`: read a chunk on the executor, write it, wait, read the next;
