@@ -29,16 +29,16 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
 public enum Executors {
     /// The executor of `kind` and `size`; `inline` runs a job on the caller (the event loop).
     public static func make(kind: String, size: Int) throws -> WorkerExecutor {
-        guard RunPlan.executorKinds.contains(kind) else { throw ExecutorError.unknownKind(kind) }
+        guard let known = ExecutorKind(rawValue: kind) else { throw ExecutorError.unknownKind(kind) }
         guard size >= 1 else { throw ExecutorError.badSize(size) }
-        switch kind {
-        case "fixed": return WorkerThreadPool(policy: .fixed, size: size)
-        case "lazy": return WorkerThreadPool(policy: .lazy, size: size)
-        case "eager": return WorkerThreadPool(policy: .eager, size: size)
-        case "thread-per-request": return WorkerThreadPool(policy: .threadPerRequest, size: size)
-        case "dispatch": return DispatchExecutor(size: size)
-        case "cooperative": return CooperativeExecutor(size: size)
-        default: return InlineExecutor(size: size)
+        switch known {
+        case .fixed: return WorkerThreadPool(policy: .fixed, size: size)
+        case .lazy: return WorkerThreadPool(policy: .lazy, size: size)
+        case .eager: return WorkerThreadPool(policy: .eager, size: size)
+        case .threadPerRequest: return WorkerThreadPool(policy: .threadPerRequest, size: size)
+        case .dispatch: return DispatchExecutor(size: size)
+        case .cooperative: return CooperativeExecutor(size: size)
+        case .eventLoop: return InlineExecutor(size: size)
         }
     }
 }
