@@ -110,9 +110,10 @@ final class HandlerSession: RequestSession, @unchecked Sendable {
     }
 
     func finish() -> HostResponse {
-        var request = self.request
-        request.body = body
+        var gathered = self.request
+        gathered.body = body
         body = []
+        let request = gathered
         let start = recorder.start(i: request.index, route: request.path)
         let outcome: Result<Response, any Error>
         switch entry {

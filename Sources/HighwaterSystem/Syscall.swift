@@ -159,7 +159,7 @@ public enum Syscall {
     /// bytes it wrote, or nil (not a link, gone, or unreadable).
     public static func readLink(_ path: String, into buffer: inout [UInt8]) -> Int? {
         let n = buffer.withUnsafeMutableBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { Glibc.readlink(path, $0.baseAddress, $0.count) }
+            b.withMemoryRebound(to: CChar.self) { Glibc.readlink(path, $0.baseAddress!, $0.count) }
         }
         return n > 0 ? n : nil
     }

@@ -87,7 +87,7 @@ struct DownstreamCall: ResponseStream {
 public enum ConnectionErrorKind: String, Sendable, CaseIterable {
     case timeout, reset, refused, other
 
-    init(_ error: Error) {
+    package init(_ error: Error) {
         if let e = error as? HTTPClientError {
             switch e {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: self = .timeout; return

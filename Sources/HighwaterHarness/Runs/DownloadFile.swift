@@ -27,8 +27,11 @@ public enum DownloadFile {
                     i += 8
                 }
             }
-            do { try buffer.withUnsafeBytes { try Syscall.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<n]), path: path) } }
-            catch { throw ProbeError(error) }
+            let failure: SystemError? = buffer.withUnsafeBytes { raw in
+                do throws(SystemError) { try Syscall.writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<n]), path: path) } catch { return error }
+                return nil
+            }
+            if let failure { throw ProbeError(failure) }
             left -= n
         }
     }

@@ -118,7 +118,8 @@ public final class Sampler: @unchecked Sendable {
 
     private init(options: Options, file: SamplesFile?, sinks: [any SampleSink]) throws {
         self.options = options
-        probe = try ProcessProbe(pid: options.pid)
+        let probe = try ProcessProbe(pid: options.pid)
+        self.probe = probe
         family = options.descendants ? DescendantProbes(root: probe.pid) : nil
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches

@@ -31,7 +31,7 @@ final class OpenFileWatch {
     init(dirs: [String], appendingTo path: String) throws {
         watched = try dirs.map { dir in
             let st: FileStatus
-            do { st = try Syscall.status(dir) } catch { throw ProbeError(error) }
+            do throws(SystemError) { st = try Syscall.status(dir) } catch { throw ProbeError(error) }
             let real = Syscall.realPath(dir) ?? dir
             return Watched(dir: dir, device: UInt64(st.st_dev), prefix: real.hasSuffix("/") ? real : real + "/")
         }
