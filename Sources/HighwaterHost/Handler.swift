@@ -16,6 +16,7 @@ public struct Request: Sendable {
     /// The request's number in the run (the load driver numbers them from 0), or -1 when it came from elsewhere.
     public var index: Int
 
+    /// A request, as the host makes one for a handler (or a test calls a handler with).
     public init(path: String, query: String? = nil, method: String = "GET", body: [UInt8] = [], index: Int = -1) {
         self.path = path; self.query = query; self.method = method; self.body = body; self.index = index
     }
@@ -25,9 +26,12 @@ public struct Request: Sendable {
 public struct Response: Sendable {
     /// The HTTP status code (200, 404, 500, …).
     public var status: Int
+    /// The body, sent with its length.
     public var body: [UInt8]
+    /// The `content-type` header.
     public var contentType: String
 
+    /// An answer with a binary body.
     public init(status: Int = 200, body: [UInt8] = [], contentType: String = "application/octet-stream") {
         self.status = status; self.body = body; self.contentType = contentType
     }
@@ -43,12 +47,14 @@ public struct Response: Sendable {
 ///
 /// Throwing records the request as failed with the error's text and answers 500; the run goes on.
 public protocol Handler: Sendable {
+    /// Answers one request, on a worker thread of the run's executor.
     func respond(to request: Request) throws -> Response
 }
 
 /// A handler written with `async`: it still starts on, and is recorded on, a worker thread of the run's executor,
 /// which waits for it to finish, as a thread pool serving async code from a synchronous server does.
 public protocol AsyncHandler: Sendable {
+    /// Answers one request; the worker thread it started on waits for it.
     func respond(to request: Request) async throws -> Response
 }
 
@@ -61,6 +67,7 @@ public struct Routes: Sendable {
 
     var entries: [(prefix: String, entry: Entry)] = []
 
+    /// No routes yet: every request answers 404 until one is added.
     public init() {}
 
     /// Serves `handler` for requests whose path starts with `prefix` (`/resize`).
