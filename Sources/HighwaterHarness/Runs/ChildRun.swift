@@ -161,11 +161,10 @@ public struct ChildRun: Sendable {
 
     static var cores: Int { SystemFacts.onlineCPUs }
 
-    /// glibc's cap for the child: MALLOC_ARENA_MAX when set, else 8 x online CPUs.
+    /// glibc's cap for the child, by the one rule `record` uses too (GLIBC_TUNABLES' arena_max, then
+    /// MALLOC_ARENA_MAX, else 8 x online CPUs), read from the environment the child is given.
     var arenaLimit: Int {
-        if let v = plan.environment["MALLOC_ARENA_MAX"], let n = Int(v) { return n }
-        if let v = ProcessEnvironment.current["MALLOC_ARENA_MAX"], plan.environment["MALLOC_ARENA_MAX"] == nil, let n = Int(v) { return n }
-        return 8 * Self.cores
+        AllocatorProbe.arenaLimit(environment: HostedChild.environment(for: plan), onlineCPUs: Self.cores).limit
     }
 
 }
@@ -178,6 +177,17 @@ public struct HostedChild: Sendable {
     /// - Parameter commandPrefix: what the child starts under (`unshare --mount …` for a private tmpfs).
     public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = [],
                 commandPrefix: [String] = []) throws {
+        var environment = Self.environment(for: plan)
+        AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
+        self.directory = directory
+        Syscall.unlinkIfPresent(directory + "/port")
+        process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
+                                   environment: environment, stdout: .file(directory + "/host.log.out"),
+                                   stderr: .file(directory + "/host.log"), lifeline: true)
+    }
+
+    /// The child's environment: this process's, with the plan's settings over it (`unset` removes one).
+    static func environment(for plan: RunPlan) -> [String: String] {
         var environment = ProcessEnvironment.current
         // Swift's crash backtracer can take minutes to symbolize a debug build; a crashed child is
         // reported by its signal and stderr tail instead, unless the user asked for backtraces.
@@ -185,12 +195,7 @@ public struct HostedChild: Sendable {
         for (k, v) in plan.environment {
             if v == "unset" { environment[k] = nil } else { environment[k] = v }
         }
-        AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
-        self.directory = directory
-        Syscall.unlinkIfPresent(directory + "/port")
-        process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
-                                   environment: environment, stdout: .file(directory + "/host.log.out"),
-                                   stderr: .file(directory + "/host.log"), lifeline: true)
+        return environment
     }
 
     /// The port the child publishes once it listens; nil if it ended, was interrupted or took over 30 s.
