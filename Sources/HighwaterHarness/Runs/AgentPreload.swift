@@ -33,8 +33,9 @@ public enum AgentPreload {
     /// samples going to `directory`.
     public static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
         guard reasonToLeaveOut(plan) == nil else { return }
-        guard let library = library(besideExecutable: executable) else {
-            warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
+        // A user's own host is built in its own package: the agent is then the one beside Highwater.
+        guard let library = library(besideExecutable: executable) ?? library(besideExecutable: Executable.current) else {
+            warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) nor \(Executable.current) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
             return
         }
         preload(library, into: &environment, eventsIn: directory)

@@ -38,5 +38,7 @@ struct PublicHostTests {
         #expect(lines.count == 20)
         let record = try RecordCoding.decode(RequestRecord.self, from: Array(lines[0].utf8))
         #expect(record.route == "/work" && record.status == 200 && record.rss_after > 0)
+        // The agent beside Highwater is preloaded into the user's host as into the built-in one.
+        #expect(record.heap_allocs != nil && record.heap_live_delta != nil, "no heap counters: \(lines[0])")
     }
 }
