@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// What a route does with a request: runs on the executor, once per request body chunk and once at
 /// the end, one call at a time, so a body streams under backpressure without reordering.
-public protocol RequestSession: AnyObject, Sendable {
+package protocol RequestSession: AnyObject, Sendable {
     /// A chunk of the body (called on a worker thread).
     func receive(_ chunk: ByteBuffer) throws
     /// The body is complete: do the work and answer (called on a worker thread).
@@ -13,23 +13,23 @@ public protocol RequestSession: AnyObject, Sendable {
     func abort()
 }
 
-public struct HostResponse: Sendable {
-    public var status: HTTPResponseStatus
+package struct HostResponse: Sendable {
+    package var status: HTTPResponseStatus
     /// The body as text; `bytes`, when set, is sent instead.
-    public var body: String
+    package var body: String
     /// A body that is not text (a user handler's answer).
-    public var bytes: [UInt8]?
-    public var contentType = "application/json"
+    package var bytes: [UInt8]?
+    package var contentType = "application/json"
     /// Headers besides content-type and content-length (`content-range`, `x-accel-redirect`, …).
-    public var headers: [(String, String)] = []
+    package var headers: [(String, String)] = []
     /// When set, the answer is written by the stream and `body` is unused.
-    public var stream: ResponseStream?
-    public init(status: HTTPResponseStatus, body: String, contentType: String = "application/json",
+    package var stream: ResponseStream?
+    package init(status: HTTPResponseStatus, body: String, contentType: String = "application/json",
                 headers: [(String, String)] = []) {
         self.status = status; self.body = body; self.contentType = contentType; self.headers = headers
     }
 
-    public init(stream: ResponseStream) {
+    package init(stream: ResponseStream) {
         self.init(status: .ok, body: "")
         self.stream = stream
     }
@@ -39,7 +39,7 @@ public struct HostResponse: Sendable {
 }
 
 /// Makes the session for a request head; nil answers 404.
-public typealias SessionFactory = @Sendable (HTTPRequestHead) -> RequestSession?
+package typealias SessionFactory = @Sendable (HTTPRequestHead) -> RequestSession?
 
 /// The HTTP/1.1 handler: routes a request to its session and runs every step of it on the executor.
 /// Reads are paused while a body chunk is being handled, so a slow handler slows the client
@@ -262,7 +262,7 @@ final class HostHandler: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// An error that knows its HTTP answer (413, 507, …).
-public protocol HostResponseConvertible {
+package protocol HostResponseConvertible {
     var response: HostResponse { get }
 }
 

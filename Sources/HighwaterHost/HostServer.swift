@@ -9,8 +9,8 @@ import Synchronization
 
 /// The HTTP/1.1 server a configuration is hosted in: one event loop thread on loopback, handlers
 /// on the configured executor.
-public final class HostServer: Sendable {
-    public let port: Int
+package final class HostServer: Sendable {
+    package let port: Int
     private let channel: Channel
     private let group: MultiThreadedEventLoopGroup
     private let stopped = Flag()
@@ -20,7 +20,7 @@ public final class HostServer: Sendable {
     }
 
     /// Binds and starts serving. `host` is 127.0.0.1 unless told otherwise.
-    public init(host: String = "127.0.0.1", port: Int = 0, executor: WorkerExecutor,
+    package init(host: String = "127.0.0.1", port: Int = 0, executor: WorkerExecutor,
                 makeSession: @escaping SessionFactory) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
@@ -47,9 +47,9 @@ public final class HostServer: Sendable {
     }
 
     /// True once a client asked the host to stop.
-    public var shutdownRequested: Bool { stopped.value.load(ordering: .acquiring) }
+    package var shutdownRequested: Bool { stopped.value.load(ordering: .acquiring) }
 
-    public func close() {
+    package func close() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
     }

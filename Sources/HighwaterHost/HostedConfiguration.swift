@@ -6,19 +6,19 @@ import HighwaterSystem
 
 /// The child process's side of a run (`highwater host`): serve one configuration, sample itself,
 /// record every request, and stop cleanly when asked.
-public enum HostedConfiguration {
-    public struct Files: Sendable {
-        public var directory: String
-        public var portFile: String
-        public init(directory: String, portFile: String) { self.directory = directory; self.portFile = portFile }
-        public var samples: String { directory + "/samples.jsonl" }
-        public var requests: String { directory + "/requests.jsonl" }
+package enum HostedConfiguration {
+    package struct Files: Sendable {
+        package var directory: String
+        package var portFile: String
+        package init(directory: String, portFile: String) { self.directory = directory; self.portFile = portFile }
+        package var samples: String { directory + "/samples.jsonl" }
+        package var requests: String { directory + "/requests.jsonl" }
         /// Written only when records were lost.
-        public var losses: String { directory + "/lost.json" }
+        package var losses: String { directory + "/lost.json" }
         /// The allocator and its arenas at the end of the run.
-        public var arenas: String { directory + "/arenas.json" }
+        package var arenas: String { directory + "/arenas.json" }
         /// What the watched temp dir's filesystem did; written only when one was watched.
-        public var watch: String { directory + "/watch.json" }
+        package var watch: String { directory + "/watch.json" }
     }
 
     /// Serves until the shutdown route is called, SIGTERM arrives, or `maxSeconds` pass; ends at once when

@@ -9,32 +9,32 @@ import HighwaterSystem
 /// This is the per-request hot path: RSS comes from one pread of /proc/self/statm on a descriptor
 /// kept open (safe from any thread, no allocation), the heap from the allocation agent's counters (mallinfo2
 /// without the agent).
-public final class RequestRecorder: @unchecked Sendable {
+package final class RequestRecorder: @unchecked Sendable {
     /// The readings at a handler's start.
-    public struct Start: Sendable {
-        public var i: Int
-        public var route: String
-        public var tid: Int32
-        public var worker: String
-        public var startNs: UInt64
+    package struct Start: Sendable {
+        package var i: Int
+        package var route: String
+        package var tid: Int32
+        package var worker: String
+        package var startNs: UInt64
         /// The wall clock at the same moment, for lining requests up with other logs.
-        public var startUnixNs: UInt64 = 0
-        public var rss: UInt64
-        public var heap: UInt64
+        package var startUnixNs: UInt64 = 0
+        package var rss: UInt64
+        package var heap: UInt64
         /// The worker thread's allocation counters, read last (nil without the agent), and the thread they
         /// belong to: a request finished on another thread has no heap_* fields.
-        public var allocations: AllocationAgent.Counters? = nil
-        public var thread: pthread_t = 0
+        package var allocations: AllocationAgent.Counters? = nil
+        package var thread: pthread_t = 0
     }
 
-    public let config: String
-    public let enabled: Bool
+    package let config: String
+    package let enabled: Bool
     private let statm: Int32
     /// nil when recording is off.
     private let output: AppendOnlyFile?
     private let pageSize = SystemFacts.pageSize
 
-    public init(config: String, path: String?, enabled: Bool = true) throws {
+    package init(config: String, path: String?, enabled: Bool = true) throws {
         self.config = config
         self.enabled = enabled && path != nil
         statm = try Syscall.open("/proc/self/statm", O_RDONLY)
@@ -46,10 +46,10 @@ public final class RequestRecorder: @unchecked Sendable {
     }
 
     /// Records that could not be written (a full disk, …): requests.jsonl is short by this many lines.
-    public var lost: AppendOnlyFile.Losses { output?.losses ?? .init() }
+    package var lost: AppendOnlyFile.Losses { output?.losses ?? .init() }
 
     /// Resident bytes of this process now.
-    public func residentBytes() -> UInt64 {
+    package func residentBytes() -> UInt64 {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
             guard let n = try? Syscall.pread(statm, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: "/proc/self/statm"),
                   let parsed = try? ProcessStatm.parse(UnsafeBufferPointer(rebasing: buffer[..<n]), pageSize: pageSize) else { return 0 }
@@ -57,7 +57,7 @@ public final class RequestRecorder: @unchecked Sendable {
         }
     }
 
-    public func start(i: Int, route: String) -> Start {
+    package func start(i: Int, route: String) -> Start {
         guard enabled else { return Start(i: i, route: route, tid: 0, worker: "", startNs: 0, rss: 0, heap: 0) }
         let t = MonotonicClock.nanoseconds()
         let wall = WallClock.nanoseconds()
@@ -71,7 +71,7 @@ public final class RequestRecorder: @unchecked Sendable {
     }
 
     /// - Parameter details: adds a workload's own fields (upload bytes, …) to the record.
-    public func finish(_ s: Start, status: Int, error: String? = nil, details: (inout RequestRecord) -> Void = { _ in }) {
+    package func finish(_ s: Start, status: Int, error: String? = nil, details: (inout RequestRecord) -> Void = { _ in }) {
         guard enabled else { return }
         // First, before the record's own allocations.
         let allocations = AllocationAgent.threadCounters()

@@ -1,7 +1,7 @@
 import HighwaterRecords
 
 /// Where a request's handler runs. The kinds mirror the runtimes servers use (ARCHITECTURE.md, "Executors").
-public protocol WorkerExecutor: Sendable {
+package protocol WorkerExecutor: Sendable {
     var kind: String { get }
     var size: Int { get }
     /// Runs `job` on one of the executor's threads. What the job returns runs after its thread
@@ -12,11 +12,11 @@ public protocol WorkerExecutor: Sendable {
     func shutdown()
 }
 
-public enum ExecutorError: Error, CustomStringConvertible, Equatable {
+package enum ExecutorError: Error, CustomStringConvertible, Equatable {
     case unknownKind(String)
     case badSize(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownKind(let k):
             return "unknown executor kind '\(k)'; use one of: \(RunPlan.executorKinds.joined(separator: ", "))"
@@ -26,9 +26,9 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-public enum Executors {
+package enum Executors {
     /// The executor of `kind` and `size`; `inline` runs a job on the caller (the event loop).
-    public static func make(kind: String, size: Int) throws -> WorkerExecutor {
+    package static func make(kind: String, size: Int) throws -> WorkerExecutor {
         guard let known = ExecutorKind(rawValue: kind) else { throw ExecutorError.unknownKind(kind) }
         guard size >= 1 else { throw ExecutorError.badSize(size) }
         switch known {
@@ -45,7 +45,7 @@ public enum Executors {
 
 extension WorkerExecutor {
     /// Runs `job` with nothing to do after it.
-    public func submit(_ job: @escaping @Sendable () -> Void) {
+    package func submit(_ job: @escaping @Sendable () -> Void) {
         submit { () -> (@Sendable () -> Void)? in job(); return nil }
     }
 }

@@ -5,8 +5,8 @@ import HighwaterSystem
 /// A pool of named threads that grows by one of the policies real servers use.
 ///
 /// All state lives in one `State` under one `ConditionLock`; idle threads sleep on its condition.
-public final class WorkerThreadPool: WorkerExecutor, Sendable {
-    public enum Policy: String, Sendable {
+package final class WorkerThreadPool: WorkerExecutor, Sendable {
+    package enum Policy: String, Sendable {
         /// N threads started up front (SwiftNIO's NIOThreadPool).
         case fixed
         /// Threads made on demand up to N, idle ones reused first (Python 3.8+ ThreadPoolExecutor, anyio).
@@ -17,7 +17,7 @@ public final class WorkerThreadPool: WorkerExecutor, Sendable {
         case threadPerRequest = "thread-per-request"
     }
 
-    public typealias Job = @Sendable () -> (@Sendable () -> Void)?
+    package typealias Job = @Sendable () -> (@Sendable () -> Void)?
 
     struct State {
         enum Lifecycle { case running, stopping }
@@ -49,12 +49,12 @@ public final class WorkerThreadPool: WorkerExecutor, Sendable {
         }
     }
 
-    public let policy: Policy
-    public let size: Int
-    public var kind: String { policy.rawValue }
+    package let policy: Policy
+    package let size: Int
+    package var kind: String { policy.rawValue }
     private let lock = ConditionLock(State())
 
-    public init(policy: Policy, size: Int) {
+    package init(policy: Policy, size: Int) {
         self.policy = policy
         self.size = size
         if policy == .fixed {
@@ -65,9 +65,9 @@ public final class WorkerThreadPool: WorkerExecutor, Sendable {
     }
 
     /// Threads alive now.
-    public var threadCount: Int { lock.withLock { $0.threads } }
+    package var threadCount: Int { lock.withLock { $0.threads } }
 
-    public func submit(_ job: @escaping Job) {
+    package func submit(_ job: @escaping Job) {
         lock.withLock { state in
             switch policy {
             case .threadPerRequest:
@@ -88,7 +88,7 @@ public final class WorkerThreadPool: WorkerExecutor, Sendable {
         }
     }
 
-    public func shutdown() {
+    package func shutdown() {
         lock.withLock { $0.lifecycle = .stopping }
         lock.broadcast()
     }
