@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HighwaterRecords
+import HighwaterSystem
 
 /// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
 /// their strings would cost far more memory and time than the figures the report draws.
@@ -67,7 +68,7 @@ public enum ResultsLoader {
     public static func load(resultsDirectory dir: String) throws -> LoadedResults {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
-        guard ReportFile.exists(summaryPath) else {
+        guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
@@ -80,6 +81,11 @@ public enum ResultsLoader {
         }
         var runs: [RunData] = []
         for run in summary.runs {
+            // The names come from the file: each must stay one entry inside DIR, or a forged summary reads and
+            // writes elsewhere.
+            for (field, name) in [("scenario", run.scenario), ("run_id", run.run_id)] where !isOneName(name) {
+                throw ReportError("\(summaryPath) is not a Highwater results summary: a run's \(field) \"\(name)\" is not one name inside \(dir) (it must not be empty, . or .., or hold a /); run `highwater run --out \(dir)` again to rewrite it")
+            }
             let runDir = dir + "/" + run.scenario + "/" + run.run_id
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
             let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
@@ -87,6 +93,10 @@ public enum ResultsLoader {
             runs.append(RunData(summary: run, directory: runDir, requests: requests, samples: samples))
         }
         return LoadedResults(directory: dir, summary: summary, runs: runs)
+    }
+
+    static func isOneName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
     }
 
     static let requestKeys = JSONLineScanner.KeyTable([

@@ -21,6 +21,12 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let me = Executable.current
         let bench = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/highwater-bench"
+        // Help is this command's own to give, built or not: `bench --help` shows it, as `help bench` does.
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"], access(bench, X_OK) != 0 {
+            print(Highwater.helpMessage(for: Self.self))
+            if arguments.isEmpty { throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)") }
+            return
+        }
         guard access(bench, X_OK) == 0 else {
             throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)")
         }

@@ -75,6 +75,10 @@ struct CheckCommand: AsyncParsableCommand {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
                           detail: $0.detail, failureLine: $0.failureLine)
             }
+            // A run cut short (time limit, crash) fails the check as it fails `run` and `record`.
+            cases += ScenarioExecution.cutShort(evaluated.runs).map {
+                CheckCase(suite: "runs", name: $0, passed: false, detail: $0, failureLine: $0)
+            }
         }
         for file in limits {
             let service: ServiceLimits

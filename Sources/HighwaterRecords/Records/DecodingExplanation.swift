@@ -12,6 +12,10 @@ public enum DecodingExplanation {
         case .keyNotFound(let key, let context):
             return "\(place(context.codingPath)): the field `\(key.stringValue)` is missing"
         case .dataCorrupted(let context):
+            // A number out of its field's range (negative, or past 64 bits) is valid JSON: say what it is.
+            if context.debugDescription.lowercased().contains("number") || context.debugDescription.contains("representable") {
+                return "\(place(context.codingPath)): a number out of range (\(context.debugDescription))"
+            }
             if context.codingPath.isEmpty { return "it is not valid JSON (cut short, edited by hand, or not a JSON file)" }
             return "\(place(context.codingPath)): a value that is not allowed there"
         @unknown default:
