@@ -23,7 +23,8 @@ public final class ProcessContainer: Sendable {
 
     /// Makes a new cgroup beside this process's own, after sweeping those that killed runs left.
     public init() {
-        guard let parent = Self.parentDirectory() else { made = nil; return }
+        // The keeper's script quotes the path in '…': a path that holds a quote gets no cgroup, only the group.
+        guard let parent = Self.parentDirectory(), !parent.contains("'") else { made = nil; return }
         Self.sweepStale(in: parent)
         let path = "\(parent)/\(Self.prefix)\(getpid()).\(Self.count.add(1, ordering: .relaxed).newValue)"
         made = mkdir(path, 0o755) == 0 ? path : nil
@@ -60,7 +61,8 @@ public final class ProcessContainer: Sendable {
     /// The shell text a keeper runs when Highwater is gone: the same end as `end`, without waiting.
     public var keeperText: String {
         guard let cgroup else { return "" }
-        return "echo 1 > '\(cgroup)/cgroup.kill' 2>/dev/null; i=0; while [ -s '\(cgroup)/cgroup.procs' ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; rmdir '\(cgroup)' 2>/dev/null; "
+        // Starts with `;`: it follows another script. cgroup.procs reports size 0, so emptiness is read, not stat'ed.
+        return "; echo 1 > '\(cgroup)/cgroup.kill' 2>/dev/null; i=0; while [ -n \"$(cat '\(cgroup)/cgroup.procs' 2>/dev/null)\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; rmdir '\(cgroup)' 2>/dev/null"
     }
 
     static func end(_ cgroup: String, timeoutNs: UInt64) -> [Int32] {
