@@ -119,7 +119,7 @@ public struct ChildRun: Sendable {
             DownloadFigures.add(to: &summary, plan: plan, readings: readings, requests: requests, samples: samples)
         }
         if notSent > 0 {
-            let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "stopped"
+            let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "the load ended with the child"
             summary.notes = (summary.notes ?? []) + ["\(why) after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent are not counted (neither as errors nor as answers)"]
         }
         if client.errors > 0, let firstError {
