@@ -72,12 +72,11 @@ public enum ResultsLoader {
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
+        let bytes = try ReportFile.readAll(summaryPath)
         do {
-            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try ReportFile.readAll(summaryPath)))
-        } catch let error as ReportError {
-            throw error
+            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes))
         } catch {
-            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
         var runs: [RunData] = []
         for run in summary.runs {

@@ -114,7 +114,7 @@ struct CheckCommand: AsyncParsableCommand {
             throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
         }
         do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
-            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
     }
 

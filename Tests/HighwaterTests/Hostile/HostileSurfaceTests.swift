@@ -88,6 +88,14 @@ struct HostileSurfaceTests {
         #expect(access(dir + "/outside-run/requests.csv", F_OK) != 0, "report wrote outside its directory")
     }
 
+    @Test(arguments: ["-5", "1e400", "18446744073709551616"])
+    func anOutOfRangeNumberIsNamedAtItsPlace(_ number: String) {
+        let text = #"{"highwater_version":"x","runs":[{"scenario":"s","run_id":"r","rss_end":"# + number + "}]}"
+        #expect(JSONNumberRange.firstOutOfRange(Array(text.utf8)) == "runs[0].rss_end: \(number)")
+        #expect(JSONNumberRange.firstOutOfRange(Array(#"{"a": [1, 2.5, -0.5, "x", true, null]}"#.utf8)) == nil)
+        #expect(JSONNumberRange.firstOutOfRange(Array(#"{"a": -5"#.utf8)) == nil, "not valid JSON: no number is blamed")
+    }
+
     /// A target that double-forks a daemon into a session of its own: the daemon has left the process group and the
     /// process tree, and still ends with the target, because the cgroup holds it.
     @Test(.enabled(if: ProcessContainerProbe.canMake && TestSupport.which("python3") != nil, "no cgroup v2 can be made here, or no python3"))
