@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HighwaterRecords
+import HighwaterSystem
 
 /// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
 /// their strings would cost far more memory and time than the figures the report draws.
@@ -67,19 +68,23 @@ public enum ResultsLoader {
     public static func load(resultsDirectory dir: String) throws -> LoadedResults {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
-        guard ReportFile.exists(summaryPath) else {
+        guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
+        let bytes = try ReportFile.readAll(summaryPath)
         do {
-            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try ReportFile.readAll(summaryPath)))
-        } catch let error as ReportError {
-            throw error
+            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes))
         } catch {
-            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
         var runs: [RunData] = []
         for run in summary.runs {
+            // The names come from the file: each must stay one entry inside DIR, or a forged summary reads and
+            // writes elsewhere.
+            for (field, name) in [("scenario", run.scenario), ("run_id", run.run_id)] where !isOneName(name) {
+                throw ReportError("\(summaryPath) is not a Highwater results summary: a run's \(field) \"\(name)\" is not one name inside \(dir) (it must not be empty, . or .., or hold a /); run `highwater run --out \(dir)` again to rewrite it")
+            }
             let runDir = dir + "/" + run.scenario + "/" + run.run_id
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
             let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
@@ -87,6 +92,10 @@ public enum ResultsLoader {
             runs.append(RunData(summary: run, directory: runDir, requests: requests, samples: samples))
         }
         return LoadedResults(directory: dir, summary: summary, runs: runs)
+    }
+
+    static func isOneName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
     }
 
     static let requestKeys = JSONLineScanner.KeyTable([

@@ -21,6 +21,12 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let me = Executable.current
         let bench = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/highwater-bench"
+        // Help is this command's own to give, built or not: `bench --help` shows it, as `help bench` does.
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"], !Syscall.canAccess(bench, X_OK) {
+            print(Highwater.helpMessage(for: Self.self))
+            if arguments.isEmpty { throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)") }
+            return
+        }
         guard Syscall.canAccess(bench, X_OK) else {
             throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)")
         }

@@ -75,6 +75,10 @@ struct CheckCommand: AsyncParsableCommand {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
                           detail: $0.detail, failureLine: $0.failureLine)
             }
+            // A run cut short (time limit, crash) fails the check as it fails `run` and `record`.
+            cases += ScenarioExecution.cutShort(evaluated.runs).map {
+                CheckCase(suite: "runs", name: $0, passed: false, detail: $0, failureLine: $0)
+            }
         }
         for file in limits {
             let service: ServiceLimits
@@ -110,7 +114,7 @@ struct CheckCommand: AsyncParsableCommand {
             throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
         }
         do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
-            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
     }
 

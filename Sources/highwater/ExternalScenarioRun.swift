@@ -42,6 +42,8 @@ enum ExternalScenarioRun {
             case .log(let pattern): options.readiness = .log(pattern: pattern)
             }
             if configuration.agent {
+                let started = ProcessEnvironment.current.merging(configuration.environment) { $1 }
+                if let refusal = AgentPreload.refusal(environment: started) { throw HighwaterFailure.badInput(refusal) }
                 options.agentLibrary = try AgentPreload.library(for: configuration.command, besideExecutable: Executable.current)
             }
         } catch {

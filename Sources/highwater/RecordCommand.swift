@@ -90,6 +90,7 @@ struct RecordCommand: AsyncParsableCommand {
     func validate() throws {
         if pid == nil && command.isEmpty { throw ValidationError("Give a command after `--`, or --pid PID.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
+        if let pid, pid <= 0 { throw ValidationError("--pid \(pid) is not a process ID; give the PID of a running process (greater than 0).") }
         if let pid, !ExternalTarget.isAlive(pid) { throw ValidationError("No live process has PID \(pid).") }
         if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
         if agent && pid != nil { throw ValidationError("--agent preloads the agent into a command record starts; a running PID cannot take a preload.") }
@@ -105,6 +106,19 @@ struct RecordCommand: AsyncParsableCommand {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--env \(pair): give KEY=VALUE.") }
         }
         if pid != nil && !environment.isEmpty { throw ValidationError("--env sets a started command's environment; an attached process keeps its own.") }
+        if agent {
+            var started = ProcessEnvironment.current
+            for pair in environment { if let eq = pair.firstIndex(of: "=") { started[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) } }
+            if let refusal = AgentPreload.refusal(environment: started) { throw ValidationError(refusal) }
+        }
+        // What the target would only meet after it started: checked now, so a mistake costs no start and says exit 2.
+        for dir in watchDirs where !FileTree.isDirectory(dir) {
+            throw ValidationError("--watch-dir '\(dir)' is not a directory; give the directory the target writes its temporary files to (e.g. /tmp).")
+        }
+        for spec in loads {
+            guard let parsed = try? LoadSpec(parsing: spec), case .file(let path) = parsed.body else { continue }
+            if let problem = RecordSession.fileBodyProblem(path) { throw ValidationError("--load '\(spec)': body=@\(path): \(problem).") }
+        }
         if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
             throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
         }
@@ -179,13 +193,28 @@ struct RecordCommand: AsyncParsableCommand {
             }
             session.store(outcome.summaries)
         }
-        _ = try? ReportWriter.write(resultsDirectory: out)
+        // "wrote" only once written: a full disk is an error (exit 3), not a line naming files that are not there.
+        do { _ = try ReportWriter.write(resultsDirectory: out) } catch {
+            throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error); check that it is writable and its disk has room")
+        }
         Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md (\(outcome.summaries.count) phases)")
+        let lost = outcome.summaries.reduce(0) { $0 + ($1.records_lost ?? 0) }
+        if lost > 0 {
+            throw HighwaterFailure.couldNotRun("\(lost) records could not be written, so the results are incomplete (free space where --out points and record again)")
+        }
         if outcome.interrupted { throw HighwaterFailure.couldNotRun("interrupted: the phases so far are kept in \(out)") }
         if let ended = outcome.targetEnded, !ended.succeeded || outcome.summaries.last?.growth.classification == .crashed {
             throw HighwaterFailure.failed("the target ended with \(ended) before the record stopped it" + (outcome.summaries.last?.stderr_tail.map { "; its output ended with:\n" + $0 } ?? ""))
         }
         if outcome.timedOut { throw HighwaterFailure.failed("the time limit was reached: the load was cut short") }
+        // An expectation about load that no phase sent: not a pass. A phase that sent nothing did not run.
+        if !expectations.isEmpty {
+            let unsent = outcome.summaries.filter { $0.configuration?["workload.load"] != nil && $0.requests == 0 }.map(\.config)
+            if !unsent.isEmpty || checkedExpectations == 0 {
+                throw HighwaterFailure.failed("no request was sent" + (unsent.isEmpty ? "" : " in \(unsent.joined(separator: ", ")) (not-run)")
+                    + ", so the expectations could not be checked; they do not hold")
+            }
+        }
         if failedExpectations > 0 { throw HighwaterFailure.failed("\(failedExpectations) of \(checkedExpectations) expectations failed (FAILED above); `highwater check --results \(out)` checks them again") }
     }
 }

@@ -2,9 +2,10 @@
 import HighwaterProbes
 import HighwaterSystem
 
-/// The server `highwater record` watches: a command it started in a process group of its own, or a process it
-/// attached to by PID. What it started it also stops — SIGTERM to the whole group, SIGKILL after the grace
-/// period to the group and to every descendant seen before — so no worker outlives the record.
+/// The server `highwater record` (and the command `sample`) watches: a command it started in a process group and,
+/// where one can be made, a cgroup v2 of its own, or a process it attached to by PID. What it started it also stops —
+/// SIGTERM to the whole group and cgroup, SIGKILL after the grace period to them and to every descendant seen
+/// before — so no worker, and no daemon that left the group, outlives the record.
 public final class ExternalTarget: @unchecked Sendable {
     public let pid: Int32
     /// nil when attached: that process is not ours to stop.
@@ -14,16 +15,28 @@ public final class ExternalTarget: @unchecked Sendable {
     /// A shell holding the lifeline: if Highwater is killed outright, it ends the group (the target is not ours to
     /// give a lifeline, as nginx is not).
     private let keeper: ChildProcess?
+    /// The cgroup (or only the process group) holding the target and all it starts.
+    public let container: ProcessContainer?
 
-    /// Starts `command` with its output in `directory` (`target.out.log`, `target.err.log`).
-    public init(command: [String], environment: [String: String], directory: String, graceNs: UInt64) throws {
-        let out = directory + "/target.out.log"
-        let err = directory + "/target.err.log"
-        process = try ChildProcess(command, environment: environment, stdout: .file(out), stderr: .file(err), processGroup: true)
+    /// Starts `command` with its output in `directory` (`target.out.log`, `target.err.log`), or on Highwater's own
+    /// stdout and stderr when `directory` is nil.
+    public init(command: [String], environment: [String: String], directory: String?, graceNs: UInt64) throws {
+        let out = directory.map { $0 + "/target.out.log" }
+        let err = directory.map { $0 + "/target.err.log" }
+        let container = ProcessContainer()
+        do {
+            process = try ChildProcess(command, environment: environment, stdout: out.map { .file($0) } ?? .inherit,
+                                       stderr: err.map { .file($0) } ?? .inherit, processGroup: true)
+        } catch {
+            container.end()
+            throw error
+        }
         pid = process!.pid
+        container.add(pid)
+        self.container = container
         stdoutPath = out
         stderrPath = err
-        keeper = try? ChildProcess(["/bin/sh", "-c", Self.keeperScript(group: pid, graceNs: graceNs)],
+        keeper = try? ChildProcess(["/bin/sh", "-c", Self.keeperScript(group: pid, graceNs: graceNs) + container.keeperText],
                                    stdout: .null, stderr: .null, lifeline: true)
     }
 
@@ -34,6 +47,7 @@ public final class ExternalTarget: @unchecked Sendable {
         stdoutPath = nil
         stderrPath = nil
         keeper = nil
+        container = nil
     }
 
     deinit {
@@ -63,6 +77,8 @@ public final class ExternalTarget: @unchecked Sendable {
         public var killed: Bool
         /// Descendants still alive after the SIGKILL (none expected).
         public var leftBehind: [Int32]
+        /// Processes that had left the target's process group and process tree (daemons), ended with it.
+        public var escaped: [Int32] = []
     }
 
     /// SIGTERM to the group, then SIGKILL to the group and every descendant seen before, after `graceNs`.
@@ -74,6 +90,8 @@ public final class ExternalTarget: @unchecked Sendable {
         defer { if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() } }
         // Listed before the signal: a worker that made a session of its own leaves the group but not the tree.
         let family = Set(ProcessTree.members(of: pid).dropFirst())
+        let contained = { () -> Set<Int32> in Set(self.container?.members ?? []) }
+        let escaped = contained().subtracting(family).subtracting(ProcessTree.groupMembers(pid)).subtracting([pid])
         let rootAlreadyEnded = process.poll() != nil
         // The group is found by scanning all of /proc: at most every 100 ms, while the known members are checked
         // every 10 ms (a member that leaves is seen at once; one forked during the grace period, within 100 ms).
@@ -86,8 +104,11 @@ public final class ExternalTarget: @unchecked Sendable {
             }
             return group
         }
-        let living = { () -> [Int32] in Array(family.union(scannedGroup())).filter(Self.isAlive) }
-        if !rootAlreadyEnded || !living().isEmpty { Syscall.signal(-pid, SIGTERM) }
+        let living = { () -> [Int32] in Array(family.union(scannedGroup()).union(contained())).filter(Self.isAlive) }
+        if !rootAlreadyEnded || !living().isEmpty {
+            Syscall.signal(-pid, SIGTERM)
+            for member in escaped { Syscall.signal(member, SIGTERM) }
+        }
         let deadline = MonotonicClock.nanoseconds() &+ graceNs
         var killed = false
         while true {
@@ -111,7 +132,10 @@ public final class ExternalTarget: @unchecked Sendable {
             MonotonicClock.sleep(nanoseconds: 10_000_000)
             left = living()
         }
-        return Stopped(termination: termination, killed: killed, leftBehind: left)
+        // Whatever is still in the cgroup (none can leave it) ends now, and the cgroup goes.
+        let stillContained = container?.end() ?? []
+        left = Array(Set(left.filter(Self.isAlive)).union(stillContained))
+        return Stopped(termination: termination, killed: killed, leftBehind: left, escaped: escaped.sorted())
     }
 
     /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).

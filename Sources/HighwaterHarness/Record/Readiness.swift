@@ -19,43 +19,31 @@ public enum Readiness: Sendable, Equatable {
         }
     }
 
-    /// Checks once. `logs` are the target's output files; `regex` is the `.log` pattern, compiled once by `wait`;
-    /// `client` asks an `.http` URL.
-    func isReady(logs: [String], regex: Regex<AnyRegexOutput>?, client: HTTPClient?) async -> Bool {
-        switch self {
-        case .immediately:
-            return true
-        case .http(let host, let port, let path):
-            guard let client else { return false }
-            return await Self.answers(host: host, port: port, path: path, client: client)
-        case .log:
-            guard let regex else { return false }
-            for path in logs {
-                guard let bytes = Self.tail(of: path, bytes: 1 << 20) else { continue }
-                let text = String(decoding: bytes, as: UTF8.self)
-                if text.split(separator: "\n").contains(where: { $0.contains(regex) }) { return true }
-            }
-            return false
-        }
-    }
-
     /// Waits until ready, the target ends, Ctrl-C, or `timeoutNs`; says which.
     public enum Outcome: Sendable, Equatable { case ready, ended, interrupted, timedOut }
 
     public func wait(for target: ExternalTarget, timeoutNs: UInt64) async -> Outcome {
-        let logs = [target.stdoutPath, target.stderrPath].compactMap { $0 }
         let deadline = MonotonicClock.nanoseconds() &+ timeoutNs
-        let regex: Regex<AnyRegexOutput>? = if case .log(let pattern) = self { try? Regex(pattern) } else { nil }
+        // A pattern is matched on a thread of its own: one that backtracks for minutes must not keep this loop from
+        // seeing the timeout or Ctrl-C (the thread is left to end with the process).
+        let watcher: LogPatternWatcher? = if case .log(let pattern) = self {
+            LogPatternWatcher(pattern: pattern, logs: [target.stdoutPath, target.stderrPath].compactMap { $0 })
+        } else { nil }
+        defer { watcher?.stop() }
         let client: HTTPClient? = if case .http = self { LoadDriver.client(concurrency: 1) } else { nil }
-        let outcome = await poll(logs: logs, regex: regex, client: client, target: target, deadline: deadline)
+        let outcome = await poll(watcher: watcher, client: client, target: target, deadline: deadline)
         try? await client?.shutdown()
         return outcome
     }
 
-    private func poll(logs: [String], regex: Regex<AnyRegexOutput>?, client: HTTPClient?, target: ExternalTarget,
-                      deadline: UInt64) async -> Outcome {
+    private func poll(watcher: LogPatternWatcher?, client: HTTPClient?, target: ExternalTarget, deadline: UInt64) async -> Outcome {
         while true {
-            if await isReady(logs: logs, regex: regex, client: client) { return .ready }
+            switch self {
+            case .immediately: return .ready
+            case .http(let host, let port, let path):
+                if let client, await Self.answers(host: host, port: port, path: path, client: client) { return .ready }
+            case .log: if watcher?.matched == true { return .ready }
+            }
             if target.hasEnded { return .ended }
             if Interruption.requested { return .interrupted }
             if MonotonicClock.nanoseconds() >= deadline { return .timedOut }
@@ -72,16 +60,5 @@ public enum Readiness: Sendable, Equatable {
         // The body is not wanted, but it must be drained for the connection to be let go.
         _ = try? await response.body.collect(upTo: 1 << 20)
         return true
-    }
-
-    /// The last `bytes` of a file: a chatty server's log must not make each check slower than the last.
-    static func tail(of path: String, bytes: Int) -> [UInt8]? {
-        guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
-        defer { Syscall.close(fd) }
-        guard let size = try? Syscall.status(descriptor: fd, path: path).st_size else { return nil }
-        let start = max(0, Int(size) - bytes)
-        var buffer = [UInt8](repeating: 0, count: Int(size) - start)
-        let n = buffer.withUnsafeMutableBytes { (try? Syscall.pread(fd, into: $0, at: start, path: path)) ?? 0 }
-        return Array(buffer.prefix(n))
     }
 }

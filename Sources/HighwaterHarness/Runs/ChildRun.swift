@@ -80,11 +80,11 @@ public struct ChildRun: Sendable {
                                  nginxCPU: companions.nginxCPU().map { $0 - (nginxCPU ?? .init()) })
                 readings?.downstream = companions.downstream?.counts
             }
-            // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
+            // Errors: answers that were not 2xx and requests with no answer. Requests never sent (Ctrl-C, the time
+            // limit) are not errors: nothing failed, they did not happen; a note says how many.
             let unanswered = result.statuses[0, default: 0]
-            let neverSent = max(0, total - result.latenciesMs.count - unanswered)
-            notSent = neverSent
-            client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
+            notSent = max(0, total - result.latenciesMs.count - unanswered)
+            client = .init(latenciesMs: result.latenciesMs, errors: result.errors, wallNs: result.wallNs)
             firstError = result.firstError
             if watchdog?.fired == true {
                 // Stopping at its limit: the watchdog ends it; asking its closed port to stop would only wait.
@@ -94,7 +94,14 @@ public struct ChildRun: Sendable {
             }
         } else {
             childExit = await child.terminate()
-            client = .init(latenciesMs: [], errors: plan.load.requests, wallNs: 0)
+            client = .init(latenciesMs: [], errors: 0, wallNs: 0)
+            // It ended (or hung) before it listened: no request was sent, so this run was not carried out, and its
+            // own words say why (a private mount refused, a plan it could not read).
+            if !Interruption.requested {
+                _ = await watchdog?.finish()
+                let said = FileTree.tail(logPath, lines: 3).map { ": " + $0.split(separator: "\n").joined(separator: " | ") } ?? ""
+                throw HostedChild.NotListening(reason: "the hosted child \(childExit.map { "ended with \($0)" } ?? "ended") before it listened\(said)")
+            }
         }
 
         let timedOut = await watchdog?.finish() ?? false
@@ -112,8 +119,9 @@ public struct ChildRun: Sendable {
             readings.nginxSamples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/nginx-samples.jsonl")) ?? [])
             DownloadFigures.add(to: &summary, plan: plan, readings: readings, requests: requests, samples: samples)
         }
-        if notSent > 0 && Interruption.requested {
-            summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]
+        if notSent > 0 {
+            let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "the load ended with the child"
+            summary.notes = (summary.notes ?? []) + ["\(why) after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent are not counted (neither as errors nor as answers)"]
         }
         if client.errors > 0, let firstError {
             summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
@@ -132,8 +140,9 @@ public struct ChildRun: Sendable {
             if !childExit.succeeded || timedOut {
                 summary.stderr_tail = FileTree.tail(logPath, lines: 20) ?? (timedOut ? "" : nil)
                 summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
-                // A run whose child died has no verdict on its memory, whatever the requests before showed.
-                if summary.growth.classification != .notRun { summary.growth.classification = .crashed }
+                // A run whose child died has no verdict on its memory, whatever the requests before showed. One the
+                // time limit stopped did not crash: it is labelled timed out (timed_out_after_s), its data judged as far as it went.
+                if summary.growth.classification != .notRun && !timedOut { summary.growth.classification = .crashed }
                 GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit, cores: Self.cores,
                                           lastSample: samples.last)
             }
@@ -171,6 +180,12 @@ public struct ChildRun: Sendable {
 
 /// A `highwater host` child serving one plan: started, waited for, stopped.
 public struct HostedChild: Sendable {
+    /// The child never published its port: the run did not happen.
+    public struct NotListening: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
     public let process: ChildProcess
     public let directory: String
 

@@ -28,7 +28,8 @@ public final class RunCompanions: @unchecked Sendable {
                 if workload.mode == .accel, NginxOffload.locate() == nil { throw NginxError.missing }
                 if workload.path == nil {
                     let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
-                    let directory = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-files-")
+                    // Named after this process, so the next run sweeps it if this one is killed before it removes it.
+                    let directory = try OwnedDirectory.make(in: base, prefix: "highwater-files-")
                     fileDirectory = directory
                     // nginx's worker may run as another user: it must reach the file.
                     try? Syscall.chmod(directory, 0o755)
