@@ -15,13 +15,19 @@
 
 enum { HW_COUNTING = 0, HW_UNREGISTERED = 1, HW_EXITED = 2 };
 
+// until_sample of a thread not counting (ended): every allocation takes the slow path.
+#define HW_ALWAYS_SLOW (INT64_MIN / 2)
+
 struct hw_thread_counts {
-    // The thread's slot in the live table (AgentLive.h), or `own` when the table is full or the thread has ended;
-    // set before mode becomes HW_COUNTING.
+    // The thread's slot in the live table (AgentLive.h), or `own` when the table is full; NULL before the thread
+    // registers and after it ends, which sends its frees to the slow path.
     highwater_agent_counters *c;
     highwater_agent_counters own;
-    // Bytes still to allocate before the next sample; below 0, the slow path samples and draws anew.
+    // Bytes still to allocate before the next sample; below 0, the slow path samples and draws anew. Also below 0
+    // before the thread registers (0 less the first block) and after it ends (HW_ALWAYS_SLOW).
     int64_t until_sample;
+    // An ended thread's draw, which its slow path swaps in around hw_sample.
+    int64_t after_exit_until;
     int mode;        // HW_COUNTING, or why not yet (HW_UNREGISTERED) or no longer (HW_EXITED)
     int slot;        // index in the registry; -1 when the registry was full
     int busy;        // inside the agent's own sampling: allocations made there are counted, never sampled
