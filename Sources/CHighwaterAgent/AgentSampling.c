@@ -272,6 +272,12 @@ static void hw_append_locked(const struct hw_event *e, void *const *ips, int dep
     hw_buffered += need;
 }
 
+// AgentPython.c's records (a code object, the interpreter found), through the one append path.
+static void hw_append_python_locked(uint32_t kind, uint64_t ptr, uint64_t size, const uint64_t *words, int count) {
+    struct hw_event e = {.kind_depth = kind | ((uint32_t)count << 8), .ptr = ptr, .size = size};
+    hw_append_locked(&e, (void *const *)words, count);
+}
+
 static uint64_t hw_clock_ns(clockid_t clock) {
     struct timespec ts;
     clock_gettime(clock, &ts);
@@ -399,9 +405,11 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
             return;
         }
     }
-    void *ips[HW_MAX_DEPTH];
+    void *ips[HW_MAX_DEPTH + HW_PYTHON_MAX_FRAMES];
     int depth = unw_backtrace(ips, HW_MAX_DEPTH);
     if (depth < 0) depth = 0;
+    struct hw_python_stack python;
+    hw_python_capture(&python);
     struct hw_event e = {.tid = t->tid, .ptr = (uintptr_t)p, .size = size, .t_ns = hw_event_ns()};
     hw_lock();
     if (hw_table_insert((uintptr_t)p)) {
@@ -410,6 +418,7 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
             hw_append_locked(&r, NULL, 0);
             t->request_written = t->request;
         }
+        depth += hw_python_words_locked(&python, ips + depth, HW_PYTHON_MAX_FRAMES, hw_append_python_locked);
         uint32_t id = hw_stack_id_locked(ips, depth);
         e.kind_depth = id != 0 ? HW_EVENT_ALLOC_AT | (id << 8) : HW_EVENT_ALLOC | ((uint32_t)depth << 8);
         hw_append_locked(&e, ips, id != 0 ? 0 : depth);
