@@ -93,6 +93,10 @@ HW_HIDDEN void hw_python_capture(struct hw_python_stack *s);
 /// (and once the PYTHON record) written first through append. Returns the words written.
 HW_HIDDEN int hw_python_words_locked(const struct hw_python_stack *s, void **out, int room, hw_python_append_fn append);
 
+/// Whether a Python interpreter is tearing itself down (Py_FinalizeEx, after atexit): its frees of what the program
+/// still held are left unrecorded, so a Python program's retained memory is what it held when it began to exit.
+HW_HIDDEN int hw_python_exiting(void);
+
 /// Every thread's counters, mapped from DIR/PID.shm when HIGHWATER_AGENT_SHM is set (AgentLive.c).
 HW_HIDDEN extern struct hw_live_table hw_live;
 /// Maps DIR/PID.shm over the table when HIGHWATER_AGENT_SHM is set (the constructor, before sampling starts).

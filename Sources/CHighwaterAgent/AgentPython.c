@@ -81,6 +81,7 @@ static void hw_py_resolve(void) {
         hw_py_current = dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
         hw_py_initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
         hw_py_finalizing = dlsym(RTLD_DEFAULT, "_Py_IsFinalizing");
+        if (hw_py_finalizing == NULL) hw_py_finalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
         hw_py_code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
         hw_py_unicode_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyUnicode_Type");
         hw_py_bytes_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBytes_Type");
@@ -99,6 +100,11 @@ static void hw_py_resolve(void) {
     }
     __atomic_store_n(&hw_py_state, state, __ATOMIC_RELEASE);
     __atomic_store_n(&hw_py_resolving, 0, __ATOMIC_RELEASE);
+}
+
+HW_HIDDEN int hw_python_exiting(void) {
+    int state = __atomic_load_n(&hw_py_state, __ATOMIC_ACQUIRE);
+    return state != HW_PY_ABSENT && hw_py_finalizing != NULL && hw_py_finalizing();
 }
 
 static inline uintptr_t hw_word(uintptr_t base, size_t offset) { return *(const uintptr_t *)(base + offset); }

@@ -437,6 +437,7 @@ HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) 
     if (t->busy || !hw_sampling_on) return;
     struct hw_table *table = __atomic_load_n(&hw_table, __ATOMIC_ACQUIRE);
     if (table == NULL || hw_table_find(table, (uintptr_t)p) == NULL) return;
+    if (hw_python_exiting()) return;
     t->busy = 1;
     hw_lock();
     uintptr_t *slot = hw_table == NULL ? NULL : hw_table_find(hw_table, (uintptr_t)p);

@@ -1,7 +1,8 @@
 /// An allocation profile as pprof's protobuf (`profile.proto`, the format of Go's heap profiles), gzipped, so
 /// `go tool pprof`, Pyroscope and Parca read it: sample types `alloc_objects`, `alloc_space`, `inuse_objects`,
-/// `inuse_space`; one location per frame name, the stack leaf first (a Python frame's with its file and line). The encoder is hand-written: five
-/// messages and two wire types are all the format needs.
+/// `inuse_space`; one location per frame name, the stack leaf first (a Python frame's with its file and line, and a
+/// Python stack's leaf its innermost Python frame). The encoder is hand-written: five messages and two wire types are
+/// all the format needs.
 public enum PprofProfile {
     public static func gzipped(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
         Gzip.stored(encode(profile, durationNs: durationNs))
@@ -46,7 +47,7 @@ public enum PprofProfile {
         }
         for stack in profile.stacks {
             var sample = Protobuf()
-            sample.packed(1, stack.frames.reversed().map { UInt64(location($0)) })
+            sample.packed(1, pprofFrames(stack.frames, profile).reversed().map { UInt64(location($0)) })
             let values = [stack.allocCount, stack.allocBytes, stack.retainedCount, stack.retainedBytes]
             sample.packed(2, values.map { UInt64(bitPattern: Int64($0.rounded())) })
             out.message(2, sample)
@@ -79,6 +80,17 @@ public enum PprofProfile {
         out.int(12, Int(max(profile.interval, 1)))
         out.int(14, defaultType)
         return out.bytes
+    }
+}
+
+extension PprofProfile {
+    /// A stack's frames as pprof gets them (outermost first): in a stack with Python frames, the interpreter's C functions
+    /// under the innermost one are left out, so pprof's flat column (the leaf) names the Python line, as the site does;
+    /// the folded stacks keep them. With `pythonOnly`, the Python frames alone.
+    static func pprofFrames(_ frames: [String], _ profile: AllocationProfile) -> [String] {
+        guard !profile.pythonFrames.isEmpty, let leaf = frames.lastIndex(where: { profile.pythonFrames[$0] != nil }) else { return frames }
+        let kept = frames[...leaf]
+        return profile.pythonOnly ? kept.filter { profile.pythonFrames[$0] != nil } : Array(kept)
     }
 }
 

@@ -86,6 +86,10 @@ public enum PythonFrames {
         /// CPython 3.11's location table (`co_linetable`), possibly cut short by the agent.
         public var lineTable: [UInt8]
 
+        public init(qualname: String, filename: String, firstLine: Int, lineTable: [UInt8]) {
+            self.qualname = qualname; self.filename = filename; self.firstLine = firstLine; self.lineTable = lineTable
+        }
+
         /// The line of the instruction at `instruction` (code units), from the location table (CPython's
         /// Objects/locations.md); the first line when the table has no location for it.
         public func line(at instruction: Int) -> Int {
