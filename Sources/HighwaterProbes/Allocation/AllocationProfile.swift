@@ -175,10 +175,9 @@ public struct AllocationProfile: Sendable {
             site.samples += s.samples
             if shown[name].map({ (s.retainedBytes, s.allocBytes) > $0 }) ?? true {
                 shown[name] = (s.retainedBytes, s.allocBytes)
-                // A Python site's stack starts at it: its Python callers, not the interpreter's C functions under it.
-                let innermost = Array(s.frames.reversed())
-                let from = pythonFrames[name] != nil ? innermost.firstIndex(of: name) ?? 0 : 0
-                site.stack = Array(innermost[from...].prefix(8))
+                // A Python site's stack is its Python callers, not the interpreter's C functions around them.
+                let innermost = s.frames.reversed()
+                site.stack = Array((pythonFrames[name] != nil ? innermost.filter { pythonFrames[$0] != nil } : Array(innermost)).prefix(8))
             }
             bySite[name] = site
         }
