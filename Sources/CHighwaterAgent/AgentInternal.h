@@ -131,6 +131,40 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size);
 /// p, about to be freed, may be a sampled block: its bit is set (hw_maybe_sampled, which the caller tests first).
 HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size);
 
+// Python frames (AgentPython.c). The events file's other kinds are in AgentSampling.c. A CODE record names a code
+// object (`ptr` its id; after it, words of lengths, then its qualified name, file name and line table); a PYTHON record
+// says an interpreter was found (`ptr` its Py_Version, `size` the state and flags below), before the first sample
+// that could carry its frames.
+enum { HW_EVENT_PYTHON_CODE = 7, HW_EVENT_PYTHON = 8 };
+#define HW_PYTHON_ONLY (1u << 8)      // HIGHWATER_AGENT_PYTHON=only: folded stacks keep the Python frames alone
+#define HW_PYTHON_PYMALLOC (1u << 9)  // pymalloc serves small objects: they never reach malloc
+// A Python frame in a stack: above every user-space address. Bits 54-24 the code object's id, 23-0 the instruction
+// (code units); ENTRY marks the outermost frame run by one native activation of the evaluation loop.
+#define HW_PYTHON_TAG 0xFE00000000000000ull
+#define HW_PYTHON_ENTRY (1ull << 55)
+#define HW_PYTHON_MAX_FRAMES 64
+
+struct hw_python_frame {
+    uintptr_t code;        // 0: an evaluation loop whose frame has not started
+    uint32_t instruction;
+    int entry;
+};
+struct hw_python_stack {
+    int count;
+    struct hw_python_frame frames[HW_PYTHON_MAX_FRAMES];
+};
+typedef void (*hw_python_append_fn)(void *context, uint32_t kind, uint64_t ptr, uint64_t size, const uint64_t *words, int count);
+/// The calling thread's Python frames, innermost first, when it holds the GIL of a supported interpreter (else none).
+/// Reads memory only: no lock, no allocation.
+HW_HIDDEN void hw_python_capture(struct hw_python_stack *s);
+/// Under the agent's lock: the frames as stack words into out (at most room), each new code object's CODE record
+/// (and once the PYTHON record) written first through append. Returns the words written.
+HW_HIDDEN int hw_python_words(const struct hw_python_stack *s, void **out, int room, hw_python_append_fn append, void *context);
+
+/// Whether a Python interpreter is tearing itself down (Py_FinalizeEx, after atexit): its frees of what the program
+/// still held are left unrecorded, so a Python program's retained memory is what it held when it began to exit.
+HW_HIDDEN int hw_python_exiting(void);
+
 /// Every thread's counters, mapped from DIR/PID.shm when HIGHWATER_AGENT_SHM is set (AgentLive.c).
 HW_HIDDEN extern struct hw_live_table hw_live;
 /// Maps DIR/PID.shm over the table when HIGHWATER_AGENT_SHM is set (the constructor, before sampling starts).

@@ -208,6 +208,13 @@ HW_HIDDEN void hw_sampling_thread_exit(struct hw_thread_counts *t) {
     hw_events_thread_exit(t);
 }
 
+// AgentPython.c's records (a code object, the interpreter found), through the thread's one append path. Only a
+// thread holding the GIL records Python frames, so the GIL, not a lock of the agent's, keeps the code table whole.
+static void hw_append_python(void *context, uint32_t kind, uint64_t ptr, uint64_t size, const uint64_t *words, int count) {
+    struct hw_event e = {.kind_depth = kind | ((uint32_t)count << 8), .ptr = ptr, .size = size};
+    hw_append_record((struct hw_thread_counts *)context, &e, sizeof(e), words, (size_t)count * sizeof(uint64_t));
+}
+
 // Bytes to the next sample: exponentially distributed with mean hw_interval, so each byte is
 // equally likely to be sampled whatever the sizes around it (xorshift64* for the uniform draw).
 static int64_t hw_next_interval(struct hw_thread_counts *t) {
@@ -306,9 +313,11 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
             return;
         }
     }
-    void *ips[HW_MAX_DEPTH];
+    void *ips[HW_MAX_DEPTH + HW_PYTHON_MAX_FRAMES];
     int depth = unw_backtrace(ips, HW_MAX_DEPTH);
     if (depth < 0) depth = 0;
+    struct hw_python_stack python;
+    hw_python_capture(&python);
     struct hw_event e = {.tid = hw_tid(t), .ptr = (uintptr_t)p, .size = size, .t_ns = hw_event_ns()};
     int recorded = 1;
     if (hw_interval > 0) {
@@ -322,6 +331,7 @@ HW_HIDDEN void hw_sample(struct hw_thread_counts *t, void *p, size_t size) {
             hw_append_record(t, &r, sizeof(r), NULL, 0);
             t->request_written = t->request;
         }
+        depth += hw_python_words(&python, ips + depth, HW_PYTHON_MAX_FRAMES, hw_append_python, t);
         uint32_t id = hw_stack_id(t, ips, depth);
         e.kind_depth = id != 0 ? HW_EVENT_ALLOC_AT | (id << 8) : HW_EVENT_ALLOC | ((uint32_t)depth << 8);
         hw_append_record(t, &e, sizeof(e), ips, id != 0 ? 0 : (size_t)depth * sizeof(uint64_t));
@@ -336,6 +346,7 @@ HW_HIDDEN void hw_sample_free(struct hw_thread_counts *t, void *p, size_t size) 
     // Inside the agent's own path (a signal handler that frees while the thread samples): the free goes unrecorded,
     // the block stays counted as held, and nothing waits. (The caller has checked the block's bit: hw_maybe_sampled.)
     if (t->busy || !hw_sampling_on) return;
+    if (hw_python_exiting()) return;
     if (hw_interval > 0) {
         struct hw_table *table = __atomic_load_n(&hw_table, __ATOMIC_ACQUIRE);
         if (table == NULL || hw_table_find(table, (uintptr_t)p) == NULL) return;

@@ -61,6 +61,7 @@ public enum AllocationOutputs {
         let tables = Symbolizer.Files()
         do {
             var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = [], brief: [Int32] = []
+            var python: [(events: AllocationEvents, maps: ProcessMaps)] = []
             let all = try names.map { try AllocationEvents(path: directory + "/" + $0) }
             // A descendant that sampled for under a tenth of the longest-sampling process's time is a helper (a shell
             // of a launcher such as pyenv's, a `sleep`), not a worker: left out, and counted in the notes.
@@ -76,7 +77,9 @@ public enum AllocationOutputs {
                     continue
                 }
                 parsed.append(events)
-                profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: ProcessMaps(text: mapsText), files: tables)))
+                let maps = ProcessMaps(text: mapsText)
+                python.append((events, maps))
+                profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: maps, files: tables)))
             }
             guard !profiles.isEmpty else {
                 return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(directory)/\(names[0]).maps); it ended before exit")
@@ -94,7 +97,7 @@ public enum AllocationOutputs {
             try FileTree.writeAtomically(PprofProfile.gzipped(profile), to: directory + "/profile.pb.gz")
             removeEvents()
             let timeline = AllocationEvents.summed(parsed.map(\.liveTimeline))
-            var notes = [probeNote(parsed)].compactMap { $0 }
+            var notes = [probeNote(parsed)].compactMap { $0 } + PythonFrames.notes(python)
             if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }
             if !unnamed.isEmpty { notes.append("Left out of the allocation profiles, with no memory map to name their frames: \(unnamed.joined(separator: ", ")).") }
             if !brief.isEmpty { notes.append("Left out of the allocation profiles: \(brief.count) short-lived descendant\(brief.count == 1 ? "" : "s") (sampling for under a tenth of the longest), PIDs \(brief.prefix(8).map(String.init).joined(separator: ", "))\(brief.count > 8 ? ", …" : "").") }

@@ -33,6 +33,9 @@ public struct AllocationEvents: Sendable {
         guard let first = liveTimeline.first?.tNs, let last = liveTimeline.last?.tNs, last > first else { return 0 }
         return last - first
     }
+    /// The Python interpreter the agent found in the process (nil: none), and the code objects its frames name, by id.
+    public var python: PythonFrames.Interpreter?
+    public var pythonCodes: [UInt64: PythonFrames.Code] = [:]
     public static let unwinderBytesPerThread = 256 << 10
     public var unwinderBytes: UInt64 { UInt64(unwindingThreads * Self.unwinderBytesPerThread) }
     /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak). The
@@ -104,7 +107,8 @@ public struct AllocationEvents: Sendable {
             }
             // The stacks by id, each written once before the first allocation that names it (the agent's kinds: 1 an
             // allocation with its addresses inline, 2 a free, 3 a stack, 4 an allocation naming a stack, 6 the request
-            // a thread serves from then on). Samples of one stack share its array.
+            // a thread serves from then on, 7 a Python code object, 8 the Python interpreter found). Samples of one stack
+            // share its array; a stack's Python frames name code objects by id, looked up when the stacks are named.
             var stacks: [UInt64: [UInt64]] = [:]
             var serving: [Int32: Int] = [:]
             var at = 24
@@ -129,6 +133,17 @@ public struct AllocationEvents: Sendable {
                     mark(lastT)
                 } else if kind == 6 {
                     serving[Int32(bitPattern: u32(at + 4))] = address == 0 ? nil : Int(clamping: address - 1)
+                } else if kind == 7, depth >= 2 {
+                    let lengths = u64(at + 32), table = u64(at + 40)
+                    let name = Int(lengths & 0xffff_ffff), file = Int(lengths >> 32), lines = Int(table & 0xffff_ffff)
+                    let start = at + 48
+                    guard start + name + file + lines <= end else { at = end; continue }
+                    func text(_ from: Int, _ count: Int) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: raw[from..<(from + count)]), as: UTF8.self) }
+                    pythonCodes[address] = PythonFrames.Code(qualname: text(start, name), filename: text(start + name, file),
+                                                             firstLine: Int(Int32(truncatingIfNeeded: table >> 32)),
+                                                             lineTable: Array(raw[(start + name + file)..<(start + name + file + lines)]))
+                } else if kind == 8 {
+                    python = PythonFrames.Interpreter(version: address, status: u64(at + 16))
                 } else if kind == 5 {
                     unwindingThreads = Int(clamping: u64(at + 16))
                 } else if kind == 2, let index = live.removeValue(forKey: address) {

@@ -23,10 +23,15 @@ public struct AllocationProfile: Sendable {
 
     public var stacks: [Stack]
     public var interval: Int64
+    /// The Python frames among the stacks' names, with their function, file and line apart (pprof keeps them so).
+    public var pythonFrames: [String: PythonFrames.Location] = [:]
+    /// The folded stacks keep Python frames alone, in stacks that have any (HIGHWATER_AGENT_PYTHON=only).
+    public var pythonOnly = false
 
-    public init(stacks: [Stack], interval: Int64) {
+    public init(stacks: [Stack], interval: Int64, pythonFrames: [String: PythonFrames.Location] = [:]) {
         self.stacks = stacks
         self.interval = interval
+        self.pythonFrames = pythonFrames
     }
 
     /// Frames of the agent and of the unwinder are the recording itself, not the program.
@@ -51,21 +56,58 @@ public struct AllocationProfile: Sendable {
             }
         }
         for sample in events.samples { add(sample, to: &byAddresses[sample.stack, default: Stack(frames: [])]) }
+        pythonOnly = events.python?.pythonOnly ?? false
+        var python: [UInt64: PythonFrames.Location?] = [:]
+        func location(_ word: UInt64) -> PythonFrames.Location? {
+            if let known = python[word] { return known }
+            let found = events.pythonCodes[PythonFrames.codeID(word)].map { code in
+                PythonFrames.Location(function: code.qualname, file: code.filename, line: code.line(at: PythonFrames.instruction(word)),
+                                      firstLine: code.firstLine)
+            }
+            python[word] = found
+            return found
+        }
+        var named: [String: PythonFrames.Location] = [:]
         stacks = Self.summedByNames(byAddresses.map { addresses, sum in
-            var frames = addresses.map(symbolizer.frame)
+            let native = addresses.filter { !PythonFrames.isPython($0) }
+            var frames = native.map(symbolizer.frame)
             if let first = frames.firstIndex(where: { !Self.isRecording($0.module) }) {
                 frames.removeFirst(first)
             }
-            var named = sum
-            named.frames = Array(frames.reversed().map(\.name))
-            return named
+            // The Python frames, innermost first, in groups each run by one activation of the evaluation loop.
+            var groups: [[PythonFrames.Location]] = []
+            var group: [PythonFrames.Location] = []
+            for word in addresses where PythonFrames.isPython(word) {
+                if let found = location(word) { group.append(found) }
+                if PythonFrames.isEntry(word) { groups.append(group); group = [] }
+            }
+            if !group.isEmpty { groups.append(group) }
+            var names: [String] = []
+            var next = 0
+            for frame in frames {
+                if frame.name == PythonFrames.evaluationLoop, next < groups.count {
+                    names += groups[next].map(\.name)
+                    next += 1
+                } else {
+                    names.append(frame.name)
+                }
+            }
+            // Groups whose native activations were past the unwinder's depth, or unnamed, are the outermost frames.
+            for rest in groups.dropFirst(next) { names += rest.map(\.name) }
+            for g in groups { for l in g { named[l.name] = l } }
+            var stack = sum
+            stack.frames = Array(names.reversed())
+            return stack
         })
+        pythonFrames = named
     }
 
     /// Several processes' profiles as one (a server and its workers): stacks of the same names summed.
     public init(merging profiles: [AllocationProfile]) {
         interval = profiles.first?.interval ?? 0
         stacks = Self.summedByNames(profiles.flatMap(\.stacks))
+        pythonFrames = profiles.reduce(into: [:]) { all, p in all.merge(p.pythonFrames) { a, _ in a } }
+        pythonOnly = profiles.contains { $0.pythonOnly }
     }
 
     /// One stack per list of names, the totals of those that share it summed (addresses that name alike: inlined
@@ -109,6 +151,13 @@ public struct AllocationProfile: Sendable {
             || frame.hasPrefix("Swift.") || frame.hasPrefix("generic specialization <") && frame.contains(" of Swift.")
     }
 
+    /// A stack's site: its innermost Python frame when it has one (the Python code that asked, whichever of the
+    /// interpreter's C functions then called malloc), else the innermost native frame of the program's own (`site`).
+    public func site(_ frames: [String]) -> String {
+        if !pythonFrames.isEmpty, let python = frames.last(where: { pythonFrames[$0] != nil }) { return python }
+        return Self.site(frames)
+    }
+
     /// One record per site, largest retained first, then largest allocated.
     public func sites(requests: Int) -> [AllocationSite] {
         var bySite: [String: AllocationSite] = [:]
@@ -116,7 +165,7 @@ public struct AllocationProfile: Sendable {
         var shown: [String: (Double, Double)] = [:]
         var retainedBy: [String: Set<Int>] = [:]
         for s in stacks {
-            let name = Self.site(s.frames)
+            let name = site(s.frames)
             if !s.retainedRequests.isEmpty { retainedBy[name, default: []].formUnion(s.retainedRequests) }
             var site = bySite[name] ?? AllocationSite(site: name)
             site.alloc_count += UInt64(s.allocCount.rounded())
@@ -126,7 +175,9 @@ public struct AllocationProfile: Sendable {
             site.samples += s.samples
             if shown[name].map({ (s.retainedBytes, s.allocBytes) > $0 }) ?? true {
                 shown[name] = (s.retainedBytes, s.allocBytes)
-                site.stack = Array(s.frames.suffix(8).reversed())
+                // A Python site's stack is its Python callers, not the interpreter's C functions around them.
+                let innermost = s.frames.reversed()
+                site.stack = Array((pythonFrames[name] != nil ? innermost.filter { pythonFrames[$0] != nil } : Array(innermost)).prefix(8))
             }
             bySite[name] = site
         }
@@ -144,13 +195,15 @@ public struct AllocationProfile: Sendable {
     }
 
     /// Folded stacks (`frame;frame;… bytes`, outermost first), as speedscope, inferno and flamegraph.pl read them.
+    /// With `pythonOnly`, a stack with Python frames keeps them alone.
     public func folded(retained: Bool) -> String {
         var lines: [String] = []
         for s in stacks {
             let bytes = UInt64((retained ? s.retainedBytes : s.allocBytes).rounded())
             guard bytes > 0 else { continue }
+            let python = pythonOnly ? s.frames.filter { pythonFrames[$0] != nil } : []
             // `;` separates frames and the last space the count; a frame keeps neither.
-            let frames = s.frames.map { $0.replacing(";", with: ",").replacing("\n", with: " ") }
+            let frames = (python.isEmpty ? s.frames : python).map { $0.replacing(";", with: ",").replacing("\n", with: " ") }
             lines.append((frames.isEmpty ? ["?"] : frames).joined(separator: ";") + " \(bytes)")
         }
         return lines.sorted().joined(separator: "\n") + (lines.isEmpty ? "" : "\n")

@@ -2,8 +2,9 @@ import CZlib
 
 /// An allocation profile as pprof's protobuf (`profile.proto`, the format of Go's heap profiles), gzipped, so
 /// `go tool pprof`, Pyroscope and Parca read it: sample types `alloc_objects`, `alloc_space`, `inuse_objects`,
-/// `inuse_space`; one location per function name, the stack leaf first. The encoder is hand-written: five
-/// messages and two wire types are all the format needs.
+/// `inuse_space`; one location per frame name, the stack leaf first (a Python frame's with its file and line, and a
+/// Python stack's leaf its innermost Python frame). The encoder is hand-written: five messages and two wire types are
+/// all the format needs.
 public enum PprofProfile {
     public static func gzipped(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
         Gzip.compressed(encode(profile, durationNs: durationNs))
@@ -25,40 +26,51 @@ public enum PprofProfile {
             valueType.int(2, string(unit))
             out.message(1, valueType)
         }
-        // Functions and their locations share ids, one per distinct frame name.
-        var functionIDs: [String: Int] = [:]
-        var functions: [String] = []
+        // A location per distinct frame name; a function per native name, and per Python function and file (its
+        // locations then differ by line).
+        struct FunctionKey: Hashable { var name: String; var file: String }
+        var locationIDs: [String: Int] = [:]
+        var locations: [(function: Int, line: Int)] = []
+        var functionIDs: [FunctionKey: Int] = [:]
+        var functions: [(key: FunctionKey, firstLine: Int)] = []
+        func location(_ name: String) -> Int {
+            if let known = locationIDs[name] { return known }
+            let python = profile.pythonFrames[name]
+            let key = FunctionKey(name: python?.function ?? name, file: python?.file ?? "")
+            let function: Int
+            if let known = functionIDs[key] { function = known } else {
+                functions.append((key, python?.firstLine ?? 0))
+                function = functions.count
+                functionIDs[key] = function
+            }
+            locations.append((function, python?.line ?? 0))
+            locationIDs[name] = locations.count
+            return locations.count
+        }
         for stack in profile.stacks {
             var sample = Protobuf()
-            var ids: [UInt64] = []
-            for name in stack.frames.reversed() {
-                let id: Int
-                if let known = functionIDs[name] { id = known } else {
-                    functions.append(name)
-                    id = functions.count
-                    functionIDs[name] = id
-                }
-                ids.append(UInt64(id))
-            }
-            sample.packed(1, ids)
+            sample.packed(1, pprofFrames(stack.frames, profile).reversed().map { UInt64(location($0)) })
             let values = [stack.allocCount, stack.allocBytes, stack.retainedCount, stack.retainedBytes]
             sample.packed(2, values.map { UInt64(bitPattern: Int64($0.rounded())) })
             out.message(2, sample)
         }
-        for index in functions.indices {
+        for (index, at) in locations.enumerated() {
             var line = Protobuf()
-            line.int(1, index + 1)
+            line.int(1, at.function)
+            line.int(2, at.line)
             var location = Protobuf()
             location.int(1, index + 1)
             location.message(4, line)
             out.message(4, location)
         }
-        for (index, name) in functions.enumerated() {
-            var function = Protobuf()
-            function.int(1, index + 1)
-            function.int(2, string(name))
-            function.int(3, string(name))
-            out.message(5, function)
+        for (index, function) in functions.enumerated() {
+            var message = Protobuf()
+            message.int(1, index + 1)
+            message.int(2, string(function.key.name))
+            message.int(3, string(function.key.name))
+            message.int(4, string(function.key.file))
+            message.int(5, function.firstLine)
+            out.message(5, message)
         }
         var periodType = Protobuf()
         periodType.int(1, string("space"))
@@ -70,6 +82,17 @@ public enum PprofProfile {
         out.int(12, Int(max(profile.interval, 1)))
         out.int(14, defaultType)
         return out.bytes
+    }
+}
+
+extension PprofProfile {
+    /// A stack's frames as pprof gets them (outermost first): in a stack with Python frames, the interpreter's C functions
+    /// under the innermost one are left out, so pprof's flat column (the leaf) names the Python line, as the site does;
+    /// the folded stacks keep them. With `pythonOnly`, the Python frames alone.
+    static func pprofFrames(_ frames: [String], _ profile: AllocationProfile) -> [String] {
+        guard !profile.pythonFrames.isEmpty, let leaf = frames.lastIndex(where: { profile.pythonFrames[$0] != nil }) else { return frames }
+        let kept = frames[...leaf]
+        return profile.pythonOnly ? kept.filter { profile.pythonFrames[$0] != nil } : Array(kept)
     }
 }
 

@@ -1,0 +1,137 @@
+/// The Python side of the agent's samples (AgentPython.c): the interpreter it found, the code objects it named,
+/// and the words of a stack that are Python frames rather than return addresses.
+public enum PythonFrames {
+    /// A stack word above every user-space address: bits 54-24 a code object's id, 23-0 its instruction (code units);
+    /// `entry` marks the outermost frame one native activation of the evaluation loop ran.
+    static let tag: UInt64 = 0xFE00_0000_0000_0000
+    static func isPython(_ word: UInt64) -> Bool { word >> 56 == 0xFE }
+    static func codeID(_ word: UInt64) -> UInt64 { (word >> 24) & 0x7FFF_FFFF }
+    static func instruction(_ word: UInt64) -> Int { Int(word & 0xFF_FFFF) }
+    static func isEntry(_ word: UInt64) -> Bool { word & (1 << 55) != 0 }
+
+    /// The native frame a group of Python frames stands in for: one activation of it runs them.
+    public static let evaluationLoop = "_PyEval_EvalFrameDefault"
+
+    /// The interpreter a process ran, as the agent found it (its PYTHON record).
+    public struct Interpreter: Sendable, Equatable {
+        public enum State: UInt64, Sendable {
+            case recorded = 1, unsupported = 2, noSymbols = 3, off = 4
+        }
+        /// `Py_Version`'s encoding (0x030B07F0: 3.11.7).
+        public var version: UInt64
+        public var state: State
+        /// HIGHWATER_AGENT_PYTHON=only: the folded stacks keep Python frames alone.
+        public var pythonOnly: Bool
+        /// pymalloc served the objects of 512 bytes or less, which never reach malloc.
+        public var pymalloc: Bool
+
+        public var versionText: String {
+            "\(version >> 24).\((version >> 16) & 0xff).\((version >> 8) & 0xff)"
+        }
+
+        init?(version: UInt64, status: UInt64) {
+            guard let state = State(rawValue: status & 0xff) else { return nil }
+            self.version = version
+            self.state = state
+            pythonOnly = status & (1 << 8) != 0
+            pymalloc = status & (1 << 9) != 0
+        }
+
+        /// A sentence for the run's notes.
+        public var note: String {
+            switch state {
+            case .recorded:
+                return "Python \(versionText): its frames are recorded beside the native ones (on threads holding the GIL); a Python site is "
+                    + "named `function (file:line)`."
+                    + (pymalloc ? " Objects of 512 bytes or less come from pymalloc's arenas, which the agent does not see: "
+                        + "PYTHONMALLOC=malloc in the target's environment shows them too." : "")
+            case .unsupported:
+                return "Python \(versionText) ran, but the agent reads CPython 3.11's frames only: native frames only."
+            case .noSymbols:
+                return "Python \(versionText) ran without the symbols the agent reads its frames through (_PyThreadState_UncheckedGet, "
+                    + "Py_IsInitialized, _Py_IsFinalizing, PyCode_Type, PyUnicode_Type, PyBytes_Type): native frames only."
+            case .off:
+                return "Python \(versionText) ran; its frames were not recorded (HIGHWATER_AGENT_PYTHON=off)."
+            }
+        }
+    }
+
+    /// A note for a process that mapped a Python interpreter the agent never found (a static build that exports no
+    /// symbols, a stripped one): nil when none is mapped.
+    public static func unfoundNote(maps: ProcessMaps) -> String? {
+        guard let python = maps.mappings.first(where: { mapping in
+            let name = mapping.path.split(separator: "/").last.map(String.init) ?? ""
+            return name.hasPrefix("libpython3") || name.hasPrefix("python3") || name == "python"
+        }) else { return nil }
+        return "\(python.path) ran, but the agent found none of the interpreter's symbols in it (linked statically "
+            + "without exporting them, or stripped): native frames only."
+    }
+
+    /// What the run's notes say of Python, once for all the processes that ran the same: the interpreter each found,
+    /// or the one each mapped without the agent finding it.
+    public static func notes(_ processes: [(events: AllocationEvents, maps: ProcessMaps)]) -> [String] {
+        var notes: [String] = []
+        for (events, maps) in processes {
+            guard let note = events.python?.note ?? unfoundNote(maps: maps), !notes.contains(note) else { continue }
+            notes.append(note)
+        }
+        return notes
+    }
+
+    /// A code object as the agent wrote it once: names, first line and line table.
+    public struct Code: Sendable {
+        public var qualname: String
+        public var filename: String
+        public var firstLine: Int
+        /// CPython 3.11's location table (`co_linetable`), possibly cut short by the agent.
+        public var lineTable: [UInt8]
+
+        public init(qualname: String, filename: String, firstLine: Int, lineTable: [UInt8]) {
+            self.qualname = qualname; self.filename = filename; self.firstLine = firstLine; self.lineTable = lineTable
+        }
+
+        /// The line of the instruction at `instruction` (code units), from the location table (CPython's
+        /// Objects/locations.md); the first line when the table has no location for it.
+        public func line(at instruction: Int) -> Int {
+            var line = firstLine, address = 0, at = 0
+            let table = lineTable
+            func varint() -> Int {
+                var value = 0, shift = 0
+                while at < table.count {
+                    let b = Int(table[at]); at += 1
+                    value |= (b & 0x3f) << shift
+                    shift += 6
+                    if b & 0x40 == 0 { break }
+                }
+                return value
+            }
+            func signed() -> Int { let v = varint(); return v & 1 != 0 ? -(v >> 1) : v >> 1 }
+            while at < table.count {
+                let first = Int(table[at]); at += 1
+                guard first & 0x80 != 0 else { break }
+                let code = (first >> 3) & 15, length = (first & 7) + 1
+                var located = true
+                switch code {
+                case 15: located = false
+                case 14: line += signed(); _ = varint(); _ = varint(); _ = varint()
+                case 13: line += signed()
+                case 10...12: line += code - 10; at += 2
+                default: at += 1
+                }
+                if instruction < address + length { return located ? line : firstLine }
+                address += length
+            }
+            return firstLine
+        }
+    }
+
+    /// Where a Python frame is: its function, file and line.
+    public struct Location: Sendable, Hashable {
+        public var function: String
+        public var file: String
+        public var line: Int
+        public var firstLine: Int
+        /// The frame's name in stacks and sites.
+        public var name: String { "\(function) (\(file):\(line))" }
+    }
+}
