@@ -191,7 +191,8 @@ struct RecordCommand: AsyncParsableCommand {
         if let name {
             for i in outcome.summaries.indices {
                 outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = name
-                outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = String(outcome.summaries[i].run_id.dropFirst(name.count + 1))
+                let phase = String(outcome.summaries[i].run_id.dropFirst(name.count + 1))
+                outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
                 session.rewrite(outcome.summaries[i])
             }
             session.store(outcome.summaries)

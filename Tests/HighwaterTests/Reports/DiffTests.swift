@@ -80,7 +80,7 @@ struct DiffTests {
         let better = await TestSupport.run([TestSupport.highwater, "check", "--results", dir + "/small", "--baseline", dir + "/large"])
         #expect(better.termination == .exited(0), "\(better.stdout)\n\(better.stderr)")
         let diff = await TestSupport.run([TestSupport.highwater, "diff", dir + "/small", dir + "/large", "--markdown", dir + "/diff.md", "--html", dir + "/diff.html"])
-        #expect(diff.termination == .exited(0), diff.stderr)
+        #expect(diff.termination == .exited(0), "\(diff.stderr)")
         #expect(diff.stdout.contains("WORSE     baseline-pool/lazy-16"), "\(diff.stdout)")
         #expect(((try? FileTree.readText(dir + "/diff.md")) ?? "").contains("🔴 worse"))
     }
