@@ -16,8 +16,9 @@ public struct RequestFailures: Sendable {
             counts[r.status[k] >= 400 ? r.status[k] : 0, default: 0] += 1
         }
         let recorded = counts.values.reduce(0, +)
-        total = max(run.summary.requests, r.count)
         failed = max(run.summary.errors, recorded)
+        // A run cut short counts the requests it sent, failed ones included.
+        total = max(run.summary.requests, r.count, failed)
         byStatus = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 

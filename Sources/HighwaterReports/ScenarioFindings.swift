@@ -77,8 +77,9 @@ public struct ScenarioFindings: Sendable {
             if let heap = s.growth.evidence?.heap_growth_bytes, heap > 0 { text += ", the live heap with it (\(Quantity.formatBytes(heap)))" }
             if let site = s.allocation_sites?.first, site.retained_bytes > 0 { text += ", held by \(site.site)" }
         case .plateau:
+            // The label names the thread count ("plateau at 40 threads"); the arenas and the cost of a thread add to it.
             if let label = s.growth.label { text += ", \(label)" }
-            if let threads = f.plateauThreads { text += " (\(threads) threads" + (f.plateauArenas.map { ", \($0) arenas" } ?? "") + ")" }
+            if let arenas = f.plateauArenas { text += " (\(arenas) arenas)" }
             if let perThread = f.growthPerThread { text += ", about \(Quantity.formatBytes(perThread)) a thread" }
         case .retention:
             if let heap = s.growth.evidence?.heap_growth_bytes { text += " while the live heap moved \(Quantity.formatBytes(heap))" }

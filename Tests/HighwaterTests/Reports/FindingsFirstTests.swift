@@ -94,6 +94,23 @@ struct FindingsFirstTests {
         print("report.md of 240 runs: \(markdown.count) characters (\(unbounded.count) unbounded)")
     }
 
+    @Test("a page of 90 runs of 3,000 requests each stays under 2 MB: long series are drawn from min/max buckets")
+    func pageBudget() throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-report-page-budget")
+        defer { TestSupport.removeTree(dir) }
+        let specs = (0..<90).map { k in
+            SyntheticResults.RunSpec(scenario: "scenario-\(k % 6)", config: "configuration-\(k)",
+                                     shape: k % 3 == 0 ? .leak(perRequest: 16 << 10) : k % 3 == 1 ? .plateau(threads: 16, perThread: 4 << 20) : .stable,
+                                     requests: 3000)
+        }
+        try SyntheticResults.write(directory: dir, runs: specs)
+        let (html, _) = try ReportWriter.write(resultsDirectory: dir)
+        #expect(html.utf8.count <= 2_000_000, "\(html.utf8.count) bytes")
+        // Each series keeps its extremes: the leak's last (highest) reading is drawn.
+        #expect(html.contains("RSS over requests"))
+        print("index.html of 90 runs of 3000 requests: \(html.utf8.count) bytes")
+    }
+
     @Test("junit.xml carries each run's real duration")
     func junitDurations() throws {
         let (dir, _) = try ReportTests.makeResults(requests: 500)
