@@ -122,7 +122,7 @@ public enum HTMLReport {
     static func overview(_ model: ReportModel) -> String {
         var h = "<h2 id=\"runs\">Runs by severity</h2><table class=\"overview\"><tr><th class=\"l\">scenario</th><th class=\"l\">configuration</th><th class=\"l\">memory verdict</th>"
         h += "<th class=\"l\">expectations</th><th>requests</th><th>failed</th><th>steady</th><th>growth</th><th>peak</th><th>threads</th><th>arenas</th>"
-        h += "<th>plateau at request</th><th>p99</th><th>req/s</th></tr>"
+        h += "<th>p99</th><th>req/s</th></tr>"
         for run in model.allRuns.sorted(by: ReportModel.Run.moreSevere) {
             let s = run.summary, f = run.facts
             h += "<tr><td class=\"l\">\(Markup.escape(s.scenario))</td><td class=\"l\">\(runLink(s.scenario, s.config))</td>"
@@ -130,7 +130,6 @@ public enum HTMLReport {
             h += "<td>\(max(s.requests, run.data.requests.count))</td><td>\(f.errorCount)</td>"
             h += "<td>\(Quantity.formatBytes(f.steady))</td><td>\(Quantity.formatBytes(f.growth))</td>"
             h += "<td>\(Quantity.formatBytes(s.rss_peak))</td><td>\(s.threads_max)</td><td>\(f.arenas)</td>"
-            h += "<td>\(f.plateauPosition.map { String($0) } ?? "—")</td>"
             h += "<td>\(Quantity.format(s.latency_ms.p99)) ms</td><td>\(Quantity.format(f.throughput))</td></tr>"
         }
         return h + "</table>\n"

@@ -41,7 +41,7 @@ public struct ScenarioFindings: Sendable {
             lines.append(Line(kind: .calm, configs: [], text: "Nothing grows: \(stable) of \(judged.count) configurations stable"
                               + (stable < judged.count ? ", the rest without enough evidence to judge" : "") + "."))
         }
-        for ranking in scenario.rankings { if let line = Self.bestFix(ranking) { lines.append(line) } }
+        for ranking in scenario.rankings { lines += Self.bestFixes(ranking) }
         for boundary in scenario.uploads?.boundaries ?? [] {
             lines.append(Line(kind: .uploads, configs: [], text: boundary.sentence))
         }
@@ -91,20 +91,30 @@ public struct ScenarioFindings: Sendable {
     }
 
     /// The configuration with the lowest steady RSS of a ranking against the one with the highest: what it saves and
-    /// what it costs in requests/s, both from the same run.
-    static func bestFix(_ ranking: FixRanking) -> Line? {
-        guard let best = ranking.rows.first, let worst = ranking.rows.last, worst.steadyRSS > best.steadyRSS else { return nil }
-        let saved = worst.steadyRSS - best.steadyRSS
+    /// what it costs in requests/s, both from the same run; and when that costs more than a tenth of the throughput,
+    /// the lowest steady RSS among those that kept nine tenths of it.
+    static func bestFixes(_ ranking: FixRanking) -> [Line] {
+        guard let best = ranking.rows.first, let worst = ranking.rows.last, worst.steadyRSS > best.steadyRSS else { return [] }
+        var lines = [fixLine("Best fix for \(ranking.workload) at concurrency \(ranking.concurrency)", best, against: worst)]
+        if worst.throughput > 0, best.throughput < 0.9 * worst.throughput,
+           let keeping = ranking.rows.first(where: { $0.throughput >= 0.9 * worst.throughput && $0.steadyRSS < worst.steadyRSS && $0.config != worst.config }) {
+            lines.append(fixLine("Best that keeps the throughput", keeping, against: worst))
+        }
+        return lines
+    }
+
+    static func fixLine(_ opening: String, _ fix: FixRanking.Row, against worst: FixRanking.Row) -> Line {
+        let saved = worst.steadyRSS - fix.steadyRSS
         let share = Double(saved) / Double(worst.steadyRSS) * 100
-        var text = "Best fix for \(ranking.workload) at concurrency \(ranking.concurrency): \(Diagnosis.quoted(best.config)) (\(best.fix)), "
-            + "steady RSS \(Quantity.formatBytes(best.steadyRSS)) against \(Quantity.formatBytes(worst.steadyRSS)) for \(Diagnosis.quoted(worst.config)): "
+        var text = "\(opening): \(Diagnosis.quoted(fix.config)) (\(fix.fix)), "
+            + "steady RSS \(Quantity.formatBytes(fix.steadyRSS)) against \(Quantity.formatBytes(worst.steadyRSS)) for \(Diagnosis.quoted(worst.config)): "
             + "saves \(Quantity.formatBytes(saved)) (\(Quantity.format(share, significant: 2))%)"
         if worst.throughput > 0 {
-            let kept = best.throughput / worst.throughput * 100
-            text += kept >= 100 ? ", and it served \(Quantity.format(best.throughput)) req/s against \(Quantity.format(worst.throughput)) (no throughput lost)"
-                : ", at \(Quantity.format(best.throughput)) req/s against \(Quantity.format(worst.throughput)) (\(Quantity.format(kept, significant: 3))% kept)"
+            let kept = fix.throughput / worst.throughput * 100
+            text += kept >= 100 ? ", and it served \(Quantity.format(fix.throughput)) req/s against \(Quantity.format(worst.throughput)) (no throughput lost)"
+                : ", at \(Quantity.format(fix.throughput)) req/s against \(Quantity.format(worst.throughput)) (\(Quantity.format(kept, significant: 3))% kept)"
         }
-        return Line(kind: .fix, configs: [best.config, worst.config], text: text + ".")
+        return Line(kind: .fix, configs: [fix.config, worst.config], text: text + ".")
     }
 
     /// Runs that did not happen, crashed, ran out of time, failed requests or failed expectations.
