@@ -36,17 +36,23 @@ public enum ComparisonReport {
             })
         }
         out += "\nafter (ratio to before; + better, ! worse beyond the spread):\n" + table(rows)
-        let sites = c.configurations.flatMap { conf in conf.sites.map { (conf.name, $0) } }.sorted { abs($0.1.change) > abs($1.1.change) }
+        let sites = siteRows(c)
         if !sites.isEmpty {
-            var siteRows = [["configuration", "site", "retained before", "after", "change"]]
-            for (name, s) in sites.prefix(10) {
-                siteRows.append([name, s.site, Quantity.formatBytes(s.before), Quantity.formatBytes(s.after), signed(s.change)])
-            }
-            out += "\nallocation sites whose retained bytes changed most (go tool pprof -top -diff_base A/profile.pb.gz B/profile.pb.gz):\n" + table(siteRows)
+            out += "\nallocation sites whose retained bytes changed most (go tool pprof -top -diff_base A/profile.pb.gz B/profile.pb.gz):\n"
+                + table([siteHeader] + sites.prefix(10))
         }
         if !c.onlyBefore.isEmpty { out += "\nonly in \(c.before): " + ResultsComparison.list(c.onlyBefore) + "\n" }
         if !c.onlyAfter.isEmpty { out += "only in \(c.after): " + ResultsComparison.list(c.onlyAfter) + "\n" }
         return out
+    }
+
+    static let siteHeader = ["configuration", "site", "retained before", "after", "change"]
+
+    /// Every configuration's sites that moved, the largest change first, as table cells.
+    static func siteRows(_ c: ResultsComparison) -> [[String]] {
+        c.configurations.flatMap { conf in conf.sites.map { (conf.name, $0) } }.sorted { abs($0.1.change) > abs($1.1.change) }.map { name, s in
+            [name, s.site, Quantity.formatBytes(s.before), Quantity.formatBytes(s.after), signed(s.change)]
+        }
     }
 
     static func signed(_ v: Int64) -> String { (v > 0 ? "+" : v < 0 ? "-" : "") + Quantity.formatBytes(v.magnitude) }
@@ -68,14 +74,10 @@ public enum ComparisonReport {
             m += "| \(MarkdownReport.cell(conf.name)) | \(icon(conf.change)) \(conf.change.rawValue) | "
             m += figures.map { f in MarkdownReport.cell(cell(conf.deltas.first { $0.figure == f })) }.joined(separator: " | ") + " |\n"
         }
-        let sites = c.configurations.filter { !$0.sites.isEmpty }
+        let sites = siteRows(c)
         if !sites.isEmpty {
-            m += "\n## Allocation sites whose retained bytes changed most\n\n| configuration | site | before | after | change |\n|---|---|--:|--:|--:|\n"
-            for conf in sites {
-                for s in conf.sites {
-                    m += "| \(MarkdownReport.cell(conf.name)) | `\(MarkdownReport.cell(s.site))` | \(Quantity.formatBytes(s.before)) | \(Quantity.formatBytes(s.after)) | \(signed(s.change)) |\n"
-                }
-            }
+            m += "\n## Allocation sites whose retained bytes changed most\n\n| " + siteHeader.joined(separator: " | ") + " |\n|---|---|--:|--:|--:|\n"
+            m += sites.map { "| " + $0.map(MarkdownReport.cell).joined(separator: " | ") + " |\n" }.joined()
         }
         if !c.onlyBefore.isEmpty { m += "\nOnly in `\(c.before)`: " + ResultsComparison.list(c.onlyBefore) + ".\n" }
         if !c.onlyAfter.isEmpty { m += "\nOnly in `\(c.after)`: " + ResultsComparison.list(c.onlyAfter) + ".\n" }
@@ -105,15 +107,10 @@ public enum ComparisonReport {
             h += "</tr>"
         }
         h += "</table>"
-        let sites = c.configurations.filter { !$0.sites.isEmpty }
+        let sites = siteRows(c)
         if !sites.isEmpty {
-            h += "<h2>Allocation sites whose retained bytes changed most</h2><table><tr><th class=\"l\">configuration</th><th class=\"l\">site</th><th>before</th><th>after</th><th>change</th></tr>"
-            for conf in sites {
-                for s in conf.sites {
-                    h += "<tr><td class=\"l\">\(Markup.escape(conf.name))</td><td class=\"l\"><code>\(Markup.escape(s.site))</code></td><td>\(Quantity.formatBytes(s.before))</td><td>\(Quantity.formatBytes(s.after))</td><td>\(signed(s.change))</td></tr>"
-                }
-            }
-            h += "</table>"
+            h += "<h2>Allocation sites whose retained bytes changed most</h2><table><tr>" + siteHeader.map { "<th>\(Markup.escape($0))</th>" }.joined() + "</tr>"
+            h += sites.map { "<tr>" + $0.map { "<td class=\"l\">\(Markup.escape($0))</td>" }.joined() + "</tr>" }.joined() + "</table>"
         }
         return h + "</body></html>\n"
     }

@@ -74,16 +74,20 @@ struct FindingsFirstTests {
         #expect(ProcessEnd.sentence(summary)?.failed == true)
     }
 
+    /// `count` runs over `scenarios` scenarios, a leak, a plateau and a stable pool in turn.
+    static func manyRuns(_ count: Int, scenarios: Int, requests: Int, name: String) -> [SyntheticResults.RunSpec] {
+        (0..<count).map { k in
+            SyntheticResults.RunSpec(scenario: "scenario-\(k % scenarios)", config: name + String(k),
+                                     shape: k % 3 == 0 ? .leak(perRequest: 16 << 10) : k % 3 == 1 ? .plateau(threads: 8, perThread: 4 << 20) : .stable,
+                                     requests: requests)
+        }
+    }
+
     @Test("report.md stays within 60,000 characters however many runs: details fold, then leave, largest first")
     func markdownBudget() throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-report-budget")
         defer { TestSupport.removeTree(dir) }
-        let specs = (0..<240).map { k in
-            SyntheticResults.RunSpec(scenario: "scenario-\(k % 8)", config: "configuration-with-a-long-name-\(k)",
-                                     shape: k % 3 == 0 ? .leak(perRequest: 16 << 10) : k % 3 == 1 ? .plateau(threads: 8, perThread: 4 << 20) : .stable,
-                                     requests: 120)
-        }
-        try SyntheticResults.write(directory: dir, runs: specs)
+        try SyntheticResults.write(directory: dir, runs: Self.manyRuns(240, scenarios: 8, requests: 120, name: "configuration-with-a-long-name-"))
         let model = ReportModel(try ResultsLoader.load(resultsDirectory: dir))
         let unbounded = MarkdownReport.render(model, budget: .max)
         let markdown = MarkdownReport.render(model)
@@ -98,12 +102,7 @@ struct FindingsFirstTests {
     func pageBudget() throws {
         let dir = TestSupport.makeTemporaryDirectory("hw-report-page-budget")
         defer { TestSupport.removeTree(dir) }
-        let specs = (0..<90).map { k in
-            SyntheticResults.RunSpec(scenario: "scenario-\(k % 6)", config: "configuration-\(k)",
-                                     shape: k % 3 == 0 ? .leak(perRequest: 16 << 10) : k % 3 == 1 ? .plateau(threads: 16, perThread: 4 << 20) : .stable,
-                                     requests: 3000)
-        }
-        try SyntheticResults.write(directory: dir, runs: specs)
+        try SyntheticResults.write(directory: dir, runs: Self.manyRuns(90, scenarios: 6, requests: 3000, name: "configuration-"))
         let (html, _) = try ReportWriter.write(resultsDirectory: dir)
         #expect(html.utf8.count <= 2_000_000, "\(html.utf8.count) bytes")
         // Each series keeps its extremes: the leak's last (highest) reading is drawn.
