@@ -56,6 +56,15 @@ public struct RunData: Sendable {
     public var samples: SampleColumns
 }
 
+extension RunData {
+    /// Where the run's allocation profiles are, first found first: a hosted run's beside it; a record's, made for the
+    /// target's whole life, in the directory of its configuration of a scenario, or of the record (the phase's parent).
+    var profileFolders: [String] {
+        let parent = FileTree.directory(of: directory)
+        return [directory] + (summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
+    }
+}
+
 /// A results directory as the report sees it.
 public struct LoadedResults: Sendable {
     public var directory: String
@@ -65,7 +74,9 @@ public struct LoadedResults: Sendable {
 
 /// Reads a results directory: `summary.json` with JSONDecoder, the JSON Lines with a hand scanner.
 public enum ResultsLoader {
-    public static func load(resultsDirectory dir: String) throws -> LoadedResults {
+    /// - Parameter raw: read each run's requests and samples too; without them only the summaries are read (a comparison
+    ///   needs no more).
+    public static func load(resultsDirectory dir: String, raw: Bool = true) throws -> LoadedResults {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
         guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
@@ -87,8 +98,8 @@ public enum ResultsLoader {
             }
             let runDir = dir + "/" + run.scenario + "/" + run.run_id
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
-            let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
-            let samples = ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()
+            let requests = raw && ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
+            let samples = raw && ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()
             runs.append(RunData(summary: run, directory: runDir, requests: requests, samples: samples))
         }
         return LoadedResults(directory: dir, summary: summary, runs: runs)

@@ -81,8 +81,8 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Results directory.")
     var out = "results"
 
-    @Option(help: "The scenario name the phases are filed under (DIR/NAME/NN-PHASE).")
-    var name = "record"
+    @Option(help: "The configuration this record is filed as (DIR/record/NAME-NN-PHASE), beside the records already in DIR, which are kept: two records of one server with different settings share one report, compared as a sweep. A NAME already in DIR is replaced. Without it: DIR/record/NN-PHASE, replacing the unnamed record.")
+    var name: String?
 
     @Argument(parsing: .postTerminator, help: "The command that starts the server.")
     var command: [String] = []
@@ -122,7 +122,28 @@ struct RecordCommand: AsyncParsableCommand {
         if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
             throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
         }
-        if name.isEmpty || name.contains("/") || name.hasPrefix(".") { throw ValidationError("--name is a plain name (no `/`).") }
+        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") || !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            throw ValidationError("--name \(name): give a plain name of letters, digits, `-`, `_` or `.`.")
+        }
+    }
+
+    /// The scenario every record is filed under: its configurations are the records' names.
+    static let scenario = "record"
+
+    /// The runs already in DIR that this record keeps: all but an earlier record of the same name (or the earlier
+    /// unnamed one), whose run directories are removed here, with a notice.
+    func keptRuns() throws -> [RunSummary] {
+        guard access(out + "/summary.json", F_OK) == 0 else { return [] }
+        let earlier: [RunSummary]
+        do { earlier = try CheckCommand.readResults(out) } catch {
+            throw HighwaterFailure.badInput("\(out) holds a summary.json that is not a results summary; give another --out, or remove it (\(error))")
+        }
+        let replaced = earlier.filter { $0.scenario == Self.scenario && $0.configuration?[ExternalConfiguration.configKey] == name }
+        guard !replaced.isEmpty else { return earlier }
+        Terminal.line("replacing the record " + (name.map { "named \($0)" } ?? "without a name") + " in \(out) (\(replaced.count) phase\(replaced.count == 1 ? "" : "s")); "
+            + "\(earlier.count - replaced.count) other run\(earlier.count - replaced.count == 1 ? "" : "s") kept")
+        for run in replaced { FileTree.removeTree(out + "/" + Self.scenario + "/" + run.run_id) }
+        return earlier.filter { run in !replaced.contains { $0.run_id == run.run_id && $0.scenario == run.scenario } }
     }
 
     /// `--ready URL` (and a scenario's `target.ready`) as a readiness check.
@@ -158,7 +179,9 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
         options.outDirectory = out
-        options.name = name
+        options.name = Self.scenario
+        options.phasePrefix = name.map { $0 + "-" } ?? ""
+        options.earlierRuns = try keptRuns()
         options.version = Highwater.version
         let session = RecordSession(options: options)
         var outcome: RecordSession.Outcome
@@ -177,11 +200,22 @@ struct RecordCommand: AsyncParsableCommand {
                 for line in said { Terminal.line("\(summary.config): \(line)") }
             }
         }
+        // Named, the phases carry their configuration as a scenario's external configurations do, so the report and
+        // `check` read two records of one server as two configurations of a sweep.
+        if let name {
+            for i in outcome.summaries.indices {
+                outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = name
+                let phase = String(outcome.summaries[i].run_id.dropFirst(name.count + 1))
+                outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
+                session.rewrite(outcome.summaries[i])
+            }
+            session.store(outcome.summaries)
+        }
         var failedExpectations = 0, checkedExpectations = 0
         if !expectations.isEmpty {
             let parsed = try expectations.map { try Expectation.parse(commandLine: $0) }
             for i in outcome.summaries.indices where outcome.summaries[i].configuration?["workload.load"] != nil {
-                let phase = outcome.summaries[i].config
+                let phase = outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] ?? outcome.summaries[i].config
                 let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == ExternalConfiguration.phaseKey ? phase : nil }) }
                 outcome.summaries[i].expectations = held.map { $0.evaluate(outcome.summaries[i]) }
                 checkedExpectations += held.count
