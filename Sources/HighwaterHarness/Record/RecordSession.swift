@@ -98,10 +98,10 @@ public struct RecordSession: Sendable {
             let how = target.termination.map { "ended with \($0)" } ?? "exited"
             throw .notReady("the target \(how) before it was ready (\(options.readiness.description))" + Self.tailText(target))
         case .interrupted:
-            target.stop(graceNs: options.graceNs)
+            await target.stop(graceNs: options.graceNs)
             throw .notReady("interrupted before the target was ready")
         case .timedOut:
-            let stopped = target.stop(graceNs: options.graceNs)
+            let stopped = await target.stop(graceNs: options.graceNs)
             throw .notReady("the target was not ready \(options.readiness.description) within \(Quantity.format(Double(options.readyTimeoutNs) / 1e9)) s; "
                             + "it was stopped (\(stopped.termination.map(\.description) ?? "attached, left running"))" + Self.tailText(target))
         }
@@ -118,7 +118,7 @@ public struct RecordSession: Sendable {
                 summary = try await phase.run(stop: { target.hasEnded || pastDeadline() })
             } catch {
                 if outcome.summaries.isEmpty && !target.hasEnded {
-                    target.stop(graceNs: options.graceNs)
+                    await target.stop(graceNs: options.graceNs)
                     throw error
                 }
                 break
@@ -161,7 +161,7 @@ public struct RecordSession: Sendable {
         if let t = target.termination, outcome.targetEnded == nil, !t.succeeded || outcome.summaries.isEmpty {
             outcome.targetEnded = t
             if outcome.summaries.isEmpty {
-                let stopped = target.stop(graceNs: options.graceNs)
+                let stopped = await target.stop(graceNs: options.graceNs)
                 let daemon = t.succeeded
                     ? "; a server that daemonizes (forks and exits) must run in the foreground under record (its --foreground or --no-daemon option)"
                         + (stopped.escaped.isEmpty ? "" : "; the \(stopped.escaped.count) processes it left running (PIDs \(stopped.escaped.map(String.init).joined(separator: ", "))) were ended with it")
@@ -171,7 +171,7 @@ public struct RecordSession: Sendable {
         }
         if target.process != nil {
             let endedBefore = target.hasEnded
-            let stopped = target.stop(graceNs: options.graceNs)
+            let stopped = await target.stop(graceNs: options.graceNs)
             if var last = outcome.summaries.popLast() {
                 if !endedBefore { last.child_exit = stopped.termination?.description }
                 if stopped.killed {
