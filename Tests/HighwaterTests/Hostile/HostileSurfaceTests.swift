@@ -113,7 +113,7 @@ struct HostileSurfaceTests {
         }
         let pid = try #require(daemon, "the daemon never started")
         #expect(target.container?.cgroup != nil, "the target was not put in a cgroup: \(target.container?.description ?? "none")")
-        let stopped = await target.stop(graceNs: 1_000_000_000)
+        let stopped = target.stop(graceNs: 1_000_000_000)
         #expect(stopped.escaped.contains(pid))
         #expect(!ExternalTarget.isAlive(pid), "the daemon \(pid) outlived the target")
         if ExternalTarget.isAlive(pid) { kill(pid, SIGKILL) }
