@@ -131,6 +131,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The application layer between the commands and the parts: sessions that run scenarios (hosted and external)
+        // and store and report their results, with the failures that map to exit codes. Commands parse arguments
+        // and hand over; tests drive sessions in process.
+        .target(
+            name: "HighwaterSessions",
+            dependencies: [
+                "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness", "HighwaterScenarios",
+                "HighwaterReports",
+            ]
+        ),
         // libFuzzer's entry points under `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), a corpus replayer otherwise.
         .executableTarget(name: "highwater-fuzz", dependencies: ["HighwaterFuzzTargets"]),
         .executableTarget(
@@ -138,6 +148,7 @@ let package = Package(
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
+                "HighwaterSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

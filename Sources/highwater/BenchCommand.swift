@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterSessions
 @preconcurrency import Glibc
 import HighwaterSystem
 

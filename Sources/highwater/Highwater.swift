@@ -1,11 +1,12 @@
 import ArgumentParser
+import HighwaterSessions
 @preconcurrency import Glibc
 import HighwaterRecords
 import HighwaterSystem
 
 @main
 struct Highwater: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = HighwaterVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "highwater",
@@ -29,7 +30,7 @@ struct Highwater: AsyncParsableCommand {
             }
         } catch let failure as HighwaterFailure {
             Terminal.write(failure.message + "\n")
-            Foundation_exit(failure.exitCode.rawValue)
+            Foundation_exit(failure.exitStatus)
         } catch {
             let code = exitCode(for: error)
             if code == .success || code == .failure && error is ExitCode {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterSessions
 import HighwaterAnalysis
 @preconcurrency import Glibc
 import HighwaterHarness
@@ -148,12 +149,7 @@ struct RecordCommand: AsyncParsableCommand {
 
     /// `--ready URL` (and a scenario's `target.ready`) as a readiness check.
     static func readiness(url: String) throws -> Readiness {
-        do {
-            let spec = try LoadSpec(parsing: "GET " + url)
-            return .http(host: spec.host, port: spec.port, path: spec.path)
-        } catch {
-            throw ValidationError("--ready \(url) is not an http:// URL on this machine (e.g. http://127.0.0.1:8000/health)")
-        }
+        do { return try Readiness.loopback(url: url) } catch { throw ValidationError(error.description) }
     }
 
     func run() async throws {

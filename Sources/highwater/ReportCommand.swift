@@ -1,4 +1,5 @@
 import ArgumentParser
+import HighwaterSessions
 import HighwaterRecords
 import HighwaterReports
 

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import AsyncHTTPClient
+import HighwaterRecords
 import HighwaterSystem
 
 /// When a target started by `highwater record` counts as ready for load.
@@ -17,6 +18,12 @@ public enum Readiness: Sendable, Equatable {
         case .http(let host, let port, let path): return "when GET http://\(host):\(port)\(path) answers"
         case .log(let pattern): return "when its output matches /\(pattern)/"
         }
+    }
+
+    /// `--ready URL` (and a scenario's `target.ready`): a GET to an http:// URL on this machine.
+    public static func loopback(url: String) throws(ReadinessURLError) -> Readiness {
+        guard let spec = try? LoadSpec(parsing: "GET " + url) else { throw ReadinessURLError(url: url) }
+        return .http(host: spec.host, port: spec.port, path: spec.path)
     }
 
     /// Waits until ready, the target ends, Ctrl-C, or `timeoutNs`; says which.
@@ -61,4 +68,10 @@ public enum Readiness: Sendable, Equatable {
         _ = try? await response.body.collect(upTo: 1 << 20)
         return true
     }
+}
+
+/// A readiness URL that is not an http:// URL on this machine.
+public struct ReadinessURLError: Error, CustomStringConvertible {
+    public var url: String
+    public var description: String { "--ready \(url) is not an http:// URL on this machine (e.g. http://127.0.0.1:8000/health)" }
 }

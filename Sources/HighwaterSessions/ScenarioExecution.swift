@@ -8,9 +8,9 @@ import HighwaterSystem
 
 /// What `run` and `check` share: load scenario files, run their plans each in a child (and record their external
 /// targets), evaluate the expectations, store the summary and render the report.
-enum ScenarioExecution {
+package enum ScenarioExecution {
     /// The default scenarios: `scenarios/` here, or beside the checkout this executable was built in.
-    static func defaultScenarioDirectory() throws -> String {
+    package static func defaultScenarioDirectory() throws -> String {
         if isDirectory("scenarios") { return "scenarios" }
         // .build/<config>/highwater → the package root's scenarios/
         var path = Executable.current
@@ -22,7 +22,7 @@ enum ScenarioExecution {
         throw HighwaterFailure.badInput("no scenario files given and no scenarios/ directory here; pass files, e.g. `highwater run scenarios/threadpool-growth.yaml`")
     }
 
-    static func load(_ paths: [String], cores: Int) throws -> [Scenario] {
+    package static func load(_ paths: [String], cores: Int) throws -> [Scenario] {
         let targets = paths.isEmpty ? [try defaultScenarioDirectory()] : paths
         do {
             let scenarios = try ScenarioLoader(cores: cores).load(paths: targets)
@@ -42,7 +42,7 @@ enum ScenarioExecution {
 
     /// Runs every plan, evaluates expectations, writes DIR/summary.json and the report.
     /// - Parameter timeLimitNs: `--time-limit`, for the plans whose scenario gives none.
-    static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64? = nil) async throws
+    package static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64? = nil) async throws
         -> (runs: [RunSummary], outcomes: [ExpectationOutcome])
     {
         var plans = scenarios.flatMap { $0.plans(quick: quick) }
@@ -56,7 +56,7 @@ enum ScenarioExecution {
             }
         }
         let byName = Dictionary(scenarios.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let session = RunSession(outDirectory: out, executable: Executable.current, version: Highwater.version)
+        let session = RunSession(outDirectory: out, executable: Executable.current, version: HighwaterVersion.current)
         var runs: [RunSummary]
         do {
             runs = try await session.run(plans) { _, summary in
@@ -88,11 +88,11 @@ enum ScenarioExecution {
         return evaluated
     }
 
-    static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
+    package static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 
     /// One line per run that did not run to its end: stopped at its time limit, or its child or target crashed.
     /// `run`, `check` and `record` all exit 1 for these, whatever the expectations say.
-    static func cutShort(_ runs: [RunSummary]) -> [String] {
+    package static func cutShort(_ runs: [RunSummary]) -> [String] {
         runs.compactMap { run in
             if let limit = run.timed_out_after_s { return "\(run.scenario)/\(run.config): timed out after \(Quantity.format(limit)) s" }
             guard run.growth.classification == .crashed, run.run_error == nil else { return nil }

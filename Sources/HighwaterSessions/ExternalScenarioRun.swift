@@ -6,10 +6,10 @@ import HighwaterSystem
 /// The configurations of scenarios whose target is external, each taken by `RecordSession` as `highwater record`
 /// takes one: started, waited for, loaded phase by phase, stopped. Its phases are runs in `DIR/<scenario>/`
 /// (`arena2-01-get-work`), carrying their configuration's label and phase, with the scenario's expectations.
-enum ExternalScenarioRun {
+package enum ExternalScenarioRun {
     /// Records every external configuration of `scenarios` in turn after the runs `earlier` (kept in DIR/summary.json);
     /// returns the new runs. A configuration that could not be recorded is a run with `run_error`, as a hosted one is.
-    static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64?,
+    package static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64?,
                     after earlier: [RunSummary]) async -> [RunSummary] {
         let configurations = scenarios.flatMap { scenario in scenario.external.map { (scenario, $0) } }
         var runs = earlier
@@ -25,7 +25,7 @@ enum ExternalScenarioRun {
         return Array(runs.dropFirst(earlier.count))
     }
 
-    static func record(_ written: ExternalConfiguration, of scenario: Scenario, quick: Bool, requests: Int?, out: String,
+    package static func record(_ written: ExternalConfiguration, of scenario: Scenario, quick: Bool, requests: Int?, out: String,
                        timeLimitNs: UInt64?, after earlier: [RunSummary]) async -> [RunSummary] {
         var options = RecordSession.Options()
         let configuration: ExternalConfiguration
@@ -38,7 +38,7 @@ enum ExternalScenarioRun {
             }
             switch configuration.ready {
             case .immediately: options.readiness = .immediately
-            case .url(let url): options.readiness = try RecordCommand.readiness(url: url)
+            case .url(let url): options.readiness = try Readiness.loopback(url: url)
             case .log(let pattern): options.readiness = .log(pattern: pattern)
             }
             if configuration.agent {
@@ -63,7 +63,7 @@ enum ExternalScenarioRun {
         options.name = scenario.name
         options.phasePrefix = configuration.phasePrefix
         options.earlierRuns = earlier
-        options.version = Highwater.version
+        options.version = HighwaterVersion.current
 
         let session = RecordSession(options: options)
         var outcome: RecordSession.Outcome
@@ -89,7 +89,7 @@ enum ExternalScenarioRun {
     }
 
     /// A configuration whose target would not start or never became ready: a run that says why (exit 3).
-    static func notRecorded(_ configuration: ExternalConfiguration, of scenario: Scenario, reason: String) -> RunSummary {
+    package static func notRecorded(_ configuration: ExternalConfiguration, of scenario: Scenario, reason: String) -> RunSummary {
         let first = configuration.phases.first.flatMap { try? LoadSpec(parsing: $0.replacing("{port}", with: "1")) }
         let label = configuration.phasePrefix + "01-" + (first?.label ?? "observe")
         var summary = RunSummary(scenario: scenario.name, run_id: label, config: label)
