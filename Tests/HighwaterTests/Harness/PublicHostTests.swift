@@ -19,8 +19,14 @@ struct PublicHostTests {
     @Test("examples/minimal-host builds against HighwaterHost and serves a run's requests, recorded as the built-in host's are")
     func minimalHost() async throws {
         let scratch = Self.packageRoot + "/.build-minimal-host"
-        let build = await TestSupport.run(["swift", "build", "--package-path", Self.packageDirectory, "--scratch-path", scratch,
-                                           "--product", "minimal-host"], timeoutNs: 900_000_000_000)
+        let command = ["swift", "build", "--package-path", Self.packageDirectory, "--scratch-path", scratch, "--product", "minimal-host"]
+        var build = await TestSupport.run(command, timeoutNs: 900_000_000_000)
+        if build.termination != .exited(0) {
+            // SwiftPM plans a path dependency's sources once: a build kept from before a source file was added to
+            // Highwater does not see it. Planned anew, the same build is the test.
+            for stale in ["debug.yaml", "build.db"] { Syscall.unlinkIfPresent(scratch + "/" + stale) }
+            build = await TestSupport.run(command, timeoutNs: 900_000_000_000)
+        }
         try #require(build.termination == .exited(0), "swift build of examples/minimal-host failed:\n\(build.stderr.suffix(4000))\(build.stdout.suffix(4000))")
         let binary = scratch + "/debug/minimal-host"
 
