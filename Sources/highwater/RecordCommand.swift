@@ -240,9 +240,11 @@ struct RecordCommand: AsyncParsableCommand {
         // An expectation about load that no phase sent: not a pass. A phase that sent nothing did not run.
         if !expectations.isEmpty {
             let unsent = outcome.summaries.filter { $0.configuration?["workload.load"] != nil && $0.requests == 0 }.map(\.config)
-            if !unsent.isEmpty || checkedExpectations == 0 {
-                throw HighwaterFailure.failed("no request was sent" + (unsent.isEmpty ? "" : " in \(unsent.joined(separator: ", ")) (not-run)")
-                    + ", so the expectations could not be checked; they do not hold")
+            if !unsent.isEmpty {
+                throw HighwaterFailure.failed("no request was sent in \(unsent.joined(separator: ", ")) (not-run), so its expectations could not be checked; they do not hold")
+            }
+            if checkedExpectations == 0 {
+                throw HighwaterFailure.failed("no phase with load (--load) matched the expectations, so none was checked; they do not hold")
             }
         }
         if failedExpectations > 0 { throw HighwaterFailure.failed("\(failedExpectations) of \(checkedExpectations) expectations failed (FAILED above); `highwater check --results \(out)` checks them again") }
