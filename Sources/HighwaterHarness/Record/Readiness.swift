@@ -53,7 +53,7 @@ public enum Readiness: Sendable, Equatable {
     }
 
     /// One GET over a plain socket, with a 1 s timeout: any status line is an answer.
-    static func answers(host: String, port: Int, path: String) -> Bool {
+    package static func answers(host: String, port: Int, path: String) -> Bool {
         let v6 = host.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
