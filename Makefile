@@ -40,7 +40,8 @@ test: deps
 	swift test --no-parallel
 
 # Highwater's own costs, built apart from the product (see ARCHITECTURE.md).
-bench: DEPS += pip:psrecord
+# bench agent: the uvicorn server under wrk, beside heaptrack.
+bench: DEPS += pip:psrecord wrk heaptrack pip:uvicorn pip:starlette
 bench: deps
 	swift build -c release --product highwater
 	swift build -c release --product HighwaterAgent

@@ -57,8 +57,7 @@ let package = Package(
         .target(
             name: "CHighwaterAgent",
             dependencies: ["CLibunwind"],
-            // No frame pointer: malloc and free save nothing and end in a tail call (the unwinder reads .eh_frame).
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fomit-frame-pointer"])],
+            cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("m"), .unsafeFlags(["-nostartfiles", "-static-stdlib", "-L" + Context.packageDirectory + "/Sources/CHighwaterAgent/link"])]
         ),
         // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,

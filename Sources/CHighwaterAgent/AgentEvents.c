@@ -31,6 +31,7 @@ struct hw_ring {
     uint64_t writing_seq;  // that number (or an older one: the writer then waits a little longer)
     uint64_t head;         // bytes committed, ever (the owner)
     uint64_t tail;         // bytes merged into the file, ever (the writer)
+    uint64_t given_up;     // 1 + the in-flight number the writer stopped waiting for (its owner is stuck), 0: none
     char *data;            // HW_RING_BYTES, mapped when the ring is first claimed and kept for the next owner
 } __attribute__((aligned(64)));
 
@@ -159,10 +160,22 @@ static void hw_merge(void) {
         // An orphan stays one until the writer frees it; a ring claimed from here on has nothing numbered below target.
         state[i] = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
         if (state[i] == HW_RING_FREE) continue;
-        // A record numbered below target is a few stores from committed; a thread stopped there for long (a
-        // signal handler that blocks) is left behind after a while rather than waited for without end.
-        for (int spins = 0; r != mine && spins < 100000 && __atomic_load_n(&r->writing, __ATOMIC_ACQUIRE)
-                            && __atomic_load_n(&r->writing_seq, __ATOMIC_RELAXED) < target; spins++) {
+        // A record numbered below target is a few stores from committed. A thread stopped there (a signal handler
+        // that blocks, or calls exit and waits for this lock) is given up on after a few milliseconds, once for that
+        // record: its record, if it ever comes, is merged after later ones.
+        uint64_t waited_since = 0;
+        for (unsigned spins = 0; r != mine && __atomic_load_n(&r->writing, __ATOMIC_ACQUIRE); spins++) {
+            uint64_t seq = __atomic_load_n(&r->writing_seq, __ATOMIC_RELAXED);
+            if (seq >= target || seq + 1 == r->given_up) break;
+            if (spins % 64 == 0) {
+                uint64_t now = hw_now_ns();
+                if (waited_since == 0) {
+                    waited_since = now;
+                } else if (now - waited_since > 5000000) {
+                    r->given_up = seq + 1;
+                    break;
+                }
+            }
             sched_yield();
         }
         cursor[i] = r->tail;
@@ -336,6 +349,7 @@ HW_HIDDEN void hw_events_after_fork_in_child(struct hw_thread_counts *t, int64_t
         hw_rings[i].state = HW_RING_FREE;
         hw_rings[i].writing = 0;
         hw_rings[i].head = hw_rings[i].tail = 0;
+        hw_rings[i].given_up = 0;
     }
     t->ring = NULL;
     t->tid = 0;

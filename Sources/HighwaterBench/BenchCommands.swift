@@ -91,7 +91,7 @@ struct SamplerBench: ParsableCommand {
         let status = try probe.status()
         print("target PID \(sampled): \(status.threads) threads, RSS \(Quantity.formatBytes(status.vmRSS)); \(Int(seconds)) s per interval")
         let rounds = try ExternalSamplerBenchmark.compare(pid: sampled, intervalsNs: steps.map { $0! }, seconds: seconds,
-                                                          psrecordPython: ExternalSamplerBenchmark.psrecordPython(), scratch: "/tmp")
+                                                          psrecordPython: ExternalSamplerBenchmark.venvPython(with: "psrecord"), scratch: "/tmp")
         for round in rounds {
             print("interval \(Quantity.formatDuration(nanoseconds: Double(round.intervalNs))):")
             for c in round.contenders {
@@ -224,7 +224,9 @@ struct AgentBench: AsyncParsableCommand {
             and in the live file --agent maps), and heaptrack when installed. Then the alloc-churn handler hosted \
             as `highwater run` hosts it (8 MiB in 64 KiB blocks a request): the host's CPU time a request with the \
             agent off and in its three modes. Build the agent beside it: swift build -c release --product \
-            HighwaterAgent (make bench does).
+            HighwaterAgent (make bench does). Last, a real server: a uvicorn + Starlette app from .venv whose sync \
+            route allocates 32 x 16 KiB a request, under wrk, alone, under record --agent sampled and recording every \
+            allocation, and under heaptrack when installed: requests a second against the server alone.
             """
     )
 
@@ -243,6 +245,12 @@ struct AgentBench: AsyncParsableCommand {
     @Option(name: .customLong("host-rounds"), help: "Rounds of the host's modes, alternating.")
     var hostRounds = 5
 
+    @Option(name: .customLong("server-rounds"), help: "Rounds of the uvicorn server's modes, alternating (0: skip the server).")
+    var serverRounds = 3
+
+    @Option(name: .customLong("server-seconds"), help: "Seconds of wrk load a server round measures.")
+    var serverSeconds = 6
+
     func run() async throws {
         Interruption.install()
         let results = try AgentBenchmark.run(pairs: pairs, everyPairs: everyPairs, rounds: rounds, scratch: "/tmp/highwater-bench-agent")
@@ -253,7 +261,11 @@ struct AgentBench: AsyncParsableCommand {
             print("  \(r.name.padding(17)) \(Quantity.format(r.median, significant: 3)) ns a pair (median of \(each)), "
                   + "\(Quantity.format(r.median / bare, significant: 3))x bare")
         }
-        guard hostRequests > 0 else { return }
+        if hostRequests > 0 { try await host() }
+        if serverRounds > 0 { try await server() }
+    }
+
+    func host() async throws {
         let hosted = try await AgentHostBenchmark.run(executable: HighwaterBench.highwater, requests: hostRequests, rounds: hostRounds,
                                                       scratch: "/tmp/highwater-bench-agent-host")
         guard let off = hosted.first?.medianCPU, off > 0 else { return }
@@ -262,6 +274,28 @@ struct AgentBench: AsyncParsableCommand {
             let each = r.cpuNsPerRequest.map { Quantity.formatDuration(nanoseconds: $0) }.joined(separator: ", ")
             print("  \(r.name.padding(17)) \(Quantity.formatDuration(nanoseconds: r.medianCPU)) (median of \(each)), "
                   + "\(Quantity.format(r.medianCPU / off, significant: 3))x bare; \(Quantity.format(r.medianThroughput)) req/s")
+        }
+    }
+
+    func server() async throws {
+        let python = ExternalSamplerBenchmark.venvPython(with: "uvicorn")
+        if let missing = AgentServerBenchmark.missing(python: python) {
+            print("A uvicorn server: skipped, \(missing)")
+            return
+        }
+        let results = try await AgentServerBenchmark.run(python: python!, highwater: HighwaterBench.highwater, seconds: serverSeconds,
+                                                         rounds: serverRounds, scratch: "/tmp/highwater-bench-agent-server")
+        guard let alone = results.first, alone.requestsPerSecond.count == serverRounds else { return }
+        print("A uvicorn + Starlette server, 32 x 16 KiB a request on anyio's threads (wrk -t1 -c8, \(serverSeconds) s a round):")
+        for r in results {
+            // Each round against the server alone in the same round: the spread is of those ratios.
+            let ratios = zip(r.requestsPerSecond, alone.requestsPerSecond).map { $0 / $1 }
+            let each = r.requestsPerSecond.map { Quantity.format($0) }.joined(separator: ", ")
+            // Half the range of a mode's own rounds, against its median: the noise a ratio must clear.
+            let spread = ((r.requestsPerSecond.max() ?? 0) - (r.requestsPerSecond.min() ?? 0)) / 2 / max(r.median, 1)
+            print("  \(r.name.padding(33)) \(Quantity.format(r.median)) req/s ±\(Quantity.format(100 * spread, significant: 2))% "
+                  + "(median of \(each)), \(Quantity.format(Percentiles.of(ratios).p50, significant: 3))x alone "
+                  + "(rounds \(Quantity.format(ratios.min() ?? 0, significant: 3))-\(Quantity.format(ratios.max() ?? 0, significant: 3))x)")
         }
     }
 }

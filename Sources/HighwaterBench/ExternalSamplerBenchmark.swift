@@ -116,14 +116,14 @@ public enum ExternalSamplerBenchmark {
         }
     }
 
-    /// The venv python that has psrecord, looked for in `.venv/` above the running executable.
-    public static func psrecordPython() -> String? {
+    /// The venv python that has `tool` (psrecord, uvicorn) installed, looked for in `.venv/` above the running executable.
+    public static func venvPython(with tool: String) -> String? {
         var dir = Executable.current
         for _ in 0..<6 {
             guard let slash = dir.lastIndex(of: "/") else { break }
             dir = String(dir[..<slash])
             let python = dir + "/.venv/bin/python"
-            if Syscall.canAccess(python, X_OK), Syscall.canAccess(dir + "/.venv/bin/psrecord", X_OK) { return python }
+            if Syscall.canAccess(python, X_OK), Syscall.canAccess(dir + "/.venv/bin/" + tool, X_OK) { return python }
         }
         return nil
     }
