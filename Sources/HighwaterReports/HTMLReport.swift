@@ -17,7 +17,7 @@ public enum HTMLReport {
         static let maxBuckets = 1000
         static let detailedRuns = 30
         static let flameRuns = 8
-        static let flameFrameBudget = 3000
+        static let flameFrameBudget = 2000
         static let maxFlameFrames = 500
 
         var buckets: Int
@@ -41,15 +41,16 @@ public enum HTMLReport {
             flameFrames = min(Self.maxFlameFrames, Self.flameFrameBudget / max(1, 2 * profiled.count))
         }
 
-        static func key(_ run: ReportModel.Run) -> String { run.summary.scenario + "\u{0}" + run.summary.config }
+        static func key(_ run: ReportModel.Run) -> String { run.summary.scenario + "\u{0}" + run.summary.run_id }
 
-        /// Whether a run gets its own charts: every run on a page of up to `detailedRuns`, else those whose memory grew
-        /// or that failed something.
+        /// Whether a run gets its own charts: every run on a page of up to `detailedRuns`; else those that failed
+        /// something, and the first repetition of those whose memory grew.
         var detailed = true
 
         func drawsCharts(of run: ReportModel.Run) -> Bool {
-            detailed || run.facts.classification.isGrowth || !run.facts.classification.hasData
-                || !run.diagnosis.expectations.failed.isEmpty || run.diagnosis.failures != nil || run.summary.timed_out_after_s != nil
+            if detailed || !run.facts.classification.hasData || !run.diagnosis.expectations.failed.isEmpty
+                || run.diagnosis.failures != nil || run.summary.timed_out_after_s != nil { return true }
+            return run.facts.classification.isGrowth && (run.summary.repetition ?? 1) <= 1
         }
     }
 
@@ -339,7 +340,8 @@ public enum HTMLReport {
                 }
             }
         } else {
-            h += "<p class=\"meta\">Calm: drawn in the scenario's overlay charts above; its readings are in the files below.</p>"
+            h += "<p class=\"meta\">" + ((run.summary.repetition ?? 1) > 1 ? "A repetition: drawn with the others in the scenario's overlay charts and spread table above"
+                : "Calm: drawn in the scenario's overlay charts above") + "; its readings are in the files below.</p>"
         }
         h += allocationSection(run, flameFrames: scale.flameGraphRuns.contains(PageScale.key(run)) ? scale.flameFrames : 0, drawn: &drawn)
         if !s.expectations.isEmpty {
