@@ -126,6 +126,7 @@ public enum HTMLReport {
         .diagnosis{background:#fafafa;border-left:4px solid #999;padding:6px 12px;margin:8px 0}
         .diagnosis.v-plateau-b,.diagnosis.v-retention-b{border-color:#b26a00}.diagnosis.v-linear-b,.diagnosis.v-failed-b,.diagnosis.v-crashed-b,.diagnosis.v-not-run-b{border-color:#c62828}.diagnosis.v-stable-b,.diagnosis.v-passed-b{border-color:#2e7d32}
         .multiples{display:flex;flex-wrap:wrap;gap:8px}svg.chart{max-width:100%;height:auto;display:block;margin:6px 0}
+        table{display:block;overflow-x:auto;max-width:100%}svg.flame{max-width:100%;height:auto}
         .findings{background:#fcfaf2;border:1px solid #e8dfc0;border-radius:6px;padding:2px 14px 8px;margin:12px 0}
         .findings h2{margin-top:10px;border:0}.findings h3{margin:10px 0 2px}.findings ul{margin:2px 0 6px;padding-left:20px}
         .finding-grows{list-style:"▲ "}.finding-fix{list-style:"✔ "}.finding-failures{list-style:"✖ ";color:#a01818}.finding-uploads{list-style:"⇪ "}
