@@ -5,7 +5,7 @@ import HighwaterRecords
 /// bounded one's.
 enum OverlayChart {
     /// Buckets per configuration: a scenario of 14 configurations stays a few tens of kilobytes.
-    static let buckets = 150
+    static let buckets = 100
 
     static func label(_ run: ReportModel.Run) -> String {
         "\(run.summary.config): \(run.diagnosis.verdict), \(run.summary.threads_max) threads, \(run.facts.arenas) arenas"

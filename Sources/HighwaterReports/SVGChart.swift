@@ -80,9 +80,19 @@ enum SVG {
         return (i < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(frac)
     }
 
+    /// A coordinate in whole pixels.
+    static func px(_ v: Double) -> String {
+        let r = v.rounded()
+        return r.isFinite ? String(Int64(r)) : "0"
+    }
+
     static func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 11, weight: String? = nil,
                      color: String = "#333", rotate: Bool = false) -> String {
-        var attrs = "x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(size)\" fill=\"\(color)\" text-anchor=\"\(anchor)\""
+        // The chart's own defaults (`open`: 11 px, #333, start) are left out: a page holds thousands of labels.
+        var attrs = "x=\"\(n(x))\" y=\"\(n(y))\""
+        if size != 11 { attrs += " font-size=\"\(size)\"" }
+        if color != "#333" { attrs += " fill=\"\(color)\"" }
+        if anchor != "start" { attrs += " text-anchor=\"\(anchor)\"" }
         if let weight { attrs += " font-weight=\"\(weight)\"" }
         if rotate { attrs += " transform=\"rotate(-90 \(n(x)) \(n(y)))\"" }
         return "<text \(attrs)>\(Markup.escape(s))</text>"
@@ -100,7 +110,7 @@ enum SVG {
     }
 
     static func open(width: Double, height: Double, title: String, cssClass: String = "chart") -> String {
-        "<svg class=\"\(cssClass)\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(title))\" font-family=\"sans-serif\">"
+        "<svg class=\"\(cssClass)\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(title))\" font-family=\"sans-serif\" font-size=\"11\" fill=\"#333\">"
             + "<title>\(Markup.escape(title))</title>"
     }
 }
@@ -173,10 +183,11 @@ public struct LineChart: Sendable {
             var d = ""
             d.reserveCapacity(s.points.count * 14)
             var previousY: Double?
+            // Whole pixels, and a line's points as bare pairs after its first: a page of 85 runs' charts stays small.
             for (k, p) in s.points.enumerated() {
-                let xx = SVG.n(px(p.x)), yy = py(p.y, s.side)
-                if k == 0 { d += "M\(xx) \(SVG.n(yy))" } else {
-                    if s.stepped, let prev = previousY, prev != yy { d += "H\(xx)V\(SVG.n(yy))" } else { d += "L\(xx) \(SVG.n(yy))" }
+                let xx = SVG.px(px(p.x)), yy = py(p.y, s.side).rounded()
+                if k == 0 { d += "M\(xx) \(SVG.px(yy))" } else {
+                    if s.stepped, let prev = previousY, prev != yy { d += "H\(xx)V\(SVG.px(yy))" } else { d += (s.stepped ? "L" : " ") + "\(xx) \(SVG.px(yy))" }
                 }
                 previousY = yy
             }
@@ -276,6 +287,8 @@ public struct Histogram: Sendable {
     public var groups: [(name: String, color: String, counts: [Int])]
     public var width = 900.0
     public var height = 260.0
+    /// Each bar's count and range on hover; left out on pages of many runs, where they would weigh most.
+    public var barTitles = true
 
     public init(title: String, x: ChartAxis, values: [[Double]], names: [String], colors: [String], bins: Int = 40) {
         self.title = title; self.x = x
@@ -313,7 +326,8 @@ public struct Histogram: Sendable {
             for (b, c) in group.counts.enumerated() where c > 0 {
                 let bx = padL + Double(b) * binW + Double(g) * groupW
                 let y = py(c)
-                out += "<rect x=\"\(SVG.n(bx + 0.5))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(groupW - 1, 0.8)))\" height=\"\(SVG.n(padT + plotH - y))\" fill=\"\(group.color)\"><title>\(Markup.escape(group.name)): \(c) in \(Markup.escape(x.unit.label(edges[b]))) … \(Markup.escape(x.unit.label(edges[b + 1])))</title></rect>"
+                out += "<rect x=\"\(SVG.n(bx + 0.5))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(groupW - 1, 0.8)))\" height=\"\(SVG.n(padT + plotH - y))\" fill=\"\(group.color)\""
+                out += barTitles ? "><title>\(Markup.escape(group.name)): \(c) in \(Markup.escape(x.unit.label(edges[b]))) … \(Markup.escape(x.unit.label(edges[b + 1])))</title></rect>" : "/>"
             }
         }
         out += SVG.axes(x: padL, y: padT, width: plotW, height: plotH)

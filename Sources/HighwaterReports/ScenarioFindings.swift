@@ -38,8 +38,9 @@ public struct ScenarioFindings: Sendable {
         if growing.isEmpty, scenario.runs.contains(where: { $0.summary.growth.classification.hasData }) {
             let judged = scenario.runs.filter { $0.summary.growth.classification.hasData }
             let stable = judged.filter { $0.facts.classification == .stable }.count
-            lines.append(Line(kind: .calm, configs: [], text: "Nothing grows: \(stable) of \(judged.count) configurations stable"
-                              + (stable < judged.count ? ", the rest without enough evidence to judge" : "") + "."))
+            var parts = stable > 0 ? ["\(stable) configuration\(stable == 1 ? "" : "s") stable"] : []
+            if stable < judged.count { parts.append("\(judged.count - stable) without enough requests or samples to judge their memory") }
+            lines.append(Line(kind: .calm, configs: [], text: "Nothing grows: " + parts.joined(separator: ", ") + "."))
         }
         for ranking in scenario.rankings { lines += Self.bestFixes(ranking) }
         for boundary in scenario.uploads?.boundaries ?? [] {

@@ -158,7 +158,8 @@ public struct ResultsComparison: Sendable {
         case .peak: return Double(s.rss_peak)
         case .threads: return Double(s.threads_max)
         case .arenas: return s.arenas_max.map(Double.init)
-        case .liveHeap: return (s.heap_live_end ?? s.growth.evidence?.heap_steady_bytes).map(Double.init)
+        // Zero is a heap nobody read (another allocator, counters off), not an empty one.
+        case .liveHeap: return (s.heap_live_end ?? s.growth.evidence?.heap_steady_bytes).flatMap { $0 > 0 ? Double($0) : nil }
         case .p99: return s.latency_ms.p99
         case .throughput: return f.throughput
         }

@@ -97,10 +97,11 @@ struct RecordCommandTests {
         #expect(after < 1 << 20, "live heap grew \(after) in the phase that keeps nothing")
         #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 1 process) went from") } == true, "\(runs[0].notes ?? [])")
         #expect(runs[1].allocation_sites?.isEmpty == false)
-        // The profile spans the target's whole life, both phases: the report draws it with the first and names it in the second.
+        // The profile spans the target's whole life, both phases: the report draws it with the first and names it in the second
+        // (retained and allocated, side by side).
         let html = try FileTree.readText(out + "/index.html")
         #expect(html.components(separatedBy: "font-weight=\"bold\">Retained heap at the end, by stack").count == 2, "drawn once")
-        #expect(html.components(separatedBy: "the profile of the target's whole life, drawn above with").count == 2, "named once")
+        #expect(html.components(separatedBy: "Retained heap at the end, by stack: the profile of the target's whole life, drawn above with").count == 2, "named once")
         // The retention figure sets the live heap at the last census against glibc's resident heaps: the leak's live
         // objects fill most of them, so far from all of it is idle.
         let note = try #require(runs[0].notes?.first { $0.contains("of it not live") }, "\(runs[0].notes ?? [])")
