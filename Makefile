@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first.
-.PHONY: run test deps build bench example-swift
+.PHONY: run test deps build bench example-swift install uninstall
 
 # Debian packages to install; targets add their own.
 DEPS = pkg-config
@@ -11,6 +11,17 @@ deps:
 build: deps
 	swift build -c release --product highwater
 	swift build -c release --product HighwaterAgent
+
+# `highwater` on the PATH, with the allocation agent beside it (highwater finds libHighwaterAgent.so next to its own
+# executable): PREFIX/bin/highwater and PREFIX/bin/libHighwaterAgent.so. `make install PREFIX=$HOME/.local` needs no root.
+PREFIX ?= /usr/local
+install: build
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 .build/release/highwater "$(DESTDIR)$(PREFIX)/bin/highwater"
+	install -m 644 .build/release/libHighwaterAgent.so "$(DESTDIR)$(PREFIX)/bin/libHighwaterAgent.so"
+
+uninstall:
+	rm -f "$(DESTDIR)$(PREFIX)/bin/highwater" "$(DESTDIR)$(PREFIX)/bin/libHighwaterAgent.so"
 
 # The main job: every scenario in scenarios/, writing a report to results/.
 run: build

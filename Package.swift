@@ -10,6 +10,9 @@ let package = Package(
         // The allocation agent, preloaded into hosted children (and any dynamically linked program):
         // libHighwaterAgent.so beside the `highwater` executable. Nothing links it; it is only preloaded.
         .library(name: "HighwaterAgent", type: .dynamic, targets: ["CHighwaterAgent"]),
+        // The host as a library: a Swift service's own handlers served under Highwater's executors, load and probes
+        // (`Host.main`). Its public API is small and documented; everything else in the package is `package`.
+        .library(name: "HighwaterHost", targets: ["HighwaterHost"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +26,19 @@ let package = Package(
             name: "CLibunwind",
             pkgConfig: "libunwind",
             providers: [.apt(["libunwind-dev"])]
+        ),
+        // zlib from Debian's zlib1g-dev: gzip for the pprof profiles, rather than a compressor of our own.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // libyaml's event parser from Debian's libyaml-dev, declared here: Yams keeps its own copy (CYaml) as a
+        // target that is not a product, so importing it would be an undeclared dependency.
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
         ),
         // glibc allocator introspection, gettid and stack capture: what Swift cannot call.
         .target(
@@ -41,7 +57,8 @@ let package = Package(
         .target(
             name: "CHighwaterAgent",
             dependencies: ["CLibunwind"],
-            cSettings: [.define("_GNU_SOURCE")],
+            // No frame pointer: malloc and free save nothing and end in a tail call (the unwinder reads .eh_frame).
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fomit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("m"), .unsafeFlags(["-nostartfiles", "-static-stdlib", "-L" + Context.packageDirectory + "/Sources/CHighwaterAgent/link"])]
         ),
         // The system layer: one EINTR-retrying wrapper per syscall and one typed SystemError; files,
@@ -53,7 +70,7 @@ let package = Package(
         // Readings of a process: /proc, cgroup, filesystems, the allocator, stacks; the sampler.
         .target(
             name: "HighwaterProbes",
-            dependencies: ["CHighwater", "HighwaterSystem", "HighwaterRecords"]
+            dependencies: ["CHighwater", "CZlib", "HighwaterSystem", "HighwaterRecords"]
         ),
         // The arithmetic over records: growth verdicts, percentiles, run summaries.
         .target(name: "HighwaterAnalysis", dependencies: ["HighwaterRecords"]),
@@ -65,12 +82,34 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        // Executors, the HTTP host, workloads, the load driver, child runs.
+        // The host: executors, the HTTP server on loopback, the request recorder, routes and handlers, the child's
+        // entry point. NIO stays inside it.
+        .target(
+            name: "HighwaterHost",
+            dependencies: [
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterUploads",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The built-in workloads, registered with the host by name: compute (alloc-churn, leak, sleep, cpu),
+        // uploads, downloads, downstream calls.
+        .target(
+            name: "HighwaterWorkloads",
+            dependencies: [
+                "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterUploads", "HighwaterHost",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The driver: the load, child runs, external targets and their readiness, companions, settling.
         .target(
             name: "HighwaterHarness",
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis",
-                "HighwaterUploads",
+                "HighwaterUploads", "HighwaterHost", "HighwaterWorkloads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,7 +119,7 @@ let package = Package(
         // Scenario files: parsing, validation, sweeps, expectations, limits.
         .target(
             name: "HighwaterScenarios",
-            dependencies: ["HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CLibYAML", "HighwaterSystem", "HighwaterRecords", .product(name: "Yams", package: "Yams")]
         ),
         // HTML, Markdown, CSV and JUnit renderings of results.
         .target(name: "HighwaterReports", dependencies: ["HighwaterSystem", "HighwaterRecords"]),
@@ -88,7 +127,7 @@ let package = Package(
         .target(
             name: "HighwaterFuzzTargets",
             dependencies: [
-                "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
+                "HighwaterSystem", "HighwaterProbes", "HighwaterReports", "HighwaterScenarios", "HighwaterUploads",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -98,7 +137,7 @@ let package = Package(
             name: "highwater",
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,7 +148,7 @@ let package = Package(
             name: "HighwaterBench",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis", "HighwaterProbes", "HighwaterHarness",
-                "HighwaterReports", "HighwaterSynthetic",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterReports", "HighwaterSynthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -117,7 +156,7 @@ let package = Package(
             name: "HighwaterTests",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
+                "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
                 "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -183,8 +183,8 @@ static size_t hw_py_text(uintptr_t str, char *out, size_t room) {
     return n;
 }
 
-// Under the agent's lock: writes code's CODE record with a new id.
-static uint32_t hw_code_write_locked(uintptr_t code, hw_python_append_fn append) {
+// Writes code's CODE record with a new id; only a thread holding the GIL gets here, so the GIL orders the table.
+static uint32_t hw_code_write(uintptr_t code, hw_python_append_fn append, void *context) {
     char *bytes = (char *)(hw_code_payload + 2);
     size_t room = sizeof(hw_code_payload) - 16;
     uint32_t qualname = (uint32_t)hw_py_text(hw_word(code, L->code_qualname), bytes, 512);
@@ -201,11 +201,11 @@ static uint32_t hw_code_write_locked(uintptr_t code, hw_python_append_fn append)
     hw_code_payload[1] = (uint64_t)lines | ((uint64_t)(uint32_t)*(const int32_t *)(code + L->code_firstlineno) << 32);
     size_t words = 2 + (qualname + filename + lines + 7) / 8;
     uint32_t id = ++hw_codes;
-    append(HW_EVENT_PYTHON_CODE, id, 0, hw_code_payload, (int)words);
+    append(context, HW_EVENT_PYTHON_CODE, id, 0, hw_code_payload, (int)words);
     return id;
 }
 
-static uint32_t hw_code_id_locked(uintptr_t code, hw_python_append_fn append) {
+static uint32_t hw_code_id(uintptr_t code, hw_python_append_fn append, void *context) {
     if (hw_code_slots == NULL) {
         void *m = mmap(NULL, HW_CODE_SLOTS * sizeof(struct hw_code_slot), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -220,7 +220,7 @@ static uint32_t hw_code_id_locked(uintptr_t code, hw_python_append_fn append) {
         if (slot->code == code) {
             if (slot->qualname != qualname || slot->filename != filename || slot->firstlineno != first) {
                 slot->qualname = qualname; slot->filename = filename; slot->firstlineno = first;
-                slot->id = hw_code_write_locked(code, append);
+                slot->id = hw_code_write(code, append, context);
             }
             return slot->id;
         }
@@ -228,24 +228,24 @@ static uint32_t hw_code_id_locked(uintptr_t code, hw_python_append_fn append) {
             // Kept at most half full; past that, frames of new code objects go unrecorded.
             if (hw_codes >= HW_CODE_SLOTS / 2) return 0;
             *slot = (struct hw_code_slot){.code = code, .qualname = qualname, .filename = filename, .firstlineno = first};
-            slot->id = hw_code_write_locked(code, append);
+            slot->id = hw_code_write(code, append, context);
             return slot->id;
         }
     }
 }
 
-HW_HIDDEN int hw_python_words_locked(const struct hw_python_stack *s, void **out, int room, hw_python_append_fn append) {
+HW_HIDDEN int hw_python_words(const struct hw_python_stack *s, void **out, int room, hw_python_append_fn append, void *context) {
     int state = __atomic_load_n(&hw_py_state, __ATOMIC_ACQUIRE);
     if (state == HW_PY_ABSENT) return 0;
-    if (!hw_py_state_written) {
+    // Once per process, by whichever thread samples first (with the GIL or without: hence the exchange).
+    if (!__atomic_exchange_n(&hw_py_state_written, 1, __ATOMIC_ACQ_REL)) {
         // What the parent says in the run's notes: the interpreter found, and whether its frames are recorded.
         uint64_t status = (uint64_t)state | (hw_py_only ? HW_PYTHON_ONLY : 0) | (hw_py_pymalloc ? HW_PYTHON_PYMALLOC : 0);
-        append(HW_EVENT_PYTHON, hw_py_version, status, NULL, 0);
-        hw_py_state_written = 1;
+        append(context, HW_EVENT_PYTHON, hw_py_version, status, NULL, 0);
     }
     int n = 0;
     for (int i = 0; i < s->count && n < room; i++) {
-        uint32_t id = s->frames[i].code == 0 ? 0 : hw_code_id_locked(s->frames[i].code, append);
+        uint32_t id = s->frames[i].code == 0 ? 0 : hw_code_id(s->frames[i].code, append, context);
         if (id == 0 && !s->frames[i].entry) continue;
         uint64_t word = HW_PYTHON_TAG | (s->frames[i].entry ? HW_PYTHON_ENTRY : 0) | ((uint64_t)(id & 0x7FFFFFFF) << 24)
                         | (s->frames[i].instruction < 0xFFFFFF ? s->frames[i].instruction : 0xFFFFFF);

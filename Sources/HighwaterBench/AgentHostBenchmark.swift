@@ -28,7 +28,7 @@ enum AgentHostBenchmark {
     ]
 
     static func run(executable: String, requests: Int, rounds: Int, scratch: String) async throws -> [Result] {
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let cores = SystemFacts.onlineCPUs
         try FileTree.createDirectory(scratch)
         defer { FileTree.removeTree(scratch) }
         var results = modes.map { Result(name: $0.name, requestsPerSecond: [], cpuNsPerRequest: []) }

@@ -6,6 +6,7 @@ import HighwaterProbes
 import HighwaterReports
 import HighwaterSynthetic
 import HighwaterSystem
+import HighwaterHost
 
 @main
 struct HighwaterBench: AsyncParsableCommand {

@@ -60,8 +60,8 @@ public enum ExternalSamplerBenchmark {
                                scratch: String) throws -> [Round] {
         try intervalsNs.map { interval in
             let path = scratch + "/bench-external-samples.jsonl"
-            _ = unlink(path)
-            defer { _ = unlink(path) }
+            Syscall.unlinkIfPresent(path)
+            defer { Syscall.unlinkIfPresent(path) }
             let sampler = try Sampler(options: .init(intervalNs: interval, pid: pid), appendingTo: path)
             let psrecord = try psrecordPython.map {
                 try PsrecordRun(python: $0, pid: pid, intervalNs: interval, seconds: seconds, scratch: scratch)
@@ -123,7 +123,7 @@ public enum ExternalSamplerBenchmark {
             guard let slash = dir.lastIndex(of: "/") else { break }
             dir = String(dir[..<slash])
             let python = dir + "/.venv/bin/python"
-            if access(python, X_OK) == 0, access(dir + "/.venv/bin/psrecord", X_OK) == 0 { return python }
+            if Syscall.canAccess(python, X_OK), Syscall.canAccess(dir + "/.venv/bin/psrecord", X_OK) { return python }
         }
         return nil
     }
@@ -159,7 +159,7 @@ final class PsrecordRun {
 
     func finish(expected: Int) -> Result<ExternalSamplerBenchmark.Share, BenchFailure> {
         let ended = child.wait(timeoutNs: UInt64((seconds + 30) * 1e9)) ?? child.terminate()
-        defer { _ = unlink(log); _ = unlink(report) }
+        defer { Syscall.unlinkIfPresent(log); Syscall.unlinkIfPresent(report) }
         let out = ((try? FileTree.readText(report)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
         guard ended.succeeded, out.count == 2, out[1] > 0 else {
             return .failure(BenchFailure(message: "psrecord did not finish (\(ended)); run it by hand: .venv/bin/psrecord PID --interval 0.01"))

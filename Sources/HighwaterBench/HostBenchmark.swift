@@ -4,6 +4,8 @@ import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
 import HighwaterSystem
+import HighwaterHost
+import HighwaterWorkloads
 
 /// Throughput of the host on a trivial handler with per-request recording on and off, in
 /// alternating rounds of one run, and wrk against the same host for scale.

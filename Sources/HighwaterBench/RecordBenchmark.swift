@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
+import HighwaterHost
 
 /// What `record`'s sampling costs the target: the same load at a Python server, recorded with sampling at the chosen
 /// interval (and the arena census every 200 ms) and with sampling all but off (one sample an hour, no census),
@@ -41,7 +42,7 @@ enum RecordBenchmark {
         for _ in 0..<rounds {
             var round = Round(sampledRPS: 0, unsampledRPS: 0)
             for sampled in [true, false] {
-                let port = try NginxOffload.freePort()
+                let port = try LoopbackPort.free()
                 var options = RecordSession.Options()
                 options.command = [python, dir + "/server.py", "\(port)"]
                 options.readiness = .http(host: "127.0.0.1", port: port, path: "/")

@@ -4,6 +4,7 @@ import HighwaterHarness
 import HighwaterProbes
 import HighwaterSystem
 import Synchronization
+import HighwaterHost
 
 /// What the per-request path costs a handler: `RequestRecorder.start` and `finish` as the host calls them around
 /// every request, timed in this process first with one arena (the best case), then after a pool of threads has
@@ -26,8 +27,8 @@ public enum RequestPathBenchmark {
     ///   - blocks: small blocks each thread allocates, freeing every other one so the free lists stay long.
     public static func run(iterations: Int = 5_000, threads: Int = 40, blocks: Int = 20_000, scratch: String) throws -> [Stage] {
         let path = scratch + "/request-path.jsonl"
-        _ = unlink(path)
-        defer { _ = unlink(path) }
+        Syscall.unlinkIfPresent(path)
+        defer { Syscall.unlinkIfPresent(path) }
         let recorder = try RequestRecorder(config: "bench", path: path)
         var stages = [try time(recorder, label: "best case", iterations: iterations, scratch: scratch)]
         let kept = fragment(threads: threads, blocks: blocks)
@@ -49,11 +50,11 @@ public enum RequestPathBenchmark {
         // The real sampler at 1 kHz for a second: its thread's CPU time per sample is what a timeline record costs,
         // with whatever it skips (the arena count once at glibc's cap, mallinfo2 under the agent) skipped.
         let path = scratch + "/request-path-samples.jsonl"
-        _ = unlink(path)
-        defer { _ = unlink(path) }
+        Syscall.unlinkIfPresent(path)
+        defer { Syscall.unlinkIfPresent(path) }
         let sampler = try Sampler(options: .init(intervalNs: 1_000_000), appendingTo: path)
         sampler.start()
-        usleep(1_000_000)
+        MonotonicClock.sleep(nanoseconds: 1_000_000_000)
         let totals = sampler.stop()
         let perSample = totals.samples > 0 ? Double(totals.threadCPUNs) / Double(totals.samples) : 0
         return Stage(label: label, arenas: try? AllocatorProbe.arenaCount(), medianNs: p.p50, p99Ns: p.p99,

@@ -45,13 +45,13 @@ public enum SamplerBenchmark {
             full.append(Double(t2 - t1))
         }
         let path = scratch + "/bench-samples.jsonl"
-        _ = unlink(path)
-        defer { _ = unlink(path) }
+        Syscall.unlinkIfPresent(path)
+        defer { Syscall.unlinkIfPresent(path) }
         let sampler = try Sampler(options: .init(intervalNs: UInt64(1e9 / rateHz)), appendingTo: path)
         let cpu0 = processCPUNanoseconds()
         let wall0 = MonotonicClock.nanoseconds()
         sampler.start()
-        usleep(UInt32(seconds * 1e6))
+        MonotonicClock.sleep(nanoseconds: UInt64(seconds * 1e9))
         let totals = sampler.stop()
         let cpu = processCPUNanoseconds() - cpu0
         let wall = MonotonicClock.nanoseconds() - wall0
@@ -70,8 +70,7 @@ public enum SamplerBenchmark {
         var deadline = wall0
         while MonotonicClock.nanoseconds() - wall0 < UInt64(seconds * 1e9) {
             deadline += interval
-            var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+            MonotonicClock.sleep(until: deadline)
         }
         return Double(processCPUNanoseconds() - cpu0) / Double(MonotonicClock.nanoseconds() - wall0)
     }

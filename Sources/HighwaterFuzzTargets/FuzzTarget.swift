@@ -2,6 +2,7 @@
 import HighwaterProbes
 import HighwaterReports
 import HighwaterScenarios
+import HighwaterSystem
 import HighwaterUploads
 import NIOCore
 
@@ -40,6 +41,11 @@ public struct FuzzTarget: Sendable {
         .init(name: "multipart", summary: "UploadReceiver: first line the Content-Type, one byte the chunk size, then the body") { bytes in
             UploadFuzzing.receive(bytes)
         },
+        .init(name: "elf", summary: "ELFSymbols: an ELF file's headers, symbol tables and names, as --agent and the symbolizer read them") { bytes in
+            // Offsets to name: the start, the middle and the last byte, plus one the input picks (its bytes 24..<32, e_entry).
+            let picked = bytes.count >= 32 ? UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: 24, as: UInt64.self) : 0
+            _ = ELFSymbols.parse(UnsafeRawBufferPointer(bytes), naming: [0, UInt64(bytes.count / 2), UInt64(max(bytes.count, 1) - 1), picked])
+        },
         .init(name: "jsonl-requests", summary: "requests.jsonl as the report reads it; first byte the chunk size") { bytes in
             guard let first = bytes.first else { return }
             _ = ResultsLoader.requests(inJSONLines: UnsafeBufferPointer(rebasing: bytes.dropFirst()), chunkSize: Int(first) + 1)
@@ -51,16 +57,37 @@ public struct FuzzTarget: Sendable {
     ]
 
     static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Removes the multipart target's scratch directory (and any a killed fuzzer left); the test suite and the
+    /// fuzzer call it when done, so neither leaves /dev/shm/highwater-fuzz-* behind.
+    public static func removeScratch() {
+        (UploadFuzzing.scratch(own: true) + UploadFuzzing.scratch(own: false)).forEach(FileTree.removeTree)
+    }
 }
 
 /// The multipart target's set-up: one destination and temp dir per process, small limits so no input fills a disk.
 enum UploadFuzzing {
+    static let base = Syscall.canAccess("/dev/shm", W_OK) ? "/dev/shm" : "/tmp"
+    /// Named after this process, so a later one can tell a directory whose fuzzer was killed from a live one's.
     static let directory: String = {
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-        var template = Array("\(base)/highwater-fuzz-XXXXXX".utf8CString)
+        sweepStale()
+        var template = Array("\(base)/highwater-fuzz-\(getpid())-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { fatalError("cannot make a directory in \(base)") }
+        atexit { FuzzTarget.removeScratch() }
         return String(cString: made)
     }()
+
+    /// The scratch directories of this process (`own`) or of processes that have ended.
+    static func scratch(own: Bool) -> [String] {
+        let names = (try? Syscall.directoryNames(base)) ?? []
+        return names.compactMap { name -> String? in
+            guard name.hasPrefix("highwater-fuzz-"), let pid = Int32(name.dropFirst(15).prefix { $0 != "-" }) else { return nil }
+            let alive = Syscall.processExists(pid)
+            return (own ? pid == getpid() : !alive) ? base + "/" + name : nil
+        }
+    }
+
+    static func sweepStale() { scratch(own: false).forEach(FileTree.removeTree) }
 
     static func receive(_ bytes: UnsafeBufferPointer<UInt8>) {
         let newline = bytes.firstIndex(of: 10) ?? bytes.count
@@ -82,6 +109,6 @@ enum UploadFuzzing {
             do { try receiver.receive(buffer) } catch { return }
             offset += n
         }
-        if let result = try? receiver.finish() { unlink(result.destinationPath) }
+        if let result = try? receiver.finish() { Syscall.unlinkIfPresent(result.destinationPath) }
     }
 }

@@ -2,45 +2,51 @@ import HighwaterRecords
 
 /// What a run's memory did and what to change, as `summary.json` stores it; the reports only render this.
 public struct RunDiagnosis: Sendable {
-    /// What the badge shows: the growth class, or the run's own outcome where memory is not what it judges.
+    /// What the badge shows: the growth class as stored.
     public enum Badge: String, Sendable {
         case stable, plateau, retention, linear, stillGrowing = "still-growing", inconclusive, notRun = "not-run", crashed
-        case passed, failed, completed
     }
 
     public var config: String
     public var classification: GrowthClass
     public var badge: Badge
-    /// A short label for tables: "plateau at 16 threads", "leak", "passed: 3 expectations held".
+    /// A short label for tables: "plateau at 16 threads", "leak".
     public var verdict: String
     /// What happened, with the figures.
     public var finding: String
     /// What to do about it; empty when nothing needs doing.
     public var advice: String
+    /// Requests that failed, beside the badge: "8 of 16 answered 507"; nil when none did.
+    public var failures: String?
+    public var expectations: ExpectationTally
+}
+
+/// A run's expectations, counted for their own column.
+public struct ExpectationTally: Sendable {
+    public var total: Int
+    public var failed: [RunSummary.Expectation]
+
+    init(_ s: RunSummary) {
+        total = s.expectations.count
+        failed = s.expectations.filter { !$0.passed }
+    }
+
+    /// "3 held", "1 of 3 failed: errors == 0 (observed 8)", or nil without expectations.
+    public var text: String? {
+        guard total > 0 else { return nil }
+        guard let first = failed.first else { return "\(total) held" }
+        return "\(failed.count) of \(total) failed: \(first.text) (observed \(first.observed))" + (failed.count > 1 ? " and more" : "")
+    }
 }
 
 public enum Diagnosis {
     public static func of(_ run: RunData, facts: RunFacts) -> RunDiagnosis {
         let s = run.summary
         let g = s.growth
-        var d = RunDiagnosis(config: s.config, classification: g.classification, badge: badge(g.classification),
-                             verdict: g.label ?? g.classification.rawValue, finding: g.finding ?? "", advice: g.advice ?? "")
-        // Upload runs, and runs with too little evidence for a memory verdict, show their own outcome.
-        let upload = s.configuration?["workload"].map { RunPlan.uploadWorkloads.contains($0) } ?? false
-        guard g.classification.hasData, upload || g.classification == .inconclusive else { return d }
-        let failed = s.expectations.filter { !$0.passed }
-        if let first = failed.first {
-            d.badge = .failed
-            d.verdict = "failed: \(first.text) (observed \(first.observed))" + (failed.count > 1 ? " and \(failed.count - 1) more" : "")
-        } else if !s.expectations.isEmpty {
-            d.badge = .passed
-            d.verdict = "passed: \(s.expectations.count) expectation\(s.expectations.count == 1 ? "" : "s") held"
-        } else {
-            d.badge = facts.errorCount == 0 ? .completed : .failed
-            d.verdict = facts.errorCount == 0 ? "completed" : "\(facts.errorCount) errors"
-        }
-        if upload { d.finding = "Memory: \(g.label ?? g.classification.rawValue). " + d.finding }
-        return d
+        // The badge is always the memory verdict as stored; expectations and failed requests have their own columns.
+        return RunDiagnosis(config: s.config, classification: g.classification, badge: badge(g.classification),
+                            verdict: g.label ?? g.classification.rawValue, finding: g.finding ?? "", advice: g.advice ?? "",
+                            failures: RequestFailures(run).text, expectations: ExpectationTally(s))
     }
 
     static func badge(_ c: GrowthClass) -> RunDiagnosis.Badge {

@@ -1,8 +1,9 @@
 import HighwaterRecords
 
 /// Folded stacks (`outer;…;inner bytes`, as the run writes `retained.folded`) drawn as an icicle graph in inline
-/// SVG: the outermost frame on top, each frame as wide as its share of the bytes, its name and figures in a
-/// tooltip. The same file opens in speedscope, inferno or flamegraph.pl; this is the view that needs none of them.
+/// SVG: the outermost frame on top, each frame as wide as its share of the bytes, its full name and figures in a
+/// tooltip. The page's script (`FlameGraphScript`) zooms into a frame on a click and highlights and sums the frames a
+/// search matches. The same file opens in speedscope, inferno or flamegraph.pl; this is the view that needs none.
 struct FlameGraph {
     final class Frame {
         let name: String
@@ -57,7 +58,7 @@ struct FlameGraph {
             let y = 22 + Double(level) * rowHeight
             let share = Double(frame.bytes) / Double(root.bytes) * 100
             let tip = "\(frame.name): \(Quantity.formatBytes(Double(frame.bytes))) (\(Quantity.format(share, significant: 3))%)"
-            rects += "<g><title>\(Markup.escape(tip))</title><rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(w - 0.5, 0.5)))\" "
+            rects += "<g class=\"f\" data-d=\"\(level)\" data-b=\"\(frame.bytes)\"><title>\(Markup.escape(tip))</title><rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(max(w - 0.5, 0.5)))\" "
                 + "height=\"\(SVG.n(rowHeight - 1))\" fill=\"\(Self.color(frame.name))\" rx=\"1.5\"/>"
             // About 6.2 px a character at 11 px: a label only where it fits, cut with an ellipsis.
             let fits = Int((w - 6) / 6.2)
@@ -75,11 +76,13 @@ struct FlameGraph {
         }
         draw(root, x: 0, w: width, level: 0)
         let height = 22 + Double(depth + 1) * rowHeight + 4
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flame\" viewBox=\"0 0 \(SVG.n(width)) \(SVG.n(height))\" "
+        return "<div class=\"flamegraph\"><div class=\"flame-tools\"><input type=\"search\" class=\"flame-search\" placeholder=\"search frames, e.g. hw_leak\" "
+            + "aria-label=\"search frames\"> <span class=\"flame-found\"></span> <span class=\"meta\">click a frame to zoom into it, the top one to zoom out</span></div>"
+            + "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flame\" viewBox=\"0 0 \(SVG.n(width)) \(SVG.n(height))\" "
             + "width=\"\(SVG.n(width))\" height=\"\(SVG.n(height))\" font-family=\"sans-serif\">"
             + "<text x=\"0\" y=\"14\" font-size=\"13\" font-weight=\"bold\">\(Markup.escape(title)) — "
-            + "\(Quantity.formatBytes(Double(root.bytes))) (outermost frame on top; hover a frame for its bytes)</text>"
-            + rects + "</svg>"
+            + "\(Quantity.formatBytes(Double(root.bytes))) (outermost frame on top; hover a frame for its full name and bytes)</text>"
+            + rects + "</svg></div>"
     }
 
     /// Warm colours, the same for a name wherever it appears, so a function reads as one colour down the graph.

@@ -1,49 +1,102 @@
 import HighwaterRecords
 
-/// The same tables and verdicts as the page, as Markdown for a CI job summary or a pull-request comment.
+/// The findings, the runs by severity and each scenario's verdicts as Markdown, for a CI job summary or a pull-request
+/// comment: at most `budget` characters (GitHub holds 65,536 in a comment), each scenario's details folded in a
+/// `<details>` block, and those left out, largest first, when the whole would not fit.
 public enum MarkdownReport {
-    public static func render(_ model: ReportModel) -> String {
-        var m = "# Highwater report\n\n"
-        m += "\(model.allRuns.count) runs in \(model.scenarios.count) scenarios from `\(model.results.directory)`. "
+    public static let budget = 60_000
+
+    public static func render(_ model: ReportModel, budget: Int = budget) -> String {
+        var head = "# Highwater report\n\n"
+        head += "\(model.allRuns.count) runs in \(model.scenarios.count) scenarios from `\(model.results.directory)`. "
         let failed = model.expectationsFailed
-        m += model.expectationsTotal == 0 ? "No expectations were set.\n\n"
+        head += model.expectationsTotal == 0 ? "No expectations were set.\n\n"
             : (failed == 0 ? "**All \(model.expectationsTotal) expectations held.**\n\n" : "**\(failed) of \(model.expectationsTotal) expectations failed.**\n\n")
-        m += "| scenario | configuration | verdict | requests | errors | RSS start | steady | growth | peak | threads | arenas | plateau at request | growth per thread | p99 | req/s |\n"
-        m += "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
-        for run in model.allRuns {
-            let s = run.summary, f = run.facts
-            m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(run.diagnosis.badge)) \(cell(run.diagnosis.verdict)) | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
-            m += "\(Quantity.formatBytes(s.rss_start)) | \(Quantity.formatBytes(f.steady)) | \(Quantity.formatBytes(f.growth)) | \(Quantity.formatBytes(s.rss_peak)) | "
-            m += "\(s.threads_max) | \(f.arenas) | \(f.plateauPosition.map { String($0) } ?? "—") | \(f.growthPerThread.map { Quantity.formatBytes($0) } ?? "—") | "
-            m += "\(Quantity.format(s.latency_ms.p99)) ms | \(Quantity.format(f.throughput)) |\n"
-        }
+        head += "## Findings\n"
         for scenario in model.scenarios {
-            m += "\n## \(scenario.name)\n\n"
-            for run in scenario.runs {
-                let d = run.diagnosis
-                m += "- **\(cell(d.config))** — \(icon(d.badge)) \(d.verdict). \(d.finding)"
-                if !d.advice.isEmpty { m += " \(d.advice)" }
-                m += "\n"
-                // A recorded target's findings that no configuration of Highwater's own has: arenas counted from outside.
-                if let census = run.summary.arena_census { m += "  - \(census.finding)\n" }
-                if let filler = run.summary.temp_dir_finding { m += "  - \(filler)\n" }
-                // The notes the page lists under the run: where uploads failed, the first failed request, the live heap.
-                for note in run.summary.notes ?? [] { m += "  - \(note)\n" }
-            }
-            if let comparison = scenario.comparison { m += "\n\(comparison)\n" }
-            for ranking in scenario.rankings { m += rankingTable(ranking) }
-            if let spread = scenario.spread { m += spreadTable(spread) }
-            if let uploads = scenario.uploads { m += uploadTable(uploads, runs: scenario.runs) }
-            let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
-            if !expectations.isEmpty {
-                m += "\n| configuration | expectation | result | observed |\n|---|---|---|---|\n"
-                for (config, e) in expectations {
-                    m += "| \(cell(config)) | \(cell(e.text)) | \(e.passed ? "✅ passed" : "❌ failed") | \(cell(e.observed)) |\n"
-                }
+            head += "\n### [\(scenario.name)](#\(anchor(scenario.name)))\n\n"
+            for line in ScenarioFindings(scenario).lines { head += "- \(findingIcon(line.kind)) \(line.text)\n" }
+        }
+        head += "\n## Contents\n\n- [Runs by severity](#runs-by-severity)\n"
+        for scenario in model.scenarios {
+            head += "- [\(scenario.name)](#\(anchor(scenario.name))) — \(scenario.runs.count) run\(scenario.runs.count == 1 ? "" : "s")\n"
+        }
+        let tail = "\nCharts, the overlay of every configuration and the flame graphs: `index.html` in the results directory. Per-run CSV: `<scenario>/<run_id>/requests.csv`.\n"
+        let runs = model.allRuns.sorted(by: ReportModel.Run.moreSevere)
+        var table = runsTable(runs)
+        // The findings and the table are the answer; should they alone pass the budget, the calmest runs go first.
+        var shown = runs.count
+        while head.count + table.count + tail.count > budget && shown > 1 {
+            shown = shown * 3 / 4
+            table = runsTable(Array(runs.prefix(shown))) + "\n\(runs.count - shown) calmer runs left out to fit \(budget) characters: see index.html.\n"
+        }
+        var parts = model.scenarios.map { scenarioPart($0) }
+        func total() -> Int { parts.reduce(head.count + table.count + tail.count) { $0 + $1.outline.count + $1.details.count } }
+        // Details left out largest first until the report fits; their outline (comparison, rankings) stays.
+        while total() > budget, let k = parts.indices.filter({ !parts[$0].details.isEmpty }).max(by: { parts[$0].details.count < parts[$1].details.count }) {
+            parts[k].details = "\n<details><summary>Each configuration's finding</summary>\n\nLeft out to keep this report under \(budget) characters: see index.html.\n</details>\n"
+            if total() > budget { parts[k].details = "" }
+        }
+        return head + table + parts.map { $0.outline + $0.details }.joined() + tail
+    }
+
+    /// GitHub's anchor of a heading: lower case, spaces as dashes, other punctuation dropped.
+    static func anchor(_ heading: String) -> String {
+        String(heading.lowercased().compactMap { c -> Character? in
+            c == " " ? "-" : (c.isLetter || c.isNumber || c == "-" || c == "_") ? c : nil
+        })
+    }
+
+    static func findingIcon(_ kind: ScenarioFindings.Kind) -> String {
+        switch kind {
+        case .grows: return "📈"
+        case .fix: return "✅"
+        case .uploads: return "📤"
+        case .failures: return "❌"
+        case .calm: return "🟢"
+        }
+    }
+
+    static func runsTable(_ runs: [ReportModel.Run]) -> String {
+        var m = "\n## Runs by severity\n\n| scenario | configuration | memory verdict | expectations | requests | failed | steady | growth | peak | threads | arenas | p99 | req/s |\n"
+        m += "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+        for run in runs {
+            let s = run.summary, f = run.facts, d = run.diagnosis
+            m += "| \(cell(s.scenario)) | \(cell(s.config)) | \(icon(d.badge)) \(cell(d.verdict))\(d.failures.map { " ❌ " + cell($0) } ?? "") | "
+            m += "\(d.expectations.text.map { (d.expectations.failed.isEmpty ? "✅ " : "❌ ") + cell($0) } ?? "—") | \(max(s.requests, run.data.requests.count)) | \(f.errorCount) | "
+            m += "\(Quantity.formatBytes(f.steady)) | \(Quantity.formatBytes(f.growth)) | \(Quantity.formatBytes(s.rss_peak)) | "
+            m += "\(s.threads_max) | \(f.arenas) | \(Quantity.format(s.latency_ms.p99)) ms | \(Quantity.format(f.throughput)) |\n"
+        }
+        return m
+    }
+
+    /// A scenario's comparison and tables (the outline), and its runs' findings, notes and expectations folded away.
+    static func scenarioPart(_ scenario: ReportModel.Scenario) -> (outline: String, details: String) {
+        var outline = "\n## \(scenario.name)\n"
+        if let comparison = scenario.comparison { outline += "\n\(comparison)\n" }
+        for ranking in scenario.rankings { outline += rankingTable(ranking) }
+        if let spread = scenario.spread { outline += spreadTable(spread) }
+        if let uploads = scenario.uploads { outline += uploadTable(uploads, runs: scenario.runs) }
+        var details = "\n<details><summary>Each configuration's finding (\(scenario.runs.count))</summary>\n\n"
+        // A sentence one phase shares with another (the target's arena limit, its temp dir) is said once.
+        var said = Set<String>()
+        for run in scenario.runs.sorted(by: ReportModel.Run.moreSevere) {
+            let d = run.diagnosis
+            details += "- **\(cell(d.config))** — \(icon(d.badge)) \(d.verdict)\(d.failures.map { " (" + $0 + ")" } ?? ""). \(d.finding)"
+            if !d.advice.isEmpty { details += " \(d.advice)" }
+            details += "\n"
+            var notes = [run.summary.arena_census?.finding, run.summary.temp_dir_finding].compactMap { $0 } + (run.summary.notes ?? [])
+            if let end = ProcessEnd.sentence(run.summary) { notes.append(end.text) }
+            for note in notes where said.insert(note).inserted { details += "  - \(note)\n" }
+        }
+        let expectations = scenario.runs.flatMap { run in run.summary.expectations.map { (run.summary.config, $0) } }
+        if !expectations.isEmpty {
+            details += "\n| configuration | expectation | result | observed |\n|---|---|---|---|\n"
+            for (config, e) in expectations {
+                details += "| \(cell(config)) | \(cell(e.text)) | \(e.passed ? "✅ passed" : "❌ failed") | \(cell(e.observed)) |\n"
             }
         }
-        m += "\nCharts: `index.html` in the results directory. Per-run CSV: `<scenario>/<run_id>/requests.csv`.\n"
-        return m
+        return (outline, details + "\n</details>\n")
     }
 
     /// A fix per row, lowest steady RSS first, with its rank by requests/s beside it.
@@ -80,14 +133,13 @@ public enum MarkdownReport {
 
     static func icon(_ b: RunDiagnosis.Badge) -> String {
         switch b {
-        case .stable, .passed: return b == .passed ? "✅" : "🟢"
+        case .stable: return "🟢"
         case .plateau, .retention: return "🟠"
         case .linear: return "🔴"
         case .stillGrowing: return "🟡"
-        case .inconclusive, .completed: return "⚪"
+        case .inconclusive: return "⚪"
         case .notRun: return "⛔"
         case .crashed: return "💥"
-        case .failed: return "❌"
         }
     }
 

@@ -18,18 +18,20 @@ public struct ReportError: Error, CustomStringConvertible, Sendable {
 /// The report's file work on the system layer: whole files through `FileTree`, and results files of any
 /// size streamed a chunk at a time, since a million-request `requests.jsonl` must not be read whole.
 enum ReportFile {
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    static func exists(_ path: String) -> Bool { Syscall.canAccess(path, F_OK) }
 
     static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 
-    static func readAll(_ path: String) throws -> [UInt8] {
-        do { return try FileTree.readBytes(path) } catch { throw ReportError(error) }
+    /// A whole file of at most `limit` bytes: a summary lists runs, not requests, so 64 MiB is far past any.
+    static func readAll(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
+        do { return try FileTree.readBytes(path, limit: limit) } catch { throw ReportError(error) }
     }
 
     /// Calls `body` with each chunk read; chunks are cut anywhere, not at line ends.
     static func readChunks(_ path: String, chunkSize: Int = 4 << 20, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let fd: Int32
-        do { fd = try Syscall.open(path, O_RDONLY) } catch { throw ReportError(error) }
+        // A FIFO or /dev/zero in a results directory must not hang or fill memory: regular files only.
+        do { fd = try FileTree.openRegularFile(path) } catch { throw ReportError(error) }
         defer { Syscall.close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HighwaterRecords
+import HighwaterSystem
 
 /// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
 /// their strings would cost far more memory and time than the figures the report draws.
@@ -55,6 +56,15 @@ public struct RunData: Sendable {
     public var samples: SampleColumns
 }
 
+extension RunData {
+    /// Where the run's allocation profiles are, first found first: a hosted run's beside it; a record's, made for the
+    /// target's whole life, in the directory of its configuration of a scenario, or of the record (the phase's parent).
+    var profileFolders: [String] {
+        let parent = FileTree.directory(of: directory)
+        return [directory] + (summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
+    }
+}
+
 /// A results directory as the report sees it.
 public struct LoadedResults: Sendable {
     public var directory: String
@@ -64,29 +74,39 @@ public struct LoadedResults: Sendable {
 
 /// Reads a results directory: `summary.json` with JSONDecoder, the JSON Lines with a hand scanner.
 public enum ResultsLoader {
-    public static func load(resultsDirectory dir: String) throws -> LoadedResults {
+    /// - Parameter raw: read each run's requests and samples too; without them only the summaries are read (a comparison
+    ///   needs no more).
+    public static func load(resultsDirectory dir: String, raw: Bool = true) throws -> LoadedResults {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
-        guard ReportFile.exists(summaryPath) else {
+        guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
+        let bytes = try ReportFile.readAll(summaryPath)
         do {
-            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(try ReportFile.readAll(summaryPath)))
-        } catch let error as ReportError {
-            throw error
+            summary = try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes))
         } catch {
-            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw ReportError("\(summaryPath) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
         var runs: [RunData] = []
         for run in summary.runs {
+            // The names come from the file: each must stay one entry inside DIR, or a forged summary reads and
+            // writes elsewhere.
+            for (field, name) in [("scenario", run.scenario), ("run_id", run.run_id)] where !isOneName(name) {
+                throw ReportError("\(summaryPath) is not a Highwater results summary: a run's \(field) \"\(name)\" is not one name inside \(dir) (it must not be empty, . or .., or hold a /); run `highwater run --out \(dir)` again to rewrite it")
+            }
             let runDir = dir + "/" + run.scenario + "/" + run.run_id
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
-            let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
-            let samples = ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()
+            let requests = raw && ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
+            let samples = raw && ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()
             runs.append(RunData(summary: run, directory: runDir, requests: requests, samples: samples))
         }
         return LoadedResults(directory: dir, summary: summary, runs: runs)
+    }
+
+    static func isOneName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
     }
 
     static let requestKeys = JSONLineScanner.KeyTable([

@@ -64,8 +64,11 @@ public struct RunFacts: Sendable {
         firstOnThread = first
         threadsSeen = counts
         workerThreads = s.worker_threads ?? (r.count > 0 ? seen.count : s.threads_max)
+        // The load's span; a run without request records (an observed phase) lasted as long as it was sampled.
         let start = r.startNs.min() ?? 0, end = r.endNs.max() ?? 0
-        durationSeconds = end > start ? Double(end - start) / 1e9 : 0
+        let sampled = (run.samples.tNs.first, run.samples.tNs.last)
+        durationSeconds = end > start ? Double(end - start) / 1e9
+            : (sampled.1 ?? 0) > (sampled.0 ?? 0) ? Double(sampled.1! - sampled.0!) / 1e9 : 0
     }
 
     /// The arena count of the first sample taken at or after `tNs` (the last sample when none was):

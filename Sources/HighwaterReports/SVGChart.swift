@@ -99,8 +99,8 @@ enum SVG {
         return out + "</g>"
     }
 
-    static func open(width: Double, height: Double, title: String) -> String {
-        "<svg class=\"chart\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(title))\" font-family=\"sans-serif\">"
+    static func open(width: Double, height: Double, title: String, cssClass: String = "chart") -> String {
+        "<svg class=\"\(cssClass)\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(title))\" font-family=\"sans-serif\">"
             + "<title>\(Markup.escape(title))</title>"
     }
 }
@@ -115,6 +115,8 @@ public struct LineChart: Sendable {
     public var markers: [ChartMarker]
     public var width = 900.0
     public var height = 320.0
+    /// `chart`, and `chart overlay` for a scenario's configurations on one chart.
+    public var cssClass = "chart"
 
     public init(title: String, x: ChartAxis, left: ChartAxis, right: ChartAxis? = nil, series: [ChartSeries], markers: [ChartMarker] = []) {
         self.title = title; self.x = x; self.left = left; self.right = right; self.series = series; self.markers = markers
@@ -145,7 +147,7 @@ public struct LineChart: Sendable {
             padT + plotH - v / (side == .left ? lTop : rTop) * plotH
         }
 
-        var out = SVG.open(width: width, height: height, title: title)
+        var out = SVG.open(width: width, height: height, title: title, cssClass: cssClass)
         out += "<rect x=\"0\" y=\"0\" width=\"\(SVG.n(width))\" height=\"\(SVG.n(height))\" fill=\"#fff\"/>"
         out += SVG.text(padL, 20, title, size: 14, weight: "bold")
         // Grid and tick labels.

@@ -37,7 +37,7 @@ extension HTMLReport {
         let note = idle.isEmpty ? "" : "<p class=\"meta\">Never used the temp dir: \(idle.map(Markup.escape).joined(separator: ", ")).</p>"
         guard !watched.isEmpty else { return note }
         let series = watched.enumerated().map { k, run in
-            timeline(run.summary.config, run.data.samples.tmpUsed!, samples: run.data.samples, color: palette[k % palette.count])
+            timeline(run.summary.config, run.data.samples.tmpUsed!, samples: run.data.samples, color: palette[k % palette.count], buckets: OverlayChart.buckets)
         }
         var markers: [ChartMarker] = []
         for capacity in uploads.attempts.compactMap(\.tmpCapacity) where !markers.contains(where: { $0.value == capacity }) {

@@ -74,6 +74,11 @@ public enum Syscall {
         if Glibc.mkdir(path, mode) != 0 && Glibc.errno != EEXIST { throw SystemError("mkdir", path: path) }
     }
 
+    /// rmdir(2): only an empty directory goes.
+    public static func removeEmptyDirectory(_ path: String) throws(SystemError) {
+        _ = try retrying("rmdir", path: path) { Glibc.rmdir(path) }
+    }
+
     /// lstat(2): the entry itself, a link not followed.
     public static func linkStatus(_ path: String) throws(SystemError) -> FileStatus {
         var st = FileStatus()
@@ -133,5 +138,90 @@ public enum Syscall {
         var fds: [Int32] = [-1, -1]
         _ = try retrying("pipe2", path: "") { hw_pipe_cloexec(&fds) }
         return (fds[0], fds[1])
+    }
+
+    /// Visits every name in a directory but `.` and `..`, unsorted, without building an array (the sampler counts
+    /// a process's tasks and descriptors so each tick).
+    public static func forEachDirectoryEntry(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
+        guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let name = UnsafeRawBufferPointer(rebasing: raw.prefix { $0 != 0 })
+                if !(name.count == 1 && name[0] == 0x2E) && !(name.count == 2 && name[0] == 0x2E && name[1] == 0x2E) {
+                    body(name)
+                }
+            }
+        }
+    }
+
+    /// readlink(2) into a buffer the caller keeps (the sampler reads every descriptor's link each tick): how many
+    /// bytes it wrote, or nil (not a link, gone, or unreadable).
+    public static func readLink(_ path: String, into buffer: inout [UInt8]) -> Int? {
+        let n = buffer.withUnsafeMutableBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { Glibc.readlink(path, $0.baseAddress!, $0.count) }
+        }
+        return n > 0 ? n : nil
+    }
+
+    /// readlink(2): where a symbolic link points, or nil (not a link, gone, or unreadable).
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return readLink(path, into: &buffer).map { String(decoding: buffer.prefix($0), as: UTF8.self) }
+    }
+
+    /// realpath(3): the path with every link and `..` resolved, or nil when some part does not exist.
+    public static func realPath(_ path: String) -> String? {
+        guard let real = Glibc.realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    /// access(2) for the real user: R_OK, W_OK, X_OK or F_OK.
+    public static func canAccess(_ path: String, _ mode: Int32) -> Bool {
+        Glibc.access(path, mode) == 0
+    }
+
+    /// chmod(2).
+    public static func chmod(_ path: String, _ mode: mode_t) throws(SystemError) {
+        _ = try retrying("chmod", path: path) { Glibc.chmod(path, mode) }
+    }
+
+    /// kill(2): sends `signal` to a process (a negative `pid`: its process group); false when there is none to
+    /// receive it or it is not ours.
+    @discardableResult
+    public static func signal(_ pid: pid_t, _ signal: Int32) -> Bool {
+        Glibc.kill(pid, signal) == 0
+    }
+
+    /// Whether a process with this PID exists: kill(pid, 0), where EPERM means it exists but is not ours.
+    public static func processExists(_ pid: pid_t) -> Bool {
+        Glibc.kill(pid, 0) == 0 || Glibc.errno == EPERM
+    }
+
+    /// mount(2) of a tmpfs at `path` with `options` (such as `size=16m,mode=0700`), nosuid and nodev: what lands
+    /// on it is untrusted.
+    public static func mountTmpfs(at path: String, options: String) throws(SystemError) {
+        _ = try retrying("mount(tmpfs, \(options))", path: path) {
+            Glibc.mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options)
+        }
+    }
+
+    /// umount2(2) with MNT_DETACH: the mount goes at once, and its memory when the last open file on it closes.
+    public static func unmountDetached(_ path: String) throws(SystemError) {
+        _ = try retrying("umount2", path: path) { Glibc.umount2(path, Int32(MNT_DETACH)) }
+    }
+
+    /// A file mapped shared and writable (another process's live table), or nil for an empty file.
+    public static func mapShared(_ fd: Int32, size: Int, path: String) throws(SystemError) -> UnsafeMutableRawPointer {
+        guard let m = Glibc.mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
+            throw SystemError("mmap", path: path)
+        }
+        return m
+    }
+
+    /// munmap(2) of a mapping this layer made.
+    public static func unmap(_ address: UnsafeMutableRawPointer, size: Int) {
+        _ = Glibc.munmap(address, size)
     }
 }

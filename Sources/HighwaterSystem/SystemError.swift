@@ -9,17 +9,20 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The path or object the call was about; empty when there is none.
     public var path: String
     public var errno: Int32
+    /// Highwater's own words, when the errno alone would mislead (a limit of Highwater's, not the kernel's).
+    public var detail: String?
 
-    public init(_ call: String, path: String = "", errno: Int32 = Glibc.errno) {
+    public init(_ call: String, path: String = "", errno: Int32 = Glibc.errno, detail: String? = nil) {
         self.call = call
         self.path = path
         self.errno = errno
+        self.detail = detail
     }
 
-    /// The kernel's words for the errno.
-    public var reason: String { String(cString: strerror(errno)) }
+    /// The kernel's words for the errno, or Highwater's when it gave its own.
+    public var reason: String { detail ?? String(cString: strerror(errno)) }
 
     public var description: String {
-        "\(call)(\(path)) failed: \(reason) (errno \(errno))"
+        detail.map { "cannot read \(path): \($0)" } ?? "\(call)(\(path)) failed: \(reason) (errno \(errno))"
     }
 }

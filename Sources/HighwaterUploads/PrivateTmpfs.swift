@@ -13,21 +13,18 @@ public enum PrivateTmpfs {
             do { try Syscall.mkdir(path, mode: 0o700) } catch { throw UploadError(error) }
         }
         let options = "size=\(size),mode=\(String(mode, radix: 8))"
-        if Glibc.mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) != 0 {
-            throw UploadError.system("mount(tmpfs, \(options))", path: path)
-        }
+        do { try Syscall.mountTmpfs(at: path, options: options) } catch { throw UploadError(error) }
     }
 
     /// Lazily detaches the tmpfs at `path`: busy files keep their pages until closed, the name is free at once.
     public static func unmount(at path: String) throws(UploadError) {
-        if umount2(path, Int32(MNT_DETACH)) != 0 { throw UploadError.system("umount2", path: path) }
+        do { try Syscall.unmountDetached(path) } catch { throw UploadError(error) }
     }
 
     /// Is a tmpfs mounted exactly at `path` (as this process sees mounts)?
     public static func isMounted(at path: String) -> Bool {
         guard let entry = try? FilesystemProbe.mountEntry(containing: path) else { return false }
-        var resolved = path
-        if let real = realpath(path, nil) { resolved = String(cString: real); free(real) }
+        let resolved = Syscall.realPath(path) ?? path
         return entry.type == "tmpfs" && entry.point == resolved
     }
 
@@ -114,11 +111,7 @@ extension StringProtocol {
 /// Is this process in a mount namespace of its own (not its parent's)? A mount made here then stays here.
 public enum PrivateMounts {
     public static func isPrivate() -> Bool {
-        func namespace(_ pid: String) -> String? {
-            var buffer = [CChar](repeating: 0, count: 128)
-            let n = readlink("/proc/\(pid)/ns/mnt", &buffer, buffer.count - 1)
-            return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-        }
+        func namespace(_ pid: String) -> String? { Syscall.readLink("/proc/\(pid)/ns/mnt") }
         guard let mine = namespace("self"), let parents = namespace("\(getppid())") else { return false }
         return mine != parents
     }

@@ -127,9 +127,10 @@ public final class SpooledFile {
         var offset: UInt64 = 0
         while offset < size {
             let want = Int(min(UInt64(chunk.count), size - offset))
-            var n: Int
-            repeat { n = pread(fd, chunk.baseAddress!, want, off_t(offset)) } while n < 0 && errno == EINTR
-            if n < 0 { throw UploadError.system("pread", path: tempPath ?? directory) }
+            let n: Int
+            do { n = try Syscall.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: chunk[..<want]), at: Int(offset),
+                                       path: tempPath ?? directory) }
+            catch { throw UploadError(error) }
             if n == 0 { break }
             try RawFile.writeAll(out, UnsafeRawBufferPointer(rebasing: chunk[0..<n]), path: path, role: .destination,
                                  directory: destinationDirectory, fileOffset: offset)

@@ -82,8 +82,12 @@ public final class UploadReceiver: @unchecked Sendable {
         }
         let header = HeaderParameters(parsing: contentType ?? "application/octet-stream")
         if header.value.hasPrefix("multipart/") {
-            guard let boundary = header["boundary"], !boundary.isEmpty, boundary.utf8.count <= 70 else {
+            guard let boundary = header["boundary"], !boundary.isEmpty else {
                 throw UploadError(.missingBoundary(contentType: contentType ?? ""))
+            }
+            // RFC 2046 caps a boundary at 70 characters; a longer one is given, and wrong, not missing.
+            guard boundary.utf8.count <= 70 else {
+                throw UploadError(.malformedMultipart("the boundary parameter is \(boundary.utf8.count) characters long; RFC 2046 allows at most 70"))
             }
             body = .multipart(MultipartParser(boundary: boundary), boundary: Array(boundary.utf8))
             if case .multipart(let parser, _) = body {
@@ -187,14 +191,17 @@ public final class UploadReceiver: @unchecked Sendable {
 
     private func onHeader(_ name: String, _ value: String) {
         guard callbackError == nil else { return }
-        var headers: [String: String]
+        var headers: [String: String] = [:]
         switch part {
         case .headers(let h): headers = h
-        case .none: headers = [:]
+        case .none: break
         default:
             callbackError = UploadError(.malformedMultipart("a header inside a part's body"))
             return
         }
+        // The part lets go of its copy first, so the dictionary grows in place: otherwise every header line
+        // copies all the earlier ones, and a part with 100,000 header lines costs minutes.
+        part = .none
         headers[name.lowercased()] = value
         part = .headers(headers)
     }

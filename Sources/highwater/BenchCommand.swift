@@ -7,10 +7,10 @@ import HighwaterSystem
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Highwater's own costs (sampler, host, report, agent) with `highwater-bench`.",
+        abstract: "Measure Highwater's own costs (sampler, host, request, report, agent, record) with `highwater-bench`.",
         discussion: """
             Runs `highwater-bench` from beside this executable with the same arguments:
-              highwater bench sampler | host | report | agent [options]   (highwater bench help sampler)
+              highwater bench sampler | host | request | report | agent | record [options]   (highwater bench help sampler)
             Build it with `swift build -c release --product highwater-bench` or `make bench`.
             """
     )
@@ -21,7 +21,13 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let me = Executable.current
         let bench = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/highwater-bench"
-        guard access(bench, X_OK) == 0 else {
+        // Help is this command's own to give, built or not: `bench --help` shows it, as `help bench` does.
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"], !Syscall.canAccess(bench, X_OK) {
+            print(Highwater.helpMessage(for: Self.self))
+            if arguments.isEmpty { throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)") }
+            return
+        }
+        guard Syscall.canAccess(bench, X_OK) else {
             throw HighwaterFailure.couldNotRun("\(bench) is not built; build it with `swift build -c release --product highwater-bench` (or `make bench`)")
         }
         let argv = ([bench] + arguments).map { strdup($0) } + [nil]

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterReports
 import HighwaterScenarios
 @preconcurrency import Glibc
 import HighwaterSystem
@@ -14,6 +15,10 @@ struct CheckCommand: AsyncParsableCommand {
             check SCENARIO…        run the scenarios and evaluate their `expect` blocks
             check --results DIR    evaluate DIR/summary.json against the scenarios' `expect` blocks (no run)
             check --limits FILE    check a service's configuration (memory, pool, temp dir) without running
+            check --results DIR --baseline BASE [--tolerance 10%]
+                                   fail when a configuration's memory (steady RSS, growth, peak, threads, arenas, live heap)
+                                   got worse than in BASE beyond the tolerance and the spread of repeats; with scenario
+                                   files instead of --results, the fresh run in --out is compared
 
             A scenario with `target:` guards a server Highwater did not build (any language): each configuration is \
             started and recorded as `highwater record` records it, each load phase a run, e.g.
@@ -39,11 +44,20 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write a Markdown summary fit for a CI job summary.")
     var markdown: String?
 
+    @Option(help: "A results directory to compare with (`highwater diff BASE DIR`): a configuration whose memory got worse fails.")
+    var baseline: String?
+
+    @Option(help: "With --baseline: the least change that fails, as a share of the figure.")
+    var tolerance = ToleranceArgument(share: 0.10)
+
     @OptionGroup var options: RunOptions
 
     func validate() throws {
         if scenarios.isEmpty && results == nil && limits.isEmpty {
             throw ValidationError("give scenario files, --results DIR or --limits FILE")
+        }
+        if baseline != nil && scenarios.isEmpty && results == nil {
+            throw ValidationError("--baseline compares results: give --results DIR or scenario files to run")
         }
     }
 
@@ -74,6 +88,20 @@ struct CheckCommand: AsyncParsableCommand {
             cases += evaluated.outcomes.map {
                 CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
                           detail: $0.detail, failureLine: $0.failureLine)
+            }
+            // A run cut short (time limit, crash) fails the check as it fails `run` and `record`.
+            cases += ScenarioExecution.cutShort(evaluated.runs).map {
+                CheckCase(suite: "runs", name: $0, passed: false, detail: $0, failureLine: $0)
+            }
+        }
+        if let baseline {
+            // Compared once the results are there, read back as `diff` reads them.
+            let comparison = try DiffCommand.compare(baseline, results ?? options.out, tolerance: tolerance.share)
+            let regressions = ComparisonReport.regressions(comparison)
+            for conf in comparison.configurations {
+                let line = regressions.first { $0.configuration == conf.name }?.line
+                cases.append(CheckCase(suite: "baseline \(baseline)", name: conf.name, passed: line == nil,
+                                       detail: line ?? "\(conf.change.rawValue) against the baseline", failureLine: line ?? ""))
             }
         }
         for file in limits {
@@ -110,7 +138,7 @@ struct CheckCommand: AsyncParsableCommand {
             throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
         }
         do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
-            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error)); run `highwater run --out \(dir)` again to rewrite it")
+            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
         }
     }
 

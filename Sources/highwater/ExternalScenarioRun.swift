@@ -30,7 +30,7 @@ enum ExternalScenarioRun {
         var options = RecordSession.Options()
         let configuration: ExternalConfiguration
         do {
-            configuration = written.usesPort ? written.onPort(try NginxOffload.freePort()) : written
+            configuration = written.usesPort ? written.onPort(try LoopbackPort.free()) : written
             options.loads = try configuration.phases.map { text in
                 var spec = try LoadSpec(parsing: text)
                 if let requests { spec.requests = requests } else if quick { spec.requests = Scenario.defaultQuickRequests(spec.requests) }
@@ -42,6 +42,8 @@ enum ExternalScenarioRun {
             case .log(let pattern): options.readiness = .log(pattern: pattern)
             }
             if configuration.agent {
+                let started = ProcessEnvironment.current.merging(configuration.environment) { $1 }
+                if let refusal = AgentPreload.refusal(environment: started) { throw HighwaterFailure.badInput(refusal) }
                 options.agentLibrary = try AgentPreload.library(for: configuration.command, besideExecutable: Executable.current)
             }
         } catch {

@@ -15,13 +15,13 @@ struct Highwater: AsyncParsableCommand {
             2 bad usage or a bad input file; 3 the run could not be carried out.
             """,
         version: version,
-        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, EnvCommand.self, SampleCommand.self, RecordCommand.self, BenchCommand.self, HostCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, DiffCommand.self, EnvCommand.self, SampleCommand.self, RecordCommand.self, BenchCommand.self, HostCommand.self]
     )
 
     /// Maps every failure to the documented exit codes: usage errors are 2 (ArgumentParser says 64).
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativePID(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -40,6 +40,24 @@ struct Highwater: AsyncParsableCommand {
             Foundation_exit(code == ExitCode.validationFailure ? ExitStatus.badInput.rawValue : code.rawValue)
         }
     }
+}
+
+/// `--pid -1` as `--pid=-1`: the parser would take `-1` for a flag and say the value is missing; joined, the value
+/// reaches the check that says what is wrong with it. Arguments after `--` are the command's and stay as they are.
+func joiningNegativePID(_ arguments: [String]) -> [String] {
+    var out: [String] = []
+    var i = 0
+    while i < arguments.count {
+        if arguments[i] == "--" { return out + arguments[i...] }
+        if arguments[i] == "--pid", i + 1 < arguments.count, arguments[i + 1].hasPrefix("-"), Int(arguments[i + 1]) != nil {
+            out.append("--pid=" + arguments[i + 1])
+            i += 2
+            continue
+        }
+        out.append(arguments[i])
+        i += 1
+    }
+    return out
 }
 
 /// Ends the process with `code` (Glibc's exit, without Foundation).

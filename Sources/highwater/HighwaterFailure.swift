@@ -1,5 +1,6 @@
 import ArgumentParser
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// A failure that maps to one of the documented exit codes, with a message that says what to do.
 enum HighwaterFailure: Error, CustomStringConvertible {
@@ -34,12 +35,8 @@ enum HighwaterFailure: Error, CustomStringConvertible {
 enum ResultsDirectory {
     /// Creates a directory and its parents; throws a could-not-run failure naming the path.
     static func create(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw HighwaterFailure.couldNotRun("cannot create \(current): \(String(cString: strerror(errno)))")
-            }
+        do { try FileTree.createDirectory(path) } catch {
+            throw HighwaterFailure.couldNotRun("cannot create \(error.path): \(error.reason)")
         }
     }
 }

@@ -1,12 +1,6 @@
 import ArgumentParser
-import CHighwater
-import FoundationEssentials
-@preconcurrency import Glibc
-import HighwaterRecords
-import HighwaterHarness
-import HighwaterProbes
-import HighwaterUploads
-import HighwaterSystem
+import HighwaterHost
+import HighwaterWorkloads
 
 struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +9,8 @@ struct HostCommand: ParsableCommand {
         discussion: """
             Binds 127.0.0.1 on an ephemeral port and writes it to DIR/port; samples itself into \
             DIR/samples.jsonl and records every request into DIR/requests.jsonl; stops on \
-            POST /_highwater/shutdown or SIGTERM. Dies with its parent (the lifeline pipe).
+            POST /_highwater/shutdown or SIGTERM. Dies with its parent (the lifeline pipe). A user's own host \
+            (HighwaterHost's Host.main) takes the same arguments.
             """,
         // Internal: only `run` and `check` start it.
         shouldDisplay: false
@@ -36,44 +31,18 @@ struct HostCommand: ParsableCommand {
     var noRecord = false
 
     func run() throws {
-        // Never outlive the parent that drives us (its lifeline, not the thread that spawned us).
-        let lifeline = Lifeline.fromParent()
-        lifeline?.endIfCut()
-        Interruption.install()
-        let data: [UInt8]
-        do {
-            data = try ResultsFile.read(plan)
-        } catch {
-            throw HighwaterFailure.badInput("cannot read the run plan \(plan): \(error.reason); `highwater run` writes it for the host it starts")
-        }
-        let runPlan: RunPlan
-        do {
-            runPlan = try RecordCoding.decode(RunPlan.self, from: data)
-        } catch {
-            throw HighwaterFailure.badInput("\(plan) is not a run plan: \(DecodingExplanation.describe(error)); `highwater run` writes it for the host it starts")
-        }
+        var mounts: [(path: String, bytes: UInt64)] = []
         for text in mountTmpfs {
-            guard let (path, bytes) = RunStorage.parseMount(text) else {
-                throw HighwaterFailure.badInput("--mount-tmpfs \(text): expected PATH=BYTES")
-            }
-            guard PrivateMounts.isPrivate() else {
-                throw HighwaterFailure.badInput("--mount-tmpfs needs a private mount namespace; `run` starts the host under `unshare --mount`")
-            }
-            do {
-                try PrivateTmpfs.mount(at: path, size: bytes)
-            } catch {
-                throw HighwaterFailure.couldNotRun("cannot mount the tmpfs: \(error)")
-            }
+            guard let mount = HostChild.parseMount(text) else { throw HighwaterFailure.badInput("--mount-tmpfs \(text): expected PATH=BYTES") }
+            mounts.append(mount)
         }
         do {
-            try HostedConfiguration.serve(plan: runPlan, files: .init(directory: out, portFile: out + "/port"), record: !noRecord,
-                                          lifeline: lifeline)
-        } catch let e as ExecutorError {
-            throw HighwaterFailure.badInput(e.description)
-        } catch let e as HarnessError {
-            throw HighwaterFailure.badInput(e.description)
+            try HostChild.serve(.init(plan: plan, out: out, mounts: mounts, record: !noRecord), routes: BuiltInWorkloads.routes)
         } catch {
-            throw HighwaterFailure.couldNotRun("\(error)")
+            switch error {
+            case .badInput(let text): throw HighwaterFailure.badInput(text)
+            case .couldNotRun(let text): throw HighwaterFailure.couldNotRun(text)
+            }
         }
     }
 }

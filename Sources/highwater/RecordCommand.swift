@@ -81,8 +81,8 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Results directory.")
     var out = "results"
 
-    @Option(help: "The scenario name the phases are filed under (DIR/NAME/NN-PHASE).")
-    var name = "record"
+    @Option(help: "The configuration this record is filed as (DIR/record/NAME-NN-PHASE), beside the records already in DIR, which are kept: two records of one server with different settings share one report, compared as a sweep. A NAME already in DIR is replaced. Without it: DIR/record/NN-PHASE, replacing the unnamed record.")
+    var name: String?
 
     @Argument(parsing: .postTerminator, help: "The command that starts the server.")
     var command: [String] = []
@@ -90,6 +90,7 @@ struct RecordCommand: AsyncParsableCommand {
     func validate() throws {
         if pid == nil && command.isEmpty { throw ValidationError("Give a command after `--`, or --pid PID.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
+        if let pid, pid <= 0 { throw ValidationError("--pid \(pid) is not a process ID; give the PID of a running process (greater than 0).") }
         if let pid, !ExternalTarget.isAlive(pid) { throw ValidationError("No live process has PID \(pid).") }
         if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
         if agent && pid != nil { throw ValidationError("--agent preloads the agent into a command record starts; a running PID cannot take a preload.") }
@@ -105,10 +106,44 @@ struct RecordCommand: AsyncParsableCommand {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--env \(pair): give KEY=VALUE.") }
         }
         if pid != nil && !environment.isEmpty { throw ValidationError("--env sets a started command's environment; an attached process keeps its own.") }
+        if agent {
+            var started = ProcessEnvironment.current
+            for pair in environment { if let eq = pair.firstIndex(of: "=") { started[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) } }
+            if let refusal = AgentPreload.refusal(environment: started) { throw ValidationError(refusal) }
+        }
+        // What the target would only meet after it started: checked now, so a mistake costs no start and says exit 2.
+        for dir in watchDirs where !FileTree.isDirectory(dir) {
+            throw ValidationError("--watch-dir '\(dir)' is not a directory; give the directory the target writes its temporary files to (e.g. /tmp).")
+        }
+        for spec in loads {
+            guard let parsed = try? LoadSpec(parsing: spec), case .file(let path) = parsed.body else { continue }
+            if let problem = RecordSession.fileBodyProblem(path) { throw ValidationError("--load '\(spec)': body=@\(path): \(problem).") }
+        }
         if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
             throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
         }
-        if name.isEmpty || name.contains("/") || name.hasPrefix(".") { throw ValidationError("--name is a plain name (no `/`).") }
+        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") || !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            throw ValidationError("--name \(name): give a plain name of letters, digits, `-`, `_` or `.`.")
+        }
+    }
+
+    /// The scenario every record is filed under: its configurations are the records' names.
+    static let scenario = "record"
+
+    /// The runs already in DIR that this record keeps: all but an earlier record of the same name (or the earlier
+    /// unnamed one), whose run directories are removed here, with a notice.
+    func keptRuns() throws -> [RunSummary] {
+        guard access(out + "/summary.json", F_OK) == 0 else { return [] }
+        let earlier: [RunSummary]
+        do { earlier = try CheckCommand.readResults(out) } catch {
+            throw HighwaterFailure.badInput("\(out) holds a summary.json that is not a results summary; give another --out, or remove it (\(error))")
+        }
+        let replaced = earlier.filter { $0.scenario == Self.scenario && $0.configuration?[ExternalConfiguration.configKey] == name }
+        guard !replaced.isEmpty else { return earlier }
+        Terminal.line("replacing the record " + (name.map { "named \($0)" } ?? "without a name") + " in \(out) (\(replaced.count) phase\(replaced.count == 1 ? "" : "s")); "
+            + "\(earlier.count - replaced.count) other run\(earlier.count - replaced.count == 1 ? "" : "s") kept")
+        for run in replaced { FileTree.removeTree(out + "/" + Self.scenario + "/" + run.run_id) }
+        return earlier.filter { run in !replaced.contains { $0.run_id == run.run_id && $0.scenario == run.scenario } }
     }
 
     /// `--ready URL` (and a scenario's `target.ready`) as a readiness check.
@@ -144,7 +179,9 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
         options.outDirectory = out
-        options.name = name
+        options.name = Self.scenario
+        options.phasePrefix = name.map { $0 + "-" } ?? ""
+        options.earlierRuns = try keptRuns()
         options.version = Highwater.version
         let session = RecordSession(options: options)
         var outcome: RecordSession.Outcome
@@ -163,11 +200,22 @@ struct RecordCommand: AsyncParsableCommand {
                 for line in said { Terminal.line("\(summary.config): \(line)") }
             }
         }
+        // Named, the phases carry their configuration as a scenario's external configurations do, so the report and
+        // `check` read two records of one server as two configurations of a sweep.
+        if let name {
+            for i in outcome.summaries.indices {
+                outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = name
+                let phase = String(outcome.summaries[i].run_id.dropFirst(name.count + 1))
+                outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
+                session.rewrite(outcome.summaries[i])
+            }
+            session.store(outcome.summaries)
+        }
         var failedExpectations = 0, checkedExpectations = 0
         if !expectations.isEmpty {
             let parsed = try expectations.map { try Expectation.parse(commandLine: $0) }
             for i in outcome.summaries.indices where outcome.summaries[i].configuration?["workload.load"] != nil {
-                let phase = outcome.summaries[i].config
+                let phase = outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] ?? outcome.summaries[i].config
                 let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == ExternalConfiguration.phaseKey ? phase : nil }) }
                 outcome.summaries[i].expectations = held.map { $0.evaluate(outcome.summaries[i]) }
                 checkedExpectations += held.count
@@ -179,13 +227,28 @@ struct RecordCommand: AsyncParsableCommand {
             }
             session.store(outcome.summaries)
         }
-        _ = try? ReportWriter.write(resultsDirectory: out)
+        // "wrote" only once written: a full disk is an error (exit 3), not a line naming files that are not there.
+        do { _ = try ReportWriter.write(resultsDirectory: out) } catch {
+            throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error); check that it is writable and its disk has room")
+        }
         Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md (\(outcome.summaries.count) phases)")
+        let lost = outcome.summaries.reduce(0) { $0 + ($1.records_lost ?? 0) }
+        if lost > 0 {
+            throw HighwaterFailure.couldNotRun("\(lost) records could not be written, so the results are incomplete (free space where --out points and record again)")
+        }
         if outcome.interrupted { throw HighwaterFailure.couldNotRun("interrupted: the phases so far are kept in \(out)") }
         if let ended = outcome.targetEnded, !ended.succeeded || outcome.summaries.last?.growth.classification == .crashed {
             throw HighwaterFailure.failed("the target ended with \(ended) before the record stopped it" + (outcome.summaries.last?.stderr_tail.map { "; its output ended with:\n" + $0 } ?? ""))
         }
         if outcome.timedOut { throw HighwaterFailure.failed("the time limit was reached: the load was cut short") }
+        // An expectation about load that no phase sent: not a pass. A phase that sent nothing did not run.
+        if !expectations.isEmpty {
+            let unsent = outcome.summaries.filter { $0.configuration?["workload.load"] != nil && $0.requests == 0 }.map(\.config)
+            if !unsent.isEmpty || checkedExpectations == 0 {
+                throw HighwaterFailure.failed("no request was sent" + (unsent.isEmpty ? "" : " in \(unsent.joined(separator: ", ")) (not-run)")
+                    + ", so the expectations could not be checked; they do not hold")
+            }
+        }
         if failedExpectations > 0 { throw HighwaterFailure.failed("\(failedExpectations) of \(checkedExpectations) expectations failed (FAILED above); `highwater check --results \(out)` checks them again") }
     }
 }

@@ -48,9 +48,9 @@ struct RunCommand: AsyncParsableCommand {
         if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
         let failed = outcomes.filter { !$0.passed }
         for f in failed { Terminal.write("FAILED \(f.failureLine)\n") }
-        let timedOut = ScenarioExecution.timedOut(runs)
-        for line in timedOut { Terminal.write("FAILED \(line)\n") }
-        if !failed.isEmpty || !timedOut.isEmpty { throw ExitStatus.failed }
+        let cutShort = ScenarioExecution.cutShort(runs)
+        for line in cutShort { Terminal.write("FAILED \(line)\n") }
+        if !failed.isEmpty || !cutShort.isEmpty { throw ExitStatus.failed }
     }
 }
 
@@ -73,7 +73,7 @@ struct RunOptions: ParsableArguments {
         try CommandLineBounds.check(requests: nil, cores: cores)
     }
 
-    var cpuCount: Int { cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    var cpuCount: Int { cores ?? SystemFacts.onlineCPUs }
 }
 
 /// The numbers `run` and `check` take on the command line, within the bounds scenario files have.

@@ -59,15 +59,23 @@ struct SampleCommand: ParsableCommand {
         if pid == nil && command.isEmpty { throw ValidationError("Give --pid PID, or a command after `--`.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
         if agent && command.isEmpty { throw ValidationError("--agent preloads into a command Highwater starts; give one after `--`.") }
-        if let pid, kill(pid, 0) != 0 && errno == ESRCH { throw ValidationError("No process has PID \(pid).") }
+        if let pid, pid <= 0 { throw ValidationError("--pid \(pid) is not a process ID; give the PID of a running process (greater than 0).") }
+        if let pid, !Syscall.processExists(pid) { throw ValidationError("No process has PID \(pid).") }
+        if let watchDir, !FileTree.isDirectory(watchDir) {
+            throw ValidationError("--watch-dir '\(watchDir)' is not a directory; give the directory the command writes its temporary files to (e.g. /tmp).")
+        }
+        if agent, let refusal = AgentPreload.refusal(environment: ProcessEnvironment.current) { throw ValidationError(refusal) }
     }
 
     func run() throws {
         Interruption.install()
+        Leftovers.sweep()
         try ResultsDirectory.create(out)
         let path = out + "/samples.jsonl"
         _ = truncate(path, 0)
-        var child: ChildProcess?
+        // Started as record starts its target: in a process group and cgroup of its own, with a keeper that ends
+        // them if Highwater is killed outright, so the command never outlives the sample.
+        var child: ExternalTarget?
         let target: Int32
         var liveDirectory: String?
         defer { if let liveDirectory { FileTree.removeTree(liveDirectory) } }
@@ -75,13 +83,11 @@ struct SampleCommand: ParsableCommand {
             if let pid {
                 target = pid
             } else {
-                var environment: [String: String]?
+                var environment = ProcessEnvironment.current
                 if let library = try agentLibrary() {
-                    var preloading = ProcessEnvironment.current
-                    liveDirectory = AgentPreload.preloadWatched(library, into: &preloading, eventsIn: out)
-                    environment = preloading
+                    liveDirectory = AgentPreload.preloadWatched(library, into: &environment, eventsIn: out)
                 }
-                child = try ChildProcess(command, environment: environment)
+                child = try ExternalTarget(command: command, environment: environment, directory: nil, graceNs: 2_000_000_000)
                 target = child!.pid
             }
         } catch {
@@ -95,7 +101,7 @@ struct SampleCommand: ParsableCommand {
             options.agentLiveDirectory = liveDirectory
             sampler = try Sampler(options: options, appendingTo: path)
         } catch {
-            child?.terminate()
+            child?.stop(graceNs: 2_000_000_000)
             throw HighwaterFailure.couldNotRun("cannot sample PID \(target): \(error)")
         }
         // Read while the target lives: once it has ended, /proc/PID/environ is gone and the default would be said.
@@ -105,7 +111,7 @@ struct SampleCommand: ParsableCommand {
         let started = MonotonicClock.nanoseconds()
         var reason = "duration passed"
         while true {
-            if let t = child?.poll() {
+            if let t = child?.termination {
                 switch t {
                 case .exited(let status): reason = "the command exited (status \(status))"
                 case .signaled: reason = "the command was killed by \(t)"
@@ -116,10 +122,14 @@ struct SampleCommand: ParsableCommand {
             if Interruption.requested { reason = "interrupted"; break }
             if let limit, MonotonicClock.nanoseconds() - started >= limit { break }
             // Coarse on purpose: this thread only watches for the end; a wake-up every 2 ms cost as much as sampling.
-            usleep(20_000)
+            MonotonicClock.sleep(nanoseconds: 20_000_000)
         }
         let totals = sampler.stop()
-        if let child, child.poll() == nil { child.terminate() }
+        child?.stop(graceNs: 2_000_000_000)
+        // A full disk loses samples: say so and exit 3, rather than name a file that does not hold them.
+        if sampler.lost.records > 0 {
+            throw HighwaterFailure.couldNotRun("\(sampler.lost.records) of \(totals.samples) samples could not be written to \(path)\(sampler.lost.firstError.map { " (\($0))" } ?? ""); free space where --out points and sample again")
+        }
         let peak = totals.peakSource == "VmHWM"
             ? "peak RSS \(Quantity.formatBytes(totals.peak)) (the kernel's VmHWM; the samples saw \(Quantity.formatBytes(totals.peakRSS)))"
             : "peak RSS \(Quantity.formatBytes(totals.peak)) (sampled)"

@@ -27,6 +27,9 @@ enum ScenarioExecution {
         do {
             let scenarios = try ScenarioLoader(cores: cores).load(paths: targets)
             if scenarios.isEmpty { throw HighwaterFailure.badInput("no scenario files in \(targets.joined(separator: ", "))") }
+            for scenario in scenarios where scenario.configurationCount > Scenario.noticeConfigurations {
+                Terminal.write("highwater: \(scenario.file): \(scenario.name) has \(scenario.configurationCount) configurations (the most accepted is \(Scenario.maxConfigurations)); each runs in turn, so this takes a while; Ctrl-C stops it\n")
+            }
             return scenarios
         } catch let failure as HighwaterFailure {
             throw failure
@@ -87,8 +90,13 @@ enum ScenarioExecution {
 
     static func isDirectory(_ path: String) -> Bool { FileTree.isDirectory(path) }
 
-    /// One line per run stopped at its time limit: a limit that failed, so the exit code is 1.
-    static func timedOut(_ runs: [RunSummary]) -> [String] {
-        runs.compactMap { run in run.timed_out_after_s.map { "\(run.scenario)/\(run.config): timed out after \(Quantity.format($0)) s" } }
+    /// One line per run that did not run to its end: stopped at its time limit, or its child or target crashed.
+    /// `run`, `check` and `record` all exit 1 for these, whatever the expectations say.
+    static func cutShort(_ runs: [RunSummary]) -> [String] {
+        runs.compactMap { run in
+            if let limit = run.timed_out_after_s { return "\(run.scenario)/\(run.config): timed out after \(Quantity.format(limit)) s" }
+            guard run.growth.classification == .crashed, run.run_error == nil else { return nil }
+            return "\(run.scenario)/\(run.config): crashed (\(run.child_exit ?? "ended early")) before the run finished"
+        }
     }
 }

@@ -6,6 +6,8 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import HighwaterSystem
+import HighwaterHost
+import HighwaterWorkloads
 
 /// Drives HTTP load at a hosted child on loopback: N requests at concurrency C, or at a fixed rate.
 public struct LoadDriver: Sendable {

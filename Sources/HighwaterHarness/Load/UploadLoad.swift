@@ -1,5 +1,6 @@
 import HighwaterRecords
 import HighwaterUploads
+import HighwaterWorkloads
 
 /// The uploads the load driver sends: request `i` carries a file of the next size in `load.payload` (cycled), as
 /// `curl -F file=@…` would (multipart/form-data) or as the raw body.

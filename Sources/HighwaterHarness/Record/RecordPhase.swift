@@ -69,9 +69,9 @@ struct RecordPhase: Sendable {
         let result = outcome.result
         let unanswered = result.statuses[0, default: 0]
         let neverSent = max(0, plan.load.requests - result.latenciesMs.count - unanswered)
-        let client = RunSummarizer.ClientSide(latenciesMs: result.latenciesMs, errors: result.errors + (spec == nil ? 0 : neverSent),
-                                              wallNs: result.wallNs)
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        // Requests never sent (Ctrl-C, the time limit, a target gone) are not errors: they did not happen.
+        let client = RunSummarizer.ClientSide(latenciesMs: result.latenciesMs, errors: result.errors, wallNs: result.wallNs)
+        let cores = SystemFacts.onlineCPUs
         let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
         // With the agent's live files, each request carries the target's live heap: the verdict tells retention from a leak.
         let liveHeap = !requests.isEmpty && requests.allSatisfy { $0.heap_in_use_after > 0 }
@@ -89,6 +89,12 @@ struct RecordPhase: Sendable {
         summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         if sampler.liveHeap != nil { RecordAgent.applyLiveHeap(to: &summary, samples: samples) }
         if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
+        if spec != nil && neverSent > 0 {
+            let sent = plan.load.requests - neverSent
+            summary.notes = (summary.notes ?? []) + ["\(sent) of \(plan.load.requests) requests were sent; the \(neverSent) never sent are not counted (neither as errors nor as answers)"]
+            // A phase that sent nothing did not run, whatever the samples show.
+            if sent == 0 { summary.growth.classification = .notRun }
+        }
         if spec == nil {
             summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]
         } else if result.errors > 0, let first = result.firstError {

@@ -64,6 +64,7 @@ public struct RecordSession: Sendable {
     }
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
+        Leftovers.sweep()
         do { try FileTree.createDirectory(targetDirectory) } catch { throw .couldNotRun("cannot create \(targetDirectory): \(error)") }
         let plans = phasePlans()
         if !self.options.earlierRuns.contains(where: { $0.scenario == self.options.name }) {
@@ -97,10 +98,10 @@ public struct RecordSession: Sendable {
             let how = target.termination.map { "ended with \($0)" } ?? "exited"
             throw .notReady("the target \(how) before it was ready (\(options.readiness.description))" + Self.tailText(target))
         case .interrupted:
-            target.stop(graceNs: options.graceNs)
+            await target.stop(graceNs: options.graceNs)
             throw .notReady("interrupted before the target was ready")
         case .timedOut:
-            let stopped = target.stop(graceNs: options.graceNs)
+            let stopped = await target.stop(graceNs: options.graceNs)
             throw .notReady("the target was not ready \(options.readiness.description) within \(Quantity.format(Double(options.readyTimeoutNs) / 1e9)) s; "
                             + "it was stopped (\(stopped.termination.map(\.description) ?? "attached, left running"))" + Self.tailText(target))
         }
@@ -117,16 +118,10 @@ public struct RecordSession: Sendable {
                 summary = try await phase.run(stop: { target.hasEnded || pastDeadline() })
             } catch {
                 if outcome.summaries.isEmpty && !target.hasEnded {
-                    target.stop(graceNs: options.graceNs)
+                    await target.stop(graceNs: options.graceNs)
                     throw error
                 }
                 break
-            }
-            progress("\(plan.config): " + RunSession.oneLineForRecord(summary))
-            // What a user came for, on the terminal too: the arenas, where uploads broke, who filled the temp dir.
-            for finding in [summary.arena_census?.finding, summary.notes?.first { $0.hasPrefix("uploads started failing") },
-                            summary.temp_dir_finding].compactMap({ $0 }) {
-                progress("      " + finding)
             }
             let ended = target.hasEnded
             if ended {
@@ -149,28 +144,43 @@ public struct RecordSession: Sendable {
                 summary.notes = (summary.notes ?? []) + ["timed out after \(Quantity.format(Double(limit) / 1e9)) s (--time-limit): the load was stopped there"]
             }
             if Interruption.requested { outcome.interrupted = true }
+            // Said once the phase's verdict is final (a crash overrides it), so the terminal and summary.json agree.
+            progress("\(plan.config): " + RunSession.oneLineForRecord(summary))
+            // What a user came for, on the terminal too: the arenas, where uploads broke, who filled the temp dir.
+            for finding in [summary.arena_census?.finding, summary.notes?.first { $0.hasPrefix("uploads started failing") },
+                            summary.temp_dir_finding].compactMap({ $0 }) {
+                progress("      " + finding)
+            }
             outcome.summaries.append(summary)
             store(outcome.summaries)
             if ended || outcome.timedOut || outcome.interrupted { break }
         }
 
-        // A target that ended before a phase could start (a crash between phases) is news too.
-        if let t = target.termination, outcome.targetEnded == nil, !t.succeeded {
+        // A target that ended before a phase could start (a crash between phases) is news too; one that ended before
+        // the first, even with exit 0, left nothing recorded: the record did not happen.
+        if let t = target.termination, outcome.targetEnded == nil, !t.succeeded || outcome.summaries.isEmpty {
             outcome.targetEnded = t
             if outcome.summaries.isEmpty {
-                target.stop(graceNs: options.graceNs)
-                throw .couldNotRun("the target ended with \(t) before the first phase could start" + Self.tailText(target))
+                let stopped = await target.stop(graceNs: options.graceNs)
+                let daemon = t.succeeded
+                    ? "; a server that daemonizes (forks and exits) must run in the foreground under record (its --foreground or --no-daemon option)"
+                        + (stopped.escaped.isEmpty ? "" : "; the \(stopped.escaped.count) processes it left running (PIDs \(stopped.escaped.map(String.init).joined(separator: ", "))) were ended with it")
+                    : ""
+                throw .couldNotRun("the target ended with \(t) before the first phase could start, so no request was sent\(daemon)" + Self.tailText(target))
             }
         }
         if target.process != nil {
             let endedBefore = target.hasEnded
-            let stopped = target.stop(graceNs: options.graceNs)
+            let stopped = await target.stop(graceNs: options.graceNs)
             if var last = outcome.summaries.popLast() {
                 if !endedBefore { last.child_exit = stopped.termination?.description }
                 if stopped.killed {
                     outcome.killedAfterGrace = true
                     last.stderr_tail = target.outputTail()
                     last.notes = (last.notes ?? []) + ["the target ignored SIGTERM for the \(Quantity.format(Double(options.graceNs) / 1e9)) s grace period and was killed (SIGKILL to its process group)"]
+                }
+                if !stopped.escaped.isEmpty {
+                    last.notes = (last.notes ?? []) + ["\(stopped.escaped.count) processes had left the target's process group and tree (a daemon: PIDs \(stopped.escaped.map(String.init).joined(separator: ", "))); kept in \(target.container?.description ?? "its process group"), they were ended with it"]
                 }
                 if !stopped.leftBehind.isEmpty {
                     last.notes = (last.notes ?? []) + ["processes still alive after SIGKILL: \(stopped.leftBehind.map(String.init).joined(separator: ", "))"]
@@ -212,6 +222,18 @@ public struct RecordSession: Sendable {
     public func rewrite(_ summary: RunSummary) {
         guard let bytes = try? RecordCoding.document(summary) else { return }
         try? FileTree.writeAtomically(bytes, to: scenarioDirectory + "/" + summary.run_id + "/summary.json")
+    }
+
+    /// Why a `body=@FILE` cannot be sent, before anything starts; nil when it can (a regular file within the limit).
+    public static func fileBodyProblem(_ path: String) -> String? {
+        let fd: Int32
+        do { fd = try FileTree.openRegularFile(path) } catch { return error.reason }
+        defer { Syscall.close(fd) }
+        guard let size = try? Syscall.status(descriptor: fd, path: path).st_size else { return nil }
+        if UInt64(size) > LoadSpec.maxFileBodyBytes {
+            return "it is \(Quantity.formatBytes(UInt64(size))), larger than \(Quantity.formatBytes(LoadSpec.maxFileBodyBytes)), the most a body=@FILE may be (every request sends it from memory)"
+        }
+        return nil
     }
 
     static func tailText(_ target: ExternalTarget) -> String {

@@ -13,7 +13,7 @@ public enum AgentPreload {
     public static func library(besideExecutable executable: String) -> String? {
         let folder = FileTree.directory(of: executable)
         let path = folder + "/" + AllocationAgent.libraryName
-        return access(path, R_OK) == 0 ? path : nil
+        return Syscall.canAccess(path, R_OK) ? path : nil
     }
 
     /// Why the agent is left out of a plan's child; nil when it goes in.
@@ -25,6 +25,14 @@ public enum AgentPreload {
         return nil
     }
 
+    /// Why `--agent` cannot go into a command started with `environment` (its own, or the one it inherits): an
+    /// allocator it already preloads would be bypassed, silently, for glibc's malloc; nil when nothing is in the way.
+    public static func refusal(environment: [String: String]) -> String? {
+        guard let preload = environment["LD_PRELOAD"], !preload.allSatisfy({ $0 == " " || $0 == ":" }) else { return nil }
+        return "--agent with LD_PRELOAD=\(preload): the agent forwards every allocation to glibc's malloc, so \(preload) would be bypassed "
+            + "and its memory not measured; record without --agent to measure that allocator, or without LD_PRELOAD to profile allocations"
+    }
+
     /// The agent's sampled allocations, and the process's memory map beside them (`.maps`), in a run's folder
     /// until `AllocationOutputs` turns them into the run's profiles.
     public static let eventsFile = "alloc-events.bin"
@@ -33,8 +41,9 @@ public enum AgentPreload {
     /// samples going to `directory`.
     public static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
         guard reasonToLeaveOut(plan) == nil else { return }
-        guard let library = library(besideExecutable: executable) else {
-            warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
+        // A user's own host is built in its own package: the agent is then the one beside Highwater.
+        guard let library = library(besideExecutable: executable) ?? library(besideExecutable: Executable.current) else {
+            warnOnce("highwater: \(AllocationAgent.libraryName) is not beside \(executable) nor \(Executable.current) (swift build builds it); requests are recorded without heap_allocs, heap_alloc_bytes, heap_freed_bytes and heap_live_delta\n")
             return
         }
         preload(library, into: &environment, eventsIn: directory)
@@ -74,6 +83,9 @@ public enum AgentPreload {
         guard let library = library(besideExecutable: executable) else { throw Missing(executable: executable) }
         guard let first = command.first else { return nil }
         let program = Executable.find(first) ?? first
+        // A program that cannot be read (absent, a FIFO, a device) is no verdict on linking: starting it says what is wrong.
+        guard let fd = try? FileTree.openRegularFile(program) else { return library }
+        Syscall.close(fd)
         guard isPreloadable(program) else {
             Terminal.write("highwater: \(program) is statically linked: the agent cannot be preloaded into it (no dynamic loader runs), so it is measured without allocation profiles\n")
             return nil
@@ -84,10 +96,10 @@ public enum AgentPreload {
     /// Whether the loader runs for this file, so LD_PRELOAD can take: a script (its interpreter is a program
     /// the loader starts) or an ELF file with an interpreter (PT_INTERP). A statically linked program has none.
     public static func isPreloadable(_ path: String) -> Bool {
-        guard let fd = try? Syscall.open(path, O_RDONLY | O_CLOEXEC) else { return false }
+        guard let fd = try? FileTree.openRegularFile(path) else { return false }
         defer { Syscall.close(fd) }
         var head: (UInt8, UInt8) = (0, 0)
-        if withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 2, 0) }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
+        if withUnsafeMutableBytes(of: &head, { (try? Syscall.pread(fd, into: $0, at: 0, path: path)) ?? 0 }) == 2, head == (UInt8(ascii: "#"), UInt8(ascii: "!")) { return true }
         return ELFSymbols.hasInterpreter(path: path)
     }
 

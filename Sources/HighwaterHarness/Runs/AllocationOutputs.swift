@@ -24,7 +24,7 @@ public enum AllocationOutputs {
         let descendants = names.filter { name in
             name.hasPrefix(base + ".") && !name.hasSuffix(".maps") && Int32(name.dropFirst(base.count + 1)) != nil
         }.sorted()
-        return (access(directory + "/" + base, F_OK) == 0 ? [base] : []) + descendants
+        return (Syscall.canAccess(directory + "/" + base, F_OK) ? [base] : []) + descendants
     }
 
     /// What `write` made: every site, most retained first, or a note for the summary when the profiles could

@@ -4,6 +4,7 @@ import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// One configuration in its own child process (`highwater host`), so no configuration's heap
 /// pollutes another's: start it, wait for its port, drive the load, stop it, summarize.
@@ -79,11 +80,11 @@ public struct ChildRun: Sendable {
                                  nginxCPU: companions.nginxCPU().map { $0 - (nginxCPU ?? .init()) })
                 readings?.downstream = companions.downstream?.counts
             }
-            // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
+            // Errors: answers that were not 2xx and requests with no answer. Requests never sent (Ctrl-C, the time
+            // limit) are not errors: nothing failed, they did not happen; a note says how many.
             let unanswered = result.statuses[0, default: 0]
-            let neverSent = max(0, total - result.latenciesMs.count - unanswered)
-            notSent = neverSent
-            client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
+            notSent = max(0, total - result.latenciesMs.count - unanswered)
+            client = .init(latenciesMs: result.latenciesMs, errors: result.errors, wallNs: result.wallNs)
             firstError = result.firstError
             if watchdog?.fired == true {
                 // Stopping at its limit: the watchdog ends it; asking its closed port to stop would only wait.
@@ -93,7 +94,14 @@ public struct ChildRun: Sendable {
             }
         } else {
             childExit = await child.terminate()
-            client = .init(latenciesMs: [], errors: plan.load.requests, wallNs: 0)
+            client = .init(latenciesMs: [], errors: 0, wallNs: 0)
+            // It ended (or hung) before it listened: no request was sent, so this run was not carried out, and its
+            // own words say why (a private mount refused, a plan it could not read).
+            if !Interruption.requested {
+                _ = await watchdog?.finish()
+                let said = FileTree.tail(logPath, lines: 3).map { ": " + $0.split(separator: "\n").joined(separator: " | ") } ?? ""
+                throw HostedChild.NotListening(reason: "the hosted child \(childExit.map { "ended with \($0)" } ?? "ended") before it listened\(said)")
+            }
         }
 
         let timedOut = await watchdog?.finish() ?? false
@@ -111,8 +119,9 @@ public struct ChildRun: Sendable {
             readings.nginxSamples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(directory + "/nginx-samples.jsonl")) ?? [])
             DownloadFigures.add(to: &summary, plan: plan, readings: readings, requests: requests, samples: samples)
         }
-        if notSent > 0 && Interruption.requested {
-            summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]
+        if notSent > 0 {
+            let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "the load ended with the child"
+            summary.notes = (summary.notes ?? []) + ["\(why) after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent are not counted (neither as errors nor as answers)"]
         }
         if client.errors > 0, let firstError {
             summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
@@ -131,8 +140,9 @@ public struct ChildRun: Sendable {
             if !childExit.succeeded || timedOut {
                 summary.stderr_tail = FileTree.tail(logPath, lines: 20) ?? (timedOut ? "" : nil)
                 summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
-                // A run whose child died has no verdict on its memory, whatever the requests before showed.
-                if summary.growth.classification != .notRun { summary.growth.classification = .crashed }
+                // A run whose child died has no verdict on its memory, whatever the requests before showed. One the
+                // time limit stopped did not crash: it is labelled timed out (timed_out_after_s), its data judged as far as it went.
+                if summary.growth.classification != .notRun && !timedOut { summary.growth.classification = .crashed }
                 GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit, cores: Self.cores,
                                           lastSample: samples.last)
             }
@@ -140,7 +150,7 @@ public struct ChildRun: Sendable {
         if Interruption.requested {
             // Naming every sampled stack reads the symbol tables of every library the child mapped: a second or more
             // on a busy machine, which Ctrl-C should not wait for. The raw events stay beside the run.
-            if access(directory + "/" + AgentPreload.eventsFile, F_OK) == 0 {
+            if Syscall.canAccess(directory + "/" + AgentPreload.eventsFile, F_OK) {
                 summary.notes = (summary.notes ?? []) + ["allocation profiles not made: interrupted (the agent's raw events are kept in \(AgentPreload.eventsFile))"]
             }
         } else {
@@ -158,25 +168,41 @@ public struct ChildRun: Sendable {
         return Quantity.formatBytes(status.vmRSS)
     }
 
-    static var cores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    static var cores: Int { SystemFacts.onlineCPUs }
 
-    /// glibc's cap for the child: MALLOC_ARENA_MAX when set, else 8 x online CPUs.
+    /// glibc's cap for the child, by the one rule `record` uses too (GLIBC_TUNABLES' arena_max, then
+    /// MALLOC_ARENA_MAX, else 8 x online CPUs), read from the environment the child is given.
     var arenaLimit: Int {
-        if let v = plan.environment["MALLOC_ARENA_MAX"], let n = Int(v) { return n }
-        if let v = ProcessEnvironment.current["MALLOC_ARENA_MAX"], plan.environment["MALLOC_ARENA_MAX"] == nil, let n = Int(v) { return n }
-        return 8 * Self.cores
+        AllocatorProbe.arenaLimit(environment: HostedChild.environment(for: plan), onlineCPUs: Self.cores).limit
     }
 
 }
 
 /// A `highwater host` child serving one plan: started, waited for, stopped.
 public struct HostedChild: Sendable {
+    /// The child never published its port: the run did not happen.
+    public struct NotListening: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
     public let process: ChildProcess
     public let directory: String
 
     /// - Parameter commandPrefix: what the child starts under (`unshare --mount …` for a private tmpfs).
     public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = [],
                 commandPrefix: [String] = []) throws {
+        var environment = Self.environment(for: plan)
+        AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
+        self.directory = directory
+        Syscall.unlinkIfPresent(directory + "/port")
+        process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
+                                   environment: environment, stdout: .file(directory + "/host.log.out"),
+                                   stderr: .file(directory + "/host.log"), lifeline: true)
+    }
+
+    /// The child's environment: this process's, with the plan's settings over it (`unset` removes one).
+    static func environment(for plan: RunPlan) -> [String: String] {
         var environment = ProcessEnvironment.current
         // Swift's crash backtracer can take minutes to symbolize a debug build; a crashed child is
         // reported by its signal and stderr tail instead, unless the user asked for backtraces.
@@ -184,12 +210,7 @@ public struct HostedChild: Sendable {
         for (k, v) in plan.environment {
             if v == "unset" { environment[k] = nil } else { environment[k] = v }
         }
-        AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
-        self.directory = directory
-        Syscall.unlinkIfPresent(directory + "/port")
-        process = try ChildProcess(commandPrefix + [executable, "host", "--plan", planPath, "--out", directory] + extraArguments,
-                                   environment: environment, stdout: .file(directory + "/host.log.out"),
-                                   stderr: .file(directory + "/host.log"), lifeline: true)
+        return environment
     }
 
     /// The port the child publishes once it listens; nil if it ended, was interrupted or took over 30 s.

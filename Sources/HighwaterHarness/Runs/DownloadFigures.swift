@@ -2,6 +2,8 @@
 import HighwaterAnalysis
 import HighwaterProbes
 import HighwaterRecords
+import HighwaterSystem
+import HighwaterWorkloads
 
 /// What a download or downstream run adds to its summary (the `workload` fields of `summary.json`): bytes served
 /// per second, CPU seconds per GiB served (user and system, host and nginx), peak descriptors, nginx's own memory,
@@ -82,7 +84,7 @@ public enum DownloadFigures {
             text += ", \(Quantity.format(cpu)) CPU s per GiB"
             if let nginx = w["nginx_cpu_seconds_per_gib"] { text += " (nginx \(Quantity.format(nginx)))" }
             // /proc counts CPU in clock ticks: say how coarse that makes a short run's figure.
-            let tick = 1 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            let tick = 1 / Double(SystemFacts.clockTicksPerSecond)
             text += ", to \(Quantity.format(tick / (served / gib))) s per GiB (one clock tick)"
         }
         if let fds = w["fds_peak"] { text += "; peak \(Int(fds)) fds in the host" }

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterProbes
+import HighwaterSystem
 
 /// The file a download run serves, made by the run in a directory of its own and removed after it. Its bytes come
 /// from a fixed pseudo-random sequence, so a slice served from the wrong offset cannot pass a hash check, and two
@@ -7,9 +8,9 @@ import HighwaterProbes
 public enum DownloadFile {
     /// Writes `bytes` bytes to `path`.
     public static func make(at path: String, bytes: Int) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw ProbeError.system("open", path: path) }
-        defer { close(fd) }
+        let fd: Int32
+        do { fd = try Syscall.open(path, O_WRONLY | O_CREAT | O_TRUNC) } catch { throw ProbeError(error) }
+        defer { Syscall.close(fd) }
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var left = bytes
@@ -26,12 +27,11 @@ public enum DownloadFile {
                     i += 8
                 }
             }
-            var off = 0
-            while off < n {
-                let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, n - off) }
-                if w < 0 { if errno == EINTR { continue }; throw ProbeError.system("write", path: path) }
-                off += w
+            let failure: SystemError? = buffer.withUnsafeBytes { raw in
+                do throws(SystemError) { try Syscall.writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<n]), path: path) } catch { return error }
+                return nil
             }
+            if let failure { throw ProbeError(failure) }
             left -= n
         }
     }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import HighwaterWorkloads
 
 /// The service a downstream workload calls, started by the run on 127.0.0.1 (in the parent, so its sockets and
 /// memory are not the host's): it waits `delay`, then answers `responseBytes`, and counts the connections it

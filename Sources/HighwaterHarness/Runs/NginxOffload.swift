@@ -18,11 +18,11 @@ public final class NginxOffload: @unchecked Sendable {
     /// Debian's nginx: `HIGHWATER_NGINX` when set (also to show what a machine without nginx does), else on PATH, or
     /// in /usr/sbin, which a non-root PATH often lacks.
     public static func locate() -> String? {
-        if let chosen = ProcessEnvironment.current["HIGHWATER_NGINX"] { return access(chosen, X_OK) == 0 ? chosen : nil }
+        if let chosen = ProcessEnvironment.current["HIGHWATER_NGINX"] { return Syscall.canAccess(chosen, X_OK) ? chosen : nil }
         let path = ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin"] {
             let candidate = dir + "/nginx"
-            if access(candidate, X_OK) == 0 { return candidate }
+            if Syscall.canAccess(candidate, X_OK) { return candidate }
         }
         return nil
     }
@@ -33,7 +33,7 @@ public final class NginxOffload: @unchecked Sendable {
         guard let nginx = Self.locate() else { throw NginxError.missing }
         directory = try FileTree.makeTemporaryDirectory(in: tempBase, prefix: "highwater-nginx-")
         do {
-            port = try Self.freePort()
+            port = try LoopbackPort.free()
             let config = Self.configuration(directory: directory, port: port, upstreamPort: upstreamPort,
                                             filesDirectory: filesDirectory, location: location, asRoot: getuid() == 0)
             try FileTree.writeAtomically(config, to: directory + "/nginx.conf")
@@ -93,8 +93,8 @@ public final class NginxOffload: @unchecked Sendable {
         let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
         while MonotonicClock.nanoseconds() < deadline {
             if let end = process.poll() { return "nginx ended with \(end)" }
-            if Self.accepts(port: port), workerPID != nil { return nil }
-            usleep(5_000)
+            if LoopbackPort.accepts(port), workerPID != nil { return nil }
+            MonotonicClock.sleep(nanoseconds: 5_000_000)
         }
         return "nginx did not listen on 127.0.0.1:\(port) within 10 s"
     }
@@ -139,42 +139,6 @@ public final class NginxOffload: @unchecked Sendable {
         }
 
         """
-    }
-
-    /// A port nothing listens on now: bind port 0, read it, close.
-    /// A loopback port nothing listens on now (bound to port 0, read, closed), for a server to bind next.
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { throw ProbeError.system("socket", path: "127.0.0.1") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if bound != 0 { throw ProbeError.system("bind", path: "127.0.0.1:0") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-
-    static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        return address
     }
 }
 

@@ -1,4 +1,6 @@
 @preconcurrency import Glibc
+import HighwaterSystem
+import HighwaterWorkloads
 
 /// A variant's `LD_PRELOAD` (jemalloc, tcmalloc): checked before the child starts, because the dynamic
 /// loader only warns about a missing preload and runs the child on glibc's malloc, which would then be
@@ -19,7 +21,7 @@ public enum Preload {
 
     /// The file a preload entry names: a path as given, or a bare name found in the library directories.
     public static func resolve(_ name: String) -> String? {
-        if name.contains("/") { return access(name, R_OK) == 0 ? name : nil }
-        return searchDirectories.map { $0 + "/" + name }.first { access($0, R_OK) == 0 }
+        if name.contains("/") { return Syscall.canAccess(name, R_OK) ? name : nil }
+        return searchDirectories.map { $0 + "/" + name }.first { Syscall.canAccess($0, R_OK) }
     }
 }

@@ -3,6 +3,7 @@ import HighwaterProbes
 import HighwaterRecords
 import HighwaterUploads
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// What a run starts beside the hosted child and removes after it, on every path (end, failure, Ctrl-C): the file
 /// a download serves, nginx in front of the host for `download-accel`, the downstream service a downstream
@@ -27,10 +28,11 @@ public final class RunCompanions: @unchecked Sendable {
                 if workload.mode == .accel, NginxOffload.locate() == nil { throw NginxError.missing }
                 if workload.path == nil {
                     let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
-                    let directory = try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-files-")
+                    // Named after this process, so the next run sweeps it if this one is killed before it removes it.
+                    let directory = try OwnedDirectory.make(in: base, prefix: "highwater-files-")
                     fileDirectory = directory
                     // nginx's worker may run as another user: it must reach the file.
-                    _ = chmod(directory, 0o755)
+                    try? Syscall.chmod(directory, 0o755)
                     let path = directory + "/file-\(workload.fileBytes).bin"
                     try DownloadFile.make(at: path, bytes: workload.fileBytes)
                     self.plan.workload.options["file"] = path

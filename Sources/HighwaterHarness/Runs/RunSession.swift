@@ -22,6 +22,7 @@ public struct RunSession {
         try FileTree.createDirectory(outDirectory)
         clearEarlierRuns(of: plans)
         var summaries: [RunSummary] = []
+        Leftovers.sweep()
         for (n, plan) in plans.enumerated() {
             if Interruption.requested { break }
             let runID = String(format2(n + 1)) + "-" + plan.config
@@ -35,7 +36,6 @@ public struct RunSession {
                                              showProgress: showProgress).execute()
             } catch {
                 summary = RunSummary(scenario: plan.scenario, run_id: runID, config: plan.config)
-                summary.errors = plan.load.requests
                 summary.run_error = "\(error)"
                 summary.notes = ["the run could not be carried out: \(error)"]
             }

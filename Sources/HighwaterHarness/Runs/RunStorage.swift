@@ -3,6 +3,7 @@ import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
 import HighwaterSystem
+import HighwaterWorkloads
 
 /// The directories an upload run writes to, made by the parent before the child starts and removed after it ends:
 /// the temp dir (a private tmpfs of the chosen size, the user's directory, or Python's default) and the destination.
@@ -65,11 +66,5 @@ public struct RunStorage: Sendable {
     /// Removes the mount points and the destination with whatever a killed child left in it.
     public func removeAll() {
         for dir in made.reversed() { FileTree.removeTree(dir) }
-    }
-
-    /// Parses one `--mount-tmpfs PATH=SIZE` argument (for the child).
-    public static func parseMount(_ text: String) -> (path: String, bytes: UInt64)? {
-        guard let eq = text.lastIndex(of: "="), let bytes = UInt64(text[text.index(after: eq)...]) else { return nil }
-        return (String(text[..<eq]), bytes)
     }
 }

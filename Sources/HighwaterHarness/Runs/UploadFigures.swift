@@ -2,6 +2,8 @@ import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterProbes
 import HighwaterUploads
+import HighwaterSystem
+import HighwaterWorkloads
 
 /// What an upload run's records say, added to its summary: where the bytes went, how much of the temp dir they
 /// took, which sizes passed and failed, and where the temp dir's capacity says the boundary must be.

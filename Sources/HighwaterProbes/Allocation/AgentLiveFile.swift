@@ -35,12 +35,12 @@ public final class AgentLiveFile: @unchecked Sendable {
         defer { Syscall.close(fd) }
         let status = try Syscall.status(descriptor: fd, path: path)
         size = Int(status.st_size)
-        guard size > 0, let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
+        guard size > 0, let m = try? Syscall.mapShared(fd, size: size, path: path) else {
             throw Failure.notALiveFile(path)
         }
         let pid = hw_agent_live_pid(m, size)
         guard pid > 0 else {
-            munmap(m, size)
+            Syscall.unmap(m, size: size)
             throw Failure.notALiveFile(path)
         }
         self.map = m
@@ -50,7 +50,7 @@ public final class AgentLiveFile: @unchecked Sendable {
         inode = UInt64(status.st_ino)
     }
 
-    deinit { munmap(map, size) }
+    deinit { Syscall.unmap(map, size: size) }
 
     /// The target's counters now, every thread's summed (those that ended included).
     public func counters() -> AllocationAgent.Counters {

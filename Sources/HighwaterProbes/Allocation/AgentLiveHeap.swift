@@ -40,9 +40,12 @@ public final class AgentLiveHeap: Sendable {
 
     /// A fresh directory for a command's live files: in /dev/shm when it is there (tmpfs: the target's counter
     /// pages are never written back to a disk), else in the temp dir. The caller removes it.
+    public static let directoryPrefix = "highwater-agent-"
+
     public static func makeDirectory() throws -> String {
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
-        return try FileTree.makeTemporaryDirectory(in: base, prefix: "highwater-agent-")
+        let base = Syscall.canAccess("/dev/shm", W_OK) ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
+        // Named after this process, so the next one sweeps it if this one is killed before it removes it.
+        return try OwnedDirectory.make(in: base, prefix: directoryPrefix)
     }
 
     /// The live heap summed over `pids` that report, and how many did.
@@ -121,7 +124,7 @@ public final class AgentLiveHeap: Sendable {
         }
         s.refreshedAt = now
         s.missingAt = now
-        for pid in s.files.keys where kill(pid, 0) != 0 && errno == ESRCH {
+        for pid in s.files.keys where !Syscall.processExists(pid) {
             s.files[pid] = nil
             s.pending[pid] = nil
             s.answers[pid] = nil

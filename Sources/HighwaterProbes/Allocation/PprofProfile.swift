@@ -1,3 +1,5 @@
+import CZlib
+
 /// An allocation profile as pprof's protobuf (`profile.proto`, the format of Go's heap profiles), gzipped, so
 /// `go tool pprof`, Pyroscope and Parca read it: sample types `alloc_objects`, `alloc_space`, `inuse_objects`,
 /// `inuse_space`; one location per frame name, the stack leaf first (a Python frame's with its file and line, and a
@@ -5,7 +7,7 @@
 /// all the format needs.
 public enum PprofProfile {
     public static func gzipped(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
-        Gzip.stored(encode(profile, durationNs: durationNs))
+        Gzip.compressed(encode(profile, durationNs: durationNs))
     }
 
     public static func encode(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
@@ -128,34 +130,29 @@ struct Protobuf {
     }
 }
 
-/// gzip (RFC 1952) of deflate's stored blocks: a valid .gz any reader opens, without a compressor; a profile
-/// is small, so the size given up is a few KiB.
+/// gzip (RFC 1952) through zlib: deflate with a gzip wrapper (window bits 15 + 16).
 enum Gzip {
-    static func stored(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]
-        var at = 0
-        repeat {
-            let n = min(65535, data.count - at)
-            let last: UInt8 = at + n == data.count ? 1 : 0
-            out += [last, UInt8(n & 0xff), UInt8(n >> 8), UInt8(~n & 0xff), UInt8((~n >> 8) & 0xff)]
-            out += data[at..<(at + n)]
-            at += n
-        } while at < data.count
-        let crc = crc32(data), size = UInt32(truncatingIfNeeded: data.count)
-        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((crc >> UInt32(shift)) & 0xff)) }
-        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((size >> UInt32(shift)) & 0xff)) }
-        return out
-    }
-
-    static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32(_ data: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in data { c = table[Int((c ^ UInt32(b)) & 0xff)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+    static func compressed(_ data: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            preconditionFailure("zlib refused its own defaults")
+        }
+        defer { deflateEnd(&stream) }
+        var input = data
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(data.count))))
+        let written: Int = input.withUnsafeMutableBufferPointer { inBuf in
+            out.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_in = inBuf.baseAddress
+                stream.avail_in = uInt(inBuf.count)
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = uInt(outBuf.count)
+                // deflateBound is enough for one Z_FINISH call: it returns Z_STREAM_END at once.
+                let rc = deflate(&stream, Z_FINISH)
+                precondition(rc == Z_STREAM_END, "zlib's deflate ended with \(rc) within its own bound")
+                return outBuf.count - Int(stream.avail_out)
+            }
+        }
+        return Array(out.prefix(written))
     }
 }

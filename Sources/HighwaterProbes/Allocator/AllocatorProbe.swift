@@ -60,7 +60,7 @@ public enum AllocatorProbe {
     }
 
     private static let startingArenaLimit = arenaLimit(environment: ProcessEnvironment.current,
-                                                       onlineCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))).limit
+                                                       onlineCPUs: SystemFacts.onlineCPUs).limit
     /// What `setArenaMax` last set; 0 until it does.
     private static let arenaLimitSet = Atomic<Int>(0)
 

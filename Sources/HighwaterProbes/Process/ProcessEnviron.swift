@@ -22,6 +22,6 @@ public enum ProcessEnviron {
     /// glibc's arena limit for that process, and where it comes from: GLIBC_TUNABLES' glibc.malloc.arena_max,
     /// MALLOC_ARENA_MAX, or 8 x this machine's online CPUs.
     public static func arenaLimit(pid: Int32) -> (limit: Int, source: String) {
-        AllocatorProbe.arenaLimit(environment: (try? read(pid: pid)) ?? [:], onlineCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        AllocatorProbe.arenaLimit(environment: (try? read(pid: pid)) ?? [:], onlineCPUs: SystemFacts.onlineCPUs)
     }
 }

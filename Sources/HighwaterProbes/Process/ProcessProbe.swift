@@ -49,10 +49,10 @@ public final class ProcessProbe {
         statmFile = ProcFile(base + "/statm", capacity: 256, shortReadEnds: true)
         // Fail now, with the path, rather than on the first sample.
         _ = try status()
-        fdDirectory = open(base + "/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        fdDirectory = (try? Syscall.open(base + "/fd", O_RDONLY | O_DIRECTORY)) ?? -1
         if fdDirectory >= 0, let listed = try? fileDescriptorCount() {
-            var st = Glibc.stat()
-            fdCountBySize = fstat(fdDirectory, &st) == 0 && st.st_size > 0 && abs(Int(st.st_size) - listed) <= 2
+            let size = (try? Syscall.status(descriptor: fdDirectory, path: base + "/fd"))?.st_size ?? 0
+            fdCountBySize = size > 0 && abs(Int(size) - listed) <= 2
         }
     }
 
@@ -148,8 +148,7 @@ public final class ProcessProbe {
             slowRead = true
         }
         if fdCountBySize {
-            var sb = Glibc.stat()
-            if fstat(fdDirectory, &sb) == 0 { fds = UInt64(max(0, sb.st_size)) }
+            if let st = try? Syscall.status(descriptor: fdDirectory, path: base) { fds = UInt64(max(0, st.st_size)) }
         }
         let shared = m.shared
         var record = SampleRecord(t_ns: t, pid: pid, rss: m.resident, rss_anon: m.anonymous,

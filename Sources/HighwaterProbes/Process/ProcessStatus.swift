@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterSystem
 
 /// The memory and thread figures of `/proc/PID/status`, in bytes.
 public struct ProcessStatus: Equatable, Sendable {

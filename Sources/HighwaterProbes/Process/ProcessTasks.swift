@@ -17,13 +17,12 @@ public enum ProcDirectory {
 
     /// Counts the numeric entries of a directory (tasks, fds) without building names.
     public static func countEntries(_ path: String) throws -> Int {
-        guard let dir = opendir(path) else { throw ProbeError.system("opendir", path: path) }
-        defer { closedir(dir) }
         var count = 0
-        while let entry = readdir(dir) {
-            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] }
-            if first >= 48 && first <= 57 { count += 1 }
-        }
+        do {
+            try Syscall.forEachDirectoryEntry(path) { name in
+                if name[0] >= 48 && name[0] <= 57 { count += 1 }
+            }
+        } catch { throw ProbeError(error) }
         return count
     }
 

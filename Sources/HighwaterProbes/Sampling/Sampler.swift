@@ -4,9 +4,10 @@ import HighwaterRecords
 import HighwaterSystem
 import Synchronization
 
-/// A dedicated thread that samples a process at a fixed interval and appends each sample to
-/// `samples.jsonl` as it is taken, so an interrupted run keeps everything up to its last line.
-/// Memory stays bounded: one reused line buffer and running maxima, no history.
+/// A dedicated thread that samples a process at a fixed interval and hands each sample, as it is taken, to its
+/// sinks: `samples.jsonl` (`SamplesFile`), so an interrupted run keeps everything up to its last line, and any
+/// other (`LatestSample`, for a live view). Each concern that adds to a sample is a `SampleReading` with its own
+/// rate. Memory stays bounded: running maxima, no history.
 public final class Sampler: @unchecked Sendable {
     public struct Options: Sendable {
         public var intervalNs: UInt64 = 10_000_000
@@ -90,31 +91,53 @@ public final class Sampler: @unchecked Sendable {
     private let probe: ProcessProbe
     /// Read only by the sampling thread once it runs.
     private let family: DescendantProbes?
-    /// Read only by the sampling thread once it runs, and by `stop` after it has joined.
-    private let openFiles: OpenFileWatch?
+    /// What adds to each sample, in order (the census's count only where nothing earlier gave one).
+    private let readings: [any SampleReading]
+    /// Read by `stop`'s caller after the thread has joined.
+    private let openFiles: OpenFilesScan?
     /// Read and written only by the sampling thread once it runs.
     private let watches: [DirectoryWatch]
-    private let output: AppendOnlyFile
-    /// The agent's live files, when the target preloads it with one.
-    public let liveHeap: AgentLiveHeap?
-    /// The process tree as the sampling thread last listed it, for readers of the live heap on other threads.
-    private let treePIDs: Mutex<[Int32]>
+    private let sinks: [any SampleSink]
+    /// The file sink, when the sampler writes samples.jsonl.
+    private let file: SamplesFile?
+    private let liveHeapReading: LiveHeapReading?
     private let state = Mutex(Totals())
     private let lifecycle = Mutex(Lifecycle.idle)
     /// Read by the sampling thread every tick; the lifecycle under its lock is the truth.
     private let running = Atomic<Bool>(false)
 
-    /// Opens `path` for appending and checks the target can be read.
-    public init(options: Options, appendingTo path: String) throws {
+    /// Samples into `path` (samples.jsonl), and into `sinks` besides.
+    public convenience init(options: Options, appendingTo path: String, sinks: [any SampleSink] = []) throws {
+        try self.init(options: options, file: SamplesFile(path: path, intervalNs: options.intervalNs), sinks: sinks)
+    }
+
+    /// Samples into `sinks` only (a live exporter keeps no file).
+    public convenience init(options: Options, sinks: [any SampleSink]) throws {
+        try self.init(options: options, file: nil, sinks: sinks)
+    }
+
+    private init(options: Options, file: SamplesFile?, sinks: [any SampleSink]) throws {
         self.options = options
-        probe = try ProcessProbe(pid: options.pid)
+        let probe = try ProcessProbe(pid: options.pid)
+        self.probe = probe
         family = options.descendants ? DescendantProbes(root: probe.pid) : nil
-        openFiles = try options.openFilesPath.map { try OpenFileWatch(dirs: options.watched, appendingTo: $0) }
         let watches = try options.watched.map { try DirectoryWatch(path: $0, intervalNs: options.watchIntervalNs) }
         self.watches = watches
-        do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
-        liveHeap = options.agentLiveDirectory.map { AgentLiveHeap(directory: $0) }
-        treePIDs = Mutex([probe.pid])
+        openFiles = try options.openFilesPath.map { OpenFilesScan(watch: try OpenFileWatch(dirs: options.watched, appendingTo: $0)) }
+        liveHeapReading = options.agentLiveDirectory.map {
+            LiveHeapReading(liveHeap: AgentLiveHeap(directory: $0), mallocEveryNs: options.censusIntervalNs ?? 200_000_000,
+                            root: probe.pid)
+        }
+        var readings: [any SampleReading] = []
+        if probe.isSelf, ActiveAllocator.isGlibc { readings.append(OwnArenaCount(refreshNs: options.arenaRefreshNs)) }
+        // The temp dir is watched first of all (`Options.watched`): its reading becomes the sample's tmp_used.
+        if options.tmpDir != nil, let watch = watches.first { readings.append(TempDirUsage(watch: watch)) }
+        if let openFiles { readings.append(openFiles) }
+        if let liveHeapReading { readings.append(liveHeapReading) }
+        if let every = options.censusIntervalNs { readings.append(ArenaCensusReading(everyNs: every)) }
+        self.readings = readings
+        self.file = file
+        self.sinks = (file.map { [$0] } ?? []) + sinks
         let first = watches.map(\.record)
         state.withLock { $0.watched = first }
     }
@@ -124,19 +147,22 @@ public final class Sampler: @unchecked Sendable {
     /// The files held open on the watched filesystems, largest first; read after `stop`.
     public var openFileHolders: [TempFileHolder] {
         guard lifecycle.withLock({ if case .stopped = $0 { return true } else { return false } }) else { return [] }
-        return openFiles?.seen ?? []
+        return openFiles?.watch.seen ?? []
     }
 
     /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
-    public var lost: AppendOnlyFile.Losses { output.losses }
+    public var lost: AppendOnlyFile.Losses { file?.losses ?? .init() }
 
     public var isRunning: Bool { running.load(ordering: .acquiring) }
 
     /// The live heap of the process tree now, read on the caller's thread (the load driver's, around a request);
     /// nil without the agent's live files.
     public func liveHeapNow() -> AgentLiveHeap.Reading? {
-        liveHeap?.read(pids: treePIDs.withLock { $0 })
+        liveHeapReading?.readNow()
     }
+
+    /// The agent's live files, when the target preloads it with one.
+    public var liveHeap: AgentLiveHeap? { liveHeapReading?.liveHeap }
 
     /// Starts the sampling thread; a second call does nothing.
     public func start() {
@@ -175,34 +201,20 @@ public final class Sampler: @unchecked Sendable {
         return totals
     }
 
-    /// Takes one sample now, on the caller's thread, and appends it.
+    /// Takes one sample now, on the caller's thread, and hands it to the sinks. Call it only while the sampling
+    /// thread is not running (before `start` or after `stop`): the readings and sinks are one thread's at a time.
     public func sampleOnce(arenas: UInt64? = nil) throws -> SampleRecord {
-        var line = JSONLine()
         let record = try probe.sample(allocator: arenas, tmpDir: options.tmpDir)
-        record.write(to: &line)
-        append(line.bytes)
+        for sink in sinks { sink.take(record) }
+        for sink in sinks { sink.finish() }
         note(record, late: false, fromLoop: false)
         return record
     }
 
-    /// At intervals under this, lines are written this often in one write: at 1 ms the write to samples.jsonl
-    /// was the largest cost after reading statm (perf: 15% of the thread). An interrupted run keeps every line
-    /// up to the last write; SIGKILL loses at most this much.
-    static let writeEveryNs: UInt64 = 10_000_000
-
     private func loop() {
-        var line = JSONLine(capacity: 512)
-        var pending = PendingLines()
-        var arenas: UInt64?
-        var arenasAt: UInt64 = 0
-        var census: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)?
-        var censusAt: UInt64 = 0
-        var mallocAt: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
         var deadline = start
         var watchDeadline = start
-        // The temp dir's reading becomes the sample's tmp_used, so it is not read twice.
-        let tmpWatch = options.tmpDir != nil ? watches.first : nil
         while running.load(ordering: .acquiring) {
             var now = MonotonicClock.nanoseconds()
             if !watches.isEmpty && now >= watchDeadline {
@@ -212,36 +224,7 @@ public final class Sampler: @unchecked Sendable {
             }
             if now >= deadline {
                 do {
-                    // glibc never frees an arena: once the count reaches its cap, counting again (malloc_info
-                    // walks every arena's free lists: 28 us with 16 fragmented arenas) can only give the same.
-                    if probe.isSelf, ActiveAllocator.isGlibc,
-                       arenasAt == 0 || (arenas ?? 0) < UInt64(AllocatorProbe.arenaLimit) && deadline &- arenasAt >= options.arenaRefreshNs {
-                        arenas = (try? AllocatorProbe.arenaCount()).map { UInt64($0) }
-                        arenasAt = deadline
-                    }
-                    var record = try probe.sample(allocator: arenas, tmpDir: tmpWatch == nil ? options.tmpDir : nil)
-                    if let tmpWatch { record.tmp_used = tmpWatch.used }
-                    family?.add(to: &record)
-                    let tree = [probe.pid] + (family?.pids ?? [])
-                    openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
-                    if let liveHeap {
-                        let ask = mallocAt == 0 || deadline &- mallocAt >= (options.censusIntervalNs ?? 200_000_000)
-                        addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: ask)
-                        if ask { mallocAt = deadline }
-                    }
-                    if let every = options.censusIntervalNs, census == nil || deadline &- censusAt >= every {
-                        census = takeCensus(tree)
-                        censusAt = deadline
-                        if let census { apply(census, to: &record) }
-                    } else if let census {
-                        // Between readings only the count rides along, so the lines with heaps are the readings.
-                        if record.arenas == nil { record.arenas = census.arenas }
-                    }
-                    record.write(to: &line)
-                    pending.add(line.bytes, at: record.t_ns)
-                    if options.intervalNs >= Self.writeEveryNs || record.t_ns &- pending.since >= Self.writeEveryNs {
-                        flush(&pending)
-                    }
+                    let record = try take(at: deadline, isFinal: false)
                     note(record, late: record.t_ns > deadline + options.intervalNs)
                 } catch {
                     state.withLock { $0.ended = (error as? ProbeError)?.description ?? "\(error)" }
@@ -259,55 +242,22 @@ public final class Sampler: @unchecked Sendable {
         }
         // Asked to stop (not ended by an error): one last sample with VmHWM read now, so the file and the
         // totals hold the true peak even when it came after the last slow refresh.
-        if state.withLock({ $0.ended == nil }), var record = try? probe.sample(allocator: arenas, tmpDir: nil, refreshAll: true) {
-            if let tmpWatch { try? tmpWatch.read(at: MonotonicClock.nanoseconds()); record.tmp_used = tmpWatch.used }
-            family?.add(to: &record)
-            let tree = [probe.pid] + (family?.pids ?? [])
-            if let liveHeap { addLiveHeap(liveHeap, tree: tree, to: &record, askMalloc: false) }
-            // The last look too: a file opened by the phase's last request would otherwise go unseen.
-            openFiles?.scan(pids: tree, at: record.t_ns, wall: record.t_unix_ns ?? 0)
-            if options.censusIntervalNs != nil, let census = takeCensus(tree) { apply(census, to: &record) }
-            record.write(to: &line)
-            pending.add(line.bytes, at: record.t_ns)
+        if state.withLock({ $0.ended == nil }), let record = try? take(at: MonotonicClock.nanoseconds(), isFinal: true) {
             note(record, late: false)
         }
-        flush(&pending)
+        for sink in sinks { sink.finish() }
         let cpu = MonotonicClock.threadCPUNanoseconds()
         state.withLock { $0.threadCPUNs = cpu }
     }
 
-    /// The tree's live heap into the sample (heap_in_use, heap_processes), and the mallinfo2 answers that came since
-    /// the last asking (heap_free, heap_system); `askMalloc` asks again those not waited on.
-    private func addLiveHeap(_ live: AgentLiveHeap, tree: [Int32], to record: inout SampleRecord, askMalloc: Bool) {
-        treePIDs.withLock { $0 = tree }
-        if let r = live.read(pids: tree, now: record.t_ns) {
-            record.heap_in_use = r.liveBytes
-            record.heap_processes = UInt64(r.processes)
-        }
-        if askMalloc, let m = live.pollMalloc(pids: tree) {
-            record.heap_free = m.free
-            record.heap_system = m.system
-        }
-    }
-
-    /// The census of the process and its descendants (`tree`), summed: each process has its main arena besides its heaps.
-    private func takeCensus(_ tree: [Int32]) -> (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64)? {
-        var total: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64) = (0, 0, 0, 0)
-        var read = false
-        for pid in tree {
-            guard let c = try? ArenaCensus.read(pid: pid) else { continue }
-            read = true
-            total.heaps += UInt64(c.heaps); total.resident += c.heapResident; total.main += c.mainHeapResident
-            total.arenas += UInt64(c.arenas)
-        }
-        return read ? total : nil
-    }
-
-    private func apply(_ c: (heaps: UInt64, resident: UInt64, main: UInt64, arenas: UInt64), to record: inout SampleRecord) {
-        record.arena_heaps = c.heaps
-        record.arena_heap_resident = c.resident
-        record.main_heap_resident = c.main
-        if record.arenas == nil { record.arenas = c.arenas }
+    /// One sample: the process (and its descendants), each reading added, handed to every sink.
+    private func take(at deadline: UInt64, isFinal: Bool) throws -> SampleRecord {
+        var record = try probe.sample(refreshAll: isFinal)
+        family?.add(to: &record)
+        let tick = SampleTick(deadline: deadline, tree: [probe.pid] + (family?.pids ?? []), isFinal: isFinal)
+        for reading in readings { reading.add(to: &record, tick: tick) }
+        for sink in sinks { sink.take(record) }
+        return record
     }
 
     /// - Parameter fromLoop: on the sampling thread, which alone touches the watches.
@@ -329,37 +279,5 @@ public final class Sampler: @unchecked Sendable {
             t.latest = r
             if fromLoop { for (i, watch) in watches.enumerated() { t.watched[i] = watch.record } }
         }
-    }
-
-    /// A failed write is counted by the file (the run reports lost samples), and sampling goes on.
-    private func append(_ bytes: [UInt8]) {
-        try? output.append(bytes)
-    }
-
-    private func flush(_ pending: inout PendingLines) {
-        guard pending.lines > 0 else { return }
-        try? output.append(pending.bytes, records: pending.lines)
-        pending.clear()
-    }
-}
-
-/// Sample lines not yet written, in storage kept between writes (no allocation per sample).
-struct PendingLines {
-    var bytes: [UInt8] = []
-    var lines = 0
-    /// When the first waiting line was taken.
-    var since: UInt64 = 0
-
-    init() { bytes.reserveCapacity(16 << 10) }
-
-    mutating func add(_ line: [UInt8], at t: UInt64) {
-        if lines == 0 { since = t }
-        bytes.append(contentsOf: line)
-        lines += 1
-    }
-
-    mutating func clear() {
-        bytes.removeAll(keepingCapacity: true)
-        lines = 0
     }
 }

@@ -22,10 +22,8 @@ public final class DirectoryWatch {
 
     /// One reading at monotonic time `t`.
     public func read(at t: UInt64) throws {
-        var st = statvfs()
-        var rc: Int32
-        repeat { rc = statvfs(path, &st) } while rc != 0 && errno == EINTR
-        if rc != 0 { throw ProbeError.system("statvfs", path: path) }
+        let st: FilesystemStatus
+        do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         let block = UInt64(st.f_frsize)
         let capacity = UInt64(st.f_blocks) * block
         used = capacity - UInt64(st.f_bfree) * block

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterSystem
 
 /// What a directory's filesystem is and how full it is.
 public struct FilesystemUsage: Equatable, Sendable, Codable {
@@ -17,10 +18,8 @@ public struct FilesystemUsage: Equatable, Sendable, Codable {
 
 public enum FilesystemProbe {
     public static func usage(of path: String) throws -> FilesystemUsage {
-        var st = statvfs()
-        var rc: Int32
-        repeat { rc = statvfs(path, &st) } while rc != 0 && errno == EINTR
-        if rc != 0 { throw ProbeError.system("statvfs", path: path) }
+        let st: FilesystemStatus
+        do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         let block = UInt64(st.f_frsize)
         let mount = try mountEntry(containing: path)
         return FilesystemUsage(path: path, mountPoint: mount.point, type: mount.type,
@@ -30,20 +29,14 @@ public enum FilesystemProbe {
 
     /// Bytes in use on the filesystem holding `path`: one `statvfs`, no mount lookup, for every sample.
     public static func used(of path: String) throws -> UInt64 {
-        var st = statvfs()
-        var rc: Int32
-        repeat { rc = statvfs(path, &st) } while rc != 0 && errno == EINTR
-        if rc != 0 { throw ProbeError.system("statvfs", path: path) }
+        let st: FilesystemStatus
+        do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         return (UInt64(st.f_blocks) - UInt64(st.f_bfree)) * UInt64(st.f_frsize)
     }
 
     /// The longest mount point in /proc/self/mountinfo that is a prefix of the resolved path.
     public static func mountEntry(containing path: String) throws -> (point: String, type: String) {
-        var resolved = path
-        if let real = realpath(path, nil) {
-            resolved = String(cString: real)
-            free(real)
-        }
+        let resolved = Syscall.realPath(path) ?? path
         let info = try ProcFile.read("/proc/self/mountinfo")
         return try mountEntry(containing: resolved, mountinfo: info)
     }

@@ -26,13 +26,13 @@ final class OpenFileWatch {
     private var lastSize: [Key: UInt64] = [:]
     private var names: [Int32: String] = [:]
     private var line = JSONLine(capacity: 512)
-    private var buffer = [CChar](repeating: 0, count: 4096)
+    private var buffer = [UInt8](repeating: 0, count: 4096)
 
     init(dirs: [String], appendingTo path: String) throws {
         watched = try dirs.map { dir in
-            var st = Glibc.stat()
-            guard stat(dir, &st) == 0 else { throw ProbeError.system("stat", path: dir) }
-            let real = realpath(dir, nil).map { p in defer { free(p) }; return String(cString: p) } ?? dir
+            let st: FileStatus
+            do throws(SystemError) { st = try Syscall.status(dir) } catch { throw ProbeError(error) }
+            let real = Syscall.realPath(dir) ?? dir
             return Watched(dir: dir, device: UInt64(st.st_dev), prefix: real.hasSuffix("/") ? real : real + "/")
         }
         do { output = try AppendOnlyFile(path, truncate: true) } catch { throw ProbeError(error) }
@@ -43,22 +43,18 @@ final class OpenFileWatch {
         var present = Set<Key>()
         for pid in pids {
             let base = "/proc/\(pid)/fd"
-            guard let dir = opendir(base) else { continue }
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let fd = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
-                    guard raw[0] >= 48 && raw[0] <= 57 else { return nil }
-                    return Int32(String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self))
-                }
-                guard let fd else { continue }
+            var fds: [Int32] = []
+            // A process that ended since the tree was listed has no fd directory: nothing of it to look at.
+            try? Syscall.forEachDirectoryEntry(base) { name in
+                if name[0] >= 48 && name[0] <= 57, let fd = Int32(String(decoding: name, as: UTF8.self)) { fds.append(fd) }
+            }
+            for fd in fds {
                 let link = base + "/\(fd)"
-                let n = readlink(link, &buffer, buffer.count - 1)
                 // Sockets, pipes and anon inodes are not files on a filesystem.
-                guard n > 0, buffer[0] == 47 else { continue }
-                var st = Glibc.stat()
-                guard stat(link, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+                guard let n = Syscall.readLink(link, into: &buffer), buffer[0] == 47,
+                      let st = try? Syscall.status(link), st.st_mode & S_IFMT == S_IFREG,
                       let w = watched.first(where: { $0.device == UInt64(st.st_dev) }) else { continue }
-                var target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                var target = String(decoding: buffer[0..<n], as: UTF8.self)
                 let deleted = target.hasSuffix(" (deleted)")
                 if deleted { target.removeLast(" (deleted)".count) }
                 // On a filesystem shared with everything else (a /tmp on /), only what is in the directory, or

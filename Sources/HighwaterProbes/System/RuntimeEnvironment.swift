@@ -27,8 +27,8 @@ public struct RuntimeEnvironment: Codable, Sendable {
 
     /// Reads everything now. Nothing here throws: an absent figure says why it is absent.
     public static func read(environment: [String: String] = ProcessEnvironment.current) -> RuntimeEnvironment {
-        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let configured = Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        let online = SystemFacts.onlineCPUs
+        let configured = SystemFacts.configuredCPUs
         let affinity = Int(hw_affinity_cpu_count())
         let cgroup = try? CgroupProbe.read()
         let quota = cgroup?.cpuQuota ?? v1CPUQuota()
@@ -136,8 +136,8 @@ public enum TempDirectory {
     }
 
     static func isWritableDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && access(path, W_OK) == 0
+        guard let st = try? Syscall.status(path) else { return false }
+        return (st.st_mode & S_IFMT) == S_IFDIR && Syscall.canAccess(path, W_OK)
     }
 }
 

@@ -2,10 +2,12 @@
 /// Scenario files produce these (one per point of a sweep); the harness carries them out.
 public struct RunPlan: Codable, Equatable, Sendable {
     public struct Executor: Codable, Equatable, Sendable {
-        /// fixed, lazy, eager, thread-per-request, dispatch, cooperative, event-loop
+        /// An `ExecutorKind`'s name, as written in plan.json (a plan of an unknown kind still reads, and fails to run
+        /// with the kinds listed).
         public var kind: String
         public var size: Int
         public init(kind: String, size: Int) { self.kind = kind; self.size = size }
+        public init(_ kind: ExecutorKind, size: Int) { self.init(kind: kind.rawValue, size: size) }
     }
 
     public struct Workload: Codable, Equatable, Sendable {
@@ -83,8 +85,8 @@ public struct RunPlan: Codable, Equatable, Sendable {
         self.timeLimitNs = timeLimitNs
     }
 
-    /// The executor kinds the harness knows.
-    public static let executorKinds = ["fixed", "lazy", "eager", "thread-per-request", "dispatch", "cooperative", "event-loop"]
+    /// The executor kinds the host knows, by name.
+    public static let executorKinds = ExecutorKind.allCases.map(\.rawValue)
     /// The workloads the harness knows.
     public static let workloads = ["alloc-churn", "leak", "sleep", "cpu", "upload-spooled", "upload-streamed"]
         + downloadWorkloads + downstreamWorkloads
@@ -97,4 +99,23 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public var isDownstream: Bool { Self.downstreamWorkloads.contains(workload.name) }
     /// The route the load driver sends its requests to.
     public var route: String { isUpload ? "/upload" : isDownload ? "/download" : isDownstream ? "/downstream" : "/work" }
+}
+
+/// How a host runs its handlers: the pools real servers run request handlers on. Listed here once: scenarios
+/// validate against it and the host builds from it.
+public enum ExecutorKind: String, CaseIterable, Codable, Sendable {
+    /// N threads started up front (SwiftNIO's NIOThreadPool).
+    case fixed
+    /// Threads made on demand up to N, idle ones reused first (Python 3.8+ ThreadPoolExecutor, anyio).
+    case lazy
+    /// A new thread on every submit until N exist (Python before 3.8: the growth of seed 004).
+    case eager
+    /// A fresh thread for every job, gone when it ends.
+    case threadPerRequest = "thread-per-request"
+    /// Dispatch's global queue, N jobs at once.
+    case dispatch
+    /// Swift concurrency's cooperative pool, N jobs at once.
+    case cooperative
+    /// The event loop itself: the handler runs on the I/O thread.
+    case eventLoop = "event-loop"
 }

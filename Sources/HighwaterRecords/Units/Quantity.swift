@@ -1,12 +1,14 @@
 /// Sizes and durations as people write them: `64 MiB`, `1GB`, `10ms`, `5s`.
 public enum Quantity {
     public static let byteUnits: [(String, Double)] = [
-        ("b", 1), ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12),
-        ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776),
+        ("b", 1), ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12), ("pb", 1e15),
+        ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776), ("pib", 1_125_899_906_842_624),
         ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824),
     ]
     public static let durationUnits: [(String, Double)] = [
         ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("min", 60e9), ("h", 3600e9),
+        // Days, so the largest duration the errors name (7 days) can be written as they write it.
+        ("d", 86_400e9), ("day", 86_400e9), ("days", 86_400e9),
     ]
 
     /// Bytes from `64 MiB`, `1.5GB`, `4096`; nil when the text is not a size or the size does not fit in 64 bits.

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterRecords
+import HighwaterSystem
 
 /// An assertion over a run's summary, such as `rss_growth < 8 MiB`, optionally limited to matching runs.
 public struct Expectation: Sendable {
@@ -47,7 +48,7 @@ public struct Expectation: Sendable {
     /// checked against; the error says what is wrong and how to write it.
     /// `FIELD OP VALUE`, or `PHASE: FIELD OP VALUE` for the phases of a record whose names match PHASE (`*` any
     /// characters): `03-*: growth.classification == linear`.
-    public static func parse(commandLine written: String, cores: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) throws(ExpectationSyntaxError) -> Expectation {
+    public static func parse(commandLine written: String, cores: Int = SystemFacts.onlineCPUs) throws(ExpectationSyntaxError) -> Expectation {
         let location = SourceLocation(file: "--expect", line: 1, column: 1)
         var text = written, filter = Filter(conditions: [])
         if let colon = written.firstIndex(of: ":"), case let phase = written[..<colon],

@@ -60,7 +60,7 @@ public struct ServiceLimits: Sendable {
             case .failure(let p): sink.error(p.message, at: node.location, hint: p.hint)
             }
         }
-        if let root = ConfigNode.parse(text, sink: &sink) {
+        if let root = ConfigNode.parse(text, sink: &sink, emptyHint: "a limits file needs at least `service: NAME` and a `memory` or `uploads` section") {
             if case .map = root { walk(root, path: "", keyLocation: root.location) } else {
                 sink.error("a limits file must be a mapping, found \(root.kindName)", at: root.location, hint: "start with `service: NAME`")
             }

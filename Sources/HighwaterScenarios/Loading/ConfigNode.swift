@@ -40,7 +40,8 @@ indirect enum ConfigNode: Sendable {
     }
 
     /// Parses YAML text; a syntax error becomes a diagnostic at its line and column and the result is nil.
-    static func parse(_ text: String, sink: inout DiagnosticSink) -> ConfigNode? {
+    static func parse(_ text: String, sink: inout DiagnosticSink,
+                      emptyHint: String = "a scenario needs at least `name`, `executor`, `workload` and `load`") -> ConfigNode? {
         if text.utf8.count > InputLimits.maxFileBytes {
             sink.error("the file is \(Quantity.formatBytes(text.utf8.count)), more than the \(Quantity.formatBytes(InputLimits.maxFileBytes)) a scenario or limits file may have",
                        at: nil, hint: "a scenario is a few KiB of YAML; check that this is the file you meant")
@@ -61,7 +62,7 @@ indirect enum ConfigNode: Sendable {
             return nil
         }
         guard let root else {
-            sink.error("the file is empty", at: nil, hint: "a scenario needs at least `name`, `executor`, `workload` and `load`")
+            sink.error("the file is empty", at: nil, hint: emptyHint)
             return nil
         }
         return convert(root, file: sink.file, sink: &sink)

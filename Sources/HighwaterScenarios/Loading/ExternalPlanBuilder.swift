@@ -11,7 +11,8 @@ struct ExternalPlanBuilder {
     var configurations: Int
 
     /// Stands in for `{port}` while a phase or URL is checked; the real port is chosen when the configuration runs.
-    static let checkingPort = "8000"
+    /// The largest port, so `:1{port}` (no port at all once filled) fails the check here, not at run time.
+    static let checkingPort = "65535"
 
     func build(_ settings: [String: Setting], config: String, sink: inout DiagnosticSink) -> ExternalConfiguration? {
         let before = sink.diagnostics.count
@@ -32,6 +33,11 @@ struct ExternalPlanBuilder {
         for (path, setting) in settings where path.hasPrefix("target.parameters.") {
             guard case .value(let text) = setting.value else { continue }
             let name = String(path.dropFirst("target.parameters.".count))
+            if name == "port" || name == Placeholders.scenarioDirectory {
+                sink.error("`\(name)` is a placeholder Highwater fills itself and cannot be a parameter", at: setting.location,
+                           hint: name == "port" ? "{port} is a free port chosen for each configuration; name yours otherwise (e.g. `server_port`)" : "name it otherwise")
+                continue
+            }
             // `cores * 5` is a count of this machine; anything else is passed as written.
             if let expression = CountExpression(text), expression.usesCores, let n = expression.value(cores: cores) {
                 values[name] = String(n)
@@ -74,6 +80,13 @@ struct ExternalPlanBuilder {
 
         var phases: [String] = []
         for (written, location) in list("target.load") {
+            // A value is one word of the phase: one with spaces would be read as more options (`1 n=10000000 body=@FILE`).
+            for (name, value) in values.sorted(by: { $0.key < $1.key })
+            where written.contains("{\(name)}") && value.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                sink.error("parameter `\(name)` (`\(value)`) holds a space, so in load phase `\(written)` it would be read as more of the phase",
+                           at: settings["target.parameters." + name]?.location ?? location,
+                           hint: "a parameter fills one value of a phase; write further options in the phase itself")
+            }
             guard let spec = fill(written, at: location) else { continue }
             do {
                 _ = try LoadSpec(parsing: spec.replacing(Placeholders.port, with: Self.checkingPort))

@@ -107,6 +107,14 @@ public struct ScenarioLoader: Sendable {
             sink.error("`\(axis.path)` is swept both in `sweep` and in a variant", at: axis.values.first?.location, hint: "sweep it in one place")
         }
 
+        // Counted before any is made: the cross product of three 1000-value lists would not fit in memory.
+        let configurations = Sweep.count(variants: variants, sweep: sweep)
+        if configurations > Scenario.maxConfigurations {
+            let axes = (sweep + variants.flatMap(\.sweep)).map { "\($0.path) (\($0.values.count))" }.joined(separator: " × ")
+            sink.error("the sweep makes \(configurations == Int.max ? "more than \(Int.max)" : "\(configurations)") configurations: the largest accepted is \(Scenario.maxConfigurations)",
+                       at: sweep.first?.values.first?.location ?? variants.first?.sweep.first?.values.first?.location,
+                       hint: "sweep fewer values (\(axes)), or split the scenario into several files")
+        }
         guard sink.diagnostics.isEmpty else { return nil }
         let points = Sweep.points(variants: variants, sweep: sweep)
         let labels = Sweep.labels(for: points, base: base)

@@ -1,4 +1,4 @@
-import CYaml
+import CLibYAML
 import HighwaterRecords
 
 /// Counts the values a YAML text expands to, aliases included, with libyaml's event parser before Yams builds

@@ -45,6 +45,15 @@ public struct Scenario: Sendable {
         self.quickRequests = quickRequests; self.expectations = expectations; self.external = external
     }
 
+    /// The most configurations (variants times sweep values) one scenario may have: a few lines of YAML can
+    /// ask for a billion, and even a thousand runs for hours.
+    public static let maxConfigurations = 1000
+    /// Above this many configurations `run` and `check` say the count before the first one starts.
+    public static let noticeConfigurations = 100
+
+    /// How many configurations this scenario runs.
+    public var configurationCount: Int { external.isEmpty ? plans.count : external.count }
+
     /// The most runs of one configuration a scenario may ask for (`repeat`).
     public static let maxRepeats = 20
 

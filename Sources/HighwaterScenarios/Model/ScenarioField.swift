@@ -176,6 +176,11 @@ public struct ScenarioField: Sendable {
                 if !digits.isEmpty, digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy({ $0.isASCII && $0.isNumber }), !digits.hasPrefix("-") {
                     return .failure(tooLarge(name, text, largest: "\(largest)", why: nil))
                 }
+                // `cores * N` is a count elsewhere (executor.size of a scenario); here the number itself is needed.
+                if let expression = CountExpression(text), expression.usesCores {
+                    return .failure(.init("`\(text)` is an expression of this machine's cores; \(name) here takes a plain whole number",
+                                          hint: "write \(name) as digits (the workers of the machine the limits are for), e.g. 40"))
+                }
                 return .failure(.init("`\(text)` is not a whole number", hint: "write \(name) as digits, e.g. 2000"))
             }
             if n < minimum { return .failure(.init("impossible \(name) \(n): it must be at least \(minimum)", hint: nil)) }
@@ -239,6 +244,7 @@ extension ScenarioField {
     /// The largest whole number a path takes: threads and uploads in flight are bounded by Linux, the rest by requests.
     static func maximum(for path: String) -> Int {
         let name = path.split(separator: ".").last.map(String.init) ?? path
+        if path == "repeat" { return Scenario.maxRepeats }
         return ["size", "concurrency", "concurrent"].contains(name) ? InputLimits.maxThreads : InputLimits.maxRequests
     }
 

@@ -24,6 +24,22 @@ enum Sweep {
         var overrides: [Setting] { variantSettings + sweptSettings }
     }
 
+    /// How many points `points` would make, counted without making them; saturates at Int.max.
+    static func count(variants: [Variant], sweep: [SweepAxis]) -> Int {
+        func product(_ axes: [SweepAxis]) -> Int {
+            axes.reduce(1) { n, axis in
+                let (p, overflow) = n.multipliedReportingOverflow(by: axis.values.count)
+                return overflow ? Int.max : p
+            }
+        }
+        let outer = product(sweep)
+        return (variants.isEmpty ? [Variant(label: nil, settings: [], sweep: [])] : variants).reduce(0) { total, variant in
+            let (inner, o1) = product(variant.sweep).multipliedReportingOverflow(by: outer)
+            let (sum, o2) = total.addingReportingOverflow(inner)
+            return o1 || o2 ? Int.max : sum
+        }
+    }
+
     static func points(variants: [Variant], sweep: [SweepAxis]) -> [Point] {
         let outer = crossProduct(sweep)
         var points: [Point] = []

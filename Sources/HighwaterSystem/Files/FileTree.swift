@@ -38,17 +38,23 @@ public enum FileTree {
         try writeAtomically(Array(text.utf8), to: path)
     }
 
-    /// The whole file, read to EOF (so /proc and /sys files, which report size 0, read whole too).
-    /// The whole file. With a `limit`, a larger file (or /dev/zero) fails with EFBIG before more than
-    /// `limit` + 64 KiB is held, and a FIFO with no writer reads as empty instead of hanging in open.
-    public static func readBytes(_ path: String, limit: Int? = nil) throws(SystemError) -> [UInt8] {
-        let fd = try Syscall.open(path, O_RDONLY | (limit == nil ? 0 : O_NONBLOCK))
+    /// The most read whole of a file Highwater wrote itself and reads back (a phase's requests.jsonl): files a
+    /// user names have their own, smaller limits.
+    public static let largestReadBack = 1 << 30
+
+    /// The whole of a regular file of at most `limit` bytes, read to EOF (so /proc and /sys files, which report
+    /// size 0, read whole too). This is the one read of a file a user names or Highwater reads back: it opens
+    /// without blocking (a FIFO does not hang it), refuses what is not a regular file (a FIFO, /dev/zero, a
+    /// directory) and stops with EFBIG before more than `limit` + 64 KiB is held; both errors say so in words.
+    public static func readBytes(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> [UInt8] {
+        let fd = try openRegularFile(path)
         defer { Syscall.close(fd) }
-        if limit != nil { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         var bytes: [UInt8] = []
         var chunk = 65536
         while true {
-            if let limit, bytes.count > limit { throw SystemError("read", path: path, errno: EFBIG) }
+            if bytes.count > limit {
+                throw SystemError("read", path: path, errno: EFBIG, detail: "it is larger than \(formatLimit(limit)), the most Highwater reads of this file")
+            }
             let start = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: chunk))
             var failure: SystemError?
@@ -60,17 +66,50 @@ public enum FileTree {
             if let failure { throw failure }
             bytes.removeLast(chunk - n)
             if n == 0 { return bytes }
-            chunk = limit == nil ? min(chunk * 2, 1 << 24) : 65536
+            chunk = min(chunk * 2, 1 << 22)
         }
     }
 
-    public static func readText(_ path: String, limit: Int? = nil) throws(SystemError) -> String {
+    /// Opens a regular file for reading without blocking in open(2), then reads it blocking (a regular file never
+    /// waits); anything else is refused with its kind named, before a byte is read.
+    public static func openRegularFile(_ path: String) throws(SystemError) -> Int32 {
+        let fd = try Syscall.open(path, O_RDONLY | O_NONBLOCK)
+        let st: FileStatus
+        do { st = try Syscall.status(descriptor: fd, path: path) } catch { Syscall.close(fd); throw error }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            Syscall.close(fd)
+            throw SystemError("open", path: path, errno: EINVAL, detail: "it is \(kind(st.st_mode)), not a regular file")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a file"
+        }
+    }
+
+    /// A byte limit in the largest binary unit that divides it (`64 MiB`, `1 MiB`, `512 KiB`).
+    public static func formatLimit(_ bytes: Int) -> String {
+        for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift) \(unit)"
+        }
+        return "\(bytes) bytes"
+    }
+
+    public static func readText(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> String {
         String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
     }
 
-    /// The last `lines` lines of a text file, or nil when it is absent or empty.
+    /// The last `lines` lines of a text file (of at most 64 MiB), or nil when it is absent, empty or larger.
     public static func tail(_ path: String, lines: Int) -> String? {
-        guard let text = try? readText(path), !text.isEmpty else { return nil }
+        guard let text = try? readText(path, limit: 64 << 20), !text.isEmpty else { return nil }
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 

@@ -7,7 +7,8 @@ public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
 
     public init(path: String) throws(SystemError) {
-        let fd = try Syscall.open(path, O_RDONLY | O_CLOEXEC)
+        // A FIFO would block the open and /dev/zero map without end: a regular file only.
+        let fd = try FileTree.openRegularFile(path)
         defer { Syscall.close(fd) }
         let size = Int(try Syscall.status(descriptor: fd, path: path).st_size)
         guard size > 0 else {

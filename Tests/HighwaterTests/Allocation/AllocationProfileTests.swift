@@ -5,6 +5,7 @@ import HighwaterRecords
 import HighwaterReports
 import HighwaterSystem
 import Testing
+import HighwaterWorkloads
 
 /// The agent's sampled stacks from real `highwater host` children, named after the run from the child's memory
 /// map and the binaries' symbol tables, in every-allocation and in sampled mode.
@@ -72,11 +73,11 @@ struct AllocationProfileTests {
         #expect(p.summary.growth.classification == .linear, "\(p.summary.growth)")
         #expect(p.summary.allocation_sites?.first?.site == "hw_leak", "\(p.summary.allocation_sites ?? [])")
         let finding = p.summary.growth.finding ?? ""
-        #expect(finding.contains("The leak, by the allocation samples: hw_leak under HighwaterHarness.ComputeWorkload.run() -> () retains 64 KiB per request"), "\(finding)")
+        #expect(finding.contains("The leak, by the allocation samples: hw_leak under HighwaterWorkloads.ComputeWorkload.run() -> () retains 64 KiB per request"), "\(finding)")
         #expect(finding.contains("64 KiB per request"), "\(finding)")
         #expect(finding.contains("from 200 samples, allocated in 200 different requests, #0 to #199"), "\(finding)")
         // The advice starts from the site it named, not from how to find one.
-        #expect(p.summary.growth.advice?.hasPrefix("Start with hw_leak (called from HighwaterHarness.ComputeWorkload.run() -> ())") == true,
+        #expect(p.summary.growth.advice?.hasPrefix("Start with hw_leak (called from HighwaterWorkloads.ComputeWorkload.run() -> ())") == true,
                 "\(p.summary.growth.advice ?? "")")
         #expect(p.html.contains("Who holds the memory (allocation samples)"))
         #expect(p.html.contains("<code>hw_leak</code>"))

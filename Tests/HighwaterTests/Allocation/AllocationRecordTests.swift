@@ -3,6 +3,7 @@ import HighwaterProbes
 import HighwaterRecords
 import HighwaterSystem
 import Testing
+import HighwaterHost
 
 /// The pieces of the allocation outputs on their own: the request fields' round trip, the symbolizer on this
 /// process's own map, the sampling weight, and the gzip framing checked by the real gzip.

@@ -4,6 +4,8 @@ import HighwaterProbes
 import HighwaterRecords
 import HighwaterSystem
 import Testing
+import HighwaterHost
+import HighwaterWorkloads
 
 /// Per-request heap fields from the agent preloaded into real `highwater host` children, under real load.
 @Suite("Per-request heap counts from the allocation agent", .serialized)

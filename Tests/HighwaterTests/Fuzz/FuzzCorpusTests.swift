@@ -34,5 +34,6 @@ import Testing
             let bytes = try #require(FuzzInput.read(path), "cannot read \(path)")
             bytes.withUnsafeBufferPointer { target.run($0) }
         }
+        FuzzTarget.removeScratch()
     }
 }

@@ -5,6 +5,8 @@ import HighwaterProbes
 import HighwaterRecords
 import Testing
 import HighwaterSystem
+import HighwaterHost
+import HighwaterWorkloads
 
 @Suite("Downloads: chunked, sendfile and nginx's X-Accel-Redirect serve the same bytes")
 struct DownloadTests {

@@ -2,6 +2,7 @@
 import HighwaterHarness
 import HighwaterRecords
 import HighwaterSystem
+import HighwaterHost
 
 /// A small real HTTP server for `record`'s tests: Python's own ThreadingHTTPServer, with the behaviours the fault
 /// tests need chosen by arguments, and the pids of what it started written to a file so a test can check none is left.
@@ -11,7 +12,7 @@ enum RecordTestServer {
     /// A loopback port nothing listens on now: the server binds it next.
     static func freePort() -> Int {
         // Port 0 would let the server bind anywhere, and the test fail later on readiness with a misleading message.
-        guard let port = try? NginxOffload.freePort() else { preconditionFailure("no free loopback port to give the test server") }
+        guard let port = try? LoopbackPort.free() else { preconditionFailure("no free loopback port to give the test server") }
         return port
     }
 

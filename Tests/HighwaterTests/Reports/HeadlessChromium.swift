@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import FoundationEssentials
 import HighwaterSystem
 import Testing
 
@@ -75,6 +76,70 @@ enum HeadlessChromium {
         let f = r.stdout.split(separator: " ").map { String($0).filter { !$0.isWhitespace } }
         try #require(f.count == 4, "decoder said: \(r.stdout)")
         return Picture(width: Int(f[0]) ?? 0, height: Int(f[1]) ?? 0, colours: Int(f[2]) ?? 0, backgroundShare: Double(f[3]) ?? 1)
+    }
+
+    /// What a page showed a person at 1280x900, measured from a page beside it that frames it (Chromium lets one file
+    /// page read another with --allow-file-access-from-files): where the findings begin, their text, the overlay charts
+    /// per scenario, and a flame graph's frame `frame` before and after a real click, and what searching for it found.
+    struct Probe: Decodable {
+        var findingsTop: Double?
+        var viewport: Double?
+        var findings: String?
+        var overlays: [String: Int]?
+        var widthBefore: Double?
+        var widthAfter: Double?
+        var svgWidth: Double?
+        var zoomed: String?
+        var hidden: Int?
+        var matches: Int?
+        var found: String?
+        var matchedBytes: Double?
+        var error: String?
+    }
+
+    static func interact(_ page: String, frame: String, profile: String) async throws -> Probe {
+        let folder = FileTree.directory(of: page)
+        let probe = folder + "/chromium-probe.html"
+        let html = """
+            <!DOCTYPE html><html><body><iframe id="f" src="\(page.split(separator: "/").last.map(String.init) ?? page)" style="width:1280px;height:900px;border:0"></iframe><pre id="out">not loaded</pre>
+            <script>
+            var f=document.getElementById('f');
+            f.onload=function(){
+              var d=f.contentDocument,w=f.contentWindow,out={};
+              try{
+                var fi=d.getElementById('findings');
+                out.findingsTop=fi.getBoundingClientRect().top;out.viewport=w.innerHeight;out.findings=fi.textContent;
+                out.overlays={};d.querySelectorAll('section.scenario').forEach(function(s){out.overlays[s.id]=s.querySelectorAll('svg.overlay').length;});
+                var g=Array.prototype.filter.call(d.querySelectorAll('svg.flame g.f'),function(g){return g.querySelector('title').textContent.indexOf('\(frame): ')==0;})
+                  .sort(function(a,b){return a.querySelector('rect').getAttribute('width')-b.querySelector('rect').getAttribute('width');})[0];
+                if(g){
+                  var box=g.closest('div.flamegraph'),r=g.querySelector('rect'),svg=box.querySelector('svg.flame');
+                  out.widthBefore=+r.getAttribute('width');out.svgWidth=+svg.getAttribute('width');
+                  g.dispatchEvent(new w.MouseEvent('click',{bubbles:true}));
+                  out.widthAfter=+r.getAttribute('width');out.zoomed=svg.getAttribute('data-zoomed');
+                  out.hidden=Array.prototype.filter.call(svg.querySelectorAll('g.f'),function(x){return x.style.display=='none';}).length;
+                  var input=box.querySelector('.flame-search');input.value='\(frame)';input.dispatchEvent(new w.Event('input'));
+                  out.matches=box.querySelectorAll('g.f.match').length;out.found=box.querySelector('.flame-found').textContent;
+                  out.matchedBytes=+svg.getAttribute('data-matched-bytes');
+                }
+              }catch(e){out.error=String(e);}
+              document.getElementById('out').textContent=JSON.stringify(out);
+            };
+            </script></body></html>
+            """
+        try FileTree.writeAtomically(Array(html.utf8), to: probe)
+        defer { _ = unlink(probe) }
+        let r = await TestSupport.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--allow-file-access-from-files",
+                                       "--window-size=1400,1000", "--user-data-dir=\(profile)", "--dump-dom", "file://\(probe)"])
+        let dom = r.stdout
+        guard let start = dom.range(of: "<pre id=\"out\">"), let end = dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex) else {
+            Issue.record("chromium dumped no probe: \(r.stderr.suffix(2000))"); return Probe()
+        }
+        let text = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+        do { return try JSONDecoder().decode(Probe.self, from: Data(text.utf8)) } catch {
+            Issue.record("the probe said: \(text)"); return Probe()
+        }
     }
 
     /// The checks every report page must pass in the browser: a screenshot of the full window that is not

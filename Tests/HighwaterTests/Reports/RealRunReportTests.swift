@@ -2,6 +2,7 @@
 import FoundationEssentials
 import HighwaterRecords
 import HighwaterProbes
+import HighwaterReports
 import Testing
 import HighwaterSystem
 
@@ -61,5 +62,30 @@ struct RealRunReportTests {
         let threads = try #require(summary.runs.first { $0.config == "eager-40" }?.plateau_threads)
         try await HeadlessChromium.expectRendered(out + "/index.html", screenshot: Self.artifacts + "/report-screenshot.png", profile: Self.results + "/chromium-profile",
                                             showing: "plateau at \(threads) threads")
+    }
+
+    @Test("the findings are in the first viewport and name the leak and threadpool-growth's best fix; every scenario has its overlay; the flame graph zooms on a click and its search highlights hw_leak",
+          .enabled(if: HeadlessChromium.isInstalled, "chromium is not on PATH (Debian: apt-get install chromium; `make test` installs it)"))
+    func findingsOverlaysAndFlameGraphInChromium() async throws {
+        let run = await Self.run.value
+        try #require(run.termination == .exited(0), "highwater run: \(run.termination)\n\(run.stderr.suffix(3000))")
+        let out = Self.results + "/out"
+        let probe = try await HeadlessChromium.interact(out + "/index.html", frame: "hw_leak", profile: Self.results + "/chromium-probe-profile")
+        #expect(probe.error == nil, "\(probe.error ?? "")")
+        let top = try #require(probe.findingsTop), viewport = try #require(probe.viewport)
+        #expect(top < viewport, "the findings start at \(top) px of a \(viewport) px viewport")
+        let findings = probe.findings ?? ""
+        #expect(findings.contains("Leak: ‘leak’"), "\(findings)")
+        #expect(findings.contains("Best fix for alloc-churn"), "\(findings)")
+        #expect(probe.overlays?.isEmpty == false && probe.overlays!.values.allSatisfy { $0 >= 1 }, "\(probe.overlays ?? [:])")
+        let before = try #require(probe.widthBefore, "no hw_leak frame in a flame graph"), after = try #require(probe.widthAfter)
+        #expect(after > before || before >= (probe.svgWidth ?? 0) - 1, "hw_leak was \(before) px wide, \(after) px after a click")
+        #expect(probe.zoomed == "hw_leak")
+        #expect((probe.matches ?? 0) >= 1 && (probe.matchedBytes ?? 0) > 0, "search: \(probe.found ?? "")")
+        print("in chromium: findings at \(top) px of \(viewport); overlays \(probe.overlays ?? [:]); hw_leak \(before) -> \(after) px on a click, "
+              + "\(probe.hidden ?? 0) frames hidden; search: \(probe.found ?? "")")
+        let html = try Self.read(out + "/index.html"), markdown = try Self.read(out + "/report.md")
+        #expect(markdown.count <= MarkdownReport.budget)
+        print("index.html \(html.utf8.count) bytes, report.md \(markdown.count) characters")
     }
 }

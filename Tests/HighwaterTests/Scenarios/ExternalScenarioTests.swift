@@ -3,6 +3,7 @@ import HighwaterRecords
 import HighwaterScenarios
 import HighwaterSystem
 import Testing
+import HighwaterHost
 
 /// Scenario files whose target is a server Highwater did not build (`target:`): loaded, swept, and run by
 /// `highwater check` through `record`, against a real python3 server on loopback.

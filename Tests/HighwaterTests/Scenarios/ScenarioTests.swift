@@ -2,6 +2,7 @@ import HighwaterRecords
 import HighwaterHarness
 import HighwaterScenarios
 import Testing
+import HighwaterWorkloads
 
 @Suite struct ScenarioLoaderTests {
     let loader = ScenarioLoader(cores: 2)

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import HighwaterUploads
+import HighwaterHost
 
 /// HTTP/1.1 over a plain loopback socket, for the requests a well-behaved client never sends: bodies cut short,
 /// wrong headers, and clients that leave mid-body.
