@@ -33,9 +33,11 @@ struct PythonFramesTests {
                 hold(1500)
                 churn(1500)
         Server().serve()
+        import time; time.sleep(0.5)
         """
 
-    /// `highwater sample --agent` on the script: its output and the profiles' files.
+    /// `highwater sample --agent` on the script: its output and the profiles' files. The scripts end with a wait, as
+    /// `sample` reads the process once before it ends (a command over before that first reading fails to start).
     static func sample(_ dir: String, script: String = script, environment extra: [String: String] = [:]) async throws
         -> (stdout: String, sites: [AllocationSite], alloc: String, retained: String)
     {
@@ -176,6 +178,7 @@ struct PythonFramesTests {
             for t in threads: t.start()
             for t in threads: t.join()
             lib.join_c_thread()
+            import time; time.sleep(0.5)
             """
         let s = try await Self.sample(dir, script: script)
         let lines = s.alloc.split(separator: "\n")
