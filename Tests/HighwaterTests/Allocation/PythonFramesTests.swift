@@ -124,6 +124,10 @@ struct PythonFramesTests {
         let rows = r.stdout.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
         let top = try #require(rows.first, "\(r.stdout)")
         #expect(top.hasSuffix(" hold \(dir)/app.py:5"), "\(r.stdout)")
+        // Module-level code keeps its name (pprof demangles a function whose system name equals its name).
+        let traces = await TestSupport.run([AllocationProfileTests.go!, "tool", "pprof", "-traces", "-sample_index=inuse_space", dir + "/out/profile.pb.gz"],
+                                           environment: environment)
+        #expect(traces.stdout.contains("<module>") && !traces.stdout.contains("<unknown>"), "\(traces.stdout.prefix(3000))")
     }
 
     @Test("HIGHWATER_AGENT_PYTHON=only folds Python frames alone; =off records native frames only and says so",
