@@ -67,7 +67,8 @@ public enum PprofProfile {
             var message = Protobuf()
             message.int(1, index + 1)
             message.int(2, string(function.key.name))
-            message.int(3, string(function.key.name))
+            // A Python function has no system name: pprof demangles a name equal to it, which made `<module>` `<unknown>`.
+            if function.key.file.isEmpty { message.int(3, string(function.key.name)) }
             message.int(4, string(function.key.file))
             message.int(5, function.firstLine)
             out.message(5, message)

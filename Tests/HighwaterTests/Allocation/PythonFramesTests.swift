@@ -33,9 +33,11 @@ struct PythonFramesTests {
                 hold(1500)
                 churn(1500)
         Server().serve()
+        import time; time.sleep(0.5)
         """
 
-    /// `highwater sample --agent` on the script: its output and the profiles' files.
+    /// `highwater sample --agent` on the script: its output and the profiles' files. The scripts end with a wait, as
+    /// `sample` reads the process once before it ends (a command over before that first reading fails to start).
     static func sample(_ dir: String, script: String = script, environment extra: [String: String] = [:]) async throws
         -> (stdout: String, sites: [AllocationSite], alloc: String, retained: String)
     {
@@ -122,6 +124,10 @@ struct PythonFramesTests {
         let rows = r.stdout.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
         let top = try #require(rows.first, "\(r.stdout)")
         #expect(top.hasSuffix(" hold \(dir)/app.py:5"), "\(r.stdout)")
+        // Module-level code keeps its name (pprof demangles a function whose system name equals its name).
+        let traces = await TestSupport.run([AllocationProfileTests.go!, "tool", "pprof", "-traces", "-sample_index=inuse_space", dir + "/out/profile.pb.gz"],
+                                           environment: environment)
+        #expect(traces.stdout.contains("<module>") && !traces.stdout.contains("<unknown>"), "\(traces.stdout.prefix(3000))")
     }
 
     @Test("HIGHWATER_AGENT_PYTHON=only folds Python frames alone; =off records native frames only and says so",
@@ -176,6 +182,7 @@ struct PythonFramesTests {
             for t in threads: t.start()
             for t in threads: t.join()
             lib.join_c_thread()
+            import time; time.sleep(0.5)
             """
         let s = try await Self.sample(dir, script: script)
         let lines = s.alloc.split(separator: "\n")
