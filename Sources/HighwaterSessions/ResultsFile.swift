@@ -1,4 +1,6 @@
 @preconcurrency import Glibc
+import FoundationEssentials
+import HighwaterRecords
 import HighwaterSystem
 
 /// The files `check` and `host` read and write, with reasons a user can act on.
@@ -18,5 +20,17 @@ package enum ResultsFile {
 
     package static func write(_ path: String, _ text: String) throws(Failure) {
         do { try FileTree.writeAtomically(Array(text.utf8), to: path) } catch { throw Failure(reason: error.reason) }
+    }
+
+    /// The runs of a results directory's summary.json (or of a summary file named directly).
+    package static func runs(_ dir: String) throws -> [RunSummary] {
+        let path = dir.hasSuffix(".json") ? dir : dir + "/summary.json"
+        let bytes: [UInt8]
+        do { bytes = try ResultsFile.read(path) } catch {
+            throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
+        }
+        do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
+            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
+        }
     }
 }

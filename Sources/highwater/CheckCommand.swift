@@ -69,7 +69,7 @@ struct CheckCommand: AsyncParsableCommand {
         if !scenarios.isEmpty || results != nil {
             let evaluated: (runs: [RunSummary], outcomes: [ExpectationOutcome])
             if let results {
-                let runs = try Self.readResults(results)
+                let runs = try ResultsFile.runs(results)
                 // Named files are checked whole (an expectation with no run fails); the default scenarios/ only
                 // where DIR holds their runs, beside the expectations runs carry themselves (`record --expect`).
                 var loaded = scenarios.isEmpty && (try? ScenarioExecution.defaultScenarioDirectory()) == nil
@@ -130,17 +130,6 @@ struct CheckCommand: AsyncParsableCommand {
         let failed = cases.filter { !$0.passed }.count
         print("\(cases.count - failed) of \(cases.count) checks hold" + (failed > 0 ? "; \(failed) failed" : ""))
         if failed > 0 { throw ExitStatus.failed }
-    }
-
-    static func readResults(_ dir: String) throws -> [RunSummary] {
-        let path = dir.hasSuffix(".json") ? dir : dir + "/summary.json"
-        let bytes: [UInt8]
-        do { bytes = try ResultsFile.read(path) } catch {
-            throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
-        }
-        do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {
-            throw HighwaterFailure.badInput("\(path) is not a Highwater results summary: \(DecodingExplanation.describe(error, in: bytes)); run `highwater run --out \(dir)` again to rewrite it")
-        }
     }
 
     static func write(_ text: String, to path: String) throws {
