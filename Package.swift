@@ -136,8 +136,8 @@ let package = Package(
         .target(
             name: "HighwaterSessions",
             dependencies: [
-                "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterHarness", "HighwaterScenarios",
-                "HighwaterReports",
+                "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
+                "HighwaterScenarios", "HighwaterReports",
             ]
         ),
         // libFuzzer's entry points under `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), a corpus replayer otherwise.
