@@ -68,6 +68,9 @@ public enum ResultsLoader {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
         guard ReportFile.exists(summaryPath) else {
+            if ReportFile.exists(dir + "/samples.jsonl") {
+                throw ReportError("\(summaryPath) is missing: \(dir) holds samples.jsonl from a `highwater sample` that wrote no verdict (an older version); sample again with --out \(dir) to judge it")
+            }
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
@@ -80,7 +83,9 @@ public enum ResultsLoader {
         }
         var runs: [RunData] = []
         for run in summary.runs {
-            let runDir = dir + "/" + run.scenario + "/" + run.run_id
+            // `highwater sample` keeps its one run's files at the top of its directory.
+            let nested = dir + "/" + run.scenario + "/" + run.run_id
+            let runDir = run.scenario == "sample" && !ReportFile.isDirectory(nested) ? dir : nested
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
             let requests = ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
             let samples = ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()

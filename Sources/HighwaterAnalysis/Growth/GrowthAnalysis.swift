@@ -40,6 +40,11 @@ public enum GrowthAnalysis {
         public var floorPercentile: Double = 0.1
         /// The live heap counts as flat when it rose by no more than this share of the RSS rise.
         public var flatHeapShare: Double = 0.25
+        /// The most of a rise that may happen between the pool's steps (new threads, new arenas) for the pool to
+        /// explain it: a filling pool grows at its steps and nowhere else, a leak grows with every request, so
+        /// nearly all of a leak's rise falls between steps. A quarter leaves room for an arena that reaches its
+        /// high water over its thread's first few requests rather than at once.
+        public var poolBetweenShare: Double = 0.25
         public var minimums = GrowthMinimums()
         public init() {}
         public init(minimums: GrowthMinimums) { self.minimums = minimums }
@@ -50,25 +55,37 @@ public enum GrowthAnalysis {
     ///   - rssBefore: RSS before the first request: the baseline when nothing is warm-up.
     ///   - heap: the live heap after each request, where the allocator probe applies.
     ///   - samples: sampler readings after the warm-up; nil when the caller has none to count.
+    ///   - seconds: wall time after the warm-up; nil when the caller has no clock to count.
+    ///   - pool: the worker threads and arenas at each position, aligned with `rss`.
     ///   - warmup: requests whose growth does not count (0 counts them all).
+    ///   - bySample: the series is a sampler's readings, not requests (`sample`): no minimum of requests.
     public static func verdict(rss: [UInt64], rssBefore: UInt64? = nil, heap: [UInt64]? = nil, samples: Int? = nil,
-                               warmup: Int = 1, thresholds t: Thresholds = .init()) -> GrowthVerdict {
+                               seconds: Double? = nil, pool: PoolSeries? = nil, warmup: Int = 1, bySample: Bool = false,
+                               thresholds t: Thresholds = .init()) -> GrowthVerdict {
         let m = t.minimums
         let w = min(max(warmup, 0), rss.count)
         let n = rss.count - w
         let baseline = w > 0 ? rss[w - 1] : (rssBefore ?? rss.first ?? 0)
         let counted = rss[w...].map { Double($0) - Double(baseline) }
         let steady = n > 0 ? median(rss[(rss.count - max(1, n / 10))...]) : baseline
-        var evidence = GrowthEvidence(requests_counted: n, samples_counted: samples, warmup: w, minimums: m,
-                                      baseline_bytes: baseline, steady_bytes: steady)
+        var evidence = GrowthEvidence(requests_counted: bySample ? 0 : n, samples_counted: bySample ? (samples ?? n) : samples,
+                                      warmup: w, minimums: m, baseline_bytes: baseline, steady_bytes: steady)
+        evidence.seconds_counted = seconds
         var verdict = GrowthVerdict(classification: .inconclusive, slopeBytesPerRequest: 0, plateauIndex: nil, baseline: baseline,
                                     steady: steady, growth: Int64(bitPattern: (rss.last ?? baseline) &- baseline), evidence: evidence)
-        if n < m.requests {
-            verdict.evidence.reason = "not enough requests to judge (\(n) of the \(m.requests) needed)"
-            return verdict
+        // Every minimum the run missed, each with its figures, so the advice names what to change.
+        var lacking: [(what: String, text: String)] = []
+        if !bySample, n < m.requests { lacking.append(("requests", "not enough requests to judge (\(n) of the \(m.requests) needed)")) }
+        let sampleCount = bySample ? (samples ?? n) : samples
+        if let sampleCount, sampleCount < max(m.samples, bySample ? 3 : 0) {
+            lacking.append(("samples", "not enough samples to judge (\(sampleCount) of the \(m.samples) needed)"))
         }
-        if let samples, samples < m.samples {
-            verdict.evidence.reason = "not enough samples to judge (\(samples) of the \(m.samples) needed)"
+        if let seconds, seconds < m.seconds {
+            lacking.append(("time", "not enough time to judge (\(Quantity.format(seconds)) s of the \(Quantity.format(m.seconds)) s needed)"))
+        }
+        if !lacking.isEmpty || n < 3 {
+            verdict.evidence.lacked = lacking.isEmpty ? ["samples"] : lacking.map(\.what)
+            verdict.evidence.reason = lacking.isEmpty ? "not enough readings to judge (\(n))" : lacking.map(\.text).joined(separator: "; ")
             return verdict
         }
 
@@ -99,6 +116,27 @@ public enum GrowthAnalysis {
             // A clean, continuing line is a small leak even under the stable margin; anything else is noise.
             let smallLeak = clean && line.rSquared >= t.smallLeakRSquared && ongoing && line.slope * Double(n) >= t.smallLeakBytes
             verdict.classification = smallLeak ? (heapFlat == true ? .retention : .linear) : .stable
+            verdict.evidence = evidence
+            return verdict
+        }
+
+        if let p = pool, let growth = PoolGrowth.explain(counted, pool: p, warmup: w, rise: rise, betweenShare: t.poolBetweenShare,
+                                                        plateauShare: m.plateauShare) {
+            // The rise came in steps where the pool grew and held between them: the pool, filled or filling.
+            evidence.pool_bound = growth.bound.rawValue
+            evidence.pool_threads = growth.threads
+            evidence.pool_arenas = growth.arenas
+            evidence.pool_between_share = growth.betweenShare
+            evidence.pool_steps = growth.steps.count
+            evidence.pool_still_filling = growth.stillFilling
+            if growth.stillFilling {
+                verdict.classification = .stillGrowing
+            } else {
+                verdict.classification = .plateau
+                verdict.plateauIndex = w + growth.lastStep
+                evidence.plateau_position = w + growth.lastStep
+                evidence.plateau_share = Double(n - growth.lastStep) / Double(n)
+            }
             verdict.evidence = evidence
             return verdict
         }

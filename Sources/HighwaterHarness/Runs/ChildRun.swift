@@ -49,6 +49,7 @@ public struct ChildRun: Sendable {
         var notSent = 0
         var firstError: String?
         var readings: DownloadFigures.Readings?
+        var settledNote: String?
         if let port = await host.waitForPort() {
             let front: Int
             do { front = try companions.front(hostPort: port) } catch {
@@ -72,7 +73,13 @@ public struct ChildRun: Sendable {
             }
             let hostCPU = ProcessCPU.read([pid])
             let nginxCPU = companions.nginxCPU()
-            let result = await driver.run(progress: progress, stop: { child.poll() != nil || watchdog?.fired == true })
+            let verdictWatch = plan.load.untilSettled ? VerdictWatch(plan: plan, directory: directory, arenaLimit: arenaLimit, cores: Self.cores) : nil
+            let watching = verdictWatch.map { w in Task { await w.watch() } }
+            let enough: (@Sendable () -> Bool)? = verdictWatch.map { w in { @Sendable in w.stopped } }
+            let result = await driver.run(progress: progress, stop: { child.poll() != nil || watchdog?.fired == true },
+                                          enough: enough)
+            watching?.cancel()
+            settledNote = verdictWatch?.note
             if showProgress { Terminal.clearStatus() }
             if plan.isDownload || plan.isDownstream {
                 readings = .init(load: result, hostCPU: ProcessCPU.read([pid]) - hostCPU,
@@ -81,7 +88,8 @@ public struct ChildRun: Sendable {
             }
             // Errors: answers that were not 2xx, requests with no answer, and requests never sent (Ctrl-C).
             let unanswered = result.statuses[0, default: 0]
-            let neverSent = max(0, total - result.latenciesMs.count - unanswered)
+            // Under `until: settled` the requests not sent after the verdict settled were never meant to be.
+            let neverSent = verdictWatch?.stopped == true ? 0 : max(0, total - result.latenciesMs.count - unanswered)
             notSent = neverSent
             client = .init(latenciesMs: result.latenciesMs, errors: result.errors + neverSent, wallNs: result.wallNs)
             firstError = result.firstError
@@ -114,6 +122,7 @@ public struct ChildRun: Sendable {
         if notSent > 0 && Interruption.requested {
             summary.notes = (summary.notes ?? []) + ["interrupted after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent count as errors"]
         }
+        if let settledNote { summary.notes = (summary.notes ?? []) + [settledNote] }
         if client.errors > 0, let firstError {
             summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
         }
