@@ -159,8 +159,8 @@ public enum GrowthCorpus {
         // (its arena rising to its high water over a few requests), and nothing else does.
         func pooled(_ name: String, _ expected: GrowthClass, _ origin: String, count: Int, rssNoise: Double = 256 * kib,
                     threadAt: @escaping (Int) -> Int, arenaAt: ((Int) -> Int)? = nil, arenaLimit: Int? = nil,
-                    bound: String? = nil, rss: @escaping (Int) -> Double) {
-            var one = series(name, expected, origin, count: count, seed: seed, rssNoise: rssNoise, rss: rss, heap: { _ in 0 })
+                    bound: String? = nil, heap: @escaping (Int) -> Double = { _ in 0 }, rss: @escaping (Int) -> Double) {
+            var one = series(name, expected, origin, count: count, seed: seed, rssNoise: rssNoise, rss: rss, heap: heap)
             one.pool = PoolSeries(threads: (0..<count).map { UInt64(threadAt($0)) }, arenas: arenaAt.map { a in (0..<count).map { UInt64(a($0)) } },
                                   arenaLimit: arenaLimit)
             one.expectedBound = bound
@@ -188,11 +188,11 @@ public enum GrowthCorpus {
                count: 2000, threadAt: { i in spread.filter { $0 <= i }.count }, rss: arenaSteps(starts: spread))
         pooled("leak of 16 KiB a request under a pool filling over 200 requests", .linear,
                "the pool's steps, and the live memory of every request besides",
-               count: 2000, threadAt: { i in forty.filter { $0 <= i }.count },
+               count: 2000, threadAt: { i in forty.filter { $0 <= i }.count }, heap: { Double($0) * 16 * kib },
                rss: { i in arenaSteps(starts: forty)(i) + Double(i) * 16 * kib })
         pooled("leak of 64 KiB a request, a new thread for every request", .linear,
                "thread-per-request: every request a new worker, so the pool explains nothing",
-               count: 1000, threadAt: { i in i + 1 }, rss: { Double($0) * 64 * kib })
+               count: 1000, threadAt: { i in i + 1 }, heap: { Double($0) * 64 * kib }, rss: { Double($0) * 64 * kib })
         pooled("2 arenas at their cap, 40 threads sharing them", .plateau,
                "MALLOC_ARENA_MAX=2: both arenas reach their high water early; the 38 threads after share them",
                count: 2000, threadAt: { i in forty.filter { $0 <= i }.count }, arenaAt: { i in i >= 6 ? 2 : 1 }, arenaLimit: 2,

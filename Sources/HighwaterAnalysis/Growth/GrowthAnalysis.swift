@@ -98,16 +98,22 @@ public enum GrowthAnalysis {
         evidence.last_half_slope_bytes_per_request = lastHalf.slope
 
         let rise = Double(steady) - Double(baseline)
+        let split = pool.flatMap { PoolGrowth.split(counted, pool: $0, warmup: w) }
         var heapFlat: Bool?
         if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }) {
             let heapBase = w > 0 ? heap[w - 1] : heap[0]
             let heapSteady = median(heap[(heap.count - max(1, n / 10))...])
             evidence.heap_steady_bytes = heapSteady
             evidence.heap_growth_bytes = Int64(heapSteady) - Int64(heapBase)
-            heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * max(rise, 0)
+            // Where the pool grew, its steps are arena memory, not live: the live heap answers for the rise between them.
+            let unexplained = split.map { max($0.within * Double(n), 0) } ?? max(rise, 0)
+            heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * unexplained
         }
 
-        let ongoing = lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * firstHalf.slope
+        // A rise keeps its pace when the last half climbs at the first half's; where the pool grew, its steps make the
+        // first half steep whatever follows, so the pace is the climb after its last step against the climb between steps.
+        let ongoing = split.map { $0.last.slope > 0 && $0.last.slope >= t.ongoingSlopeShare * $0.within }
+            ?? (lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * firstHalf.slope)
         let clean = line.slope - line.ci95 > 0 && line.rSquared >= t.linearRSquared
         // A slow leak under noise: R² stays low, but the slope over the last half alone is clear of zero.
         let significant = line.slope - line.ci95 > 0 && (line.rSquared >= t.linearRSquared || lastHalf.slope - lastHalf.ci95 > 0)
@@ -120,8 +126,9 @@ public enum GrowthAnalysis {
             return verdict
         }
 
-        if let p = pool, let growth = PoolGrowth.explain(counted, pool: p, warmup: w, rise: rise, betweenShare: t.poolBetweenShare,
-                                                        plateauShare: m.plateauShare) {
+        if let p = pool, let split, let growth = PoolGrowth.explain(counted, split: split, pool: p, warmup: w, rise: rise,
+                                                                   betweenShare: t.poolBetweenShare, flatShare: t.flatShare,
+                                                                   plateauShare: m.plateauShare) {
             // The rise came in steps where the pool grew and held between them: the pool, filled or filling.
             evidence.pool_bound = growth.bound.rawValue
             evidence.pool_threads = growth.threads
@@ -129,7 +136,12 @@ public enum GrowthAnalysis {
             evidence.pool_between_share = growth.betweenShare
             evidence.pool_steps = growth.steps.count
             evidence.pool_still_filling = growth.stillFilling
-            if growth.stillFilling {
+            evidence.pool_single = growth.single ? true : nil
+            if growth.single {
+                // A pool of one: the rise is its one worker's working set, taken once (as a hosted run's warm-up
+                // request takes it before counting); nothing grew with the pool.
+                verdict.classification = .stable
+            } else if growth.stillFilling {
                 verdict.classification = .stillGrowing
             } else {
                 verdict.classification = .plateau
@@ -150,9 +162,10 @@ public enum GrowthAnalysis {
             evidence.plateau_position = w + change
             evidence.plateau_share = share
         }
-        // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's.
+        // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's (between the
+        // pool's steps, where it grew: its steps are not the climb).
         let endLevel = n - change >= max(10, Int(t.endLevelShare * Double(n)))
-            && level.slope + level.ci95 < t.ongoingSlopeShare * line.slope
+            && level.slope + level.ci95 < t.ongoingSlopeShare * (split?.within ?? line.slope)
         /// A plateau found by other means than the flat fit: its start and the share of the run after it.
         func plateau(from start: Int) {
             verdict.classification = .plateau

@@ -22,10 +22,14 @@ public enum GrowthExplanation {
             label = e?.reason ?? "inconclusive"
             finding = "\(label.prefix(1).uppercased() + label.dropFirst()): RSS moved \(bytes(rise)) over \(span(s)) after the warm-up, too little to tell noise from growth."
             advice = e.map { lacking($0, plan: plan, sent: s.requests) }
+        case .stable where e?.pool_single == true:
+            label = "stable"
+            finding = "RSS rose \(bytes(rise)) once, when the pool's one worker started (its working set), and held flat for the rest of the run: a pool of one holds one working set, stable."
+            advice = nil
         case .stable:
             label = "stable"
-            finding = "RSS stayed within \(bytes(abs(rise))) of \(bytes(e?.baseline_bytes ?? s.rss_start)) over \(counted) requests after the warm-up"
-            if let e { finding += " (slope \(bytes(g.slope_bytes_per_request)) ± \(bytes(e.slope_ci95_bytes_per_request)) per request)" }
+            finding = "RSS stayed within \(bytes(abs(rise))) of \(bytes(e?.baseline_bytes ?? s.rss_start)) over \(span(s)) after the warm-up"
+            if let e, s.requests > 0 { finding += " (slope \(bytes(g.slope_bytes_per_request)) ± \(bytes(e.slope_ci95_bytes_per_request)) per request)" }
             finding += ": stable."
             advice = nil
         case .plateau:
@@ -73,10 +77,12 @@ public enum GrowthExplanation {
         case .linear:
             let heapGrew = e?.heap_growth_bytes.map { Double($0) > 0.25 * rise } ?? false
             label = heapGrew ? "leak" : "probable leak"
-            finding = "RSS kept growing to the end at \(bytes(g.slope_bytes_per_request)) per request"
-            if let e { finding += " (± \(bytes(e.slope_ci95_bytes_per_request)), R² \(fixed(e.r_squared)))" }
+            let perSecond = e?.seconds_counted.map { $0 > 0 ? " (\(bytes(rise / $0)) a second)" : "" } ?? ""
+            finding = s.requests == 0 ? "RSS kept growing to the end: \(bytes(rise)) over \(span(s))\(perSecond)"
+                : "RSS kept growing to the end at \(bytes(g.slope_bytes_per_request)) per request"
+            if let e, s.requests > 0 { finding += " (± \(bytes(e.slope_ci95_bytes_per_request)), R² \(fixed(e.r_squared)))" }
             if s.throughput_rps > 0 { finding += ", \(bytes(g.slope_bytes_per_request * s.throughput_rps * 3600)) per hour at \(Quantity.format(s.throughput_rps)) requests/s" }
-            finding += "; \(bytes(rise)) over \(counted) requests."
+            finding += s.requests > 0 ? "; \(bytes(rise)) over \(counted) requests." : "."
             if let heap = e?.heap_growth_bytes {
                 finding += heapGrew ? " The live heap grew too (\(bytes(heap))): memory still referenced, a leak."
                     : " The live heap stayed near flat (\(bytes(heap))): look outside malloc (mmap, runtime caches, thread stacks)."
@@ -148,6 +154,7 @@ public enum GrowthExplanation {
     static func poolLabel(_ e: GrowthEvidence?, plan: RunPlan, arenaLimit: Int, cores: Int) -> String? {
         guard let e, let bound = e.pool_bound else { return nil }
         if bound == "arenas", let n = e.pool_arenas {
+            guard n >= arenaLimit else { return "plateau at \(n) arena\(n == 1 ? "" : "s")" }
             let source = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "glibc's cap, 8 x \(cores > 0 ? "\(cores)" : "the") cores"
             return "plateau at \(n) arena\(n == 1 ? "" : "s") (\(source))"
         }

@@ -100,7 +100,8 @@ public enum RunSummarizer {
     static func poolSeries(requests: [RequestRecord], samples: [SampleRecord], hosted: Bool, plan: RunPlan,
                            arenaLimit: Int, cores: Int) -> PoolSeries {
         var threads: [UInt64]?
-        if hosted, requests.contains(where: { $0.tid != 0 }) {
+        let workers = hosted && requests.contains(where: { $0.tid != 0 })
+        if workers {
             var seen = Set<Int32>()
             threads = requests.map { seen.insert($0.tid); return UInt64(seen.count) }
         } else {
@@ -109,7 +110,7 @@ public enum RunSummarizer {
         let limitSource = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" }
             ?? (cores > 0 ? "8 x \(cores) cores" : nil)
         return PoolSeries(threads: threads, arenas: aligned(requests, samples) { $0.arenas }, arenaLimit: arenaLimit > 0 ? arenaLimit : nil,
-                          arenaLimitSource: limitSource)
+                          arenaLimitSource: limitSource, threadsAreWorkers: workers)
     }
 
     /// A sampled figure at each request's end; nil when no sample carries it.

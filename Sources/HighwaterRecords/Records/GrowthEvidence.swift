@@ -50,6 +50,8 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     public var pool_steps: Int?
     /// The pool was still adding threads or arenas in the last stretch of the run: still filling.
     public var pool_still_filling: Bool?
+    /// The pool grew by one worker only: its one working set, taken once, is `stable`.
+    public var pool_single: Bool?
     /// The allocator whose own figures gave the live heap ("glibc", "jemalloc", "tcmalloc"), when it was known.
     public var heap_source: String?
 
