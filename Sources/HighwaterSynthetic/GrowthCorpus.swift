@@ -162,7 +162,7 @@ public enum GrowthCorpus {
                     bound: String? = nil, heap: @escaping (Int) -> Double = { _ in 0 }, rss: @escaping (Int) -> Double) {
             var one = series(name, expected, origin, count: count, seed: seed, rssNoise: rssNoise, rss: rss, heap: heap)
             one.pool = PoolSeries(threads: (0..<count).map { UInt64(threadAt($0)) }, arenas: arenaAt.map { a in (0..<count).map { UInt64(a($0)) } },
-                                  arenaLimit: arenaLimit)
+                                  arenaLimit: arenaLimit, threadsAreWorkers: true)
             one.expectedBound = bound
             all.append(one)
             seed += 1

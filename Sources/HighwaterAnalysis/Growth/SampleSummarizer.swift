@@ -34,7 +34,7 @@ public enum SampleSummarizer {
             GrowthExplanation.explain(&s, plan: plan, arenaLimit: limit, cores: cores)
             return s
         }
-        let w = samples.firstIndex { $0.t_ns &- first.t_ns >= warmupNs } ?? samples.count
+        let w = warmupEnd(samples, warmupNs: warmupNs)
         let counted = samples.count - w
         let seconds = counted > 0 ? Double(samples[samples.count - 1].t_ns &- samples[max(w - 1, 0)].t_ns) / 1e9 : 0
         // The census reads arenas at its own, slower rate: carried forward between readings, from the first.
@@ -65,5 +65,24 @@ public enum SampleSummarizer {
         }
         GrowthExplanation.explain(&s, plan: plan, arenaLimit: limit, cores: cores, lastSample: samples.last)
         return s
+    }
+
+    /// Where the warm-up ends: after `warmupNs`, or earlier where the program started its pool within it (the rise
+    /// in its thread count that added the most threads at once, the later of equals, from where that rise began),
+    /// so the growth of a pool that started early is counted, not hidden in the warm-up; the program's loading
+    /// before it is not.
+    static func warmupEnd(_ samples: [SampleRecord], warmupNs: UInt64) -> Int {
+        guard let first = samples.first else { return 0 }
+        let end = samples.firstIndex { $0.t_ns &- first.t_ns >= warmupNs } ?? samples.count
+        var best: (rise: UInt64, start: Int)?
+        var k = 1
+        while k < end {
+            guard samples[k].threads > samples[k - 1].threads else { k += 1; continue }
+            let start = k
+            while k < end, samples[k].threads > samples[k - 1].threads { k += 1 }
+            let rise = samples[k - 1].threads - samples[start - 1].threads
+            if rise >= (best?.rise ?? 0) { best = (rise, start) }
+        }
+        return best?.start ?? end
     }
 }

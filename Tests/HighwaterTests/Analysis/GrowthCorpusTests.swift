@@ -39,7 +39,9 @@ struct GrowthCorpusTests {
             else {
                 return LabelledSeries(name: path + " (unreadable)", expected: .plateau, origin: path, rssBefore: 0, rss: [], heap: nil)
             }
-            let pool = r.threads != nil || r.arenas != nil ? PoolSeries(threads: r.threads, arenas: r.arenas, arenaLimit: r.arena_limit) : nil
+            // A run's threads are its workers (from its requests); a sampled program's, all of its threads.
+            let pool = r.threads != nil || r.arenas != nil
+                ? PoolSeries(threads: r.threads, arenas: r.arenas, arenaLimit: r.arena_limit, threadsAreWorkers: !(r.by_sample ?? false)) : nil
             return LabelledSeries(name: r.name, expected: expected, origin: r.origin, rssBefore: r.rss_before, rss: r.rss,
                                   heap: r.heap, warmup: r.warmup, pool: pool, seconds: r.seconds, bySample: r.by_sample ?? false,
                                   expectedBound: r.bound)
