@@ -73,6 +73,15 @@ public enum GrowthAnalysis {
         evidence.seconds_counted = seconds
         var verdict = GrowthVerdict(classification: .inconclusive, slopeBytesPerRequest: 0, plateauIndex: nil, baseline: baseline,
                                     steady: steady, growth: Int64(bitPattern: (rss.last ?? baseline) &- baseline), evidence: evidence)
+        // The live heap's growth is evidence even where the run is too short to judge (a leak's phase of `record`).
+        var heapGrowth: (base: UInt64, steady: UInt64)?
+        if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }), n > 0 {
+            heapGrowth = (w > 0 ? heap[w - 1] : heap[0], median(heap[(heap.count - max(1, n / 10))...]))
+            verdict.evidence.heap_steady_bytes = heapGrowth!.steady
+            verdict.evidence.heap_growth_bytes = Int64(heapGrowth!.steady) - Int64(heapGrowth!.base)
+            evidence.heap_steady_bytes = verdict.evidence.heap_steady_bytes
+            evidence.heap_growth_bytes = verdict.evidence.heap_growth_bytes
+        }
         // Every minimum the run missed, each with its figures, so the advice names what to change.
         var lacking: [(what: String, text: String)] = []
         if !bySample, n < m.requests { lacking.append(("requests", "not enough requests to judge (\(n) of the \(m.requests) needed)")) }
@@ -100,11 +109,7 @@ public enum GrowthAnalysis {
         let rise = Double(steady) - Double(baseline)
         let split = pool.flatMap { PoolGrowth.split(counted, pool: $0, warmup: w) }
         var heapFlat: Bool?
-        if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }) {
-            let heapBase = w > 0 ? heap[w - 1] : heap[0]
-            let heapSteady = median(heap[(heap.count - max(1, n / 10))...])
-            evidence.heap_steady_bytes = heapSteady
-            evidence.heap_growth_bytes = Int64(heapSteady) - Int64(heapBase)
+        if let (heapBase, heapSteady) = heapGrowth {
             // Where the pool grew, its steps are arena memory, not live: the live heap answers for the rise between them.
             let unexplained = split.map { max($0.within * Double(n), 0) } ?? max(rise, 0)
             heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * unexplained

@@ -8,11 +8,7 @@ import HighwaterSystem
 /// `check --results` read as a run's; an older sample directory gets an error naming what is missing.
 @Suite("The sample command's verdict")
 struct SampleVerdictTests {
-    static let packageRoot: String = {
-        var path = "\(#filePath)"
-        for _ in 0..<4 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
-        return path
-    }()
+    static var packageRoot: String { UvicornApp.packageRoot }
 
     /// A python with numpy (examples/pool.py needs it): the project's venv, else python3 on PATH.
     static let python: String? = {
