@@ -225,3 +225,73 @@ int hw_agent_live_answer(const void *map, uint64_t seq, hw_agent_live_answer_t *
     memcpy(&out->counters, &h->answer_counters, sizeof(out->counters));
     return 1;
 }
+
+// jemalloc's and tcmalloc's statistics entry points, found once. Neither is linked: the process has them only
+// when the allocator is preloaded, and glibc has neither.
+typedef int (*hw_mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef int (*hw_tc_property_fn)(const char *, size_t *);
+static hw_mallctl_fn hw_mallctl;
+static hw_tc_property_fn hw_tc_property;
+static pthread_once_t hw_allocator_once = PTHREAD_ONCE_INIT;
+
+static void hw_allocator_resolve(void) {
+    hw_mallctl = (hw_mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+    hw_tc_property = (hw_tc_property_fn)dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty");
+}
+
+int hw_allocator_interface(void) {
+    pthread_once(&hw_allocator_once, hw_allocator_resolve);
+    if (hw_mallctl != NULL) return HW_ALLOCATOR_JEMALLOC;
+    if (hw_tc_property != NULL) return HW_ALLOCATOR_TCMALLOC;
+    return HW_ALLOCATOR_NONE;
+}
+
+static int hw_je_size(const char *name, uint64_t *out) {
+    size_t value = 0, length = sizeof(value);
+    if (hw_mallctl(name, &value, &length, NULL, 0) != 0) return 0;
+    *out = value;
+    return 1;
+}
+
+static int hw_tc_size(const char *name, uint64_t *out) {
+    size_t value = 0;
+    if (!hw_tc_property(name, &value)) return 0;
+    *out = value;
+    return 1;
+}
+
+int hw_allocator_stats(hw_allocator_stats_t *out) {
+    memset(out, 0, sizeof(*out));
+    switch (hw_allocator_interface()) {
+    case HW_ALLOCATOR_JEMALLOC: {
+        // jemalloc's statistics are a snapshot taken at the last epoch: advance it first.
+        uint64_t epoch = 1;
+        size_t length = sizeof(epoch);
+        if (hw_mallctl("epoch", &epoch, &length, &epoch, length) != 0) return HW_ALLOCATOR_NONE;
+        if (!hw_je_size("stats.allocated", &out->allocated) || !hw_je_size("stats.active", &out->active)
+            || !hw_je_size("stats.resident", &out->resident)) {
+            memset(out, 0, sizeof(*out));
+            return HW_ALLOCATOR_NONE;
+        }
+        hw_je_size("stats.retained", &out->retained);
+        out->free = out->resident > out->allocated ? out->resident - out->allocated : 0;
+        return HW_ALLOCATOR_JEMALLOC;
+    }
+    case HW_ALLOCATOR_TCMALLOC: {
+        uint64_t heap = 0;
+        if (!hw_tc_size("generic.current_allocated_bytes", &out->allocated) || !hw_tc_size("generic.heap_size", &heap)) {
+            memset(out, 0, sizeof(*out));
+            return HW_ALLOCATOR_NONE;
+        }
+        hw_tc_size("tcmalloc.pageheap_unmapped_bytes", &out->retained);
+        hw_tc_size("tcmalloc.pageheap_free_bytes", &out->free);
+        out->resident = heap > out->retained ? heap - out->retained : 0;
+        out->active = out->resident > out->free ? out->resident - out->free : 0;
+        // What tcmalloc holds beyond the live heap: its free page heap and its thread and central caches.
+        out->free = out->resident > out->allocated ? out->resident - out->allocated : 0;
+        return HW_ALLOCATOR_TCMALLOC;
+    }
+    default:
+        return HW_ALLOCATOR_NONE;
+    }
+}

@@ -99,9 +99,10 @@ package final class RequestRecorder: @unchecked Sendable {
     }
 
     /// The live heap: the agent's counters where it is loaded, so the reading costs the same with 1 or 40
-    /// fragmented arenas; else glibc's mallinfo2. 0 under another allocator, whose live heap glibc cannot see.
+    /// fragmented arenas; else glibc's mallinfo2. Under jemalloc or tcmalloc their own count, read at the slow
+    /// rate; 0 under an allocator without one.
     static func liveHeap() -> UInt64 {
-        guard ActiveAllocator.isGlibc else { return 0 }
+        guard ActiveAllocator.isGlibc else { return AllocatorProbe.recentAllocatorFigures()?.allocated ?? 0 }
         return AllocatorProbe.liveBytes()
     }
 

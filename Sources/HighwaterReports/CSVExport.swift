@@ -9,8 +9,9 @@ public enum CSVExport {
         out.reserveCapacity(header.utf8.count + r.count * 110)
         out.append(contentsOf: header.utf8)
         let t0 = r.startNs.min() ?? 0
-        // glibc's heap figures mean nothing under another allocator: empty cells, not 0.
-        let heapKnown = (run.summary.allocator ?? "glibc") == "glibc"
+        // glibc's heap figures mean nothing under another allocator: empty cells, not 0, unless the allocator counted
+        // its own (jemalloc's and tcmalloc's statistics: the verdict names their source).
+        let heapKnown = (run.summary.allocator ?? "glibc") == "glibc" || run.summary.growth.evidence?.heap_source != nil
         for k in 0..<r.count {
             appendInt(&out, Int64(k)); out.append(44)
             appendInt(&out, Int64(r.index[k])); out.append(44)

@@ -80,6 +80,9 @@ public enum ResultsLoader {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
         guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
+            if ReportFile.exists(dir + "/samples.jsonl") {
+                throw ReportError("\(summaryPath) is missing: \(dir) holds samples.jsonl from a `highwater sample` that wrote no verdict (an older version); sample again with --out \(dir) to judge it")
+            }
             throw ReportError("\(summaryPath) is missing: run `highwater run` with --out \(dir) first")
         }
         let summary: ResultsSummary
@@ -96,7 +99,9 @@ public enum ResultsLoader {
             for (field, name) in [("scenario", run.scenario), ("run_id", run.run_id)] where !isOneName(name) {
                 throw ReportError("\(summaryPath) is not a Highwater results summary: a run's \(field) \"\(name)\" is not one name inside \(dir) (it must not be empty, . or .., or hold a /); run `highwater run --out \(dir)` again to rewrite it")
             }
-            let runDir = dir + "/" + run.scenario + "/" + run.run_id
+            // `highwater sample` keeps its one run's files at the top of its directory.
+            let nested = dir + "/" + run.scenario + "/" + run.run_id
+            let runDir = run.scenario == "sample" && !ReportFile.isDirectory(nested) ? dir : nested
             let requestsPath = runDir + "/requests.jsonl", samplesPath = runDir + "/samples.jsonl"
             let requests = raw && ReportFile.exists(requestsPath) ? try loadRequests(requestsPath, expected: run.requests) : RequestColumns()
             let samples = raw && ReportFile.exists(samplesPath) ? try loadSamples(samplesPath) : SampleColumns()

@@ -27,6 +27,9 @@ package enum ResultsFile {
         let path = dir.hasSuffix(".json") ? dir : dir + "/summary.json"
         let bytes: [UInt8]
         do { bytes = try ResultsFile.read(path) } catch {
+            if !dir.hasSuffix(".json"), (try? Syscall.linkStatus(dir + "/samples.jsonl")) != nil {
+                throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); \(dir) holds samples.jsonl from a `highwater sample` that wrote no verdict (an older version): sample again with --out \(dir)")
+            }
             throw HighwaterFailure.badInput("cannot read \(path): \(error.reason); give the results directory a `highwater run --out DIR` wrote, or run it first")
         }
         do { return try JSONDecoder().decode(ResultsSummary.self, from: Data(bytes)).runs } catch {

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import HighwaterAnalysis
 import HighwaterRecords
 
 /// A labelled series for the growth classifier: RSS and the live heap after each request, and the class a
@@ -14,11 +15,26 @@ public struct LabelledSeries: Sendable, CustomStringConvertible {
     /// Nil where the allocator probe did not apply (another allocator).
     public var heap: [UInt64]?
     public var warmup: Int
+    /// The worker threads and arenas at each position, where they were recorded.
+    public var pool: PoolSeries?
+    /// Wall time after the warm-up, where it was recorded.
+    public var seconds: Double?
+    /// The positions are a sampler's readings (`highwater sample`), not requests.
+    public var bySample: Bool
+    /// The label the verdict should carry ("plateau at 2 arenas (MALLOC_ARENA_MAX=2)"), where the series says.
+    public var expectedBound: String?
 
     public init(name: String, expected: GrowthClass, origin: String, rssBefore: UInt64, rss: [UInt64], heap: [UInt64]?,
-                warmup: Int = 1) {
+                warmup: Int = 1, pool: PoolSeries? = nil, seconds: Double? = nil, bySample: Bool = false, expectedBound: String? = nil) {
         self.name = name; self.expected = expected; self.origin = origin; self.rssBefore = rssBefore
-        self.rss = rss; self.heap = heap; self.warmup = warmup
+        self.rss = rss; self.heap = heap; self.warmup = warmup; self.pool = pool; self.seconds = seconds
+        self.bySample = bySample; self.expectedBound = expectedBound
+    }
+
+    /// The classifier's verdict on this series, with everything it carries.
+    public var verdict: GrowthVerdict {
+        GrowthAnalysis.verdict(rss: rss, rssBefore: rssBefore, heap: heap, samples: bySample ? rss.count - warmup : nil,
+                               seconds: seconds, pool: pool, warmup: warmup, bySample: bySample)
     }
 
     public var description: String { name }
@@ -138,6 +154,49 @@ public enum GrowthCorpus {
             rss: { Double($0 / 60) * 2 * mib }, heap: none)
         add("small retention 6 KiB/req, heap flat, 1000 req", .retention, "6 MiB retained, under the stable margin",
             count: 1000, rssNoise: 32 * kib, rss: { Double($0) * 6 * kib }, heap: none)
+
+        // A pool filling up, with its threads and arenas recorded: each new worker's first requests raise RSS
+        // (its arena rising to its high water over a few requests), and nothing else does.
+        func pooled(_ name: String, _ expected: GrowthClass, _ origin: String, count: Int, rssNoise: Double = 256 * kib,
+                    threadAt: @escaping (Int) -> Int, arenaAt: ((Int) -> Int)? = nil, arenaLimit: Int? = nil,
+                    bound: String? = nil, heap: @escaping (Int) -> Double = { _ in 0 }, rss: @escaping (Int) -> Double) {
+            var one = series(name, expected, origin, count: count, seed: seed, rssNoise: rssNoise, rss: rss, heap: heap)
+            one.pool = PoolSeries(threads: (0..<count).map { UInt64(threadAt($0)) }, arenas: arenaAt.map { a in (0..<count).map { UInt64(a($0)) } },
+                                  arenaLimit: arenaLimit, threadsAreWorkers: true)
+            one.expectedBound = bound
+            all.append(one)
+            seed += 1
+        }
+        /// Worker k's arena: 2 to 6 MiB, reached over its first 3 requests from its start.
+        func arenaSteps(starts: [Int]) -> (Int) -> Double {
+            { i in starts.enumerated().reduce(0.0) { sum, e in
+                let size = Double(2 + (e.offset * 7) % 5) * mib
+                return sum + (i < e.element ? 0 : size * min(1, Double(i - e.element + 1) / 3))
+            } }
+        }
+        let forty = (0..<40).map { 1 + 5 * $0 }
+        pooled("lazy pool filling: 40 threads over 200 requests, steps only", .plateau,
+               "one worker started every 5 requests, its arena of 2-6 MiB reached over 3 requests, flat between",
+               count: 2000, threadAt: { i in forty.filter { $0 <= i }.count }, bound: "threads", rss: arenaSteps(starts: forty))
+        let late = (0..<27).map { 1 + 3 * $0 } + (0..<13).map { 1440 + 2 * $0 }
+        pooled("lazy pool: 27 threads early, the last 13 at 72% of the run", .plateau,
+               "lazy-40-c40-jemalloc as the issue tells it: RSS steps exactly when the pool starts new threads (27 -> 40 at ~1450)",
+               count: 2000, threadAt: { i in late.filter { $0 <= i }.count }, bound: "threads", rss: arenaSteps(starts: late))
+        let spread = (0..<38).map { 1 + 52 * $0 }
+        pooled("pool still adding a thread every 52 requests to the end", .stillGrowing,
+               "a lazy pool under rising load: a step per new worker up to the last requests, flat between",
+               count: 2000, threadAt: { i in spread.filter { $0 <= i }.count }, rss: arenaSteps(starts: spread))
+        pooled("leak of 16 KiB a request under a pool filling over 200 requests", .linear,
+               "the pool's steps, and the live memory of every request besides",
+               count: 2000, threadAt: { i in forty.filter { $0 <= i }.count }, heap: { Double($0) * 16 * kib },
+               rss: { i in arenaSteps(starts: forty)(i) + Double(i) * 16 * kib })
+        pooled("leak of 64 KiB a request, a new thread for every request", .linear,
+               "thread-per-request: every request a new worker, so the pool explains nothing",
+               count: 1000, threadAt: { i in i + 1 }, heap: { Double($0) * 64 * kib }, rss: { Double($0) * 64 * kib })
+        pooled("2 arenas at their cap, 40 threads sharing them", .plateau,
+               "MALLOC_ARENA_MAX=2: both arenas reach their high water early; the 38 threads after share them",
+               count: 2000, threadAt: { i in forty.filter { $0 <= i }.count }, arenaAt: { i in i >= 6 ? 2 : 1 }, arenaLimit: 2,
+               bound: "arenas", rss: { i in (i >= 1 ? 12 * mib : 0) + (i >= 6 ? 9 * mib : 0) })
 
         // Runs too short to judge, whatever they show.
         add("3 requests, 100 MiB each", .inconclusive, "--requests 4 on eager-40", count: 4,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HighwaterSessions
 @preconcurrency import Glibc
+import HighwaterAnalysis
 import HighwaterRecords
 import HighwaterHarness
 import HighwaterProbes
@@ -9,7 +10,7 @@ import HighwaterSystem
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Sample another process's memory, threads and file descriptors into DIR/samples.jsonl.",
+        abstract: "Sample another process's memory, threads and file descriptors into DIR/samples.jsonl, and judge its growth (DIR/summary.json).",
         discussion: """
             Give a PID, or a command after `--` to start and sample until it exits. Sampling ends when the \
             process exits, when --duration passes, or on Ctrl-C; the file is complete in every case, and a \
@@ -47,8 +48,11 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each).")
     var watchInterval = DurationArgument(nanoseconds: 1_000_000)
 
-    @Option(name: .customLong("census-interval"), help: "Also count glibc's arenas from /proc/PID/smaps this often (e.g. 200ms; the kernel walks every mapping, so keep it slow): samples carry arenas, and the readings arena_heaps, arena_heap_resident, main_heap_resident.")
-    var censusInterval: DurationArgument?
+    @Option(name: .customLong("census-interval"), help: "Count glibc's arenas from /proc/PID/smaps this often (default 200ms; the kernel walks every mapping, so keep it slow): samples carry arenas, and the readings arena_heaps, arena_heap_resident, main_heap_resident; the verdict weighs the arenas beside the threads.")
+    var censusInterval = DurationArgument(nanoseconds: 200_000_000)
+
+    @Option(help: "The start of the process whose growth does not count in the verdict (loading its code, its imports).")
+    var warmup = DurationArgument(nanoseconds: SampleSummarizer.defaultWarmupNs)
 
     @Flag(help: "Preload the allocation agent into the command: allocation counts and sampled stacks, profiled at its exit.")
     var agent = false
@@ -74,6 +78,8 @@ struct SampleCommand: ParsableCommand {
         try ResultsDirectory.create(out)
         let path = out + "/samples.jsonl"
         _ = truncate(path, 0)
+        // A summary left by an earlier sample into the same directory would otherwise outlive these samples.
+        Syscall.unlinkIfPresent(out + "/summary.json")
         // Started as record starts its target: in a process group and cgroup of its own, with a keeper that ends
         // them if Highwater is killed outright, so the command never outlives the sample.
         var child: ExternalTarget?
@@ -98,7 +104,7 @@ struct SampleCommand: ParsableCommand {
         do {
             var options = Sampler.Options(intervalNs: interval.nanoseconds, pid: target, tmpDir: watchDir,
                                           watchIntervalNs: watchInterval.nanoseconds)
-            options.censusIntervalNs = censusInterval?.nanoseconds
+            options.censusIntervalNs = censusInterval.nanoseconds
             options.agentLiveDirectory = liveDirectory
             sampler = try Sampler(options: options, appendingTo: path)
         } catch {
@@ -106,7 +112,8 @@ struct SampleCommand: ParsableCommand {
             throw HighwaterFailure.couldNotRun("cannot sample PID \(target): \(error)")
         }
         // Read while the target lives: once it has ended, /proc/PID/environ is gone and the default would be said.
-        let arenaLimit = censusInterval != nil ? ProcessEnviron.arenaLimit(pid: target) : nil
+        let arenaLimit = ProcessEnviron.arenaLimit(pid: target)
+        let arenaSetting = (try? ProcessEnviron.read(pid: target))?["MALLOC_ARENA_MAX"]
         sampler.start()
         let limit = duration?.nanoseconds ?? (pid != nil ? 5_000_000_000 : nil)
         let started = MonotonicClock.nanoseconds()
@@ -137,9 +144,11 @@ struct SampleCommand: ParsableCommand {
         print("sampled PID \(target): \(peak), peak threads \(totals.peakThreads), "
               + "\(totals.samples) samples over \(Quantity.formatDuration(nanoseconds: Double(totals.durationNs))) "
               + "(\(reason)) -> \(path)")
-        if let limit = arenaLimit {
-            print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(limit.limit) (\(limit.source))")
+        if totals.peakArenas > 0 {
+            print("glibc arenas (census of /proc/PID/smaps): \(totals.peakArenas) at most; its limit \(arenaLimit.limit) (\(arenaLimit.source))")
         }
+        try writeVerdict(name: pid.map { "pid \($0)" } ?? command.joined(separator: " "), samplesPath: path,
+                         arenaLimit: arenaLimit, environment: arenaSetting.map { ["MALLOC_ARENA_MAX": $0] } ?? [:])
         if liveDirectory != nil {
             print(Self.liveHeapLine(totals))
         }
@@ -162,6 +171,22 @@ struct SampleCommand: ParsableCommand {
             print("\(state); capacity \(Quantity.formatBytes(w.capacity)), peak use \(Quantity.formatBytes(w.peak_used)), "
                   + "\(w.readings) readings every \(Quantity.formatDuration(nanoseconds: Double(w.interval_ns)))")
         }
+    }
+
+    /// The verdict over the samples, as DIR/summary.json (one run, read by `report` and `check --results` as a
+    /// run's), and its line on the terminal.
+    func writeVerdict(name: String, samplesPath: String, arenaLimit: (limit: Int, source: String), environment: [String: String]) throws {
+        let samples = RecordCoding.lines(SampleRecord.self, from: (try? FileTree.readBytes(samplesPath)) ?? [])
+        let summary = SampleSummarizer.summarize(name: name, samples: samples, warmupNs: warmup.nanoseconds, arenaLimit: arenaLimit,
+                                                 cores: SystemFacts.onlineCPUs, environment: environment)
+        let all = ResultsSummary(highwater_version: Highwater.version, created_ns: MonotonicClock.nanoseconds(), runs: [summary])
+        do {
+            try FileTree.writeAtomically(try RecordCoding.document(all), to: out + "/summary.json")
+        } catch {
+            throw HighwaterFailure.couldNotRun("cannot write \(out)/summary.json: \(error)")
+        }
+        print("verdict: \(summary.growth.label ?? summary.growth.classification.rawValue) -> \(out)/summary.json")
+        if let finding = summary.growth.finding { print(finding) }
     }
 
     /// "live heap (read from inside it while it ran): peak 12 MiB, 3 MiB at the last sample", from the samples.

@@ -119,4 +119,24 @@ typedef struct {
 /// 1 with the answer once request `seq` (or a later one) is answered, else 0.
 int hw_agent_live_answer(const void *map, uint64_t seq, hw_agent_live_answer_t *out);
 
+/// The live heap as jemalloc or tcmalloc count it themselves, read inside the process that has it preloaded.
+/// jemalloc (mallctl, after an `epoch` refresh): allocated = stats.allocated, active = stats.active, resident =
+/// stats.resident, retained = stats.retained (virtual memory kept, not resident). tcmalloc
+/// (MallocExtension_GetNumericProperty): allocated = generic.current_allocated_bytes, resident = generic.heap_size
+/// minus tcmalloc.pageheap_unmapped_bytes, retained = tcmalloc.pageheap_unmapped_bytes, active = resident minus
+/// tcmalloc.pageheap_free_bytes. For both, free = resident minus allocated: what the allocator holds beyond the
+/// live heap (dirty pages, its free page heap, its caches).
+typedef struct {
+    uint64_t allocated, active, resident, retained, free;
+} hw_allocator_stats_t;
+
+enum { HW_ALLOCATOR_NONE = 0, HW_ALLOCATOR_JEMALLOC = 1, HW_ALLOCATOR_TCMALLOC = 2 };
+
+/// Which statistics interface the process has (looked up once with dlsym(RTLD_DEFAULT)): HW_ALLOCATOR_*.
+int hw_allocator_interface(void);
+
+/// Reads the allocator's own figures into out; returns its HW_ALLOCATOR_* kind, or HW_ALLOCATOR_NONE when the
+/// interface is absent or refuses (a jemalloc built without statistics), leaving out zeroed.
+int hw_allocator_stats(hw_allocator_stats_t *out);
+
 #endif

@@ -40,6 +40,11 @@ public enum GrowthAnalysis {
         public var floorPercentile: Double = 0.1
         /// The live heap counts as flat when it rose by no more than this share of the RSS rise.
         public var flatHeapShare: Double = 0.25
+        /// The most of a rise that may happen between the pool's steps (new threads, new arenas) for the pool to
+        /// explain it: a filling pool grows at its steps and nowhere else, a leak grows with every request, so
+        /// nearly all of a leak's rise falls between steps. A quarter leaves room for an arena that reaches its
+        /// high water over its thread's first few requests rather than at once.
+        public var poolBetweenShare: Double = 0.25
         public var minimums = GrowthMinimums()
         public init() {}
         public init(minimums: GrowthMinimums) { self.minimums = minimums }
@@ -50,25 +55,46 @@ public enum GrowthAnalysis {
     ///   - rssBefore: RSS before the first request: the baseline when nothing is warm-up.
     ///   - heap: the live heap after each request, where the allocator probe applies.
     ///   - samples: sampler readings after the warm-up; nil when the caller has none to count.
+    ///   - seconds: wall time after the warm-up; nil when the caller has no clock to count.
+    ///   - pool: the worker threads and arenas at each position, aligned with `rss`.
     ///   - warmup: requests whose growth does not count (0 counts them all).
+    ///   - bySample: the series is a sampler's readings, not requests (`sample`): no minimum of requests.
     public static func verdict(rss: [UInt64], rssBefore: UInt64? = nil, heap: [UInt64]? = nil, samples: Int? = nil,
-                               warmup: Int = 1, thresholds t: Thresholds = .init()) -> GrowthVerdict {
+                               seconds: Double? = nil, pool: PoolSeries? = nil, warmup: Int = 1, bySample: Bool = false,
+                               thresholds t: Thresholds = .init()) -> GrowthVerdict {
         let m = t.minimums
         let w = min(max(warmup, 0), rss.count)
         let n = rss.count - w
         let baseline = w > 0 ? rss[w - 1] : (rssBefore ?? rss.first ?? 0)
         let counted = rss[w...].map { Double($0) - Double(baseline) }
         let steady = n > 0 ? median(rss[(rss.count - max(1, n / 10))...]) : baseline
-        var evidence = GrowthEvidence(requests_counted: n, samples_counted: samples, warmup: w, minimums: m,
-                                      baseline_bytes: baseline, steady_bytes: steady)
+        var evidence = GrowthEvidence(requests_counted: bySample ? 0 : n, samples_counted: bySample ? (samples ?? n) : samples,
+                                      warmup: w, minimums: m, baseline_bytes: baseline, steady_bytes: steady)
+        evidence.seconds_counted = seconds
         var verdict = GrowthVerdict(classification: .inconclusive, slopeBytesPerRequest: 0, plateauIndex: nil, baseline: baseline,
                                     steady: steady, growth: Int64(bitPattern: (rss.last ?? baseline) &- baseline), evidence: evidence)
-        if n < m.requests {
-            verdict.evidence.reason = "not enough requests to judge (\(n) of the \(m.requests) needed)"
-            return verdict
+        // The live heap's growth is evidence even where the run is too short to judge (a leak's phase of `record`).
+        var heapGrowth: (base: UInt64, steady: UInt64)?
+        if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }), n > 0 {
+            heapGrowth = (w > 0 ? heap[w - 1] : heap[0], median(heap[(heap.count - max(1, n / 10))...]))
+            verdict.evidence.heap_steady_bytes = heapGrowth!.steady
+            verdict.evidence.heap_growth_bytes = Int64(heapGrowth!.steady) - Int64(heapGrowth!.base)
+            evidence.heap_steady_bytes = verdict.evidence.heap_steady_bytes
+            evidence.heap_growth_bytes = verdict.evidence.heap_growth_bytes
         }
-        if let samples, samples < m.samples {
-            verdict.evidence.reason = "not enough samples to judge (\(samples) of the \(m.samples) needed)"
+        // Every minimum the run missed, each with its figures, so the advice names what to change.
+        var lacking: [(what: String, text: String)] = []
+        if !bySample, n < m.requests { lacking.append(("requests", "not enough requests to judge (\(n) of the \(m.requests) needed)")) }
+        let sampleCount = bySample ? (samples ?? n) : samples
+        if let sampleCount, sampleCount < max(m.samples, bySample ? 3 : 0) {
+            lacking.append(("samples", "not enough samples to judge (\(sampleCount) of the \(m.samples) needed)"))
+        }
+        if let seconds, seconds < m.seconds {
+            lacking.append(("time", "not enough time to judge (\(Quantity.format(seconds)) s of the \(Quantity.format(m.seconds)) s needed)"))
+        }
+        if !lacking.isEmpty || n < 3 {
+            verdict.evidence.lacked = lacking.isEmpty ? ["samples"] : lacking.map(\.what)
+            verdict.evidence.reason = lacking.isEmpty ? "not enough readings to judge (\(n))" : lacking.map(\.text).joined(separator: "; ")
             return verdict
         }
 
@@ -81,16 +107,18 @@ public enum GrowthAnalysis {
         evidence.last_half_slope_bytes_per_request = lastHalf.slope
 
         let rise = Double(steady) - Double(baseline)
+        let split = pool.flatMap { PoolGrowth.split(counted, pool: $0, warmup: w) }
         var heapFlat: Bool?
-        if let heap, heap.count == rss.count, heap.contains(where: { $0 != 0 }) {
-            let heapBase = w > 0 ? heap[w - 1] : heap[0]
-            let heapSteady = median(heap[(heap.count - max(1, n / 10))...])
-            evidence.heap_steady_bytes = heapSteady
-            evidence.heap_growth_bytes = Int64(heapSteady) - Int64(heapBase)
-            heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * max(rise, 0)
+        if let (heapBase, heapSteady) = heapGrowth {
+            // Where the pool grew, its steps are arena memory, not live: the live heap answers for the rise between them.
+            let unexplained = split.map { max($0.within * Double(n), 0) } ?? max(rise, 0)
+            heapFlat = Double(heapSteady) - Double(heapBase) <= t.flatHeapShare * unexplained
         }
 
-        let ongoing = lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * firstHalf.slope
+        // A rise keeps its pace when the last half climbs at the first half's; where the pool grew, its steps make the
+        // first half steep whatever follows, so the pace is the climb after its last step against the climb between steps.
+        let ongoing = split.map { $0.last.slope > 0 && $0.last.slope >= t.ongoingSlopeShare * $0.within }
+            ?? (lastHalf.slope > 0 && lastHalf.slope >= t.ongoingSlopeShare * firstHalf.slope)
         let clean = line.slope - line.ci95 > 0 && line.rSquared >= t.linearRSquared
         // A slow leak under noise: R² stays low, but the slope over the last half alone is clear of zero.
         let significant = line.slope - line.ci95 > 0 && (line.rSquared >= t.linearRSquared || lastHalf.slope - lastHalf.ci95 > 0)
@@ -99,6 +127,33 @@ public enum GrowthAnalysis {
             // A clean, continuing line is a small leak even under the stable margin; anything else is noise.
             let smallLeak = clean && line.rSquared >= t.smallLeakRSquared && ongoing && line.slope * Double(n) >= t.smallLeakBytes
             verdict.classification = smallLeak ? (heapFlat == true ? .retention : .linear) : .stable
+            verdict.evidence = evidence
+            return verdict
+        }
+
+        if let p = pool, let split, let growth = PoolGrowth.explain(counted, split: split, pool: p, warmup: w, rise: rise,
+                                                                   betweenShare: t.poolBetweenShare, flatShare: t.flatShare,
+                                                                   plateauShare: m.plateauShare) {
+            // The rise came in steps where the pool grew and held between them: the pool, filled or filling.
+            evidence.pool_bound = growth.bound.rawValue
+            evidence.pool_threads = growth.threads
+            evidence.pool_arenas = growth.arenas
+            evidence.pool_between_share = growth.betweenShare
+            evidence.pool_steps = growth.steps.count
+            evidence.pool_still_filling = growth.stillFilling
+            evidence.pool_single = growth.single ? true : nil
+            if growth.single {
+                // A pool of one: the rise is its one worker's working set, taken once (as a hosted run's warm-up
+                // request takes it before counting); nothing grew with the pool.
+                verdict.classification = .stable
+            } else if growth.stillFilling {
+                verdict.classification = .stillGrowing
+            } else {
+                verdict.classification = .plateau
+                verdict.plateauIndex = w + growth.lastStep
+                evidence.plateau_position = w + growth.lastStep
+                evidence.plateau_share = Double(n - growth.lastStep) / Double(n)
+            }
             verdict.evidence = evidence
             return verdict
         }
@@ -112,9 +167,10 @@ public enum GrowthAnalysis {
             evidence.plateau_position = w + change
             evidence.plateau_share = share
         }
-        // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's.
+        // A level reached at the end, too late to be a plateau: its slope is clearly below the climb's (between the
+        // pool's steps, where it grew: its steps are not the climb).
         let endLevel = n - change >= max(10, Int(t.endLevelShare * Double(n)))
-            && level.slope + level.ci95 < t.ongoingSlopeShare * line.slope
+            && level.slope + level.ci95 < t.ongoingSlopeShare * (split?.within ?? line.slope)
         /// A plateau found by other means than the flat fit: its start and the share of the run after it.
         func plateau(from start: Int) {
             verdict.classification = .plateau

@@ -43,11 +43,16 @@ public enum RunSummarizer {
         }
         let w = min(max(plan.warmup, 0), requests.count)
         let warmupEndNs = w > 0 ? requests[w - 1].end_ns : 0
-        // An external target's live heap is not seen from outside (`record`): no heap series, not a flat one.
-        let heap = !liveHeap || allocator.map { $0.allocator != "glibc" } == true ? nil : requests.map(\.heap_in_use_after)
+        // An external target's live heap is not seen from outside (`record`): no heap series, not a flat one. Under
+        // jemalloc or tcmalloc the hosted child reads the allocator's own figures; a build without them wrote 0.
+        let heapSeries = requests.map(\.heap_in_use_after)
+        let heap = !liveHeap || !heapSeries.contains(where: { $0 != 0 }) ? nil : heapSeries
+        let countedFromNs = w > 0 ? warmupEndNs : requests[0].start_ns
+        let seconds = Double((requests.map(\.end_ns).max() ?? countedFromNs) &- countedFromNs) / 1e9
+        let pool = poolSeries(requests: requests, samples: samples, hosted: liveHeap, plan: plan, arenaLimit: arenaLimit, cores: cores)
         let v = GrowthAnalysis.verdict(rss: requests.map(\.rss_after), rssBefore: requests[0].rss_before, heap: heap,
-                                       samples: samples.filter { $0.t_ns >= warmupEndNs }.count, warmup: w,
-                                       thresholds: .init(minimums: plan.minimums ?? .init()))
+                                       samples: samples.filter { $0.t_ns >= warmupEndNs }.count, seconds: seconds, pool: pool,
+                                       warmup: w, thresholds: .init(minimums: plan.minimums ?? .init()))
         s.rss_end = requests[requests.count - 1].rss_after
         s.rss_growth = v.growth
         s.rss_steady = v.steady
@@ -66,6 +71,7 @@ public enum RunSummarizer {
         s.rss_delta_first_on_thread = mean(firstDeltas)
         s.rss_delta_other = mean(otherDeltas)
 
+        s.growth.evidence?.heap_source = heap != nil ? (allocator?.allocator ?? "glibc") : nil
         if let p = v.plateauIndex ?? v.evidence.plateau_position {
             let warmupThreads = Set(requests[..<w].map(\.tid))
             let threadsAtPlateau = Set(requests[...p].map(\.tid))
@@ -85,6 +91,38 @@ public enum RunSummarizer {
         }
         GrowthExplanation.explain(&s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: samples.last)
         return s
+    }
+
+    /// The pool at each request's end: for a hosted run, the worker threads that had served a request by then
+    /// (each gets its arena at its first allocation; a pool's idle threads hold nothing); for an external target,
+    /// whose workers are not seen, the process's threads as sampled. The arenas as sampled, the last reading at
+    /// or before the request's end (the first reading before any).
+    static func poolSeries(requests: [RequestRecord], samples: [SampleRecord], hosted: Bool, plan: RunPlan,
+                           arenaLimit: Int, cores: Int) -> PoolSeries {
+        var threads: [UInt64]?
+        let workers = hosted && requests.contains(where: { $0.tid != 0 })
+        if workers {
+            var seen = Set<Int32>()
+            threads = requests.map { seen.insert($0.tid); return UInt64(seen.count) }
+        } else {
+            threads = aligned(requests, samples) { $0.threads }
+        }
+        let limitSource = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" }
+            ?? (cores > 0 ? "8 x \(cores) cores" : nil)
+        return PoolSeries(threads: threads, arenas: aligned(requests, samples) { $0.arenas }, arenaLimit: arenaLimit > 0 ? arenaLimit : nil,
+                          arenaLimitSource: limitSource, threadsAreWorkers: workers)
+    }
+
+    /// A sampled figure at each request's end; nil when no sample carries it.
+    static func aligned(_ requests: [RequestRecord], _ samples: [SampleRecord], _ figure: (SampleRecord) -> UInt64?) -> [UInt64]? {
+        let readings = samples.compactMap { s in figure(s).map { (s.t_ns, $0) } }
+        guard let first = readings.first else { return nil }
+        var j = 0
+        var current = first.1
+        return requests.map { r in
+            while j < readings.count, readings[j].0 <= r.end_ns { current = readings[j].1; j += 1 }
+            return current
+        }
     }
 
     static func mean(_ values: [Double]) -> Double? {

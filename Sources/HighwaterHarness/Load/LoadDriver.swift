@@ -50,7 +50,10 @@ public struct LoadDriver: Sendable {
 
     /// Sends every request; `progress` is called about four times a second with the count done.
     /// - Parameter stop: checked before each request; true ends the load (the target has died).
-    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil) async -> Result {
+    /// - Parameter enough: checked before each request; true ends the load after the requests in flight (the
+    ///   verdict has settled), which `stop` would cancel.
+    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil,
+                    enough: (@Sendable () -> Bool)? = nil) async -> Result {
         let client = Self.client(concurrency: load.concurrency)
         let done = Counter()
         let started = MonotonicClock.nanoseconds()
@@ -68,7 +71,7 @@ public struct LoadDriver: Sendable {
             }
         }
         let final = await Self.schedule(requests: total, warmup: warmup, concurrency: load.concurrency, rate: rate, startedNs: started,
-                                        stop: stop) { i, partial in
+                                        stop: stop, enough: enough) { i, partial in
             await Self.send(request: i, to: url, with: client, body: bodyMaker, into: &partial)
             done.increment()
         }
@@ -83,9 +86,10 @@ public struct LoadDriver: Sendable {
     /// Each stops when `stop` says so (the target has died, a time limit) or on Ctrl-C. The load of `run` and of
     /// `record`'s phases, so both pace, warm up and stop alike.
     static func schedule(requests total: Int, warmup: Int, concurrency: Int, rate: Double?, startedNs started: UInt64,
-                         stop: (@Sendable () -> Bool)?, send: @escaping @Sendable (Int, inout Result) async -> Void) async -> Result {
+                         stop: (@Sendable () -> Bool)?, enough: (@Sendable () -> Bool)? = nil,
+                         send: @escaping @Sendable (Int, inout Result) async -> Void) async -> Result {
         let next = Counter()
-        let halted = { @Sendable in Interruption.requested || (stop?() ?? false) }
+        let halted = { @Sendable in Interruption.requested || (stop?() ?? false) || (enough?() ?? false) }
         var result = await watched(stop: stop, workers: warmup > 0 ? 1 : 0) {
             var partial = Result()
             while !Task.isCancelled && !halted() && next.value < warmup {

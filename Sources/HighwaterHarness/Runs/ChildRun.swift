@@ -50,6 +50,7 @@ public struct ChildRun: Sendable {
         var notSent = 0
         var firstError: String?
         var readings: DownloadFigures.Readings?
+        var settledNote: String?
         if let port = await host.waitForPort() {
             let front: Int
             do { front = try companions.front(hostPort: port) } catch {
@@ -73,7 +74,13 @@ public struct ChildRun: Sendable {
             }
             let hostCPU = ProcessCPU.read([pid])
             let nginxCPU = companions.nginxCPU()
-            let result = await driver.run(progress: progress, stop: { child.poll() != nil || watchdog?.fired == true })
+            let verdictWatch = plan.load.untilSettled ? VerdictWatch(plan: plan, directory: directory, arenaLimit: arenaLimit, cores: Self.cores) : nil
+            let watching = verdictWatch.map { w in Task { await w.watch() } }
+            let enough: (@Sendable () -> Bool)? = verdictWatch.map { w in { @Sendable in w.stopped } }
+            let result = await driver.run(progress: progress, stop: { child.poll() != nil || watchdog?.fired == true },
+                                          enough: enough)
+            watching?.cancel()
+            settledNote = verdictWatch?.note
             if showProgress { Terminal.clearStatus() }
             if plan.isDownload || plan.isDownstream {
                 readings = .init(load: result, hostCPU: ProcessCPU.read([pid]) - hostCPU,
@@ -83,7 +90,8 @@ public struct ChildRun: Sendable {
             // Errors: answers that were not 2xx and requests with no answer. Requests never sent (Ctrl-C, the time
             // limit) are not errors: nothing failed, they did not happen; a note says how many.
             let unanswered = result.statuses[0, default: 0]
-            notSent = max(0, total - result.latenciesMs.count - unanswered)
+            // Under `until: settled` the requests not sent after the verdict settled were never meant to be.
+            notSent = verdictWatch?.stopped == true ? 0 : max(0, total - result.latenciesMs.count - unanswered)
             client = .init(latenciesMs: result.latenciesMs, errors: result.errors, wallNs: result.wallNs)
             firstError = result.firstError
             if watchdog?.fired == true {
@@ -123,6 +131,7 @@ public struct ChildRun: Sendable {
             let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "the load ended with the child"
             summary.notes = (summary.notes ?? []) + ["\(why) after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent are not counted (neither as errors nor as answers)"]
         }
+        if let settledNote { summary.notes = (summary.notes ?? []) + [settledNote] }
         if client.errors > 0, let firstError {
             summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
         }

@@ -13,3 +13,20 @@ public enum ActiveAllocator {
         return "glibc"
     }
 }
+
+/// The live heap as a preloaded jemalloc or tcmalloc counts it (mallctl, MallocExtension_GetNumericProperty),
+/// read inside the process. Under glibc, or an allocator without a statistics interface, there is none.
+public struct AllocatorFigures: Equatable, Sendable {
+    /// "jemalloc" or "tcmalloc".
+    public var allocator: String
+    /// Bytes the program holds in live blocks.
+    public var allocated: UInt64
+    /// Pages in active use (jemalloc's stats.active; tcmalloc's heap less its free page heap).
+    public var active: UInt64
+    /// Bytes of the allocator resident in memory.
+    public var resident: UInt64
+    /// Address space kept but not resident (jemalloc's stats.retained; tcmalloc's unmapped page heap).
+    public var retained: UInt64
+    /// Resident less allocated: what the allocator keeps beyond the live heap.
+    public var free: UInt64
+}

@@ -51,6 +51,37 @@ public enum AllocatorProbe {
         return m.uordblks + m.hblkhd
     }
 
+    /// jemalloc's or tcmalloc's own figures for this process, read now (jemalloc's after advancing its epoch);
+    /// nil under glibc or where the interface is absent or refuses (a build without statistics).
+    public static func allocatorFigures() -> AllocatorFigures? {
+        var raw = hw_allocator_stats_t()
+        let kind = hw_allocator_stats(&raw)
+        let name: String
+        switch kind {
+        case Int32(HW_ALLOCATOR_JEMALLOC): name = "jemalloc"
+        case Int32(HW_ALLOCATOR_TCMALLOC): name = "tcmalloc"
+        default: return nil
+        }
+        return AllocatorFigures(allocator: name, allocated: raw.allocated, active: raw.active, resident: raw.resident,
+                                retained: raw.retained, free: raw.free)
+    }
+
+    /// The figures of `allocatorFigures`, read at most once per `allocatorRefreshNs`: a request's records take the
+    /// last reading (jemalloc's epoch merges every thread's cache statistics under locks, too dear for each request).
+    public static func recentAllocatorFigures() -> AllocatorFigures? {
+        let now = MonotonicClock.nanoseconds()
+        return recentFigures.withLock { cached in
+            if let c = cached, now &- c.at < allocatorRefreshNs { return c.figures }
+            let figures = allocatorFigures()
+            cached = (now, figures)
+            return figures
+        }
+    }
+
+    /// The slow rate of the sampler's costlier readings (its mallinfo2 under the agent, the census).
+    public static let allocatorRefreshNs: UInt64 = 200_000_000
+    private static let recentFigures = Mutex<(at: UInt64, figures: AllocatorFigures?)?>(nil)
+
     /// glibc's cap on this process's arenas: as set by `setArenaMax`, else as glibc read it at start (see
     /// `arenaLimit(environment:onlineCPUs:)`). glibc never frees an arena, so once the count reaches this it cannot
     /// change, and counting (malloc_info, which walks every arena) can stop.

@@ -169,6 +169,11 @@ public final class ProcessProbe {
             record.heap_free = heap.free
             record.heap_system = heap.system
             record.arenas = arenas
+        } else if isSelf, let figures = AllocatorProbe.recentAllocatorFigures() {
+            // jemalloc or tcmalloc preloaded: its own figures, at the slow rate (see recentAllocatorFigures).
+            record.heap_in_use = figures.allocated
+            record.heap_free = figures.free
+            record.heap_system = figures.resident
         }
         if let tmpDir, let used = try? FilesystemProbe.used(of: tmpDir) {
             record.tmp_used = used

@@ -25,20 +25,39 @@ public enum GrowthClass: String, Codable, Sendable, CaseIterable {
 }
 
 /// The least evidence a verdict needs; below it the class is `inconclusive`. Settable per scenario
-/// (`verdict: {min_requests: 30, min_samples: 10, plateau_share: 0.2}`).
+/// (`verdict: {min_requests: 30, min_samples: 10, min_seconds: 10, plateau_share: 0.2}`).
 public struct GrowthMinimums: Codable, Equatable, Sendable {
     /// Requests after the warm-up.
     public var requests: Int
     /// Sampler readings taken after the warm-up.
     public var samples: Int
+    /// Wall time after the warm-up, in seconds. Requests alone can come in a fraction of a second, far faster
+    /// than an allocator gives memory back: jemalloc purges dirty pages over its decay time (10 s by default),
+    /// tcmalloc releases its page heap gradually, so a verdict over less than that judges memory the allocator
+    /// has not yet had the chance to return.
+    public var seconds: Double
     /// Share of the counted run that a plateau must hold for; one found later is `still-growing`.
     public var plateauShare: Double
 
     public static let defaultRequests = 30
     public static let defaultSamples = 10
+    /// jemalloc's default dirty_decay_ms (and muzzy_decay_ms): one full decay period.
+    public static let defaultSeconds = 10.0
     public static let defaultPlateauShare = 0.2
 
-    public init(requests: Int = defaultRequests, samples: Int = defaultSamples, plateauShare: Double = defaultPlateauShare) {
-        self.requests = requests; self.samples = samples; self.plateauShare = plateauShare
+    public init(requests: Int = defaultRequests, samples: Int = defaultSamples, seconds: Double = defaultSeconds,
+                plateauShare: Double = defaultPlateauShare) {
+        self.requests = requests; self.samples = samples; self.seconds = seconds; self.plateauShare = plateauShare
+    }
+
+    enum CodingKeys: String, CodingKey { case requests, samples, seconds, plateauShare }
+
+    /// A plan written before `seconds` existed held its runs to no minimum of time.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        requests = try c.decode(Int.self, forKey: .requests)
+        samples = try c.decode(Int.self, forKey: .samples)
+        seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        plateauShare = try c.decode(Double.self, forKey: .plateauShare)
     }
 }

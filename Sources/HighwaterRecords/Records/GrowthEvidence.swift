@@ -8,6 +8,12 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     public var minimum_requests: Int
     public var minimum_samples: Int
     public var minimum_plateau_share: Double
+    /// Wall time after the warm-up (first counted request's start to the last one's end, or the sampled span),
+    /// and the least a verdict needs; nil in summaries written before time counted.
+    public var seconds_counted: Double?
+    public var minimum_seconds: Double?
+    /// What an `inconclusive` verdict lacked: "requests", "samples" or "time" (each with its figures above).
+    public var lacked: [String]?
     /// Why the class is `inconclusive`: "not enough requests to judge (3 of the 30 needed)".
     public var reason: String?
     /// RSS after the warm-up and the level it settled at (median of the last tenth).
@@ -34,11 +40,26 @@ public struct GrowthEvidence: Codable, Equatable, Sendable {
     /// the run's last half, from its 25th to its 75th percentile.
     public var level_low_bytes: UInt64?
     public var level_high_bytes: UInt64?
+    /// A rise explained by the pool: the steps of RSS fell where the pool took a new worker thread or glibc a new
+    /// arena, and it stayed flat between them. What bounded it ("threads" or "arenas"), the pool's size when its
+    /// last step came, the share of the rise that happened between steps, and the number of steps.
+    public var pool_bound: String?
+    public var pool_threads: Int?
+    public var pool_arenas: Int?
+    public var pool_between_share: Double?
+    public var pool_steps: Int?
+    /// The pool was still adding threads or arenas in the last stretch of the run: still filling.
+    public var pool_still_filling: Bool?
+    /// The pool grew by one worker only: its one working set, taken once, is `stable`.
+    public var pool_single: Bool?
+    /// The allocator whose own figures gave the live heap ("glibc", "jemalloc", "tcmalloc"), when it was known.
+    public var heap_source: String?
 
     public init(requests_counted: Int, samples_counted: Int?, warmup: Int, minimums: GrowthMinimums, baseline_bytes: UInt64,
                 steady_bytes: UInt64) {
         self.requests_counted = requests_counted; self.samples_counted = samples_counted; self.warmup = warmup
         minimum_requests = minimums.requests; minimum_samples = minimums.samples; minimum_plateau_share = minimums.plateauShare
+        minimum_seconds = minimums.seconds
         self.baseline_bytes = baseline_bytes; self.steady_bytes = steady_bytes
         slope_ci95_bytes_per_request = 0; r_squared = 0; last_half_slope_bytes_per_request = 0
     }

@@ -25,15 +25,24 @@ public struct RunPlan: Codable, Equatable, Sendable {
         public var rate: Double?
         /// Request body sizes, cycled through; empty sends no body.
         public var payloadBytes: [UInt64]
-        public init(requests: Int, concurrency: Int = 1, rate: Double? = nil, payloadBytes: [UInt64] = []) {
+        /// "settled": send until the growth verdict has settled, `requests` and `maxSeconds` the caps; nil: send all.
+        public var until: String?
+        /// The longest `until: settled` goes on, in seconds; nil takes the harness's default.
+        public var maxSeconds: Double?
+        public init(requests: Int, concurrency: Int = 1, rate: Double? = nil, payloadBytes: [UInt64] = [],
+                    until: String? = nil, maxSeconds: Double? = nil) {
             self.requests = requests; self.concurrency = concurrency; self.rate = rate; self.payloadBytes = payloadBytes
+            self.until = until; self.maxSeconds = maxSeconds
         }
+
+        public var untilSettled: Bool { until == "settled" }
 
         /// The one definition of "the same load": runs compare with one another (and are ordered side by side
         /// when repeated) only when this matches. A summary carries it as `configuration["load"]`.
         public var identity: String {
             "\(requests) requests, concurrency \(concurrency), rate \(rate.map { "\($0)/s" } ?? "open"), payload "
                 + (payloadBytes.isEmpty ? "none" : payloadBytes.map(String.init).joined(separator: "+"))
+                + (untilSettled ? ", until settled" : "")
         }
     }
 

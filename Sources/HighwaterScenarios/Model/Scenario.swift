@@ -142,6 +142,9 @@ extension RunPlan {
         case "verdict.min_requests": return String((minimums ?? .init()).requests)
         case "verdict.min_samples": return String((minimums ?? .init()).samples)
         case "verdict.plateau_share": return Quantity.format((minimums ?? .init()).plateauShare)
+        case "verdict.min_seconds": return Quantity.format((minimums ?? .init()).seconds)
+        case "load.until": return load.until
+        case "load.max_duration": return load.maxSeconds.map { Quantity.format($0) + "s" }
         case "repeat": return String(repeats ?? 1)
         default:
             if path.hasPrefix("environment.") { return environment[String(path.dropFirst("environment.".count))] }

@@ -45,6 +45,9 @@ public struct ScenarioField: Sendable {
         .init(path: "load.payload", kind: .byteList, summary: "request body size, or a list cycled through"),
         .init(path: "load.warmup", kind: .integer(min: 0), summary: "first requests whose growth does not count"),
         .init(path: "load.quick_requests", kind: .integer(min: 1), summary: "requests under `--quick`"),
+        .init(path: "load.until", kind: .choice(loadUntil), summary: "`settled`: stop once the growth verdict has settled (load.requests and load.max_duration cap it)"),
+        .init(path: "load.max_duration", kind: .duration, summary: "the longest `until: settled` sends (default 60s)"),
+        .init(path: "verdict.min_seconds", kind: .integer(min: 0), summary: "whole seconds of wall time after the warm-up a growth verdict needs (default 10: jemalloc's decay time)"),
         .init(path: "storage.tmpfs", kind: .bytes(positive: true), summary: "a private tmpfs of this size as the temp dir"),
         .init(path: "storage.temp_dir", kind: .absolutePath, summary: "the temp dir to use instead of a tmpfs"),
         .init(path: "storage.spool_threshold", kind: .bytes(positive: false), summary: "bytes a spooled upload keeps in memory"),
@@ -113,6 +116,8 @@ public struct ScenarioField: Sendable {
 
     /// How the load driver can send an upload's file.
     public static let uploadEncodings = ["multipart", "raw"]
+    /// When a load may stop before its request count (`load.until`).
+    public static let loadUntil = ["settled"]
 
     /// Faults any compute handler can be told to show: every Nth request throws (500), or the host
     /// aborts at request N (a crashed child).

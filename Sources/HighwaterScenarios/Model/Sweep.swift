@@ -212,12 +212,15 @@ struct PlanBuilder {
         }
         guard sink.diagnostics.count == before else { return nil }
 
+        let maxNs: UInt64? = value("load.max_duration").flatMap(Quantity.nanoseconds)
+        let load = RunPlan.Load(requests: requests, concurrency: concurrency, rate: value("load.rate").flatMap(Double.init),
+                                payloadBytes: payload, until: value("load.until"), maxSeconds: maxNs.map { Double($0) / 1e9 })
         var plan = RunPlan(
             scenario: scenario, config: config,
             executor: .init(kind: kind, size: count("executor.size", default: "cores")),
             workload: .init(name: workloadName, options: options),
             environment: environment,
-            load: .init(requests: requests, concurrency: concurrency, rate: value("load.rate").flatMap(Double.init), payloadBytes: payload),
+            load: load,
             storage: .init(tmpfsBytes: bytes("storage.tmpfs"), tempDir: value("storage.temp_dir"),
                            spoolThreshold: bytes("storage.spool_threshold"), destinationTmpfsBytes: bytes("storage.destination_tmpfs")),
             warmup: warmup,
@@ -228,6 +231,7 @@ struct PlanBuilder {
         if let v = value("verdict.min_requests").flatMap({ Int($0) }) { minimums.requests = v }
         if let v = value("verdict.min_samples").flatMap({ Int($0) }) { minimums.samples = v }
         if let v = value("verdict.plateau_share").flatMap({ Double($0) }) { minimums.plateauShare = v }
+        if let v = value("verdict.min_seconds").flatMap({ Double($0) }) { minimums.seconds = v }
         var planned = plan
         if minimums != GrowthMinimums() { planned.minimums = minimums }
         return (planned, quick)

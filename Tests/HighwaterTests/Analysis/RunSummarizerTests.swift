@@ -14,10 +14,10 @@ struct RunSummarizerTests {
         for i in 0..<100 {
             let tid = Int32(1000 + min(i, 7))
             let rss = 30 * mib + UInt64(min(i, 7) + 1) * 8 * mib
-            requests.append(RequestRecord(i: i, config: "eager-8", route: "/work", tid: tid, worker: "w", start_ns: UInt64(i) * 10,
-                                          end_ns: UInt64(i) * 10 + 5, status: 200, rss_before: rss - (i < 8 ? 8 * mib : 0),
+            requests.append(RequestRecord(i: i, config: "eager-8", route: "/work", tid: tid, worker: "w", start_ns: UInt64(i) * 200_000_000,
+                                          end_ns: UInt64(i) * 200_000_000 + 5, status: 200, rss_before: rss - (i < 8 ? 8 * mib : 0),
                                           rss_after: rss, heap_in_use_before: 0, heap_in_use_after: 0))
-            samples.append(SampleRecord(t_ns: UInt64(i) * 10 + 6, pid: 1, rss: rss, rss_anon: rss, rss_file: 0, rss_shmem: 0,
+            samples.append(SampleRecord(t_ns: UInt64(i) * 200_000_000 + 4, pid: 1, rss: rss, rss_anon: rss, rss_file: 0, rss_shmem: 0,
                                         vm_size: 0, vm_hwm: 0, threads: UInt64(3 + min(i, 7) + 1), fds: 5, utime_ns: 0,
                                         stime_ns: 0, arenas: UInt64(3 + min(i, 7) + 1)))
         }

@@ -28,7 +28,14 @@ struct RealRunReportTests {
     static let run = Task<Run, Never> {
         FileTree.removeTree(results)
         try? FileTree.createDirectory(results)
-        let files = ["threadpool-growth", "leak-vs-plateau"].map { packageRoot + "/scenarios/\($0).yaml" }
+        // The shipped files run until their verdicts settle (10 s at least); 300 requests take a second, so their
+        // copies here are judged on the requests alone.
+        let files = ["threadpool-growth", "leak-vs-plateau"].map { name -> String in
+            let copy = results + "/\(name).yaml"
+            let text = (try? read(packageRoot + "/scenarios/\(name).yaml")) ?? ""
+            try? FileTree.writeAtomically(text + "\nverdict: {min_seconds: 0}\n", to: copy)
+            return copy
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let r = await TestSupport.run([TestSupport.highwater, "run", "--requests", "300", "--out", results + "/out"] + files)

@@ -96,7 +96,8 @@ struct ScenarioSchemaTests {
         case .text: return "text"
         case .choice(let choices):
             return [RunPlan.executorKinds: "executorKind", RunPlan.workloads: "workloadName",
-                    ScenarioField.uploadEncodings: "uploadEncoding", ScenarioField.downstreamFaults: "downstreamFault"][choices] ?? "an unknown choice list"
+                    ScenarioField.uploadEncodings: "uploadEncoding", ScenarioField.downstreamFaults: "downstreamFault",
+                    ScenarioField.loadUntil: "loadUntil"][choices] ?? "an unknown choice list"
         case .count: return "count"
         case .integer(let minimum): return "integerAtLeast\(minimum)"
         case .positiveNumber: return "positiveNumber"
