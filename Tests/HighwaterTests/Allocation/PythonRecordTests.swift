@@ -52,8 +52,9 @@ struct PythonRecordTests {
         let port = RecordTestServer.freePort()
         let out = dir + "/results"
         let base = "http://127.0.0.1:\(port)"
+        // 12.5 s of keeping: a verdict needs 10 s after the warm-up (verdict.min_seconds), or it is "not enough time".
         let r = await TestSupport.run([TestSupport.highwater, "record", "--agent", "--ready", base + "/nothing", "--out", out,
-                                       "--load", "POST \(base)/keep n=1500 c=10 body=8KiB",
+                                       "--load", "POST \(base)/keep n=1500 rate=120 body=8KiB",
                                        "--load", "GET \(base)/churn n=300 c=10",
                                        "--load", "GET \(base)/nothing n=500 c=10", "--",
                                        Self.python!, "-m", "uvicorn", "app:app", "--app-dir", dir, "--host", "127.0.0.1",
