@@ -75,14 +75,26 @@ enum ExitStatus {
 }
 
 /// Parsers for option values with units.
-struct DurationArgument: ExpressibleByArgument {
+struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     var nanoseconds: UInt64
     init?(argument: String) {
-        guard let ns = Quantity.nanoseconds(argument), ns > 0, ns <= InputLimits.maxNanoseconds else { return nil }
-        nanoseconds = ns
+        guard let parsed = try? Self.parse(argument) else { return nil }
+        self = parsed
     }
     init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The options' transform: a value out of bounds says which bound, and how to write one that is in.
+    static func parse(_ text: String) throws -> DurationArgument {
+        guard let magnitude = Quantity.durationMagnitude(text) else {
+            throw ValidationError("not a duration: write a number and a unit, as 10ms, 0.5s, 2min or 1h")
+        }
+        guard magnitude > 0 else { throw ValidationError("a duration must be more than 0 (as 1ms or 1s)") }
+        guard let ns = Quantity.nanoseconds(text), ns <= InputLimits.maxNanoseconds else {
+            throw ValidationError("at most \(InputLimits.maxNanoseconds / 86_400_000_000_000) days (168h)")
+        }
+        return DurationArgument(nanoseconds: ns)
+    }
 
     /// As a user writes it, so `--help` shows `10ms`: the largest unit that divides it.
     var defaultValueDescription: String {
@@ -92,6 +104,7 @@ struct DurationArgument: ExpressibleByArgument {
         }
         return "\(nanoseconds)ns"
     }
+    var description: String { defaultValueDescription }
 }
 
 struct ByteArgument: ExpressibleByArgument {

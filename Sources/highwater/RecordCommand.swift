@@ -49,7 +49,7 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .customLong("ready-log"), help: "Ready when this regular expression matches a line of the target's stdout or stderr.")
     var readyLog: String?
 
-    @Option(name: .customLong("ready-timeout"), help: "How long to wait for readiness before giving up (exit 3).")
+    @Option(name: .customLong("ready-timeout"), help: "How long to wait for readiness before giving up (exit 3). (default: 30s)", transform: DurationArgument.parse)
     var readyTimeout = DurationArgument(nanoseconds: 30_000_000_000)
 
     @Option(name: .customLong("load"), help: "A load phase (see above); repeat for phases in sequence.")
@@ -61,16 +61,16 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem is watched (the first is the temp dir, tmp_used); repeatable.")
     var watchDirs: [String] = []
 
-    @Option(help: "Time between samples of the process tree.")
+    @Option(help: "Time between samples of the process tree. (default: 10ms)", transform: DurationArgument.parse)
     var interval = DurationArgument(nanoseconds: 10_000_000)
 
-    @Option(name: .customLong("time-limit"), help: "Stop the record after this long (the load, then the target); exit 1. Without --load: how long to watch.")
+    @Option(name: .customLong("time-limit"), help: "Stop the record after this long (the load, then the target); exit 1. Without --load: how long to watch.", transform: DurationArgument.parse)
     var timeLimit: DurationArgument?
 
     @Option(name: .customLong("census-interval"), help: "How often glibc's arenas are counted from /proc/PID/smaps (the kernel walks every mapping: keep it slow); 0 turns the census off.")
     var censusInterval = "200ms"
 
-    @Option(help: "After SIGTERM, how long the target may take to end before SIGKILL.")
+    @Option(help: "After SIGTERM, how long the target may take to end before SIGKILL. (default: 5s)", transform: DurationArgument.parse)
     var grace = DurationArgument(nanoseconds: 5_000_000_000)
 
     @Option(name: .customLong("expect"), help: "An expectation every load phase must hold, as in a scenario's `expect` (e.g. 'growth.classification != linear'), or the phases a name matches ('03-*: growth.classification == linear'); repeatable. A failed one exits 1, and `check --results DIR` checks them again.")

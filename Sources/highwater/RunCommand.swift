@@ -67,7 +67,7 @@ struct RunOptions: ParsableArguments {
     var cores: Int?
 
     @Option(name: .customLong("time-limit"),
-            help: "The longest one run may take (e.g. 30s, 2min) where its scenario gives no time_limit; a run past it is stopped and recorded as timed out.")
+            help: "The longest one run may take (e.g. 30s, 2min) where its scenario gives no time_limit; a run past it is stopped and recorded as timed out.", transform: DurationArgument.parse)
     var timeLimit: DurationArgument?
 
     func validate() throws {

@@ -30,10 +30,10 @@ struct SampleCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Time between samples (e.g. 10ms, 1ms, 0.5s).")
+    @Option(help: "Time between samples (e.g. 10ms, 1ms, 0.5s). (default: 10ms)", transform: DurationArgument.parse)
     var interval = DurationArgument(nanoseconds: 10_000_000)
 
-    @Option(help: "Stop after this long (e.g. 5s, 2min). Default: until the process exits, or 5s with --pid.")
+    @Option(help: "Stop after this long (e.g. 5s, 2min). Default: until the process exits, or 5s with --pid.", transform: DurationArgument.parse)
     var duration: DurationArgument?
 
     @Option(help: "Directory for samples.jsonl.")
@@ -45,13 +45,13 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("watch-dir"), help: "A directory whose filesystem is watched: its use is sampled as tmp_used, and when it fills is told.")
     var watchDir: String?
 
-    @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each).")
+    @Option(name: .customLong("watch-interval"), help: "Time between readings of --watch-dir (statvfs, about a microsecond each). (default: 1ms)", transform: DurationArgument.parse)
     var watchInterval = DurationArgument(nanoseconds: 1_000_000)
 
-    @Option(name: .customLong("census-interval"), help: "Count glibc's arenas from /proc/PID/smaps this often (default 200ms; the kernel walks every mapping, so keep it slow): samples carry arenas, and the readings arena_heaps, arena_heap_resident, main_heap_resident; the verdict weighs the arenas beside the threads.")
+    @Option(name: .customLong("census-interval"), help: "Count glibc's arenas from /proc/PID/smaps this often (default 200ms; the kernel walks every mapping, so keep it slow): samples carry arenas, and the readings arena_heaps, arena_heap_resident, main_heap_resident; the verdict weighs the arenas beside the threads.", transform: DurationArgument.parse)
     var censusInterval = DurationArgument(nanoseconds: 200_000_000)
 
-    @Option(help: "The start of the process whose growth does not count in the verdict (loading its code, its imports).")
+    @Option(help: "The start of the process whose growth does not count in the verdict (loading its code, its imports). (default: 1s)", transform: DurationArgument.parse)
     var warmup = DurationArgument(nanoseconds: SampleSummarizer.defaultWarmupNs)
 
     @Flag(help: "Preload the allocation agent into the command: allocation counts and sampled stacks, profiled at its exit.")

@@ -14,6 +14,15 @@ struct SampleCommandTests {
         #expect(!r.stdout.contains("DurationArgument"))
     }
 
+    @Test("a duration out of bounds names the bound and how to write one, exit 2, before anything starts",
+          arguments: [("--interval", "0s", "more than 0"), ("--duration", "200h", "at most 7 days"),
+                      ("--warmup", "5", "write a number and a unit")])
+    func durationBounds(option: String, value: String, says: String) async {
+        let r = await TestSupport.run([TestSupport.highwater, "sample", option, value, "--", "true"])
+        #expect(r.termination == .exited(2))
+        #expect(r.stderr.contains("'\(value)' is invalid for '\(option)") && r.stderr.contains(says), "\(r.stderr)")
+    }
+
     @Test("a command that exits is reported as exited with its status, and every sample carries wall-clock time")
     func exitAndWallClock() async throws {
         let out = TestSupport.makeTemporaryDirectory("hw-sample")
