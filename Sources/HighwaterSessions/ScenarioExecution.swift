@@ -26,6 +26,7 @@ package enum ScenarioExecution {
         let targets = paths.isEmpty ? [try defaultScenarioDirectory()] : paths
         do {
             let scenarios = try ScenarioLoader(cores: cores).load(paths: targets)
+            if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted while planning the scenarios: nothing ran") }
             if scenarios.isEmpty { throw HighwaterFailure.badInput("no scenario files in \(targets.joined(separator: ", "))") }
             for scenario in scenarios where scenario.configurationCount > Scenario.noticeConfigurations {
                 Terminal.write("highwater: \(scenario.file): \(scenario.name) has \(scenario.configurationCount) configurations (the most accepted is \(Scenario.maxConfigurations)); each runs in turn, so this takes a while; Ctrl-C stops it\n")
@@ -34,6 +35,8 @@ package enum ScenarioExecution {
         } catch let failure as HighwaterFailure {
             throw failure
         } catch let error as ScenarioLoadError {
+            // A plan cut short by Ctrl-C can read as wrong; the interruption is what happened.
+            if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted while planning the scenarios: nothing ran") }
             throw HighwaterFailure.badFiles(error.description)
         } catch {
             throw HighwaterFailure.badInput("\(error)")

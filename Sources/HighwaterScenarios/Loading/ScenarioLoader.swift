@@ -31,7 +31,8 @@ public struct ScenarioLoader: Sendable {
                     continue
                 }
             }
-            for file in files {
+            // Ctrl-C or SIGTERM while planning: stop at once (the caller says so); what was read is dropped.
+            for file in files where !Interruption.requested {
                 do { scenarios.append(try load(path: file)) } catch { diagnostics += error.diagnostics }
             }
         }
@@ -122,8 +123,11 @@ public struct ScenarioLoader: Sendable {
         if isExternal {
             let builder = ExternalPlanBuilder(scenario: name, cores: cores, scenarioDirectory: FileTree.directory(of: sink.file),
                                               configurations: points.count)
-            let external = zip(points, labels).compactMap { point, label in
-                builder.build(point.overrides.reduce(into: base) { $0[$1.path] = $1 }, config: label, sink: &sink)
+            var external: [ExternalConfiguration] = []
+            for (point, label) in zip(points, labels) where !Interruption.requested {
+                if let built = builder.build(point.overrides.reduce(into: base) { $0[$1.path] = $1 }, config: label, sink: &sink) {
+                    external.append(built)
+                }
             }
             let expectations = expectNode.map { readExpectations($0, labels: labels, sink: &sink) } ?? []
             guard sink.diagnostics.isEmpty else { return nil }
@@ -133,7 +137,7 @@ public struct ScenarioLoader: Sendable {
         let builder = PlanBuilder(scenario: name, cores: cores)
         var plans: [RunPlan] = []
         var quick: [Int] = []
-        for (point, label) in zip(points, labels) {
+        for (point, label) in zip(points, labels) where !Interruption.requested {
             var merged = base
             for s in point.overrides { merged[s.path] = s }
             if let (plan, q) = builder.build(merged, config: label, sink: &sink) {
