@@ -4,7 +4,12 @@ import HighwaterRecords
 /// the mechanism measured (arenas against glibc's limit, each arena's high water, the live heap), and advice
 /// that fits the configuration: never a setting the run already has.
 public enum GrowthExplanation {
+    /// A hosted configuration's sentences.
     public static func explain(_ s: inout RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
+        explain(&s, subject: .hosted(plan), arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+    }
+
+    public static func explain(_ s: inout RunSummary, subject: GrowthSubject, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
         let g = s.growth, e = g.evidence
         let rise = Double(s.verdictGrowth)
         let counted = e?.requests_counted ?? s.requests
@@ -21,7 +26,7 @@ public enum GrowthExplanation {
         case .inconclusive:
             label = e?.reason ?? "inconclusive"
             finding = "\(label.prefix(1).uppercased() + label.dropFirst()): RSS moved \(bytes(rise)) over \(span(s)) after the warm-up, too little to tell noise from growth."
-            advice = e.map { lacking($0, plan: plan, sent: s.requests) }
+            advice = e.map { lacking($0, sent: s.requests) }
         case .stable where e?.pool_single == true:
             label = "stable"
             finding = "RSS rose \(bytes(rise)) once, when the pool's one worker started (its working set), and held flat for the rest of the run: a pool of one holds one working set, stable."
@@ -33,8 +38,8 @@ public enum GrowthExplanation {
             finding += ": stable."
             advice = nil
         case .plateau:
-            label = poolLabel(e, plan: plan, arenaLimit: arenaLimit, cores: cores)
-                ?? arenaCapLabel(s, plan: plan, arenaLimit: arenaLimit, cores: cores)
+            label = poolLabel(e, subject: subject, arenaLimit: arenaLimit, cores: cores)
+                ?? arenaCapLabel(s, subject: subject, arenaLimit: arenaLimit, cores: cores)
                 ?? s.plateau_threads.map { "plateau at \($0) thread\($0 == 1 ? "" : "s")" } ?? "plateau"
             if let fell = e?.fell_back_bytes, let p = g.first_plateau_request {
                 finding = "RSS grew, peaked at request \(p) and came down \(bytes(Double(fell))) since, ending \(bytes(rise)) above where it began"
@@ -55,7 +60,7 @@ public enum GrowthExplanation {
                 if let share = e?.plateau_share { finding += ", holding for the last \(percent(share)) of the run (at least \(percent(e!.minimum_plateau_share)) needed)" }
             }
             finding += "."
-            if let t = s.plateau_threads, plan.executor.kind == "external" {
+            if let t = s.plateau_threads, subject.hosted == nil {
                 // `record`: the server's threads as its samples counted them, not the workers requests ran on.
                 finding += " The process had \(t) thread\(t == 1 ? "" : "s") by then."
             } else if let t = s.plateau_threads {
@@ -63,17 +68,17 @@ public enum GrowthExplanation {
                 if let g = s.growth_per_thread { finding += " (about \(bytes(g)) each on average; threads do not each add one step, each arena rises to its own high water)" }
                 finding += "."
             }
-            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            finding += mechanism(s, subject: subject, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
             let kept = (s.allocator ?? "glibc") == "glibc" ? "retained arena memory" : "memory \(s.allocator!) keeps"
             finding += heapFlat(s, rise: rise) ? " The growth stopped and the live heap did not grow: \(kept), not a leak." : " The growth stopped: not a leak."
-            advice = remedies(s, plan: plan)
+            advice = remedies(s, subject: subject)
         case .retention:
             label = "allocator retention"
             finding = "RSS rose \(bytes(rise)) (\(bytes(g.slope_bytes_per_request)) per request, still rising at the end) while the live heap "
             finding += e?.heap_growth_bytes.map { "changed by only \(bytes($0))" } ?? "stayed flat"
             finding += ": the allocator keeps memory the program freed."
-            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
-            advice = remedies(s, plan: plan)
+            finding += mechanism(s, subject: subject, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            advice = remedies(s, subject: subject)
         case .linear:
             let heapGrew = e?.heap_growth_bytes.map { Double($0) > 0.25 * rise } ?? false
             label = heapGrew ? "leak" : "probable leak"
@@ -104,8 +109,8 @@ public enum GrowthExplanation {
                 finding += " (slope \(bytes(g.slope_bytes_per_request)) per request over the run, \(bytes(e?.last_half_slope_bytes_per_request ?? 0)) over its last half)"
             }
             finding += "."
-            finding += mechanism(s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
-            advice = "Run longer to tell a plateau from a leak: load.until: settled, or at least \(2 * max(s.requests, plan.load.requests)) requests (load.requests)."
+            finding += mechanism(s, subject: subject, arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
+            advice = "Run longer to tell a plateau from a leak: load.until: settled, or at least \(2 * max(s.requests, subject.load.requests)) requests (load.requests)."
         }
         s.growth.label = label
         s.growth.finding = finding
@@ -113,14 +118,14 @@ public enum GrowthExplanation {
     }
 
     /// What was measured of glibc's arenas and the live heap; "not available (jemalloc)" under another allocator.
-    static func mechanism(_ s: RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord?) -> String {
+    static func mechanism(_ s: RunSummary, subject: GrowthSubject, arenaLimit: Int, cores: Int, lastSample: SampleRecord?) -> String {
         if let a = s.allocator, a != "glibc" {
             let own = foreignHeap(s, lastSample: lastSample)
             return own.isEmpty ? " Arenas and the live heap: not available (\(a)); the verdict rests on RSS and threads." : own
         }
         var text = ""
         if let arenas = s.arenas_max, arenas > 0 {
-            let limit = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "8 x \(cores > 0 ? "\(cores)" : "the") cores"
+            let limit = subject.arenaLimitSource(cores: cores)
             text += " The arenas reached \(arenas) of glibc's limit of \(arenaLimit) (\(limit), the main arena included)"
             if let r = s.arena_limit_request { text += ", the limit from request \(r) on; later threads share arenas" }
             text += "."
@@ -151,25 +156,25 @@ public enum GrowthExplanation {
     }
 
     /// The label of a rise the pool explained: what bounded it.
-    static func poolLabel(_ e: GrowthEvidence?, plan: RunPlan, arenaLimit: Int, cores: Int) -> String? {
+    static func poolLabel(_ e: GrowthEvidence?, subject: GrowthSubject, arenaLimit: Int, cores: Int) -> String? {
         guard let e, let bound = e.pool_bound else { return nil }
         if bound == "arenas", let n = e.pool_arenas {
             guard n >= arenaLimit else { return "plateau at \(n) arena\(n == 1 ? "" : "s")" }
-            let source = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "glibc's cap, 8 x \(cores > 0 ? "\(cores)" : "the") cores"
+            let source = subject.arenaCapSource(cores: cores)
             return "plateau at \(n) arena\(n == 1 ? "" : "s") (\(source))"
         }
         return e.pool_threads.map { "plateau at \($0) thread\($0 == 1 ? "" : "s")" }
     }
 
     /// A plateau reached with glibc's arenas at their cap: the arenas bounded it, whatever the thread count.
-    static func arenaCapLabel(_ s: RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int) -> String? {
+    static func arenaCapLabel(_ s: RunSummary, subject: GrowthSubject, arenaLimit: Int, cores: Int) -> String? {
         guard (s.allocator ?? "glibc") == "glibc", arenaLimit > 0, let n = s.plateau_arenas ?? s.arenas_max, n >= arenaLimit else { return nil }
-        let source = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "glibc's cap, 8 x \(cores > 0 ? "\(cores)" : "the") cores"
+        let source = subject.arenaCapSource(cores: cores)
         return "plateau at \(n) arena\(n == 1 ? "" : "s") (\(source))"
     }
 
     /// What an inconclusive run lacked, with the figures it had, and how to get the rest.
-    static func lacking(_ e: GrowthEvidence, plan: RunPlan, sent: Int) -> String {
+    static func lacking(_ e: GrowthEvidence, sent: Int) -> String {
         var asks: [String] = []
         for what in e.lacked ?? ["requests"] {
             switch what {
@@ -201,18 +206,21 @@ public enum GrowthExplanation {
     }
 
     /// The fixes this run does not already apply, in the order they are cheapest to try.
-    static func remedies(_ s: RunSummary, plan: RunPlan) -> String? {
-        let env = plan.environment
+    static func remedies(_ s: RunSummary, subject: GrowthSubject) -> String? {
+        let env = subject.environment
         let preload = env["LD_PRELOAD"] ?? ""
         let glibc = (s.allocator ?? "glibc") == "glibc" && preload.isEmpty
         var fixes: [String] = []
         var has: [String] = []
-        let pools = ["fixed", "lazy", "eager"]
-        if pools.contains(plan.executor.kind), plan.executor.size > 1 {
-            let bound = max(1, min(4, (s.plateau_threads ?? plan.executor.size) / 4))
-            if bound < plan.executor.size { fixes.append("bound the pool to \(bound) (executor.size is \(plan.executor.size))") }
-        } else if pools.contains(plan.executor.kind) {
-            has.append("a pool of one")
+        // Pools Highwater sized: bounding them is a fix it can name. A process from outside sizes its own.
+        let pools: Set<ExecutorKind> = [.fixed, .lazy, .eager]
+        if let plan = subject.hosted, let kind = ExecutorKind(rawValue: plan.executor.kind), pools.contains(kind) {
+            if plan.executor.size > 1 {
+                let bound = max(1, min(4, (s.plateau_threads ?? plan.executor.size) / 4))
+                if bound < plan.executor.size { fixes.append("bound the pool to \(bound) (executor.size is \(plan.executor.size))") }
+            } else {
+                has.append("a pool of one")
+            }
         }
         if glibc {
             if let current = env["MALLOC_ARENA_MAX"] {
@@ -220,7 +228,7 @@ public enum GrowthExplanation {
             } else {
                 fixes.append("set MALLOC_ARENA_MAX=2")
             }
-            if plan.workload.options["trim"] == "true" { has.append("malloc_trim after each request") } else if plan.workload.name == "alloc-churn" || plan.workload.name == "leak" {
+            if let plan = subject.hosted, plan.workload.options["trim"] == "true" { has.append("malloc_trim after each request") } else if let plan = subject.hosted, plan.workload.name == "alloc-churn" || plan.workload.name == "leak" {
                 fixes.append("call malloc_trim(0) after large requests")
             }
             fixes.append("preload jemalloc or tcmalloc (LD_PRELOAD)")

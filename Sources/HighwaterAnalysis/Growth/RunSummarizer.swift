@@ -11,12 +11,21 @@ public enum RunSummarizer {
         }
     }
 
-    /// - Parameter arenaLimit: glibc's arena cap for the child (MALLOC_ARENA_MAX or 8 x cores).
-    /// - Parameter liveHeap: the request records carry the live heap (false for `record`'s external targets).
-    public static func summarize(plan: RunPlan, runID: String, requests unsorted: [RequestRecord],
+    /// A hosted configuration's summary.
+    public static func summarize(plan: RunPlan, runID: String, requests: [RequestRecord],
+                                 samples: [SampleRecord], client: ClientSide, arenaLimit: Int, cores: Int = 0,
+                                 allocator: AllocatorReport? = nil) -> RunSummary {
+        summarize(.hosted(plan), runID: runID, requests: requests, samples: samples, client: client, arenaLimit: arenaLimit,
+                  cores: cores, allocator: allocator)
+    }
+
+    /// - Parameter arenaLimit: glibc's arena cap for the target (MALLOC_ARENA_MAX or 8 x cores).
+    /// - Parameter liveHeap: the request records carry the live heap (a hosted child's always do; a process from
+    ///   outside's only with the agent's live counters).
+    public static func summarize(_ subject: GrowthSubject, runID: String, requests unsorted: [RequestRecord],
                                  samples: [SampleRecord], client: ClientSide, arenaLimit: Int, cores: Int = 0,
                                  allocator: AllocatorReport? = nil, liveHeap: Bool = true) -> RunSummary {
-        var s = RunSummary(scenario: plan.scenario, run_id: runID, config: plan.config)
+        var s = RunSummary(scenario: subject.scenario, run_id: runID, config: subject.config)
         let requests = unsorted.sorted { $0.end_ns < $1.end_ns }
         s.requests = max(requests.count, client.latenciesMs.count)
         s.errors = client.errors
@@ -30,7 +39,7 @@ public enum RunSummarizer {
         s.rss_peak = max(sampledPeak, kernelPeak)
         s.rss_peak_sampled = sampledPeak
         s.rss_peak_source = kernelPeak > sampledPeak ? "VmHWM" : "sampled"
-        s.configuration = describe(plan)
+        s.configuration = subject.configuration
         s.allocator = allocator?.allocator
         s.arena_high_water = allocator?.arena_high_water
 
@@ -38,10 +47,10 @@ public enum RunSummarizer {
             s.rss_end = samples.last?.rss ?? 0
             s.growth = .init(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
             s.notes = ["no request reached a handler"]
-            GrowthExplanation.explain(&s, plan: plan, arenaLimit: arenaLimit, cores: cores)
+            GrowthExplanation.explain(&s, subject: subject, arenaLimit: arenaLimit, cores: cores)
             return s
         }
-        let w = min(max(plan.warmup, 0), requests.count)
+        let w = min(max(subject.warmup, 0), requests.count)
         let warmupEndNs = w > 0 ? requests[w - 1].end_ns : 0
         // An external target's live heap is not seen from outside (`record`): no heap series, not a flat one. Under
         // jemalloc or tcmalloc the hosted child reads the allocator's own figures; a build without them wrote 0.
@@ -49,47 +58,57 @@ public enum RunSummarizer {
         let heap = !liveHeap || !heapSeries.contains(where: { $0 != 0 }) ? nil : heapSeries
         let countedFromNs = w > 0 ? warmupEndNs : requests[0].start_ns
         let seconds = Double((requests.map(\.end_ns).max() ?? countedFromNs) &- countedFromNs) / 1e9
-        let pool = poolSeries(requests: requests, samples: samples, hosted: liveHeap, plan: plan, arenaLimit: arenaLimit, cores: cores)
+        let pool = poolSeries(requests: requests, samples: samples, subject: subject, arenaLimit: arenaLimit, cores: cores)
         let v = GrowthAnalysis.verdict(rss: requests.map(\.rss_after), rssBefore: requests[0].rss_before, heap: heap,
                                        samples: samples.filter { $0.t_ns >= warmupEndNs }.count, seconds: seconds, pool: pool,
-                                       warmup: w, thresholds: .init(minimums: plan.minimums ?? .init()))
+                                       warmup: w, thresholds: .init(minimums: subject.minimums ?? .init()))
         s.rss_end = requests[requests.count - 1].rss_after
         s.rss_growth = v.growth
         s.rss_steady = v.steady
         s.growth = .init(classification: v.classification, slope_bytes_per_request: v.slopeBytesPerRequest,
                          first_plateau_request: v.plateauIndex.map { requests[$0].i }, evidence: v.evidence)
 
-        // Which requests were the first on their thread: they carry a new arena's cost.
-        var seen = Set<Int32>()
-        var firstDeltas: [Double] = []
-        var otherDeltas: [Double] = []
-        for r in requests {
-            if seen.insert(r.tid).inserted { firstDeltas.append(Double(r.rssDelta)) } else { otherDeltas.append(Double(r.rssDelta)) }
+        let hosted = subject.hosted != nil
+        if hosted {
+            // Which requests were the first on their thread: they carry a new arena's cost. A process from outside
+            // has no workers Highwater sees, so no request is "first on its thread".
+            var seen = Set<Int32>()
+            var firstDeltas: [Double] = []
+            var otherDeltas: [Double] = []
+            for r in requests {
+                if seen.insert(r.tid).inserted { firstDeltas.append(Double(r.rssDelta)) } else { otherDeltas.append(Double(r.rssDelta)) }
+            }
+            s.worker_threads = seen.count
+            s.first_on_thread_requests = firstDeltas.count
+            s.rss_delta_first_on_thread = mean(firstDeltas)
+            s.rss_delta_other = mean(otherDeltas)
         }
-        s.worker_threads = seen.count
-        s.first_on_thread_requests = firstDeltas.count
-        s.rss_delta_first_on_thread = mean(firstDeltas)
-        s.rss_delta_other = mean(otherDeltas)
 
         s.growth.evidence?.heap_source = heap != nil ? (allocator?.allocator ?? "glibc") : nil
         if let p = v.plateauIndex ?? v.evidence.plateau_position {
-            let warmupThreads = Set(requests[..<w].map(\.tid))
-            let threadsAtPlateau = Set(requests[...p].map(\.tid))
-            let newThreads = threadsAtPlateau.subtracting(warmupThreads).count
-            s.plateau_threads = threadsAtPlateau.count
             let atPlateauNs = requests[p].end_ns
+            let toSteady = Double(v.steady) - Double(v.baseline)
+            if hosted {
+                let warmupThreads = Set(requests[..<w].map(\.tid))
+                let threadsAtPlateau = Set(requests[...p].map(\.tid))
+                let newThreads = threadsAtPlateau.subtracting(warmupThreads).count
+                s.plateau_threads = threadsAtPlateau.count
+                if newThreads > 0 { s.growth_per_thread = toSteady / Double(newThreads) }
+            }
             // The first sample after the plateau request ended shows the arenas it left behind.
             s.plateau_arenas = samples.first(where: { $0.t_ns >= atPlateauNs })?.arenas.map(Int.init)
                 ?? samples.last(where: { $0.t_ns <= atPlateauNs })?.arenas.map(Int.init)
-            let toSteady = Double(v.steady) - Double(v.baseline)
-            if newThreads > 0 { s.growth_per_thread = toSteady / Double(newThreads) }
             let arenasAtBaseline = samples.last(where: { $0.t_ns <= warmupEndNs })?.arenas.map(Int.init)
             if let a = s.plateau_arenas, let b = arenasAtBaseline, a > b { s.growth_per_arena = toSteady / Double(a - b) }
+        }
+        if !hosted, let p = s.growth.first_plateau_request, let at = requests.first(where: { $0.i == p })?.end_ns {
+            // The threads the process had when RSS settled: its samples' count then.
+            s.plateau_threads = samples.last(where: { $0.t_ns <= at }).map { Int($0.threads) }
         }
         if let limitNs = samples.first(where: { ($0.arenas ?? 0) >= UInt64(arenaLimit) })?.t_ns {
             s.arena_limit_request = requests.first(where: { $0.end_ns >= limitNs })?.i
         }
-        GrowthExplanation.explain(&s, plan: plan, arenaLimit: arenaLimit, cores: cores, lastSample: samples.last)
+        GrowthExplanation.explain(&s, subject: subject, arenaLimit: arenaLimit, cores: cores, lastSample: samples.last)
         return s
     }
 
@@ -97,17 +116,17 @@ public enum RunSummarizer {
     /// (each gets its arena at its first allocation; a pool's idle threads hold nothing); for an external target,
     /// whose workers are not seen, the process's threads as sampled. The arenas as sampled, the last reading at
     /// or before the request's end (the first reading before any).
-    static func poolSeries(requests: [RequestRecord], samples: [SampleRecord], hosted: Bool, plan: RunPlan,
+    static func poolSeries(requests: [RequestRecord], samples: [SampleRecord], subject: GrowthSubject,
                            arenaLimit: Int, cores: Int) -> PoolSeries {
         var threads: [UInt64]?
-        let workers = hosted && requests.contains(where: { $0.tid != 0 })
+        let workers = subject.hosted != nil && requests.contains(where: { $0.tid != 0 })
         if workers {
             var seen = Set<Int32>()
             threads = requests.map { seen.insert($0.tid); return UInt64(seen.count) }
         } else {
             threads = aligned(requests, samples) { $0.threads }
         }
-        let limitSource = plan.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" }
+        let limitSource = subject.environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" }
             ?? (cores > 0 ? "8 x \(cores) cores" : nil)
         return PoolSeries(threads: threads, arenas: aligned(requests, samples) { $0.arenas }, arenaLimit: arenaLimit > 0 ? arenaLimit : nil,
                           arenaLimitSource: limitSource, threadsAreWorkers: workers)
@@ -127,19 +146,5 @@ public enum RunSummarizer {
 
     static func mean(_ values: [Double]) -> Double? {
         values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
-    }
-
-    static func describe(_ plan: RunPlan) -> [String: String] {
-        var d: [String: String] = [
-            "executor": "\(plan.executor.kind) \(plan.executor.size)",
-            "workload": plan.workload.name,
-            "requests": "\(plan.load.requests)",
-            "concurrency": "\(plan.load.concurrency)",
-            "load": plan.load.identity,
-        ]
-        for (k, v) in plan.workload.options { d["workload." + k] = v }
-        for (k, v) in plan.environment { d["env." + k] = v }
-        if let r = plan.load.rate { d["rate"] = "\(r)" }
-        return d
     }
 }

@@ -13,9 +13,8 @@ public enum SampleSummarizer {
     public static func summarize(name: String, samples: [SampleRecord], warmupNs: UInt64 = defaultWarmupNs,
                                  arenaLimit: (limit: Int, source: String)?, cores: Int, environment: [String: String] = [:],
                                  minimums: GrowthMinimums = .init()) -> RunSummary {
-        var plan = RunPlan(scenario: "sample", config: name, executor: .init(kind: "external", size: 0),
-                           workload: .init(name: "sample"), environment: environment, load: .init(requests: 0), warmup: 0)
-        plan.minimums = minimums
+        let subject = GrowthSubject.external(PhasePlan(scenario: "sample", config: name, target: name, load: .init(requests: 0),
+                                                       environment: environment, warmup: 0, minimums: minimums))
         var s = RunSummary(scenario: "sample", run_id: "sample", config: name)
         s.configuration = ["command": name]
         s.threads_max = Int(samples.map(\.threads).max() ?? 0)
@@ -31,7 +30,7 @@ public enum SampleSummarizer {
         guard let first = samples.first else {
             s.growth = .init(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
             s.notes = ["no sample was taken"]
-            GrowthExplanation.explain(&s, plan: plan, arenaLimit: limit, cores: cores)
+            GrowthExplanation.explain(&s, subject: subject, arenaLimit: limit, cores: cores)
             return s
         }
         let w = warmupEnd(samples, warmupNs: warmupNs)
@@ -63,7 +62,7 @@ public enum SampleSummarizer {
             let perSecond = Double(v.growth) / seconds
             s.notes = (s.notes ?? []) + ["RSS moved \(Quantity.formatBytes(Double(v.growth))) over \(Quantity.format(seconds)) s after a warm-up of \(Quantity.format(Double(warmupNs) / 1e9)) s (\(Quantity.formatBytes(perSecond)) a second)"]
         }
-        GrowthExplanation.explain(&s, plan: plan, arenaLimit: limit, cores: cores, lastSample: samples.last)
+        GrowthExplanation.explain(&s, subject: subject, arenaLimit: limit, cores: cores, lastSample: samples.last)
         return s
     }
 

@@ -8,7 +8,7 @@ import HighwaterSystem
 /// length, the load (or none: the phase watches until the target ends, the time limit or Ctrl-C), and the summary
 /// with the growth verdict computed from the driver's request records.
 struct RecordPhase: Sendable {
-    let plan: RunPlan
+    let plan: PhasePlan
     let spec: LoadSpec?
     let directory: String
     let target: ExternalTarget
@@ -75,18 +75,14 @@ struct RecordPhase: Sendable {
         let arenaLimit = ProcessEnviron.arenaLimit(pid: target.pid)
         // With the agent's live files, each request carries the target's live heap: the verdict tells retention from a leak.
         let liveHeap = !requests.isEmpty && requests.allSatisfy { $0.heap_in_use_after > 0 }
-        var summary = RunSummarizer.summarize(plan: plan, runID: plan.config, requests: requests, samples: samples, client: client,
+        var summary = RunSummarizer.summarize(.external(plan), runID: plan.config, requests: requests, samples: samples, client: client,
                                               arenaLimit: arenaLimit.limit, cores: cores, liveHeap: liveHeap)
-        Self.attributeToProcessThreads(&summary, samples: samples, requests: requests)
-        GrowthExplanation.explain(&summary, plan: plan, arenaLimit: arenaLimit.limit, cores: cores, lastSample: samples.last)
         if let every = options.censusIntervalNs {
             summary.arena_census = ArenaCensusRecord.from(samples: samples, limit: arenaLimit.limit, limitSource: arenaLimit.source,
                                                           cores: cores, intervalNs: every)
             if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
         }
         summary.temp_dir = totals.watched.first
-        summary.configuration?["executor"] = "external"
-        summary.configuration?["target"] = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         if sampler.liveHeap != nil { RecordAgent.applyLiveHeap(to: &summary, samples: samples) }
         if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
         if spec != nil && neverSent > 0 {
@@ -146,19 +142,5 @@ struct RecordPhase: Sendable {
             return filler.sentence + " when its filesystem filled (\(Quantity.formatBytes(w.capacity)))" + answer
         }
         return holders.first.map { "the largest file held open: " + $0.sentence + answer }
-    }
-
-    /// The driver cannot see which server thread ran a request (its records carry tid 0), so the per-thread figures
-    /// the summarizer drew from them are dropped, and the plateau is put at the process tree's thread count when
-    /// it was reached, as the samples saw it.
-    static func attributeToProcessThreads(_ s: inout RunSummary, samples: [SampleRecord], requests: [RequestRecord]) {
-        s.worker_threads = nil
-        s.first_on_thread_requests = nil
-        s.rss_delta_first_on_thread = nil
-        s.rss_delta_other = nil
-        s.growth_per_thread = nil
-        s.plateau_threads = nil
-        guard let p = s.growth.first_plateau_request, let at = requests.first(where: { $0.i == p })?.end_ns else { return }
-        s.plateau_threads = samples.last(where: { $0.t_ns <= at }).map { Int($0.threads) }
     }
 }

@@ -200,18 +200,16 @@ public struct RecordSession: Sendable {
     }
 
     /// One plan per phase (or one `observe` phase without --load), so each is a run as `run` lays them out.
-    func phasePlans() -> [RunPlan] {
+    func phasePlans() -> [PhasePlan] {
         let specs: [LoadSpec?] = options.loads.isEmpty ? [nil] : options.loads
+        let target = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         return specs.enumerated().map { k, spec in
             let number = k + 1 < 10 ? "0\(k + 1)" : "\(k + 1)"
-            let config = options.phasePrefix + number + "-" + (spec?.label ?? "observe")
-            var plan = RunPlan(scenario: options.name, config: config, executor: .init(kind: "external", size: 0),
-                               workload: .init(name: "external", options: spec.map { ["load": $0.text] } ?? [:]),
-                               environment: options.environment,
-                               load: .init(requests: spec?.requests ?? 0, concurrency: spec?.concurrency ?? 0, rate: spec?.rate),
-                               warmup: spec == nil ? 0 : 1, sampleIntervalNs: options.intervalNs, timeLimitNs: options.timeLimitNs)
-            plan.storage.tempDir = options.watchDirs.first
-            return plan
+            return PhasePlan(scenario: options.name, config: options.phasePrefix + number + "-" + (spec?.label ?? "observe"),
+                             target: target, loadSpec: spec?.text,
+                             load: .init(requests: spec?.requests ?? 0, concurrency: spec?.concurrency ?? 0, rate: spec?.rate),
+                             environment: options.environment, warmup: spec == nil ? 0 : 1, sampleIntervalNs: options.intervalNs,
+                             timeLimitNs: options.timeLimitNs, tempDir: options.watchDirs.first)
         }
     }
 

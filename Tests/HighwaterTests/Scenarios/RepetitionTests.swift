@@ -52,7 +52,7 @@ struct RepetitionTests {
         let runs = plans.map { plan in
             var s = Self.run(plan.config, repetition: plan.repetition!, p50: plan.load.rate == 5 ? 100 : 300, rps: 1, steady: 1)
             // As the summarizer describes a run's configuration, so a drift between it and the spread shows here.
-            s.configuration?["load"] = RunSummarizer.describe(plan)["load"]
+            s.configuration?["load"] = GrowthSubject.hosted(plan).configuration["load"]
             return s
         }
         let spread = try #require(RepetitionSpread(summaries: runs))

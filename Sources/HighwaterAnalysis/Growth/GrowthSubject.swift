@@ -1,0 +1,61 @@
+import HighwaterRecords
+
+/// What a verdict is about. A configuration Highwater hosted has an executor and a workload, and its threads are
+/// the workers its requests ran on; a process recorded or sampled from outside has neither, and its threads are the
+/// process's own, as sampled. The summary, the sentences and the remedies differ by which; nothing else does.
+public enum GrowthSubject: Sendable {
+    case hosted(RunPlan)
+    case external(PhasePlan)
+
+    public var scenario: String {
+        switch self { case .hosted(let p): p.scenario; case .external(let p): p.scenario }
+    }
+    public var config: String {
+        switch self { case .hosted(let p): p.config; case .external(let p): p.config }
+    }
+    public var environment: [String: String] {
+        switch self { case .hosted(let p): p.environment; case .external(let p): p.environment }
+    }
+    public var load: RunPlan.Load {
+        switch self { case .hosted(let p): p.load; case .external(let p): p.load }
+    }
+    public var warmup: Int {
+        switch self { case .hosted(let p): p.warmup; case .external(let p): p.warmup }
+    }
+    public var minimums: GrowthMinimums? {
+        switch self { case .hosted(let p): p.minimums; case .external(let p): p.minimums }
+    }
+    /// The hosted configuration, nil for a process from outside.
+    public var hosted: RunPlan? {
+        if case .hosted(let p) = self { return p }
+        return nil
+    }
+
+    /// Where glibc's arena cap came from, as the sentences say it.
+    func arenaLimitSource(cores: Int) -> String {
+        environment["MALLOC_ARENA_MAX"].map { "MALLOC_ARENA_MAX=\($0)" } ?? "8 x \(cores > 0 ? "\(cores)" : "the") cores"
+    }
+
+    /// The same, for a label that says the cap was glibc's own: "glibc's cap, 8 x 2 cores".
+    func arenaCapSource(cores: Int) -> String {
+        environment["MALLOC_ARENA_MAX"] != nil ? arenaLimitSource(cores: cores) : "glibc's cap, " + arenaLimitSource(cores: cores)
+    }
+
+    /// A summary's `configuration`: what was run, by name, as the report and the expectations read it.
+    var configuration: [String: String] {
+        var d: [String: String] = ["requests": "\(load.requests)", "concurrency": "\(load.concurrency)", "load": load.identity]
+        switch self {
+        case .hosted(let plan):
+            d["executor"] = "\(plan.executor.kind) \(plan.executor.size)"
+            d["workload"] = plan.workload.name
+            for (k, v) in plan.workload.options { d["workload." + k] = v }
+        case .external(let phase):
+            d["target"] = phase.target
+            // record's phases are told apart from its watching by this key (and the load is shown as written).
+            if let spec = phase.loadSpec { d["workload.load"] = spec }
+        }
+        for (k, v) in environment { d["env." + k] = v }
+        if let r = load.rate { d["rate"] = "\(r)" }
+        return d
+    }
+}
