@@ -49,6 +49,7 @@ public final class Watch {
     private var agentLiveDirectory: String?
     private var agentEventsDirectory: String?
     private let hostGauges: HostGauges
+    private let heapProfiles = HeapProfiles()
 
     /// Checks what can be checked before serving: the pattern compiles, the watched directory is there.
     public init(_ configuration: Configuration) throws(WatchError) {
@@ -74,9 +75,10 @@ public final class Watch {
     public func run(ready: (Int) -> Void, stop: () -> Bool) throws(WatchError) -> String {
         let server: WatchServer
         do {
-            server = try WatchServer(address: configuration.listen) { [registry] path, _ in
+            server = try WatchServer(address: configuration.listen) { [registry, heapProfiles] path, query in
                 switch path {
                 case "/metrics": return .init(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
+                case "/debug/pprof/heap": return heapProfiles.response(query: query)
                 case "/": return .text(.ok, "highwater watch: /metrics (Prometheus), /debug/pprof/heap?pid=PID (pprof)")
                 default: return .text(.notFound, "no such path: \(path); try /metrics")
                 }
@@ -127,6 +129,7 @@ public final class Watch {
         for (pid, w) in watched where !w.sampler.isRunning {
             w.sampler.stop()
             w.metrics.unregister()
+            heapProfiles.remove(pid)
             watched[pid] = nil
             ended.insert(pid)
             Terminal.write("watch: PID \(pid) (\(w.metrics.target.command)) ended; its series are gone until it returns\n")
@@ -136,6 +139,7 @@ public final class Watch {
         for (pid, w) in watched where ProcessTree.name(of: pid) != w.metrics.target.command {
             w.sampler.stop()
             w.metrics.unregister()
+            heapProfiles.remove(pid)
             watched[pid] = nil
         }
         let wanted: [Int32]
@@ -162,6 +166,7 @@ public final class Watch {
         }
         sampler.start()
         watched[process.pid] = Watched(sampler: sampler, metrics: metrics, latest: latest)
+        heapProfiles.add(process)
         Terminal.write("watch: watching PID \(process.pid) (\(process.command))\(process.agentLiveDirectory != nil ? " with the agent's live heap" : "")\n")
     }
 }
