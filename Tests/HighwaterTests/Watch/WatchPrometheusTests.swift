@@ -73,26 +73,13 @@ struct WatchPrometheusTests {
         defer { try? Syscall.unmountDetached(spool) }
         // Threads that each malloc get arenas of their own up to glibc's cap (8 per core): fewer than that here.
         let threads = min(4, 8 * SystemFacts.onlineCPUs - 1)
-        let script = TestSupport.pythonSteps(dir) + """
-            import threading
-            ready = threading.Barrier(\(threads + 1))
-            def work():
-                kept = [bytearray(2000) for _ in range(500)]
-                ready.wait()
-                wait_for('done')
-            for _ in range(\(threads)):
-                threading.Thread(target=work, daemon=True).start()
-            ready.wait()
+        let target = try await ArenaCensusTests.child(threads: threads, dir: dir, then: """
             held = bytearray(32 << 20)
             upload = open('\(spool)/upload', 'wb')
             upload.write(b'x' * (3 << 20)); upload.flush()
             os.unlink('\(spool)/upload')
-            step('ready')
-            wait_for('done')
-            """
-        let target = try ChildProcess([TestSupport.which("python3")!, "-c", script])
+            """)
         defer { TestSupport.end(target) }
-        #expect(await TestSupport.appears(dir + "/ready"))
         let pid = target.pid
 
         let watch = try #require(await RunningWatch.start(["--pid", String(pid), "--interval", "250ms", "--watch-dir", spool], dir: dir))
