@@ -29,10 +29,16 @@ struct WatchCommand: ParsableCommand {
             highwater_watch_dir_capacity_bytes and highwater_deleted_file_held_largest_bytes; with --limits, per \
             limit highwater_limit_capacity_bytes, _worst_case_bytes, _used_bytes, _headroom_bytes and highwater_limit_holds.
 
+            Heap profiles: a target with the allocation agent preloaded (--agent -- CMD, or a process started \
+            elsewhere with LD_PRELOAD=libHighwaterAgent.so, HIGHWATER_AGENT_SHM=DIR and HIGHWATER_AGENT_OUT=FILE) \
+            has its heap profile at /debug/pprof/heap?pid=PID in pprof's format (inuse_space, alloc_space), \
+            for `go tool pprof -top URL`, Parca or Pyroscope.
+
             Examples:
               highwater watch --match 'gunicorn: worker' --watch-dir /tmp
-              highwater watch --pid 1234 --pid 1240 --limits service-limits.yaml --listen 127.0.0.1:9464
-              highwater watch --agent -- ./server       (then: go tool pprof -top http://127.0.0.1:9464/debug/pprof/heap?pid=PID)
+              highwater watch --pid 1234 --pid 1240 --limits limits.yaml
+              highwater watch --agent -- ./server
+              go tool pprof -top 'http://127.0.0.1:9464/debug/pprof/heap?pid=4321'
 
             It serves on loopback only unless --allow-remote is given. Ctrl-C ends it; a command it started ends with it.
             """
