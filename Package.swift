@@ -174,6 +174,7 @@ let package = Package(
                 "HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis", "HighwaterProbes", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterReports", "HighwaterSynthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(
