@@ -131,7 +131,8 @@ public final class Watch {
             w.metrics.unregister()
             heapProfiles.remove(pid)
             watched[pid] = nil
-            ended.insert(pid)
+            // Kept for --pid only: a --match watch would keep every PID it ever saw.
+            if case .pids = configuration.targets { ended.insert(pid) }
             Terminal.write("watch: PID \(pid) (\(w.metrics.target.command)) ended; its series are gone until it returns\n")
         }
         // A process that exec'd another program (a command just started, a server re-exec'ing itself) is that
