@@ -186,8 +186,15 @@ struct WatchBench: AsyncParsableCommand {
         guard let last = readings.last else { return }
         print("watch at 1 s on \(targets) processes: CPU \(Quantity.format(last.cpuShare * 100))% of a core over \(Int(last.seconds)) s, RSS \(Quantity.formatBytes(Double(last.rss))) at the end")
         if let minute = readings.first(where: { $0.seconds >= 60 }), last.seconds > minute.seconds {
-            let perHour = (Double(last.rss) - Double(minute.rss)) / (last.seconds - minute.seconds) * 3600
-            print("soak (\(Int(last.seconds)) s, bounded): RSS \(Quantity.formatBytes(Double(minute.rss))) at \(Int(minute.seconds)) s, \(Quantity.formatBytes(Double(last.rss))) at \(Int(last.seconds)) s: \(perHour >= 0 ? "+" : "-")\(Quantity.formatBytes(abs(perHour))) per hour between them")
+            // Over the second half too: a step while the allocator settles, then flat, is not a rate to extrapolate.
+            let half = readings.first { $0.seconds >= last.seconds / 2 } ?? minute
+            func perHour(_ a: WatchBenchmark.Reading) -> String {
+                let rate = (Double(last.rss) - Double(a.rss)) / max(1, last.seconds - a.seconds) * 3600
+                return (rate >= 0 ? "+" : "-") + Quantity.formatBytes(abs(rate)) + " per hour"
+            }
+            print("soak (\(Int(last.seconds)) s, bounded): RSS \(Quantity.formatBytes(Double(minute.rss))) at \(Int(minute.seconds)) s, "
+                  + "\(Quantity.formatBytes(Double(last.rss))) at \(Int(last.seconds)) s (\(perHour(minute))); "
+                  + "over the second half, from \(Int(half.seconds)) s (\(Quantity.formatBytes(Double(half.rss)))): \(perHour(half))")
         }
     }
 }
