@@ -35,7 +35,7 @@ run: build
 # waits and timings run on Swift's cooperative pool, one thread a core. In parallel on two cores, two tests busy
 # with synchronous work held both threads for 40-60 s, so other tests' processes were seen only long after they had
 # started or ended (a clean clone's CI run failed four such tests). One at a time it took 198 s against 150 s.
-test: DEPS += chromium golang-go heaptrack pip:uvicorn pip:starlette pip:python-multipart
+test: DEPS += chromium golang-go heaptrack prometheus pip:uvicorn pip:starlette pip:python-multipart
 test: deps
 	swift test --no-parallel
 

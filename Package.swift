@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The Prometheus exposition format for `watch`, written by the library rather than by hand.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libunwind from Debian's libunwind-dev.
@@ -140,6 +142,18 @@ let package = Package(
                 "HighwaterScenarios", "HighwaterReports",
             ]
         ),
+        // `highwater watch`: targets sampled for as long as it runs, their figures on /metrics (Prometheus) and their
+        // heap profiles on /debug/pprof/heap (pprof), served on loopback with NIO.
+        .target(
+            name: "HighwaterWatch",
+            dependencies: [
+                "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterScenarios", "HighwaterHarness",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // libFuzzer's entry points under `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), a corpus replayer otherwise.
         .executableTarget(name: "highwater-fuzz", dependencies: ["HighwaterFuzzTargets"]),
         .executableTarget(
@@ -147,7 +161,7 @@ let package = Package(
             dependencies: [
                 "CHighwater", "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads",
-                "HighwaterSessions",
+                "HighwaterSessions", "HighwaterWatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -160,6 +174,7 @@ let package = Package(
                 "HighwaterSystem", "HighwaterRecords", "HighwaterAnalysis", "HighwaterProbes", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterReports", "HighwaterSynthetic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(
@@ -167,7 +182,7 @@ let package = Package(
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
-                "highwater",
+                "HighwaterWatch", "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // Recorded series of real runs, read from the source tree by the growth corpus test.

@@ -17,7 +17,7 @@ struct HighwaterBench: AsyncParsableCommand {
             Built apart from the product: swift build -c release --product highwater-bench \
             (or `make bench`); `highwater bench …` runs it when it sits beside `highwater`.
             """,
-        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self, RecordBench.self]
+        subcommands: [SamplerBench.self, HostBench.self, RequestPathBench.self, ReportBench.self, AgentBench.self, RecordBench.self, WatchBench.self]
     )
 }
 
@@ -150,6 +150,52 @@ struct RecordBench: AsyncParsableCommand {
         let sampled = Percentiles.of(results.map(\.sampledRPS)).p50, unsampled = Percentiles.of(results.map(\.unsampledRPS)).p50
         print("median: sampled at \(intervalMs) ms \(Quantity.format(sampled)) req/s, unsampled \(Quantity.format(unsampled)) req/s, "
               + "ratio \(Quantity.format(unsampled > 0 ? sampled / unsampled : 0)) (target at least 0.98)")
+    }
+}
+
+struct WatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "What `highwater watch` costs: its CPU share and RSS watching --targets processes at 1 s, scraped every second, for --seconds.",
+        discussion: """
+            Starts --targets idle python3 processes (4 threads, 8 MiB each) and `highwater watch --match` on them at 1 s \
+            with --watch-dir /tmp, scrapes /metrics every second, and restarts one target every --restart-every \
+            seconds (its series go and come back). Says watch's CPU time over wall time and its RSS every \
+            --report-every seconds; with --seconds past a minute, the RSS at the first minute beside the last and \
+            the slope between them per hour (a soak of that length, bounded).
+            """
+    )
+
+    @Option(help: "Processes watched.")
+    var targets = 10
+
+    @Option(help: "How long watch runs, in seconds.")
+    var seconds = 360.0
+
+    @Option(name: .customLong("restart-every"), help: "Seconds between restarts of one target.")
+    var restartEvery = 30.0
+
+    @Option(name: .customLong("report-every"), help: "Seconds between readings of watch's CPU and RSS.")
+    var reportEvery = 30.0
+
+    func run() async throws {
+        let readings = try await WatchBenchmark.run(highwater: HighwaterBench.highwater, targets: targets, seconds: seconds,
+                                                    restartEveryS: restartEvery, reportEveryS: reportEvery) { r in
+            print("t=\(Int(r.seconds)) s: RSS \(Quantity.formatBytes(Double(r.rss))), CPU \(Quantity.format(r.cpuShare * 100))% of a core since the start, \(r.series) series")
+        }
+        guard let last = readings.last else { return }
+        print("watch at 1 s on \(targets) processes: CPU \(Quantity.format(last.cpuShare * 100))% of a core over \(Int(last.seconds)) s, RSS \(Quantity.formatBytes(Double(last.rss))) at the end")
+        if let minute = readings.first(where: { $0.seconds >= 60 }), last.seconds > minute.seconds {
+            // Over the second half too: a step while the allocator settles, then flat, is not a rate to extrapolate.
+            let half = readings.first { $0.seconds >= last.seconds / 2 } ?? minute
+            func perHour(_ a: WatchBenchmark.Reading) -> String {
+                let rate = (Double(last.rss) - Double(a.rss)) / max(1, last.seconds - a.seconds) * 3600
+                return (rate >= 0 ? "+" : "-") + Quantity.formatBytes(abs(rate)) + " per hour"
+            }
+            print("soak (\(Int(last.seconds)) s, bounded): RSS \(Quantity.formatBytes(Double(minute.rss))) at \(Int(minute.seconds)) s, "
+                  + "\(Quantity.formatBytes(Double(last.rss))) at \(Int(last.seconds)) s (\(perHour(minute))); "
+                  + "over the second half, from \(Int(half.seconds)) s (\(Quantity.formatBytes(Double(half.rss)))): \(perHour(half))")
+        }
     }
 }
 

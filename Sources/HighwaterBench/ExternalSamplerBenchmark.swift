@@ -36,8 +36,9 @@ public enum ExternalSamplerBenchmark {
         public var statMedianNs: Double
     }
 
-    /// A python3 child with `threads` threads in all (the main one included) that has touched `bytes`, idle.
-    public static func startTarget(python: String, threads: Int, bytes: Int) throws -> ChildProcess {
+    /// A python3 child with `threads` threads in all (the main one included) that has touched `bytes`, idle;
+    /// `arguments` go on its command line (a token for `watch --match`).
+    public static func startTarget(python: String, threads: Int, bytes: Int, arguments: [String] = []) throws -> ChildProcess {
         let script = """
             import threading, time
             b = bytearray(\(bytes))
@@ -45,7 +46,7 @@ public enum ExternalSamplerBenchmark {
             for _ in range(\(max(0, threads - 1))): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
             time.sleep(3600)
             """
-        let child = try ChildProcess([python, "-c", script])
+        let child = try ChildProcess([python, "-c", script] + arguments)
         // Wait for the threads to exist, so every contender samples the same process.
         let probe = try ProcessProbe(pid: child.pid)
         let deadline = MonotonicClock.nanoseconds() + 30_000_000_000

@@ -23,4 +23,11 @@ public enum Terminal {
         var t = text
         t.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
+
+    /// Writes to stdout at once, past stdio's buffer: a line another program waits for (the port `watch` bound)
+    /// must arrive when it is said, not when the buffer fills.
+    public static func output(_ text: String) {
+        var t = text
+        t.withUTF8 { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+    }
 }

@@ -8,10 +8,10 @@ import HighwaterSystem
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Highwater's own costs (sampler, host, request, report, agent, record) with `highwater-bench`.",
+        abstract: "Measure Highwater's own costs (sampler, host, request, report, agent, record, watch) with `highwater-bench`.",
         discussion: """
             Runs `highwater-bench` from beside this executable with the same arguments:
-              highwater bench sampler | host | request | report | agent | record [options]   (highwater bench help sampler)
+              highwater bench sampler | host | request | report | agent | record | watch [options]   (highwater bench help sampler)
             Build it with `swift build -c release --product highwater-bench` or `make bench`.
             """
     )

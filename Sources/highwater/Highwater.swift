@@ -16,7 +16,7 @@ struct Highwater: AsyncParsableCommand {
             2 bad usage or a bad input file; 3 the run could not be carried out.
             """,
         version: version,
-        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, DiffCommand.self, EnvCommand.self, SampleCommand.self, RecordCommand.self, BenchCommand.self, HostCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, DiffCommand.self, EnvCommand.self, SampleCommand.self, RecordCommand.self, WatchCommand.self, BenchCommand.self, HostCommand.self]
     )
 
     /// Maps every failure to the documented exit codes: usage errors are 2 (ArgumentParser says 64).

@@ -110,6 +110,12 @@ public struct MachineReadings: Sendable {
     }
 }
 
+/// What a limit bounds: the service's memory, or its temp dir's filesystem (`watch` compares each with its live figure).
+public enum LimitResource: String, Sendable, Equatable {
+    case memory
+    case tempDir = "temp_dir"
+}
+
 /// One limit checked: the worst case against the capacity, the headroom, and a sentence saying it.
 public struct LimitOutcome: Sendable, Equatable {
     public var name: String
@@ -117,6 +123,7 @@ public struct LimitOutcome: Sendable, Equatable {
     public var capacity: UInt64
     public var passed: Bool
     public var sentence: String
+    public var resource: LimitResource = .memory
     /// Capacity minus worst case; negative when over.
     public var headroom: Int64 { Int64(clamping: capacity) - Int64(clamping: worstCase) }
     public var failureLine: String {
@@ -172,7 +179,8 @@ public enum LimitsCheck {
             outcomes.append(.init(
                 name: "\(limits.service): temp dir \(dir)", worstCase: worst, capacity: capacity, passed: passed,
                 sentence: "\(limits.concurrentUploads) concurrent upload(s) of \(Quantity.formatBytes(largest)) spool \(Quantity.formatBytes(worst)) into \(dir) (\(kind)); "
-                    + (passed ? "it fits." : "a spooled upload fails with ENOSPC (errno 28): stream uploads to their destination or point the temp dir at a larger disk.")))
+                    + (passed ? "it fits." : "a spooled upload fails with ENOSPC (errno 28): stream uploads to their destination or point the temp dir at a larger disk."),
+                resource: .tempDir))
             if isTmpfs, let memory {
                 let total = SaturatingArithmetic.sum(workersWorst, min(worst, capacity))
                 let ok = total <= memory

@@ -8,7 +8,8 @@ import HighwaterSystem
 struct ArenaCensusTests {
     /// Starts python3 with `threads` threads that each allocate (bytearrays over 512 bytes go to malloc, in the
     /// thread's own arena) and wait; returns it once every thread has allocated.
-    static func child(threads: Int, environment: [String: String] = [:], dir: String) async throws -> ChildProcess {
+    /// `then` is more of the script, run once the threads have allocated (with its lines unindented).
+    static func child(threads: Int, environment: [String: String] = [:], dir: String, then: String = "") async throws -> ChildProcess {
         let script = TestSupport.pythonSteps(dir) + """
         import threading
         ready = threading.Barrier(\(threads + 1))
@@ -19,6 +20,7 @@ struct ArenaCensusTests {
         for _ in range(\(threads)):
             threading.Thread(target=work, daemon=True).start()
         ready.wait()
+        \(then)
         step('allocated')
         wait_for('done')
         """
