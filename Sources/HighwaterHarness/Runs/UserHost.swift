@@ -7,6 +7,7 @@ import HighwaterSystem
 public enum UserHost {
     /// Why the user's host could not be started; the configuration is not run (exit 3), the others are.
     public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong, naming the command or the package.
         public var description: String
     }
 

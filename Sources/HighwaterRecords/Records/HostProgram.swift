@@ -9,8 +9,10 @@ public struct HostProgram: Codable, Equatable, Sendable {
     /// The executable product of `package`.
     public var product: String?
 
+    /// A host already built: the executable at `command`.
     public init(command: String) { self.command = command }
 
+    /// A host to build: the executable product `product` of the Swift package in `package`.
     public init(package: String, product: String) { self.package = package; self.product = product }
 
     /// How the scenario named it, for messages: the command, or `package DIR, product NAME`.
