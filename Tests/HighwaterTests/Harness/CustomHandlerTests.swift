@@ -90,4 +90,44 @@ struct CustomHandlerTests {
         }
         #expect(named, "the findings do not name \(expected.config): \(markdown.prefix(3000))")
     }
+
+    @Test("a command that is not a Highwater host, and a package that does not build: each configuration a run_error naming it, exit 3")
+    func badHosts() async throws {
+        let dir = TestSupport.makeTemporaryDirectory("hw-bad-host")
+        defer { TestSupport.removeTree(dir) }
+        // /bin/true exits at once: both configurations are tried, each says what it started and what a host is.
+        try FileTree.writeAtomically("""
+            name: not-a-host
+            host: {command: /bin/true}
+            executor: {kind: fixed}
+            workload: {name: /work}
+            load: {requests: 10}
+            sweep: {executor.size: [1, 2]}
+            """, to: dir + "/not-a-host.yaml")
+        let run = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out", dir + "/not-a-host.yaml"])
+        #expect(run.termination == .exited(3), "\(run.termination)")
+        let runs = try ResultsLoader.load(resultsDirectory: dir + "/out").runs.map(\.summary)
+        #expect(runs.count == 2 && runs.allSatisfy { $0.run_error?.contains("the host /bin/true ended with exit 0 before it listened") == true && $0.run_error?.contains("Host.main") == true },
+                "\(runs.map(\.run_error))")
+
+        // A package whose code does not compile: the compiler's error on the terminal, and exit 3.
+        try FileTree.createDirectory(dir + "/broken/Sources/broken")
+        try FileTree.writeAtomically("""
+            // swift-tools-version: 6.2
+            import PackageDescription
+            let package = Package(name: "broken", targets: [.executableTarget(name: "broken")])
+            """, to: dir + "/broken/Package.swift")
+        try FileTree.writeAtomically("let x: Int = \"not a number\"\n", to: dir + "/broken/Sources/broken/main.swift")
+        try FileTree.writeAtomically("""
+            name: broken-host
+            host: {package: broken, product: broken}
+            executor: {kind: fixed, size: 1}
+            workload: {name: /work}
+            load: {requests: 10}
+            """, to: dir + "/broken.yaml")
+        let build = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/out2", dir + "/broken.yaml"], timeoutNs: 600_000_000_000)
+        #expect(build.termination == .exited(3), "\(build.termination)")
+        #expect((build.stdout + build.stderr).contains("error: cannot convert value of type 'String'"), "\(build.stdout.suffix(2000)) \(build.stderr.suffix(2000))")
+        #expect(build.stderr.contains("broken-host/default: `swift build -c release --package-path \(dir)/broken --product broken` failed"), "\(build.stderr.suffix(2000))")
+    }
 }
