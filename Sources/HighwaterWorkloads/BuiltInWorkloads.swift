@@ -22,15 +22,16 @@ package enum BuiltInWorkloads {
         return try make(context)
     }
 
-    /// Handlers on the public API (`Routes`, as a user's host registers its own); the streaming workloads below
-    /// (uploads, downloads, downstream calls) need sessions that see the body and the answer chunk by chunk.
     static let compute: RouteMaker = { context in
+        let workload = try ComputeWorkload(context.plan.workload)
         let options = context.plan.workload.options
-        var routes = Routes()
-        routes.add("/work", ComputeHandler(workload: try ComputeWorkload(context.plan.workload),
-                                           failEvery: options["fail_every"].flatMap { Int($0) } ?? 0,
-                                           crashAt: options["crash_at"].flatMap { Int($0) }))
-        return try routes.table(context)
+        let failEvery = options["fail_every"].flatMap { Int($0) } ?? 0
+        let crashAt = options["crash_at"].flatMap { Int($0) }
+        let recorder = context.recorder
+        return RouteTable(prefix: "/work") { head in
+            ComputeSession(index: head.requestIndex, route: "/work", workload: workload, recorder: recorder,
+                           failEvery: failEvery, crashAt: crashAt)
+        }
     }
 
     static let upload: RouteMaker = { context in
