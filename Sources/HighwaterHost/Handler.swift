@@ -83,14 +83,32 @@ public struct Routes: Sendable {
     /// The prefixes, in the order they were added.
     public var prefixes: [String] { entries.map(\.prefix) }
 
-    /// The table the host serves from: each entry's sessions record on `context`'s recorder.
-    package func table(_ context: HostContext) -> RouteTable {
+    /// The table the host serves from: each entry's sessions record on `context`'s recorder. A plan whose route
+    /// (its workload's name) none of the entries serves is refused before the host listens.
+    package func table(_ context: HostContext) throws(UnservedRoute) -> RouteTable {
+        let route = context.plan.route
+        guard entries.contains(where: { route.hasPrefix($0.prefix) }) else {
+            throw UnservedRoute(workload: context.plan.workload.name, route: route, served: prefixes)
+        }
         var table = RouteTable()
         let recorder = context.recorder
         for (prefix, entry) in entries {
             table.routes.append(.init(prefix: prefix) { head in HandlerSession(head: head, entry: entry, recorder: recorder) })
         }
         return table
+    }
+}
+
+/// A scenario's workload that the host's routes do not serve: bad input, named with the routes it does serve.
+package struct UnservedRoute: HostConfigurationError {
+    package var workload: String
+    package var route: String
+    package var served: [String]
+
+    package var description: String {
+        "workload `\(workload)` asks for the route \(route), which this host does not serve; it serves "
+            + (served.isEmpty ? "no routes (add them with Routes.add before Host.main)" : served.joined(separator: ", "))
+            + ": name one of them as the scenario's workload"
     }
 }
 

@@ -24,7 +24,7 @@ public enum Host {
     public static func main(_ routes: Routes, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
             let parsed = try HostChild.Arguments.parse(arguments)
-            try HostChild.serve(parsed, routes: { context in routes.table(context) })
+            try HostChild.serve(parsed, routes: { context in try routes.table(context) })
             exit(0)
         } catch {
             Terminal.write("\(CommandLine.arguments.first ?? "host"): \(error.description)\n")

@@ -32,8 +32,9 @@ public struct FixRanking: Sendable {
         }
         return order.compactMap { key in
             let members = groups[key]!
-            // Only where something was tried against the memory: an allocator, an arena limit, a trim.
-            guard members.count >= 2, members.contains(where: { isFix($0.summary) }) else { return nil }
+            // Only where something was tried against the memory: an allocator, an arena limit, a trim, a pool size.
+            let pools = Set(members.map { $0.summary.configuration?["executor"] ?? "" })
+            guard members.count >= 2, members.contains(where: { isFix($0.summary) }) || pools.count > 1 else { return nil }
             let c = members[0].summary.configuration ?? [:]
             var rows = members.map { run in
                 Row(config: run.summary.config, fix: fix(run.summary), steadyRSS: run.facts.steady,
@@ -63,4 +64,11 @@ public struct FixRanking: Sendable {
     }
 
     public var title: String { "Fixes ranked: \(workload) at concurrency \(concurrency)" }
+
+    /// The lowest steady RSS among the configurations that served at least nine tenths of the best requests/s of the
+    /// ranking: what to choose when throughput matters (the pool size, of a sweep over pool sizes).
+    public var bestKeepingThroughput: Row? {
+        guard let top = rows.map(\.throughput).max(), top > 0 else { return nil }
+        return rows.first { $0.throughput >= 0.9 * top }
+    }
 }

@@ -99,12 +99,19 @@ public enum MarkdownReport {
         return (outline, details + "\n</details>\n")
     }
 
-    /// A fix per row, lowest steady RSS first, with its rank by requests/s beside it.
+    /// The most rows of a ranking this report shows (a sweep over pool sizes can rank dozens); index.html has all.
+    static let rankingRows = 10
+
+    /// A fix per row, lowest steady RSS first, with its rank by requests/s beside it; past `rankingRows`, only the
+    /// fastest and the best that keeps the throughput are added.
     static func rankingTable(_ r: FixRanking) -> String {
         var m = "\n### \(r.title)\n\n| rank by steady RSS | configuration | allocator and settings | steady RSS | req/s | rank by req/s |\n|--:|---|---|--:|--:|--:|\n"
-        for row in r.rows {
+        let named = Set([r.bestKeepingThroughput?.config, r.rows.first { $0.throughputRank == 1 }?.config].compactMap { $0 })
+        let shown = r.rows.enumerated().filter { $0.offset < rankingRows || named.contains($0.element.config) }.map(\.element)
+        for row in shown {
             m += "| \(row.rssRank) | \(cell(row.config)) | \(cell(row.fix)) | \(Quantity.formatBytes(row.steadyRSS)) | \(Quantity.format(row.throughput)) | \(row.throughputRank) |\n"
         }
+        if shown.count < r.rows.count { m += "\n\(r.rows.count - shown.count) more configurations ranked in index.html.\n" }
         return m
     }
 

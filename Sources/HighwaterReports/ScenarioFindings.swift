@@ -92,14 +92,19 @@ public struct ScenarioFindings: Sendable {
     }
 
     /// The configuration with the lowest steady RSS of a ranking against the one with the highest: what it saves and
-    /// what it costs in requests/s, both from the same run; and when that costs more than a tenth of the throughput,
-    /// the lowest steady RSS among those that kept nine tenths of it.
+    /// what it costs in requests/s, both from the same run; and when that costs more than a tenth of the best
+    /// throughput, the lowest steady RSS among those that kept nine tenths of it.
     static func bestFixes(_ ranking: FixRanking) -> [Line] {
         guard let best = ranking.rows.first, let worst = ranking.rows.last, worst.steadyRSS > best.steadyRSS else { return [] }
         var lines = [fixLine("Best fix for \(ranking.workload) at concurrency \(ranking.concurrency)", best, against: worst)]
-        if worst.throughput > 0, best.throughput < 0.9 * worst.throughput,
-           let keeping = ranking.rows.first(where: { $0.throughput >= 0.9 * worst.throughput && $0.steadyRSS < worst.steadyRSS && $0.config != worst.config }) {
-            lines.append(fixLine("Best that keeps the throughput", keeping, against: worst))
+        if let keeping = ranking.bestKeepingThroughput, keeping.config != best.config {
+            if keeping.config != worst.config {
+                lines.append(fixLine("Best that keeps the throughput", keeping, against: worst))
+            } else {
+                // The fastest is also the largest: every saving of memory here costs more than a tenth of the throughput.
+                lines.append(Line(kind: .fix, configs: [keeping.config],
+                                  text: "Best that keeps the throughput: \(Diagnosis.quoted(keeping.config)) (\(keeping.fix)), steady RSS \(Quantity.formatBytes(keeping.steadyRSS)) at \(Quantity.format(keeping.throughput)) req/s: no other configuration kept nine tenths of its requests/s."))
+            }
         }
         return lines
     }

@@ -38,6 +38,9 @@ public struct ChildRun: Sendable {
         let plan = companions.plan
         try FileTree.writeAtomically(try RecordCoding.document(plan), to: planPath)
         let upload = plan.isUpload ? try UploadWorkload(plan: plan) : nil
+        // A scenario's own host instead of `highwater host`; the agent is still found beside Highwater.
+        var executable = self.executable
+        if let own = plan.host { executable = try await UserHost.executable(for: own) }
         let host = try HostedChild(plan: plan, planPath: planPath, directory: directory, executable: executable,
                                    extraArguments: storage.hostArguments, commandPrefix: storage.commandPrefix)
         let child = host.process
@@ -58,7 +61,7 @@ public struct ChildRun: Sendable {
                 throw error
             }
             let driver = LoadDriver(port: front, route: plan.route, load: plan.load, warmup: plan.warmup,
-                                    body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) })
+                                    body: upload.map { UploadLoad.body(load: plan.load, encoding: $0.encoding) } ?? HandlerLoad.body(plan: plan))
             let label = "\(plan.scenario)/\(plan.config)"
             let total = plan.load.requests
             let pid = child.pid
@@ -108,7 +111,13 @@ public struct ChildRun: Sendable {
             if !Interruption.requested {
                 _ = await watchdog?.finish()
                 let said = FileTree.tail(logPath, lines: 3).map { ": " + $0.split(separator: "\n").joined(separator: " | ") } ?? ""
-                throw HostedChild.NotListening(reason: "the hosted child \(childExit.map { "ended with \($0)" } ?? "ended") before it listened\(said)")
+                let how = childExit.map { "ended with \($0)" } ?? "ended"
+                if let own = plan.host {
+                    // Its name first: a program that is not a Highwater host exits at once or never publishes its port.
+                    let never = childExit == .signaled(SIGTERM) || childExit == .signaled(SIGKILL)
+                    throw HostedChild.NotListening(reason: "the host \(own.described) \(never ? "did not answer the plan within \(HostedChild.listenTimeoutNs / 1_000_000_000) s (stopped)" : how) before it listened\(said); a host is a program built on HighwaterHost's Host.main, started as `PROGRAM host --plan PLAN --out DIR`")
+                }
+                throw HostedChild.NotListening(reason: "the hosted child \(how) before it listened\(said)")
             }
         }
 
@@ -222,10 +231,13 @@ public struct HostedChild: Sendable {
         return environment
     }
 
+    /// How long a child may take to publish its port.
+    public static let listenTimeoutNs: UInt64 = 30_000_000_000
+
     /// The port the child publishes once it listens; nil if it ended, was interrupted or took over 30 s.
     /// Polls with `Task.sleep`, so no pool thread is held while a slow child starts.
     public func waitForPort() async -> Int? {
-        let deadline = MonotonicClock.nanoseconds() + 30_000_000_000
+        let deadline = MonotonicClock.nanoseconds() + Self.listenTimeoutNs
         while true {
             // The file first: a task the pool left unscheduled past the deadline still sees a child that started.
             if let text = try? FileTree.readText(directory + "/port"), let port = Int(text.filter(\.isNumber)) { return port }

@@ -27,7 +27,16 @@ final class VerdictWatch: Sendable {
         startedNs = MonotonicClock.nanoseconds()
     }
 
-    var stopped: Bool { state.withLock { $0.stopped != nil } }
+    /// Whether the load should stop: the verdict settled, or the cap came. The cap is read here too, not only between
+    /// checks: a check of a long, fast run can itself take seconds, and the cap must hold whatever it costs.
+    var stopped: Bool {
+        let elapsed = Double(MonotonicClock.nanoseconds() - startedNs) / 1e9
+        let cap = plan.load.maxSeconds ?? Self.defaultMaxSeconds
+        return state.withLock { s in
+            if s.stopped == nil, elapsed >= cap { s.stopped = "the cap" }
+            return s.stopped != nil
+        }
+    }
 
     /// A note for the summary: how the load ended and after how many checks.
     var note: String? {

@@ -84,6 +84,9 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public var repeats: Int?
     /// Which of those runs this is (1-based); nil when the configuration runs once.
     public var repetition: Int?
+    /// A host of the user's own to start instead of `highwater host`; its route is the workload's name. nil: the
+    /// built-in workloads.
+    public var host: HostProgram?
 
     public init(scenario: String, config: String, executor: Executor, workload: Workload,
                 environment: [String: String] = [:], load: Load, storage: Storage = .init(), warmup: Int = 1,
@@ -103,11 +106,14 @@ public struct RunPlan: Codable, Equatable, Sendable {
     public static let downloadWorkloads = ["download-chunked", "download-sendfile", "download-accel"]
     public static let downstreamWorkloads = ["downstream-shared", "downstream-per-request"]
 
-    public var isUpload: Bool { Self.uploadWorkloads.contains(workload.name) }
-    public var isDownload: Bool { Self.downloadWorkloads.contains(workload.name) }
-    public var isDownstream: Bool { Self.downstreamWorkloads.contains(workload.name) }
-    /// The route the load driver sends its requests to.
-    public var route: String { isUpload ? "/upload" : isDownload ? "/download" : isDownstream ? "/downstream" : "/work" }
+    public var isUpload: Bool { host == nil && Self.uploadWorkloads.contains(workload.name) }
+    public var isDownload: Bool { host == nil && Self.downloadWorkloads.contains(workload.name) }
+    public var isDownstream: Bool { host == nil && Self.downstreamWorkloads.contains(workload.name) }
+    /// The route the load driver sends its requests to: a user's host serves its workload's name as a path.
+    public var route: String {
+        if host != nil { return HostProgram.route(ofWorkload: workload.name) }
+        return isUpload ? "/upload" : isDownload ? "/download" : isDownstream ? "/downstream" : "/work"
+    }
 }
 
 /// How a host runs its handlers: the pools real servers run request handlers on. Listed here once: scenarios

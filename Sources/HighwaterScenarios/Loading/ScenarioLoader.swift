@@ -10,9 +10,11 @@ public struct ScenarioLoader: Sendable {
     public init(cores: Int) { self.cores = max(1, cores) }
 
     static let topLevelKeys = ["name", "description", "executor", "workload", "environment", "load", "storage",
-                               "verdict", "sample_interval", "time_limit", "repeat", "target", "sweep", "variants", "expect"]
+                               "verdict", "sample_interval", "time_limit", "repeat", "host", "target", "sweep", "variants", "expect"]
     /// Keys that hold a mapping of settings, not a value.
-    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict", "target", "target.parameters"]
+    static let groups = ["executor", "workload", "workload.options", "environment", "load", "storage", "verdict", "host", "target", "target.parameters"]
+    /// Set while compiling a scenario that names a host of its own: its workloads are that host's routes, any name.
+    var hostsOwnRoutes = false
 
     /// The scenario files of a directory (`*.yaml`, `*.yml`), sorted.
     public static func scenarioFiles(in directory: String) throws -> [String] {
@@ -59,9 +61,26 @@ public struct ScenarioLoader: Sendable {
 
     public func load(text: String, file: String) throws(ScenarioLoadError) -> Scenario {
         var sink = DiagnosticSink(file: file, text: text)
-        let scenario = compile(text: text, sink: &sink)
+        var loader = self
+        loader.hostsOwnRoutes = Self.namesOwnHost(text)
+        let scenario = loader.compile(text: text, sink: &sink)
         if let scenario, sink.diagnostics.isEmpty { return scenario }
         throw ScenarioLoadError(sink.sorted)
+    }
+
+    /// Whether the file names a host of its own (`host:` at the top, in a variant or a sweep), read before its values
+    /// are checked: a workload's name is then a route of that host, not one of Highwater's workloads.
+    static func namesOwnHost(_ text: String) -> Bool {
+        var probe = DiagnosticSink(file: "", text: text)
+        guard case .map(let entries, _)? = ConfigNode.parse(text, sink: &probe) else { return false }
+        func names(_ node: ConfigNode) -> Bool {
+            switch node {
+            case .map(let inner, _): return inner.contains { $0.key == "host" || $0.key.hasPrefix("host.") || names($0.value) }
+            case .list(let items, _): return items.contains(where: names)
+            case .scalar: return false
+            }
+        }
+        return entries.contains { $0.key == "host" || (["variants", "sweep"].contains($0.key) && names($0.value)) }
     }
 
     private func compile(text: String, sink: inout DiagnosticSink) -> Scenario? {
@@ -134,7 +153,7 @@ public struct ScenarioLoader: Sendable {
             return Scenario(name: name, description: description, file: sink.file, plans: [], quickRequests: [],
                             expectations: expectations, external: external)
         }
-        let builder = PlanBuilder(scenario: name, cores: cores)
+        let builder = PlanBuilder(scenario: name, cores: cores, directory: FileTree.directory(of: sink.file))
         var plans: [RunPlan] = []
         var quick: [Int] = []
         for (point, label) in zip(points, labels) where !Interruption.requested {
@@ -172,6 +191,9 @@ public struct ScenarioLoader: Sendable {
 
     /// The field for a path, or a diagnostic: unknown key with a suggestion, or a group given a value.
     private func field(at path: String, keyLocation: SourceLocation, node: ConfigNode, sink: inout DiagnosticSink) -> ScenarioField? {
+        if hostsOwnRoutes, path == "workload.name" {
+            return ScenarioField(path: path, kind: .text, summary: "a route of the scenario's own host")
+        }
         if let field = ScenarioField.lookup(path) { return field }
         if Self.groups.contains(path) {
             let example = path == "executor" ? "executor: {kind: eager, size: 40}" : path == "workload" ? "workload: {name: alloc-churn}"

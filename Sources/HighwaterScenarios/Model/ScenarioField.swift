@@ -58,6 +58,9 @@ public struct ScenarioField: Sendable {
         .init(path: "sample_interval", kind: .duration, summary: "how often the sampler reads the child"),
         .init(path: "time_limit", kind: .duration, summary: "the longest one run may take; past it the child is stopped"),
         .init(path: "repeat", kind: .integer(min: 1), summary: "runs of each configuration, interleaved A B A B (default 1, at most 20)"),
+        .init(path: "host.command", kind: .text, summary: "a host of your own (built on HighwaterHost's Host.main) to run the configurations under; relative to the scenario file"),
+        .init(path: "host.package", kind: .text, summary: "a Swift package whose `host.product` Highwater builds (swift build -c release) and runs as the host; relative to the scenario file"),
+        .init(path: "host.product", kind: .text, summary: "the executable product of `host.package`"),
         .init(path: "target.command", kind: .words, summary: "an external server's command (any language), started for each configuration and stopped after it"),
         .init(path: "target.parameters.*", kind: .text, summary: "a value for `{NAME}` in the command, environment, ready URL and load; a number may be written with `cores`"),
         .init(path: "target.ready", kind: .text, summary: "ready when a GET to this loopback URL answers (default: the first phase's server answering GET /)"),
@@ -70,7 +73,7 @@ public struct ScenarioField: Sendable {
     ]
 
     /// The settings of a server Highwater hosts, which an external target (`target:`) does not take.
-    static let hostedOnlyPrefixes = ["executor.", "workload.", "load.", "storage.", "verdict.", "repeat"]
+    static let hostedOnlyPrefixes = ["executor.", "workload.", "load.", "storage.", "verdict.", "repeat", "host."]
 
     /// The parts a load phase written as a mapping may have, and the `record --load` key each becomes.
     public static let loadPhaseKeys: [(name: String, specKey: String?)] = [

@@ -1,4 +1,5 @@
 import HighwaterRecords
+import HighwaterSystem
 
 /// One swept setting: every value it takes.
 struct SweepAxis: Sendable {
@@ -97,7 +98,8 @@ enum Sweep {
         if case .unset = s.value { return nil }
         switch s.path {
         case "environment.MALLOC_ARENA_MAX": return "arena" + v
-        case "workload.name": return v
+        // A route of the user's host (`/resize`) is named without its slash.
+        case "workload.name": return String(v.drop { $0 == "/" })
         case "load.payload": return v
         case "load.concurrency": return "c" + (CountExpression(s.written)?.label ?? v)
         case "load.requests": return "n" + v
@@ -128,6 +130,8 @@ extension String {
 struct PlanBuilder {
     var scenario: String
     var cores: Int
+    /// The scenario file's directory: a host's command or package is written relative to it.
+    var directory: String = "."
 
     func build(_ settings: [String: Setting], config: String, sink: inout DiagnosticSink) -> (RunPlan, quick: Int)? {
         let before = sink.diagnostics.count
@@ -154,9 +158,19 @@ struct PlanBuilder {
             sink.error("missing `executor.kind`", at: nil, hint: "add `executor: {kind: eager, size: 40}`; kinds: " + RunPlan.executorKinds.joined(separator: ", "))
             return nil
         }
+        let host = hostProgram(settings, sink: &sink)
         guard let workloadName = value("workload.name") else {
-            sink.error("missing `workload.name`", at: nil, hint: "add `workload: {name: alloc-churn}`; workloads: " + RunPlan.workloads.joined(separator: ", "))
+            sink.error("missing `workload.name`", at: nil, hint: host != nil ? "add `workload: {name: ROUTE}`, a route your host serves"
+                : "add `workload: {name: alloc-churn}`; workloads: " + RunPlan.workloads.joined(separator: ", "))
             return nil
+        }
+        if host == nil, case .failure(let p) = ScenarioField.check(workloadName, kind: .choice(RunPlan.workloads), path: "workload.name") {
+            // Reachable when another configuration of the file names a host of its own and this one does not.
+            sink.error(p.message, at: settings["workload.name"]?.location, hint: p.hint)
+        }
+        if host != nil, let option = settings.first(where: { $0.key.hasPrefix("workload.options.") }) {
+            sink.error("a host of your own takes no workload options (`\(option.key)`)", at: option.value.location,
+                       hint: "your handlers read their own configuration; remove it, or set it in the host's `environment`")
         }
         guard let requestsText = value("load.requests"), let requests = Int(requestsText) else {
             sink.error("missing `load.requests`", at: nil, hint: "add `load: {requests: 2000, concurrency: 1}`")
@@ -165,7 +179,7 @@ struct PlanBuilder {
 
         var options: [String: String] = [:]
         let known = ScenarioField.workloadOptions[workloadName] ?? []
-        for (path, setting) in settings where path.hasPrefix("workload.options.") {
+        for (path, setting) in settings where host == nil && path.hasPrefix("workload.options.") {
             let name = String(path.dropFirst("workload.options.".count))
             guard known.contains(where: { $0.name == name }) else {
                 let near = ScenarioDiagnostic.suggestion(for: name, among: known.map(\.name)).map { "did you mean `\($0)`? " } ?? ""
@@ -192,7 +206,7 @@ struct PlanBuilder {
         case .list(let l)?: payload = l.compactMap(Quantity.bytes)
         default: break
         }
-        if workloadName.hasPrefix("upload"), payload.isEmpty {
+        if host == nil, workloadName.hasPrefix("upload"), payload.isEmpty {
             sink.error("workload `\(workloadName)` needs `load.payload`", at: settings["workload.name"]?.location,
                        hint: "give the upload size, e.g. `load: {payload: 10 MB}`, or sweep it")
         }
@@ -227,6 +241,7 @@ struct PlanBuilder {
             sampleIntervalNs: value("sample_interval").flatMap(Quantity.nanoseconds) ?? 10_000_000,
             timeLimitNs: value("time_limit").flatMap(Quantity.nanoseconds))
         if repeats > 1 { plan.repeats = repeats }
+        plan.host = host
         var minimums = GrowthMinimums()
         if let v = value("verdict.min_requests").flatMap({ Int($0) }) { minimums.requests = v }
         if let v = value("verdict.min_samples").flatMap({ Int($0) }) { minimums.samples = v }
@@ -235,5 +250,39 @@ struct PlanBuilder {
         var planned = plan
         if minimums != GrowthMinimums() { planned.minimums = minimums }
         return (planned, quick)
+    }
+}
+
+extension PlanBuilder {
+    /// The host of the user's own a configuration names, its paths made absolute against the scenario's directory;
+    /// nil for Highwater's built-in host, or with a diagnostic when it is named half or twice.
+    func hostProgram(_ settings: [String: Setting], sink: inout DiagnosticSink) -> HostProgram? {
+        func value(_ path: String) -> (String, SourceLocation)? {
+            guard let s = settings[path], case .value(let v) = s.value else { return nil }
+            return (v, s.location)
+        }
+        let (command, package, product) = (value("host.command"), value("host.package"), value("host.product"))
+        switch (command, package, product) {
+        case (nil, nil, nil):
+            return nil
+        case (let c?, nil, nil):
+            return HostProgram(command: absolute(c.0))
+        case (nil, let d?, let p?):
+            return HostProgram(package: absolute(d.0), product: p.0)
+        case (let c?, _, _):
+            sink.error("`host.command` and `host.package` both set", at: c.1,
+                       hint: "a host is either a built executable (`host: {command: PATH}`) or a package to build (`host: {package: DIR, product: NAME}`)")
+        case (nil, let d?, nil):
+            sink.error("`host.package` needs `host.product`", at: d.1, hint: "name the executable product to build: `host: {package: \(d.0), product: NAME}`")
+        case (nil, nil, let p?):
+            sink.error("`host.product` needs `host.package`", at: p.1, hint: "name the package directory: `host: {package: DIR, product: \(p.0)}`")
+        }
+        return nil
+    }
+
+    private func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let joined = directory == "." ? path : directory + "/" + path
+        return joined.hasPrefix("/") ? joined : FileTree.currentDirectory + "/" + joined
     }
 }

@@ -129,6 +129,12 @@ public enum FileTree {
         return names.sorted().map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
     }
 
+    /// The working directory, to make a relative path absolute before a child starts elsewhere; `.` if unreadable.
+    public static var currentDirectory: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
+    }
+
     /// The directory part of a path, as the path gives it: `.` for a bare name, `/` for a file at the root.
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -144,7 +144,10 @@ struct ScenarioSchemaTests {
         #expect(schema.definition("filter")?["properties"]?["config"] != nil)
 
         #expect(schema.definition("executorKind")?["enum"]?.array.compactMap(\.string) == RunPlan.executorKinds)
-        #expect(schema.definition("workloadName")?["enum"]?.array.compactMap(\.string) == RunPlan.workloads)
+        // The built-in workloads, or (with `host:`) a route of the scenario's own host written as its path.
+        let workloadChoices = schema.definition("workloadName")?["anyOf"]?.array
+        #expect(workloadChoices?.first?["enum"]?.array.compactMap(\.string) == RunPlan.workloads)
+        #expect(workloadChoices?.last?["pattern"]?.string == "^/[A-Za-z0-9_./-]*$")
         #expect(Set(schema.definition("workloadOptions")!["properties"]!.object.keys) == Set(ScenarioField.anyWorkloadOption.keys))
 
         let pattern = try #require(schema.definition("assertion")?["pattern"]?.string)
