@@ -283,6 +283,13 @@ int hw_allocator_stats(hw_allocator_stats_t *out) {
             memset(out, 0, sizeof(*out));
             return HW_ALLOCATOR_NONE;
         }
+        // gperftools derives current_allocated_bytes by subtracting its caches from the heap, read without one lock:
+        // while other threads allocate the difference can wrap below zero (seen: 2^64 - 269712). Such a reading
+        // is torn, not a figure; the caller keeps its last good one.
+        if (out->allocated > heap) {
+            memset(out, 0, sizeof(*out));
+            return HW_ALLOCATOR_NONE;
+        }
         hw_tc_size("tcmalloc.pageheap_unmapped_bytes", &out->retained);
         hw_tc_size("tcmalloc.pageheap_free_bytes", &out->free);
         out->resident = heap > out->retained ? heap - out->retained : 0;

@@ -12,19 +12,20 @@ public enum CSVExport {
         // glibc's heap figures mean nothing under another allocator: empty cells, not 0, unless the allocator counted
         // its own (jemalloc's and tcmalloc's statistics: the verdict names their source).
         let heapKnown = (run.summary.allocator ?? "glibc") == "glibc" || run.summary.growth.evidence?.heap_source != nil
+        // Clamped, never trapping: a figure past Int64 (a torn allocator reading, a forged line) must not end the report.
         for k in 0..<r.count {
             appendInt(&out, Int64(k)); out.append(44)
-            appendInt(&out, Int64(r.index[k])); out.append(44)
-            appendInt(&out, Int64(r.tid[k])); out.append(44)
+            appendInt(&out, Int64(clamping: r.index[k])); out.append(44)
+            appendInt(&out, Int64(clamping: r.tid[k])); out.append(44)
             appendMicros(&out, Int64(bitPattern: r.startNs[k] &- t0) / 1000); out.append(44)
             appendMicros(&out, Int64(bitPattern: r.endNs[k] &- r.startNs[k]) / 1000); out.append(44)
-            appendInt(&out, Int64(r.status[k])); out.append(44)
-            appendInt(&out, Int64(r.rssBefore[k])); out.append(44)
-            appendInt(&out, Int64(r.rssAfter[k])); out.append(44)
+            appendInt(&out, Int64(clamping: r.status[k])); out.append(44)
+            appendInt(&out, Int64(clamping: r.rssBefore[k])); out.append(44)
+            appendInt(&out, Int64(clamping: r.rssAfter[k])); out.append(44)
             appendInt(&out, Int64(bitPattern: r.rssAfter[k] &- r.rssBefore[k])); out.append(44)
             if heapKnown {
-                appendInt(&out, Int64(r.heapBefore[k])); out.append(44)
-                appendInt(&out, Int64(r.heapAfter[k])); out.append(44)
+                appendInt(&out, Int64(clamping: r.heapBefore[k])); out.append(44)
+                appendInt(&out, Int64(clamping: r.heapAfter[k])); out.append(44)
                 appendInt(&out, Int64(bitPattern: r.heapAfter[k] &- r.heapBefore[k])); out.append(44)
             } else {
                 out.append(contentsOf: [44, 44, 44])

@@ -72,7 +72,8 @@ public enum AllocatorProbe {
         let now = MonotonicClock.nanoseconds()
         return recentFigures.withLock { cached in
             if let c = cached, now &- c.at < allocatorRefreshNs { return c.figures }
-            let figures = allocatorFigures()
+            // A reading that fails (a torn tcmalloc one) keeps the last good figures rather than dropping to none.
+            let figures = allocatorFigures() ?? cached?.figures
             cached = (now, figures)
             return figures
         }

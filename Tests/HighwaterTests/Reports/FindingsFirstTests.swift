@@ -54,6 +54,20 @@ struct FindingsFirstTests {
         }
     }
 
+    @Test("a request figure past Int64 (a torn tcmalloc reading: 2^64 - 269712) is written clamped; the report does not trap")
+    func figurePastInt64() throws {
+        let (dir, summary) = try ReportTests.makeResults(requests: 50)
+        defer { TestSupport.removeTree(dir) }
+        let run = try #require(summary.runs.first)
+        let path = "\(dir)/\(run.scenario)/\(run.run_id)/requests.jsonl"
+        var lines = try FileTree.readText(path).split(separator: "\n").map(String.init)
+        lines[1] = lines[1].replacing(/"heap_in_use_before":\d+/, with: "\"heap_in_use_before\":18446744073709281904")
+        try FileTree.writeAtomically(lines.joined(separator: "\n") + "\n", to: path)
+        _ = try ReportWriter.write(resultsDirectory: dir)
+        let csv = try FileTree.readText("\(dir)/\(run.scenario)/\(run.run_id)/requests.csv")
+        #expect(csv.contains(",\(Int64.max),"), "\(csv.prefix(400))")
+    }
+
     @Test("a failed request is in the badge; a signal Highwater sent to stop a target is not a crash")
     func badges() throws {
         var requests = RequestColumns()
