@@ -17,8 +17,9 @@ public struct WatchedProcess: Sendable, Equatable {
     public init(pid: Int32) {
         self.pid = pid
         command = ProcessTree.name(of: pid)
-        arenaLimit = ProcessEnviron.arenaLimit(pid: pid).limit
+        // One read of the environment serves the arena cap and the agent's files alike.
         let environment = (try? ProcessEnviron.read(pid: pid)) ?? [:]
+        arenaLimit = AllocatorProbe.arenaLimit(environment: environment, onlineCPUs: SystemFacts.onlineCPUs).limit
         agentLiveDirectory = environment[AgentLiveHeap.variable].flatMap { $0.isEmpty ? nil : $0 }
         agentEvents = environment["HIGHWATER_AGENT_OUT"].flatMap { $0.isEmpty ? nil : $0 }
     }
