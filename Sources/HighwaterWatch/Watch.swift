@@ -87,8 +87,7 @@ public final class Watch {
             throw WatchError.couldNotRun("cannot listen on \(configuration.listen): \(error)")
         }
         defer {
-            for (_, w) in watched { w.sampler.stop(); w.metrics.unregister() }
-            watched.removeAll()
+            for pid in Array(watched.keys) { forget(pid) }
             server.close()
             if let child { _ = child.stop(graceNs: 2_000_000_000) }
             if let agentLiveDirectory { FileTree.removeTree(agentLiveDirectory) }
@@ -127,10 +126,7 @@ public final class Watch {
     /// Drops the targets that ended, and adds the ones that appeared.
     private func refreshTargets() {
         for (pid, w) in watched where !w.sampler.isRunning {
-            w.sampler.stop()
-            w.metrics.unregister()
-            heapProfiles.remove(pid)
-            watched[pid] = nil
+            forget(pid)
             // Kept for --pid only: a --match watch would keep every PID it ever saw.
             if case .pids = configuration.targets { ended.insert(pid) }
             Terminal.write("watch: PID \(pid) (\(w.metrics.target.command)) ended; its series are gone until it returns\n")
@@ -138,10 +134,7 @@ public final class Watch {
         // A process that exec'd another program (a command just started, a server re-exec'ing itself) is that
         // program now: its series start again under its new command label.
         for (pid, w) in watched where ProcessTree.name(of: pid) != w.metrics.target.command {
-            w.sampler.stop()
-            w.metrics.unregister()
-            heapProfiles.remove(pid)
-            watched[pid] = nil
+            forget(pid)
         }
         let wanted: [Int32]
         switch configuration.targets {
@@ -152,6 +145,14 @@ public final class Watch {
         for pid in wanted where watched[pid] == nil && Syscall.processExists(pid) {
             add(WatchedProcess(pid: pid))
         }
+    }
+
+    /// Stops sampling `pid` and takes its series and heap profile away.
+    private func forget(_ pid: Int32) {
+        guard let w = watched.removeValue(forKey: pid) else { return }
+        w.sampler.stop()
+        w.metrics.unregister()
+        heapProfiles.remove(pid)
     }
 
     private func add(_ process: WatchedProcess) {
