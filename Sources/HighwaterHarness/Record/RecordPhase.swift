@@ -121,7 +121,10 @@ struct RecordPhase: Sendable {
             summary.records_lost = lost
             summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
         }
-        if let write = try? RecordCoding.document(summary) { try? FileTree.writeAtomically(write, to: directory + "/summary.json") }
+        // As a hosted run's: a summary that cannot be written is a failure (exit 3), not a phase quietly missing.
+        do { try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json") } catch {
+            throw .couldNotRun("cannot write \(directory)/summary.json: \(error)")
+        }
         return summary
     }
 
