@@ -7,38 +7,38 @@ import HighwaterSystem
 /// What sampling another process costs, beside the two references that matter to a user: psrecord (PyPI),
 /// which people use for the same job, and a bare thread that only wakes at the same rate, the floor any
 /// sampler pays on this machine. All three run at once on the same target, so a busy machine bends them alike.
-public enum ExternalSamplerBenchmark {
+package enum ExternalSamplerBenchmark {
     /// One contender at one interval.
-    public struct Share: Sendable {
-        public var name: String
+    package struct Share: Sendable {
+        package var name: String
         /// CPU time over wall time, as a fraction of one core.
-        public var cpuShare: Double
+        package var cpuShare: Double
         /// Samples taken within one interval of their deadline, over the samples the interval asks for.
-        public var onTime: Double
-        public var samples: Int
-        public var expected: Int
+        package var onTime: Double
+        package var samples: Int
+        package var expected: Int
     }
 
-    public struct Round: Sendable {
-        public var intervalNs: UInt64
-        public var contenders: [Share]
+    package struct Round: Sendable {
+        package var intervalNs: UInt64
+        package var contenders: [Share]
         /// Why psrecord is not among the contenders, when it is not.
-        public var psrecordNote: String?
+        package var psrecordNote: String?
     }
 
     /// The cost of one `ProcessProbe.sample` against a target with `threads` threads, taken 1 ms apart as the
     /// sampler at 1 ms takes them (stat read once per 10 ms tick), and of the stat read alone (which a 10 ms
     /// sampler makes every sample, and which the kernel makes by walking every thread).
-    public struct PerThreads: Sendable {
-        public var threads: Int
-        public var medianNs: Double
-        public var p99Ns: Double
-        public var statMedianNs: Double
+    package struct PerThreads: Sendable {
+        package var threads: Int
+        package var medianNs: Double
+        package var p99Ns: Double
+        package var statMedianNs: Double
     }
 
     /// A python3 child with `threads` threads in all (the main one included) that has touched `bytes`, idle;
     /// `arguments` go on its command line (a token for `watch --match`).
-    public static func startTarget(python: String, threads: Int, bytes: Int, arguments: [String] = []) throws -> ChildProcess {
+    package static func startTarget(python: String, threads: Int, bytes: Int, arguments: [String] = []) throws -> ChildProcess {
         let script = """
             import threading, time
             b = bytearray(\(bytes))
@@ -57,7 +57,7 @@ public enum ExternalSamplerBenchmark {
     }
 
     /// Runs Highwater's sampler, psrecord and a bare timer side by side on `pid` for `seconds` at each interval.
-    public static func compare(pid: Int32, intervalsNs: [UInt64], seconds: Double, psrecordPython: String?,
+    package static func compare(pid: Int32, intervalsNs: [UInt64], seconds: Double, psrecordPython: String?,
                                scratch: String) throws -> [Round] {
         try intervalsNs.map { interval in
             let path = scratch + "/bench-external-samples.jsonl"
@@ -94,7 +94,7 @@ public enum ExternalSamplerBenchmark {
     }
 
     /// One sample's cost against targets with each thread count; the target is started and stopped here.
-    public static func perThreads(python: String, counts: [Int], iterations: Int) throws -> [PerThreads] {
+    package static func perThreads(python: String, counts: [Int], iterations: Int) throws -> [PerThreads] {
         try counts.map { n in
             let child = try startTarget(python: python, threads: n, bytes: 8 << 20)
             defer { child.terminate(grace: 200_000_000) }
@@ -118,7 +118,7 @@ public enum ExternalSamplerBenchmark {
     }
 
     /// The venv python that has `tool` (psrecord, uvicorn) installed, looked for in `.venv/` above the running executable.
-    public static func venvPython(with tool: String) -> String? {
+    package static func venvPython(with tool: String) -> String? {
         var dir = Executable.current
         for _ in 0..<6 {
             guard let slash = dir.lastIndex(of: "/") else { break }

@@ -9,21 +9,21 @@ import HighwaterWorkloads
 
 /// Throughput of the host on a trivial handler with per-request recording on and off, in
 /// alternating rounds of one run, and wrk against the same host for scale.
-public enum HostBenchmark {
-    public struct Result: Sendable {
-        public var recordedRps: [Double]
-        public var unrecordedRps: [Double]
-        public var wrkRps: Double?
-        public var wrkNote: String
+package enum HostBenchmark {
+    package struct Result: Sendable {
+        package var recordedRps: [Double]
+        package var unrecordedRps: [Double]
+        package var wrkRps: Double?
+        package var wrkNote: String
         /// Median with recording over median without.
-        public var ratio: Double {
+        package var ratio: Double {
             let on = recordedRps.sorted(), off = unrecordedRps.sorted()
             guard !on.isEmpty, !off.isEmpty else { return 0 }
             return on[on.count / 2] / off[off.count / 2]
         }
     }
 
-    public static func run(executable: String, scratch: String, requests: Int = 20_000, concurrency: Int = 16,
+    package static func run(executable: String, scratch: String, requests: Int = 20_000, concurrency: Int = 16,
                            rounds: Int = 3, wrkSeconds: Int = 5) async throws -> Result {
         let plan = RunPlan(scenario: "bench", config: "trivial", executor: .init(kind: "fixed", size: 2),
                            workload: .init(name: "cpu", options: ["duration": "0ns"]),

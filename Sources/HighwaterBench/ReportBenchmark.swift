@@ -5,16 +5,16 @@ import HighwaterSystem
 
 /// How long the report takes for a big run, and how big the page is: issue 6 asks for a
 /// 1,000,000-request run rendered in under 10 s into under 5 MiB.
-public enum ReportBenchmark {
-    public struct Result: Sendable, CustomStringConvertible {
-        public var requests: Int
-        public var generateSeconds: Double
-        public var renderSeconds: Double
-        public var htmlBytes: Int
-        public var markdownBytes: Int
-        public var requestsFileBytes: Int
+package enum ReportBenchmark {
+    package struct Result: Sendable, CustomStringConvertible {
+        package var requests: Int
+        package var generateSeconds: Double
+        package var renderSeconds: Double
+        package var htmlBytes: Int
+        package var markdownBytes: Int
+        package var requestsFileBytes: Int
 
-        public var description: String {
+        package var description: String {
             "report of \(requests) requests (requests.jsonl \(Quantity.formatBytes(requestsFileBytes))): rendered in "
                 + "\(Quantity.format(renderSeconds)) s, index.html \(Quantity.formatBytes(htmlBytes)), report.md \(Quantity.formatBytes(markdownBytes)) "
                 + "(synthetic data written in \(Quantity.format(generateSeconds)) s)"
@@ -23,7 +23,7 @@ public enum ReportBenchmark {
 
     /// Writes a synthetic results directory with one run of `requests` requests (a lazy pool filling up)
     /// into `directory`, then renders every report of it and times that.
-    public static func run(requests: Int, directory: String) throws -> Result {
+    package static func run(requests: Int, directory: String) throws -> Result {
         let clock = ContinuousClock()
         let generateStart = clock.now
         try SyntheticResults.write(directory: directory, runs: [

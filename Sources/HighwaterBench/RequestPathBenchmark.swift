@@ -10,22 +10,22 @@ import HighwaterHost
 /// every request, timed in this process first with one arena (the best case), then after a pool of threads has
 /// left its arenas fragmented, as a thread pool of a real server does. A reading whose cost grows with the arenas
 /// disturbs exactly the runs Highwater exists to explain.
-public enum RequestPathBenchmark {
-    public struct Stage: Sendable {
-        public var label: String
-        public var arenas: Int?
+package enum RequestPathBenchmark {
+    package struct Stage: Sendable {
+        package var label: String
+        package var arenas: Int?
         /// Median and 99th percentile of one start + finish pair, in nanoseconds.
-        public var medianNs: Double
-        public var p99Ns: Double
+        package var medianNs: Double
+        package var p99Ns: Double
         /// The sampler thread's CPU time per timeline record of this process (statm, stat, fds, the heap and
         /// the arena count as the sampler reads them), sampling at 1 kHz.
-        public var sampleCPUNs: Double
+        package var sampleCPUNs: Double
     }
 
     /// - Parameters:
     ///   - threads: the pool whose arenas are fragmented (each thread gets its own arena up to glibc's limit).
     ///   - blocks: small blocks each thread allocates, freeing every other one so the free lists stay long.
-    public static func run(iterations: Int = 5_000, threads: Int = 40, blocks: Int = 20_000, scratch: String) throws -> [Stage] {
+    package static func run(iterations: Int = 5_000, threads: Int = 40, blocks: Int = 20_000, scratch: String) throws -> [Stage] {
         let path = scratch + "/request-path.jsonl"
         Syscall.unlinkIfPresent(path)
         defer { Syscall.unlinkIfPresent(path) }

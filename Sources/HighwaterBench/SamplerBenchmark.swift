@@ -5,24 +5,24 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// Measures what sampling costs: one sample's reads, and the sampler thread's CPU share.
-public enum SamplerBenchmark {
-    public struct Result: Sendable {
+package enum SamplerBenchmark {
+    package struct Result: Sendable {
         /// Median nanoseconds for statm + status + task count of this process.
-        public var minimalSampleNs: Double
+        package var minimalSampleNs: Double
         /// Median nanoseconds for a full timeline record as the sampler takes it at 10 ms: statm, stat, the fd
         /// count, mallinfo2 and malloc_info's arena count.
-        public var fullSampleNs: Double
+        package var fullSampleNs: Double
         /// CPU time of the whole process over wall time while sampling at `rateHz`.
-        public var cpuShare: Double
-        public var rateHz: Double
+        package var cpuShare: Double
+        package var rateHz: Double
         /// The same share for a thread that only wakes at `rateHz` and does nothing: the floor
         /// any sampler at that rate pays on this machine (timer wake-ups, context switches).
-        public var wakeupFloorShare: Double
-        public var samplesTaken: Int
-        public var lateSamples: Int
+        package var wakeupFloorShare: Double
+        package var samplesTaken: Int
+        package var lateSamples: Int
     }
 
-    public static func run(iterations: Int = 20_000, rateHz: Double = 1000, seconds: Double = 5,
+    package static func run(iterations: Int = 20_000, rateHz: Double = 1000, seconds: Double = 5,
                            scratch: String) throws -> Result {
         let statm = ProcFile("/proc/self/statm")
         let status = ProcFile("/proc/self/status")

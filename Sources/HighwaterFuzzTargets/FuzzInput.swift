@@ -1,8 +1,8 @@
 @preconcurrency import Glibc
 
 /// Reads a corpus file whole: inputs are small, and a seed that cannot be read is an error, not an empty input.
-public enum FuzzInput {
-    public static func read(_ path: String) -> [UInt8]? {
+package enum FuzzInput {
+    package static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

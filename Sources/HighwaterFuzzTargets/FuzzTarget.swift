@@ -9,14 +9,14 @@ import NIOCore
 /// One parser of untrusted input, driven with arbitrary bytes: by libFuzzer in `highwater-fuzz`, and by the
 /// test suite over the committed seeds and the inputs that once crashed it (`fuzz/<name>/`).
 /// A target must return for every input: any trap, hang or unbounded allocation is a bug in the parser.
-public struct FuzzTarget: Sendable {
-    public var name: String
-    public var summary: String
-    public var run: @Sendable (UnsafeBufferPointer<UInt8>) -> Void
+package struct FuzzTarget: Sendable {
+    package var name: String
+    package var summary: String
+    package var run: @Sendable (UnsafeBufferPointer<UInt8>) -> Void
 
-    public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
+    package static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 
-    public static let all: [FuzzTarget] = [
+    package static let all: [FuzzTarget] = [
         .init(name: "scenario", summary: "ScenarioLoader over a scenario file's text") { bytes in
             _ = try? ScenarioLoader(cores: 2).load(text: text(bytes), file: "fuzz.yaml")
         },
@@ -60,7 +60,7 @@ public struct FuzzTarget: Sendable {
 
     /// Removes the multipart target's scratch directory (and any a killed fuzzer left); the test suite and the
     /// fuzzer call it when done, so neither leaves /dev/shm/highwater-fuzz-* behind.
-    public static func removeScratch() {
+    package static func removeScratch() {
         (UploadFuzzing.scratch(own: true) + UploadFuzzing.scratch(own: false)).forEach(FileTree.removeTree)
     }
 }

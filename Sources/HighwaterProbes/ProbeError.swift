@@ -2,8 +2,8 @@
 import HighwaterSystem
 
 /// A failed reading: which call, on which path, and the errno behind it.
-public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
-    public enum Code: Sendable, Equatable {
+package struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
+    package enum Code: Sendable, Equatable {
         /// A system call failed; its errno says why.
         case system(SystemError)
         /// The file was read but its text is not what the kernel writes.
@@ -17,16 +17,16 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
         case unavailable(String)
     }
 
-    public var code: Code
-    public var path: String
+    package var code: Code
+    package var path: String
 
-    public init(_ code: Code, path: String) {
+    package init(_ code: Code, path: String) {
         self.code = code
         self.path = path
     }
 
     /// A failed call as a probe sees it: ESRCH, and ENOENT under /proc/PID, mean the process has exited.
-    public init(_ error: SystemError) {
+    package init(_ error: SystemError) {
         let path = error.path
         if error.errno == ESRCH || (error.errno == ENOENT && path.hasPrefix("/proc/") && !path.hasPrefix("/proc/self")) {
             self.init(.noSuchProcess, path: path)
@@ -35,19 +35,19 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    public static func system(_ call: String, path: String, errno: Int32 = Glibc.errno) -> ProbeError {
+    package static func system(_ call: String, path: String, errno: Int32 = Glibc.errno) -> ProbeError {
         ProbeError(SystemError(call, path: path, errno: errno))
     }
 
     /// "exited (status N)" or "killed by signal N", as a shell would put the wait status.
-    public static func describeExit(_ status: Int32?) -> String {
+    package static func describeExit(_ status: Int32?) -> String {
         guard let status else { return "exited" }
         let signal = status & 0x7f
         if signal == 0 { return "exited (status \((status >> 8) & 0xff))" }
         return "killed by signal \(signal)"
     }
 
-    public var description: String {
+    package var description: String {
         switch code {
         case .system(let error):
             return error.description

@@ -2,25 +2,25 @@ import HighwaterRecords
 
 /// Pass or fail by size: a row per workload, a marker per run at its file size, and vertical lines at the
 /// predicted boundary, so where the spooled upload starts failing is read against where it should.
-public struct BoundaryChart: Sendable {
-    public struct Row: Sendable {
-        public var label: String
-        public var points: [(x: Double, passed: Bool, title: String)]
-        public init(label: String, points: [(x: Double, passed: Bool, title: String)]) { self.label = label; self.points = points }
+package struct BoundaryChart: Sendable {
+    package struct Row: Sendable {
+        package var label: String
+        package var points: [(x: Double, passed: Bool, title: String)]
+        package init(label: String, points: [(x: Double, passed: Bool, title: String)]) { self.label = label; self.points = points }
     }
 
-    public var title: String
-    public var x: ChartAxis
-    public var rows: [Row]
-    public var markers: [ChartMarker]
-    public var width = 900.0
+    package var title: String
+    package var x: ChartAxis
+    package var rows: [Row]
+    package var markers: [ChartMarker]
+    package var width = 900.0
     static let passColor = "#2e7d32", failColor = "#c62828"
 
-    public init(title: String, x: ChartAxis, rows: [Row], markers: [ChartMarker] = []) {
+    package init(title: String, x: ChartAxis, rows: [Row], markers: [ChartMarker] = []) {
         self.title = title; self.x = x; self.rows = rows; self.markers = markers
     }
 
-    public func svg() -> String {
+    package func svg() -> String {
         let padL = 130.0, padR = 24.0, padT = 34.0, rowH = 40.0, padB = 70.0
         let plotW = width - padL - padR, plotH = Double(max(rows.count, 1)) * rowH
         let height = padT + plotH + padB

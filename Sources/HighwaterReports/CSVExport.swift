@@ -1,9 +1,9 @@
 /// One CSV per run, a row per request, for spreadsheets; written as bytes because a million rows
 /// built as Strings would dominate the render time.
-public enum CSVExport {
-    public static let header = "position,i,tid,start_ms,latency_ms,status,rss_before,rss_after,rss_delta,heap_in_use_before,heap_in_use_after,heap_delta,first_on_thread,error\n"
+package enum CSVExport {
+    package static let header = "position,i,tid,start_ms,latency_ms,status,rss_before,rss_after,rss_delta,heap_in_use_before,heap_in_use_after,heap_delta,first_on_thread,error\n"
 
-    public static func bytes(_ run: RunData, facts: RunFacts) -> [UInt8] {
+    package static func bytes(_ run: RunData, facts: RunFacts) -> [UInt8] {
         let r = run.requests
         var out: [UInt8] = []
         out.reserveCapacity(header.utf8.count + r.count * 110)
@@ -37,7 +37,7 @@ public enum CSVExport {
         return out
     }
 
-    public static func write(_ run: RunData, facts: RunFacts) throws -> String {
+    package static func write(_ run: RunData, facts: RunFacts) throws -> String {
         let path = run.directory + "/requests.csv"
         try ReportFile.makeDirectories(run.directory)
         let b = bytes(run, facts: facts)

@@ -1,30 +1,30 @@
 import HighwaterRecords
 
 /// What a run's memory did and what to change, as `summary.json` stores it; the reports only render this.
-public struct RunDiagnosis: Sendable {
+package struct RunDiagnosis: Sendable {
     /// What the badge shows: the growth class as stored.
-    public enum Badge: String, Sendable {
+    package enum Badge: String, Sendable {
         case stable, plateau, retention, linear, stillGrowing = "still-growing", inconclusive, notRun = "not-run", crashed
     }
 
-    public var config: String
-    public var classification: GrowthClass
-    public var badge: Badge
+    package var config: String
+    package var classification: GrowthClass
+    package var badge: Badge
     /// A short label for tables: "plateau at 16 threads", "leak".
-    public var verdict: String
+    package var verdict: String
     /// What happened, with the figures.
-    public var finding: String
+    package var finding: String
     /// What to do about it; empty when nothing needs doing.
-    public var advice: String
+    package var advice: String
     /// Requests that failed, beside the badge: "8 of 16 answered 507"; nil when none did.
-    public var failures: String?
-    public var expectations: ExpectationTally
+    package var failures: String?
+    package var expectations: ExpectationTally
 }
 
 /// A run's expectations, counted for their own column.
-public struct ExpectationTally: Sendable {
-    public var total: Int
-    public var failed: [RunSummary.Expectation]
+package struct ExpectationTally: Sendable {
+    package var total: Int
+    package var failed: [RunSummary.Expectation]
 
     init(_ s: RunSummary) {
         total = s.expectations.count
@@ -32,15 +32,15 @@ public struct ExpectationTally: Sendable {
     }
 
     /// "3 held", "1 of 3 failed: errors == 0 (observed 8)", or nil without expectations.
-    public var text: String? {
+    package var text: String? {
         guard total > 0 else { return nil }
         guard let first = failed.first else { return "\(total) held" }
         return "\(failed.count) of \(total) failed: \(first.text) (observed \(first.observed))" + (failed.count > 1 ? " and more" : "")
     }
 }
 
-public enum Diagnosis {
-    public static func of(_ run: RunData, facts: RunFacts) -> RunDiagnosis {
+package enum Diagnosis {
+    package static func of(_ run: RunData, facts: RunFacts) -> RunDiagnosis {
         let s = run.summary
         let g = s.growth
         // The badge is always the memory verdict as stored; expectations and failed requests have their own columns.
@@ -54,7 +54,7 @@ public enum Diagnosis {
     }
 
     /// One sentence comparing the configurations of a scenario, so the fix is read beside the problem.
-    public static func comparison(_ runs: [(RunData, RunFacts)]) -> String? {
+    package static func comparison(_ runs: [(RunData, RunFacts)]) -> String? {
         let judged = runs.filter { $0.1.classification.hasData && $0.1.classification != .inconclusive }
         guard judged.count > 1 else { return nil }
         let sorted = judged.sorted { $0.1.growth < $1.1.growth }

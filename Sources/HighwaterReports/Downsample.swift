@@ -1,16 +1,16 @@
 /// A point of a chart series, in data units.
-public struct ChartPoint: Equatable, Sendable {
-    public var x: Double
-    public var y: Double
-    public init(_ x: Double, _ y: Double) { self.x = x; self.y = y }
+package struct ChartPoint: Equatable, Sendable {
+    package var x: Double
+    package var y: Double
+    package init(_ x: Double, _ y: Double) { self.x = x; self.y = y }
 }
 
 /// Fewer points for big series, keeping each bucket's lowest and highest value: a spike or a step
 /// must survive, and an average would hide exactly what the reader is looking for.
-public enum Downsample {
+package enum Downsample {
     /// The points of `count` values, at most about `2 * buckets` of them, in index order; the first
     /// and last points are always kept.
-    public static func minMax(count: Int, buckets: Int, x: (Int) -> Double, y: (Int) -> Double) -> [ChartPoint] {
+    package static func minMax(count: Int, buckets: Int, x: (Int) -> Double, y: (Int) -> Double) -> [ChartPoint] {
         guard count > 0 else { return [] }
         if count <= 2 * buckets || buckets < 1 { return (0..<count).map { ChartPoint(x($0), y($0)) } }
         var out: [ChartPoint] = []
@@ -37,7 +37,7 @@ public enum Downsample {
         return out
     }
 
-    public static func minMax(_ ys: [Double], buckets: Int) -> [ChartPoint] {
+    package static func minMax(_ ys: [Double], buckets: Int) -> [ChartPoint] {
         ys.withUnsafeBufferPointer { b in minMax(count: b.count, buckets: buckets, x: { Double($0) }, y: { b[$0] }) }
     }
 }

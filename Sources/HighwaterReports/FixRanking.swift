@@ -4,24 +4,24 @@ import HighwaterRecords
 /// concurrency, ranked by steady RSS and by requests/s, both figures from the same `highwater run`.
 /// Concurrency splits the groups because 40 requests in flight hold 40 working sets at once: a pool of one
 /// at concurrency 1 and a pool of 40 at concurrency 40 answer different questions.
-public struct FixRanking: Sendable {
-    public struct Row: Sendable {
-        public var config: String
+package struct FixRanking: Sendable {
+    package struct Row: Sendable {
+        package var config: String
         /// "glibc", "glibc, MALLOC_ARENA_MAX=2", "glibc, malloc_trim", "jemalloc", …
-        public var fix: String
-        public var steadyRSS: UInt64
-        public var throughput: Double
-        public var rssRank: Int
-        public var throughputRank: Int
+        package var fix: String
+        package var steadyRSS: UInt64
+        package var throughput: Double
+        package var rssRank: Int
+        package var throughputRank: Int
     }
 
-    public var workload: String
-    public var concurrency: String
+    package var workload: String
+    package var concurrency: String
     /// Lowest steady RSS first.
-    public var rows: [Row]
+    package var rows: [Row]
 
     /// One ranking per workload and concurrency with at least two runs that have data, one of them a fix.
-    public static func rankings(_ runs: [ReportModel.Run]) -> [FixRanking] {
+    package static func rankings(_ runs: [ReportModel.Run]) -> [FixRanking] {
         var order: [String] = []
         var groups: [String: [ReportModel.Run]] = [:]
         for run in runs where run.summary.growth.classification.hasData {
@@ -63,11 +63,11 @@ public struct FixRanking: Sendable {
         return parts.joined(separator: ", ")
     }
 
-    public var title: String { "Fixes ranked: \(workload) at concurrency \(concurrency)" }
+    package var title: String { "Fixes ranked: \(workload) at concurrency \(concurrency)" }
 
     /// The lowest steady RSS among the configurations that served at least nine tenths of the best requests/s of the
     /// ranking: what to choose when throughput matters (the pool size, of a sweep over pool sizes).
-    public var bestKeepingThroughput: Row? {
+    package var bestKeepingThroughput: Row? {
         guard let top = rows.map(\.throughput).max(), top > 0 else { return nil }
         return rows.first { $0.throughput >= 0.9 * top }
     }

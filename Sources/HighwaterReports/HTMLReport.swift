@@ -5,7 +5,7 @@ import HighwaterSystem
 /// One self-contained page: inline CSS, SVG and one small script (the flame graph's zoom and search), no network,
 /// printable. The answer comes first (findings per scenario), then the contents, the runs by severity, and the
 /// scenarios with their overlay charts and each run's own.
-public enum HTMLReport {
+package enum HTMLReport {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
     /// How much of each run a page draws, so that `make run`'s 85 runs stay within 2 MB: points of the runs' own charts
     /// shared out (each series at least `minBuckets`, at most `maxBuckets` min/max buckets), histograms coarser and without
@@ -54,7 +54,7 @@ public enum HTMLReport {
         }
     }
 
-    public static func render(_ model: ReportModel) -> String {
+    package static func render(_ model: ReportModel) -> String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         h += "<title>Highwater report — \(Markup.escape(model.results.directory))</title><style>\(css)\(FlameGraph.css)</style></head><body>\n"

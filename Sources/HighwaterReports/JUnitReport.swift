@@ -3,8 +3,8 @@
 /// whose child crashed is an `<error>` (its expectations fail as well: there is no data to hold them). A run's wall time
 /// goes on its first case (its other expectations were judged on the same run, at no cost of their own), so a suite's
 /// time is what its runs took.
-public enum JUnitReport {
-    public static func render(_ model: ReportModel) -> String {
+package enum JUnitReport {
+    package static func render(_ model: ReportModel) -> String {
         var cases = 0, failures = 0, errors = 0
         var suites = ""
         for scenario in model.scenarios {

@@ -3,10 +3,10 @@ import HighwaterRecords
 /// The findings, the runs by severity and each scenario's verdicts as Markdown, for a CI job summary or a pull-request
 /// comment: at most `budget` characters (GitHub holds 65,536 in a comment), each scenario's details folded in a
 /// `<details>` block, and those left out, largest first, when the whole would not fit.
-public enum MarkdownReport {
-    public static let budget = 60_000
+package enum MarkdownReport {
+    package static let budget = 60_000
 
-    public static func render(_ model: ReportModel, budget: Int = budget) -> String {
+    package static func render(_ model: ReportModel, budget: Int = budget) -> String {
         var head = "# Highwater report\n\n"
         head += "\(model.allRuns.count) runs in \(model.scenarios.count) scenarios from `\(model.results.directory)`. "
         let failed = model.expectationsFailed

@@ -3,12 +3,12 @@ import HighwaterRecords
 /// The spread of a scenario's repeated configurations (`repeat:`, run A B A B): each figure as its median and
 /// range over the repetitions, and each configuration's p50 against that of the first configuration under the
 /// same load (concurrency, requests, upload size) in the same repetition, so a ratio comes with its noise.
-public struct RepetitionSpread: Sendable {
+package struct RepetitionSpread: Sendable {
     /// The median and the extremes of one figure over the repetitions.
-    public struct Range: Sendable, Equatable {
-        public var median: Double
-        public var low: Double
-        public var high: Double
+    package struct Range: Sendable, Equatable {
+        package var median: Double
+        package var low: Double
+        package var high: Double
 
         init?(_ values: [Double]) {
             guard !values.isEmpty else { return nil }
@@ -20,18 +20,18 @@ public struct RepetitionSpread: Sendable {
         }
     }
 
-    public struct Row: Sendable {
-        public var config: String
-        public var repetitions: Int
-        public var p50Ms: Range
-        public var throughput: Range
+    package struct Row: Sendable {
+        package var config: String
+        package var repetitions: Int
+        package var p50Ms: Range
+        package var throughput: Range
         /// The first configuration under the same load, which this one is compared with; nil for that one itself.
-        public var baseline: String?
+        package var baseline: String?
         /// This configuration's p50 over the baseline's, repetition by repetition.
-        public var p50AgainstBaseline: Range?
+        package var p50AgainstBaseline: Range?
     }
 
-    public var rows: [Row]
+    package var rows: [Row]
 
     /// Runs compare only under the same load, as the scenario ordered them (`RunPlan.Load.identity`); results
     /// written before summaries carried it fall back to the concurrency, request count and upload size.
@@ -43,9 +43,9 @@ public struct RepetitionSpread: Sendable {
     }
 
     /// The spread of a scenario's runs, when any configuration ran more than once.
-    public init?(_ runs: [ReportModel.Run]) { self.init(summaries: runs.map(\.summary)) }
+    package init?(_ runs: [ReportModel.Run]) { self.init(summaries: runs.map(\.summary)) }
 
-    public init?(summaries: [RunSummary]) {
+    package init?(summaries: [RunSummary]) {
         let repeated = summaries.filter { $0.repetition != nil && $0.growth.classification.hasData }
         var order: [String] = []
         var byConfig: [String: [RunSummary]] = [:]
@@ -76,7 +76,7 @@ public struct RepetitionSpread: Sendable {
 
 extension RepetitionSpread.Range {
     /// `150 (134–176)`, or the one value when there is no spread.
-    public func text(_ format: (Double) -> String) -> String {
+    package func text(_ format: (Double) -> String) -> String {
         low == high ? format(median) : "\(format(median)) (\(format(low))–\(format(high)))"
     }
 }

@@ -2,13 +2,13 @@
 import HighwaterSystem
 
 /// A failure to read or write a report file, naming the path and errno.
-public struct ReportError: Error, CustomStringConvertible, Sendable {
+package struct ReportError: Error, CustomStringConvertible, Sendable {
     /// Whether the results given were unreadable (bad input) or the report could not be written (environment).
-    public enum Kind: Sendable { case input, output }
-    public var message: String
-    public var kind: Kind
-    public init(_ message: String, kind: Kind = .input) { self.message = message; self.kind = kind }
-    public var description: String { message }
+    package enum Kind: Sendable { case input, output }
+    package var message: String
+    package var kind: Kind
+    package init(_ message: String, kind: Kind = .input) { self.message = message; self.kind = kind }
+    package var description: String { message }
 
     init(_ error: SystemError) {
         self.init(error.description)

@@ -2,31 +2,31 @@ import HighwaterRecords
 
 /// Everything the renderings share: each run with its figures and diagnosis, grouped by scenario
 /// in the order of `summary.json`.
-public struct ReportModel: Sendable {
-    public struct Run: Sendable {
-        public var data: RunData
-        public var facts: RunFacts
-        public var diagnosis: RunDiagnosis
-        public var summary: RunSummary { data.summary }
+package struct ReportModel: Sendable {
+    package struct Run: Sendable {
+        package var data: RunData
+        package var facts: RunFacts
+        package var diagnosis: RunDiagnosis
+        package var summary: RunSummary { data.summary }
     }
 
-    public struct Scenario: Sendable {
-        public var name: String
-        public var runs: [Run]
+    package struct Scenario: Sendable {
+        package var name: String
+        package var runs: [Run]
         /// How its configurations compare, when there are several.
-        public var comparison: String?
+        package var comparison: String?
         /// Pass or fail by upload size, when it ran upload workloads.
-        public var uploads: UploadOutcomes?
+        package var uploads: UploadOutcomes?
         /// The fixes side by side, ranked by steady RSS and requests/s, when it tried any.
-        public var rankings: [FixRanking]
+        package var rankings: [FixRanking]
         /// Each repeated configuration's figures as median and range, when the scenario repeats them.
-        public var spread: RepetitionSpread?
+        package var spread: RepetitionSpread?
     }
 
-    public var results: LoadedResults
-    public var scenarios: [Scenario]
+    package var results: LoadedResults
+    package var scenarios: [Scenario]
 
-    public init(_ results: LoadedResults) {
+    package init(_ results: LoadedResults) {
         self.results = results
         var order: [String] = []
         var byName: [String: [Run]] = [:]
@@ -43,7 +43,7 @@ public struct ReportModel: Sendable {
         }
     }
 
-    public var allRuns: [Run] { scenarios.flatMap(\.runs) }
-    public var expectationsTotal: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.count } }
-    public var expectationsFailed: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.filter { !$0.passed }.count } }
+    package var allRuns: [Run] { scenarios.flatMap(\.runs) }
+    package var expectationsTotal: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.count } }
+    package var expectationsFailed: Int { allRuns.reduce(0) { $0 + $1.summary.expectations.filter { !$0.passed }.count } }
 }

@@ -1,9 +1,9 @@
 /// The entry point: reads a results directory and writes its reports beside the data.
-public enum ReportWriter {
+package enum ReportWriter {
     /// Writes `DIR/index.html`, `DIR/report.md`, `DIR/junit.xml` and `requests.csv` in each run's folder;
     /// returns the page and the Markdown.
     @discardableResult
-    public static func write(resultsDirectory dir: String) throws -> (html: String, markdown: String) {
+    package static func write(resultsDirectory dir: String) throws -> (html: String, markdown: String) {
         let model = ReportModel(try ResultsLoader.load(resultsDirectory: dir))
         let html = HTMLReport.render(model)
         let markdown = MarkdownReport.render(model)

@@ -3,13 +3,13 @@ import HighwaterRecords
 /// The requests of a run that failed, for the badge: a phase where 8 of 16 uploads answered 507 is not green,
 /// whatever its memory did. Read from the request records (status 400 and above, or an error text); the stored
 /// `errors` count where a run has no records.
-public struct RequestFailures: Sendable {
-    public var total: Int
-    public var failed: Int
+package struct RequestFailures: Sendable {
+    package var total: Int
+    package var failed: Int
     /// Failed requests by the status they answered (0: no answer, an error text only), commonest first.
-    public var byStatus: [(status: Int32, count: Int)]
+    package var byStatus: [(status: Int32, count: Int)]
 
-    public init(_ run: RunData) {
+    package init(_ run: RunData) {
         let r = run.requests
         var counts: [Int32: Int] = [:]
         for k in 0..<r.count where r.status[k] >= 400 || r.errors[k] != nil {
@@ -23,7 +23,7 @@ public struct RequestFailures: Sendable {
     }
 
     /// "8 of 16 answered 507", "3 of 100 failed (2 answered 502, 1 without an answer)"; nil when none failed.
-    public var text: String? {
+    package var text: String? {
         guard failed > 0 else { return nil }
         let of = "\(failed) of \(total)"
         if byStatus.count == 1, byStatus[0].count == failed {

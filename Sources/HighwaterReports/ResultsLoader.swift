@@ -4,23 +4,23 @@ import HighwaterSystem
 
 /// The requests of one run as columns, in file (completion) order: a million `RequestRecord`s with
 /// their strings would cost far more memory and time than the figures the report draws.
-public struct RequestColumns: Sendable {
-    public var index: [Int] = []
-    public var tid: [Int32] = []
-    public var startNs: [UInt64] = []
-    public var endNs: [UInt64] = []
-    public var status: [Int32] = []
-    public var rssBefore: [UInt64] = []
-    public var rssAfter: [UInt64] = []
-    public var heapBefore: [UInt64] = []
-    public var heapAfter: [UInt64] = []
+package struct RequestColumns: Sendable {
+    package var index: [Int] = []
+    package var tid: [Int32] = []
+    package var startNs: [UInt64] = []
+    package var endNs: [UInt64] = []
+    package var status: [Int32] = []
+    package var rssBefore: [UInt64] = []
+    package var rssAfter: [UInt64] = []
+    package var heapBefore: [UInt64] = []
+    package var heapAfter: [UInt64] = []
     /// Error messages by position; most requests have none.
-    public var errors: [Int: String] = [:]
+    package var errors: [Int: String] = [:]
     /// Lines that were not a flat JSON object (a run cut short writes half a line).
-    public var skippedLines = 0
+    package var skippedLines = 0
 
-    public init() {}
-    public var count: Int { rssAfter.count }
+    package init() {}
+    package var count: Int { rssAfter.count }
 
     mutating func reserve(_ n: Int) {
         index.reserveCapacity(n); tid.reserveCapacity(n); startNs.reserveCapacity(n); endNs.reserveCapacity(n)
@@ -30,30 +30,30 @@ public struct RequestColumns: Sendable {
 }
 
 /// The samples of one run as columns; optional fields are nil when no sample carried them.
-public struct SampleColumns: Sendable {
-    public var tNs: [UInt64] = []
-    public var rss: [UInt64] = []
-    public var rssAnon: [UInt64] = []
-    public var rssFile: [UInt64] = []
-    public var rssShmem: [UInt64] = []
-    public var threads: [UInt64] = []
-    public var fds: [UInt64] = []
-    public var heapInUse: [UInt64]?
-    public var arenas: [UInt64]?
-    public var tmpUsed: [UInt64]?
-    public var skippedLines = 0
+package struct SampleColumns: Sendable {
+    package var tNs: [UInt64] = []
+    package var rss: [UInt64] = []
+    package var rssAnon: [UInt64] = []
+    package var rssFile: [UInt64] = []
+    package var rssShmem: [UInt64] = []
+    package var threads: [UInt64] = []
+    package var fds: [UInt64] = []
+    package var heapInUse: [UInt64]?
+    package var arenas: [UInt64]?
+    package var tmpUsed: [UInt64]?
+    package var skippedLines = 0
 
-    public init() {}
-    public var count: Int { tNs.count }
+    package init() {}
+    package var count: Int { tNs.count }
 }
 
 /// One run: its summary and, when present, its raw data.
-public struct RunData: Sendable {
-    public var summary: RunSummary
+package struct RunData: Sendable {
+    package var summary: RunSummary
     /// `DIR/<scenario>/<run_id>`.
-    public var directory: String
-    public var requests: RequestColumns
-    public var samples: SampleColumns
+    package var directory: String
+    package var requests: RequestColumns
+    package var samples: SampleColumns
 }
 
 extension RunData {
@@ -66,17 +66,17 @@ extension RunData {
 }
 
 /// A results directory as the report sees it.
-public struct LoadedResults: Sendable {
-    public var directory: String
-    public var summary: ResultsSummary
-    public var runs: [RunData]
+package struct LoadedResults: Sendable {
+    package var directory: String
+    package var summary: ResultsSummary
+    package var runs: [RunData]
 }
 
 /// Reads a results directory: `summary.json` with JSONDecoder, the JSON Lines with a hand scanner.
-public enum ResultsLoader {
+package enum ResultsLoader {
     /// - Parameter raw: read each run's requests and samples too; without them only the summaries are read (a comparison
     ///   needs no more).
-    public static func load(resultsDirectory dir: String, raw: Bool = true) throws -> LoadedResults {
+    package static func load(resultsDirectory dir: String, raw: Bool = true) throws -> LoadedResults {
         let summaryPath = dir + "/summary.json"
         guard ReportFile.isDirectory(dir) else { throw ReportError("\(dir): no such results directory") }
         guard ReportFile.exists(summaryPath) || (try? Syscall.linkStatus(summaryPath)) != nil else {
@@ -119,7 +119,7 @@ public enum ResultsLoader {
         "heap_in_use_before", "heap_in_use_after", "error",
     ])
 
-    public static func loadRequests(_ path: String, expected: Int = 0) throws -> RequestColumns {
+    package static func loadRequests(_ path: String, expected: Int = 0) throws -> RequestColumns {
         var c = RequestColumns()
         c.reserve(expected)
         try ReportFile.forEachLine(path) { base, start, end in appendRequest(to: &c, base, start, end) }
@@ -128,7 +128,7 @@ public enum ResultsLoader {
 
     /// The requests in JSON Lines already in memory, fed to the line splitter in chunks of `chunkSize` bytes
     /// (how the fuzzer reaches the same code a file read takes).
-    public static func requests(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> RequestColumns {
+    package static func requests(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> RequestColumns {
         var c = RequestColumns()
         forEachLine(bytes, chunkSize: chunkSize) { base, start, end in appendRequest(to: &c, base, start, end) }
         return c
@@ -165,14 +165,14 @@ public enum ResultsLoader {
         "utime_ns", "stime_ns", "heap_in_use", "heap_free", "heap_system", "arenas", "tmp_used",
     ])
 
-    public static func loadSamples(_ path: String) throws -> SampleColumns {
+    package static func loadSamples(_ path: String) throws -> SampleColumns {
         var samples = SampleAccumulator()
         try ReportFile.forEachLine(path) { base, start, end in samples.add(base, start, end) }
         return samples.columns
     }
 
     /// The samples in JSON Lines already in memory, split as `requests(inJSONLines:chunkSize:)` splits them.
-    public static func samples(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> SampleColumns {
+    package static func samples(inJSONLines bytes: UnsafeBufferPointer<UInt8>, chunkSize: Int = 4 << 20) -> SampleColumns {
         var samples = SampleAccumulator()
         forEachLine(bytes, chunkSize: chunkSize) { base, start, end in samples.add(base, start, end) }
         return samples.columns

@@ -4,38 +4,38 @@ import HighwaterSystem
 /// Figures of one run that the charts and sentences use. Every verdict figure (class, baseline, steady level,
 /// slope, plateau point) is read from `summary.json` as stored, never recomputed, so no rendering can
 /// contradict the summary; only the per-request chart data comes from the raw records.
-public struct RunFacts: Sendable {
-    public var classification: GrowthClass
+package struct RunFacts: Sendable {
+    package var classification: GrowthClass
     /// RSS after the warm-up, and the level it settled at.
-    public var baseline: UInt64
-    public var steady: UInt64
+    package var baseline: UInt64
+    package var steady: UInt64
     /// Steady level minus baseline (or `rss_growth` without evidence).
-    public var growth: Int64
-    public var slopeBytesPerRequest: Double
+    package var growth: Int64
+    package var slopeBytesPerRequest: Double
     /// Position (0-based, in completion order) from which RSS stayed at its final level.
-    public var plateauPosition: Int?
+    package var plateauPosition: Int?
     /// Worker threads that had run a request when RSS settled.
-    public var plateauThreads: Int?
-    public var growthPerThread: Double?
-    public var plateauArenas: Int?
-    public var workerThreads: Int
+    package var plateauThreads: Int?
+    package var growthPerThread: Double?
+    package var plateauArenas: Int?
+    package var workerThreads: Int
     /// The arena count as the tables show it: a number under glibc, "not available (jemalloc)" under
     /// another allocator (glibc's counters describe an allocator the child did not call), never 0.
-    public var arenas: String
-    public var throughput: Double
-    public var durationSeconds: Double
+    package var arenas: String
+    package var throughput: Double
+    package var durationSeconds: Double
     /// Per position: was this the first request its thread ran (it pays for the thread's arena)?
-    public var firstOnThread: [Bool]
+    package var firstOnThread: [Bool]
     /// Per position: worker threads that had run a request so far.
-    public var threadsSeen: [Int]
-    public var errorCount: Int
+    package var threadsSeen: [Int]
+    package var errorCount: Int
 
-    public static func arenasText(_ s: RunSummary) -> String {
+    package static func arenasText(_ s: RunSummary) -> String {
         if let a = s.allocator, a != "glibc" { return "not available (\(a))" }
         return s.arenas_max.map(String.init) ?? "not measured"
     }
 
-    public init(_ run: RunData) {
+    package init(_ run: RunData) {
         let s = run.summary
         let r = run.requests
         let e = s.growth.evidence

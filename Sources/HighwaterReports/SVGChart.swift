@@ -1,7 +1,7 @@
 import HighwaterRecords
 
 /// How an axis labels its values.
-public enum AxisUnit: Sendable {
+package enum AxisUnit: Sendable {
     case bytes, count, seconds, milliseconds, plain
 
     func label(_ v: Double) -> String {
@@ -37,34 +37,34 @@ public enum AxisUnit: Sendable {
     }
 }
 
-public struct ChartAxis: Sendable {
-    public var title: String
-    public var unit: AxisUnit
-    public init(_ title: String, _ unit: AxisUnit) { self.title = title; self.unit = unit }
+package struct ChartAxis: Sendable {
+    package var title: String
+    package var unit: AxisUnit
+    package init(_ title: String, _ unit: AxisUnit) { self.title = title; self.unit = unit }
 }
 
-public struct ChartSeries: Sendable {
-    public enum Side: Sendable { case left, right }
-    public var name: String
-    public var color: String
-    public var points: [ChartPoint]
-    public var side: Side
+package struct ChartSeries: Sendable {
+    package enum Side: Sendable { case left, right }
+    package var name: String
+    package var color: String
+    package var points: [ChartPoint]
+    package var side: Side
     /// Draw as steps (thread and arena counts change in jumps).
-    public var stepped: Bool
-    public var dashed: Bool
-    public init(_ name: String, color: String, points: [ChartPoint], side: Side = .left, stepped: Bool = false, dashed: Bool = false) {
+    package var stepped: Bool
+    package var dashed: Bool
+    package init(_ name: String, color: String, points: [ChartPoint], side: Side = .left, stepped: Bool = false, dashed: Bool = false) {
         self.name = name; self.color = color; self.points = points; self.side = side; self.stepped = stepped; self.dashed = dashed
     }
 }
 
 /// A vertical marker (the plateau point) or a horizontal one (a capacity).
-public struct ChartMarker: Sendable {
-    public enum Orientation: Sendable { case vertical, horizontal }
-    public var orientation: Orientation
-    public var value: Double
-    public var label: String
-    public var color: String
-    public init(_ orientation: Orientation, at value: Double, label: String, color: String = "#b03030") {
+package struct ChartMarker: Sendable {
+    package enum Orientation: Sendable { case vertical, horizontal }
+    package var orientation: Orientation
+    package var value: Double
+    package var label: String
+    package var color: String
+    package init(_ orientation: Orientation, at value: Double, label: String, color: String = "#b03030") {
         self.orientation = orientation; self.value = value; self.label = label; self.color = color
     }
 }
@@ -116,23 +116,23 @@ enum SVG {
 }
 
 /// A line chart with a left axis and an optional right axis, a legend and markers.
-public struct LineChart: Sendable {
-    public var title: String
-    public var x: ChartAxis
-    public var left: ChartAxis
-    public var right: ChartAxis?
-    public var series: [ChartSeries]
-    public var markers: [ChartMarker]
-    public var width = 900.0
-    public var height = 320.0
+package struct LineChart: Sendable {
+    package var title: String
+    package var x: ChartAxis
+    package var left: ChartAxis
+    package var right: ChartAxis?
+    package var series: [ChartSeries]
+    package var markers: [ChartMarker]
+    package var width = 900.0
+    package var height = 320.0
     /// `chart`, and `chart overlay` for a scenario's configurations on one chart.
-    public var cssClass = "chart"
+    package var cssClass = "chart"
 
-    public init(title: String, x: ChartAxis, left: ChartAxis, right: ChartAxis? = nil, series: [ChartSeries], markers: [ChartMarker] = []) {
+    package init(title: String, x: ChartAxis, left: ChartAxis, right: ChartAxis? = nil, series: [ChartSeries], markers: [ChartMarker] = []) {
         self.title = title; self.x = x; self.left = left; self.right = right; self.series = series; self.markers = markers
     }
 
-    public func svg() -> String {
+    package func svg() -> String {
         let padL = 78.0, padR = right == nil ? 24.0 : 70.0, padT = 34.0, padB = 74.0
         let plotW = width - padL - padR, plotH = height - padT - padB
         // Many series wrap the legend onto more rows; the chart grows to hold them.
@@ -240,17 +240,17 @@ func legend(_ items: [(String, String, Bool)], x: Double, y: Double, maxX: Doubl
 }
 
 /// Horizontal bars, one per configuration, for one metric: small multiples of these compare configurations.
-public struct BarChart: Sendable {
-    public var title: String
-    public var unit: AxisUnit
-    public var bars: [(label: String, value: Double, color: String)]
-    public var width = 290.0
+package struct BarChart: Sendable {
+    package var title: String
+    package var unit: AxisUnit
+    package var bars: [(label: String, value: Double, color: String)]
+    package var width = 290.0
 
-    public init(title: String, unit: AxisUnit, bars: [(label: String, value: Double, color: String)]) {
+    package init(title: String, unit: AxisUnit, bars: [(label: String, value: Double, color: String)]) {
         self.title = title; self.unit = unit; self.bars = bars
     }
 
-    public func svg() -> String {
+    package func svg() -> String {
         let rowH = 22.0, padT = 28.0, labelW = 110.0, padR = 70.0
         let height = padT + Double(bars.count) * rowH + 24
         let plotW = width - labelW - padR
@@ -280,17 +280,17 @@ public struct BarChart: Sendable {
 
 /// Counts of values in bins, for two groups side by side, on a logarithmic count axis: the few
 /// requests that were first on a new thread would vanish on a linear one.
-public struct Histogram: Sendable {
-    public var title: String
-    public var x: ChartAxis
-    public var edges: [Double]
-    public var groups: [(name: String, color: String, counts: [Int])]
-    public var width = 900.0
-    public var height = 260.0
+package struct Histogram: Sendable {
+    package var title: String
+    package var x: ChartAxis
+    package var edges: [Double]
+    package var groups: [(name: String, color: String, counts: [Int])]
+    package var width = 900.0
+    package var height = 260.0
     /// Each bar's count and range on hover; left out on pages of many runs, where they would weigh most.
-    public var barTitles = true
+    package var barTitles = true
 
-    public init(title: String, x: ChartAxis, values: [[Double]], names: [String], colors: [String], bins: Int = 40) {
+    package init(title: String, x: ChartAxis, values: [[Double]], names: [String], colors: [String], bins: Int = 40) {
         self.title = title; self.x = x
         let lo = values.flatMap { $0 }.min() ?? 0, hi0 = values.flatMap { $0 }.max() ?? 1
         let hi = hi0 > lo ? hi0 : lo + 1
@@ -304,7 +304,7 @@ public struct Histogram: Sendable {
         groups = gs
     }
 
-    public func svg() -> String {
+    package func svg() -> String {
         let padL = 60.0, padR = 24.0, padT = 34.0, padB = 66.0
         let plotW = width - padL - padR, plotH = height - padT - padB
         let maxCount = groups.flatMap(\.counts).max() ?? 1

@@ -3,25 +3,25 @@ import HighwaterRecords
 /// What a reader came for, per scenario, before any table: what grows and why, the best fix measured beside it and
 /// what it costs, where uploads broke against the temp dir's capacity, and what failed. Each line is built from the
 /// stored verdicts and figures; the renderings only format it.
-public struct ScenarioFindings: Sendable {
-    public enum Kind: String, Sendable {
+package struct ScenarioFindings: Sendable {
+    package enum Kind: String, Sendable {
         case grows, fix, uploads, failures, calm
     }
 
-    public struct Line: Sendable {
-        public var kind: Kind
+    package struct Line: Sendable {
+        package var kind: Kind
         /// The configurations the line names, so a rendering can link them.
-        public var configs: [String]
-        public var text: String
+        package var configs: [String]
+        package var text: String
     }
 
-    public var scenario: String
-    public var lines: [Line]
+    package var scenario: String
+    package var lines: [Line]
 
     /// Runs named one by one in a class before the rest are counted.
     static let namedPerClass = 3
 
-    public init(_ scenario: ReportModel.Scenario) {
+    package init(_ scenario: ReportModel.Scenario) {
         self.scenario = scenario.name
         var lines: [Line] = []
         let growing = scenario.runs.filter { $0.summary.growth.classification.isGrowth }
@@ -150,7 +150,7 @@ public struct ScenarioFindings: Sendable {
 extension ReportModel.Run {
     /// How much a reader should look at this run first: a crash or a run that did not happen, then a leak, then
     /// failed expectations or requests, retention and growth that had not stopped, a plateau, and calm runs last.
-    public var severity: Int {
+    package var severity: Int {
         let s = summary
         var rank: Int
         switch facts.classification {

@@ -3,36 +3,36 @@ import HighwaterRecords
 /// What a scenario's upload runs showed, per upload workload: which file sizes passed, where the boundary
 /// lies against the prediction and the temp dir's capacity, and what each upload cost in writes and latency.
 /// Every workload figure is optional: a run that lacks one is drawn and told without it.
-public struct UploadOutcomes: Sendable {
+package struct UploadOutcomes: Sendable {
 
     /// One run of an upload workload.
-    public struct Attempt: Sendable {
-        public var config: String
-        public var workload: String
-        public var fileBytes: Double?
-        public var passed: Bool
-        public var bytesWrittenPerByte: Double?
-        public var latencyP50Ms: Double
-        public var tmpCapacity: Double?
-        public var tmpUsedPeak: Double?
-        public var predictedLargestFile: Double?
+    package struct Attempt: Sendable {
+        package var config: String
+        package var workload: String
+        package var fileBytes: Double?
+        package var passed: Bool
+        package var bytesWrittenPerByte: Double?
+        package var latencyP50Ms: Double
+        package var tmpCapacity: Double?
+        package var tmpUsedPeak: Double?
+        package var predictedLargestFile: Double?
         /// It failed, and every expectation on it held: a failure the scenario predicted (ENOSPC past the boundary).
-        public var failedAsExpected: Bool
+        package var failedAsExpected: Bool
     }
 
     /// The sizes of one workload that passed and failed, with the prediction and capacity to compare them with.
-    public struct Boundary: Sendable {
-        public var workload: String
-        public var sizes: [(bytes: Double, passed: Bool)]
+    package struct Boundary: Sendable {
+        package var workload: String
+        package var sizes: [(bytes: Double, passed: Bool)]
         /// Largest passed and smallest failed, over the sizes tried and what each run reported of its own.
-        public var boundary: UploadBoundary
-        public var largestPassed: Double? { boundary.largestPassed.map { Double($0) } }
-        public var smallestFailed: Double? { boundary.smallestFailed.map { Double($0) } }
-        public var predicted: Double?
-        public var capacity: Double?
+        package var boundary: UploadBoundary
+        package var largestPassed: Double? { boundary.largestPassed.map { Double($0) } }
+        package var smallestFailed: Double? { boundary.smallestFailed.map { Double($0) } }
+        package var predicted: Double?
+        package var capacity: Double?
 
         /// "upload-spooled: largest passed 63 MiB, smallest failed 64 MiB, predicted boundary 64 MiB (tmpfs capacity 64 MiB)."
-        public var sentence: String {
+        package var sentence: String {
             let sizeRange = sizes.isEmpty ? "" : " (\(bytes(sizes.map(\.bytes).min()!)) to \(bytes(sizes.map(\.bytes).max()!)))"
             guard let smallestFailed else { return "\(workload) passed every size\(sizeRange)." }
             var text: String
@@ -54,7 +54,7 @@ public struct UploadOutcomes: Sendable {
 
         /// The boundary is what the scenario predicted: every expectation on this workload's runs held, and where
         /// a prediction was made the largest passing size is at or under it and the smallest failing one above.
-        public func asPredicted(_ runs: [ReportModel.Run]) -> Bool {
+        package func asPredicted(_ runs: [ReportModel.Run]) -> Bool {
             let mine = runs.filter { $0.summary.configuration?["workload"] == workload }
             guard mine.allSatisfy({ $0.summary.growth.classification.hasData && $0.summary.expectations.allSatisfy(\.passed) }) else { return false }
             if let predicted {
@@ -66,12 +66,12 @@ public struct UploadOutcomes: Sendable {
         }
     }
 
-    public var attempts: [Attempt]
+    package var attempts: [Attempt]
     /// One per upload workload, in the order the runs list them.
-    public var boundaries: [Boundary]
+    package var boundaries: [Boundary]
 
     /// The upload figures of a scenario's runs; nil when none of them ran an upload workload.
-    public init?(_ runs: [ReportModel.Run]) {
+    package init?(_ runs: [ReportModel.Run]) {
         let attempts = runs.compactMap(Self.attempt)
         guard !attempts.isEmpty else { return nil }
         self.attempts = attempts

@@ -5,26 +5,26 @@ import HighwaterRecords
 /// A labelled series for the growth classifier: RSS and the live heap after each request, and the class a
 /// reader who knows how the series was made expects. The corpus is the classifier's specification: every
 /// series in it must get its label (Tests/HighwaterTests/Analysis/GrowthCorpusTests.swift).
-public struct LabelledSeries: Sendable, CustomStringConvertible {
-    public var name: String
-    public var expected: GrowthClass
+package struct LabelledSeries: Sendable, CustomStringConvertible {
+    package var name: String
+    package var expected: GrowthClass
     /// How the series was made, for the table.
-    public var origin: String
-    public var rssBefore: UInt64
-    public var rss: [UInt64]
+    package var origin: String
+    package var rssBefore: UInt64
+    package var rss: [UInt64]
     /// Nil where the allocator probe did not apply (another allocator).
-    public var heap: [UInt64]?
-    public var warmup: Int
+    package var heap: [UInt64]?
+    package var warmup: Int
     /// The worker threads and arenas at each position, where they were recorded.
-    public var pool: PoolSeries?
+    package var pool: PoolSeries?
     /// Wall time after the warm-up, where it was recorded.
-    public var seconds: Double?
+    package var seconds: Double?
     /// The positions are a sampler's readings (`highwater sample`), not requests.
-    public var bySample: Bool
+    package var bySample: Bool
     /// The label the verdict should carry ("plateau at 2 arenas (MALLOC_ARENA_MAX=2)"), where the series says.
-    public var expectedBound: String?
+    package var expectedBound: String?
 
-    public init(name: String, expected: GrowthClass, origin: String, rssBefore: UInt64, rss: [UInt64], heap: [UInt64]?,
+    package init(name: String, expected: GrowthClass, origin: String, rssBefore: UInt64, rss: [UInt64], heap: [UInt64]?,
                 warmup: Int = 1, pool: PoolSeries? = nil, seconds: Double? = nil, bySample: Bool = false, expectedBound: String? = nil) {
         self.name = name; self.expected = expected; self.origin = origin; self.rssBefore = rssBefore
         self.rss = rss; self.heap = heap; self.warmup = warmup; self.pool = pool; self.seconds = seconds
@@ -32,19 +32,19 @@ public struct LabelledSeries: Sendable, CustomStringConvertible {
     }
 
     /// The classifier's verdict on this series, with everything it carries.
-    public var verdict: GrowthVerdict {
+    package var verdict: GrowthVerdict {
         GrowthAnalysis.verdict(rss: rss, rssBefore: rssBefore, heap: heap, samples: bySample ? rss.count - warmup : nil,
                                seconds: seconds, pool: pool, warmup: warmup, bySample: bySample)
     }
 
-    public var description: String { name }
+    package var description: String { name }
 }
 
 /// The synthetic half of the corpus, from one seeded generator: leaks of several slopes under noise, slow
 /// leaks hidden by noise, plateaus early and late, step-and-hold, sawtooth collection, bursts that return,
 /// retention with a flat live heap, and runs too short to judge. Each shape is built from what the
 /// mechanism does to RSS (pages of 4 KiB, arenas rising to their own high water), not from the classifier.
-public enum GrowthCorpus {
+package enum GrowthCorpus {
     static let kib: Double = 1024
     static let mib: Double = 1_048_576
     static let start: Double = 30 * mib
@@ -75,7 +75,7 @@ public enum GrowthCorpus {
     }
 
     /// Every synthetic series, in a fixed order with fixed seeds.
-    public static var labelled: [LabelledSeries] {
+    package static var labelled: [LabelledSeries] {
         var all: [LabelledSeries] = []
         var seed: UInt64 = 1
         func add(_ name: String, _ expected: GrowthClass, _ origin: String, count: Int, rssNoise: Double = 64 * kib,

@@ -5,8 +5,8 @@ import HighwaterSystem
 
 /// A results directory written from a model of known truth, for tests and the render benchmark:
 /// a thread pool whose new threads each add an arena (plateau), a bounded pool (stable), and a leak (linear).
-public enum SyntheticResults {
-    public enum Shape: Sendable {
+package enum SyntheticResults {
+    package enum Shape: Sendable {
         /// RSS steps by `perThread` bytes on each of `threads` new workers' first request, then stays flat.
         case plateau(threads: Int, perThread: UInt64)
         /// RSS grows by `perRequest` bytes every request.
@@ -14,18 +14,18 @@ public enum SyntheticResults {
         case stable
     }
 
-    public struct RunSpec: Sendable {
-        public var scenario: String
-        public var config: String
-        public var shape: Shape
-        public var requests: Int
-        public init(scenario: String, config: String, shape: Shape, requests: Int) {
+    package struct RunSpec: Sendable {
+        package var scenario: String
+        package var config: String
+        package var shape: Shape
+        package var requests: Int
+        package init(scenario: String, config: String, shape: Shape, requests: Int) {
             self.scenario = scenario; self.config = config; self.shape = shape; self.requests = requests
         }
     }
 
     /// Seed 004 in small: a lazy pool of 16 threads at 25 MiB each, a pool of one, and a 64 KiB-per-request leak.
-    public static func standard(requests: Int) -> [RunSpec] {
+    package static func standard(requests: Int) -> [RunSpec] {
         [
             RunSpec(scenario: "threadpool-growth", config: "lazy-16", shape: .plateau(threads: 16, perThread: 25 << 20), requests: requests),
             RunSpec(scenario: "threadpool-growth", config: "fixed-1", shape: .stable, requests: requests),
@@ -35,7 +35,7 @@ public enum SyntheticResults {
 
     /// Writes `DIR/summary.json` and each run's folder, memory runs first, then uploads; returns the summary written.
     @discardableResult
-    public static func write(directory: String, runs: [RunSpec], uploads: [UploadSpec] = []) throws -> ResultsSummary {
+    package static func write(directory: String, runs: [RunSpec], uploads: [UploadSpec] = []) throws -> ResultsSummary {
         try FileTree.createDirectory(directory)
         var summaries: [RunSummary] = []
         for (k, spec) in runs.enumerated() {

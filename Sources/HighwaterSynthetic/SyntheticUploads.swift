@@ -7,15 +7,15 @@ import HighwaterSystem
 /// whole file to a temp dir of `tmpCapacity` bytes before copying it to its destination, so a file that does not
 /// fit fails with ENOSPC; a streamed upload writes only the destination and passes every size.
 extension SyntheticResults {
-    public struct UploadSpec: Sendable {
-        public var scenario: String
-        public var config: String
+    package struct UploadSpec: Sendable {
+        package var scenario: String
+        package var config: String
         /// `upload-spooled` or `upload-streamed`.
-        public var workload: String
-        public var fileBytes: UInt64
-        public var tmpCapacity: UInt64
-        public var requests: Int
-        public init(scenario: String, config: String, workload: String, fileBytes: UInt64, tmpCapacity: UInt64, requests: Int) {
+        package var workload: String
+        package var fileBytes: UInt64
+        package var tmpCapacity: UInt64
+        package var requests: Int
+        package init(scenario: String, config: String, workload: String, fileBytes: UInt64, tmpCapacity: UInt64, requests: Int) {
             self.scenario = scenario; self.config = config; self.workload = workload
             self.fileBytes = fileBytes; self.tmpCapacity = tmpCapacity; self.requests = requests
         }
@@ -26,7 +26,7 @@ extension SyntheticResults {
     }
 
     /// Both workloads at every size, as `spooled-upload-enospc` sweeps them.
-    public static func uploads(scenario: String, tmpCapacity: UInt64, sizes: [UInt64], requests: Int) -> [UploadSpec] {
+    package static func uploads(scenario: String, tmpCapacity: UInt64, sizes: [UInt64], requests: Int) -> [UploadSpec] {
         ["upload-spooled", "upload-streamed"].flatMap { workload in
             sizes.map { size in
                 UploadSpec(scenario: scenario, config: "\(workload)-\(Quantity.formatBytes(size).filter { $0 != " " })", workload: workload,

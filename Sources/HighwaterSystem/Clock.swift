@@ -2,37 +2,37 @@
 
 /// CLOCK_MONOTONIC in nanoseconds: the clock every duration and record timestamp in Highwater uses,
 /// because wall-clock steps must not bend a phase timing.
-public enum MonotonicClock {
+package enum MonotonicClock {
     @inline(__always)
-    public static func nanoseconds() -> UInt64 {
+    package static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// CPU time the calling thread has used (user and system).
-    public static func threadCPUNanoseconds() -> UInt64 {
+    package static func threadCPUNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Sleeps until the monotonic clock reaches `deadline`, through signals.
-    public static func sleep(until deadline: UInt64) {
+    package static func sleep(until deadline: UInt64) {
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
 
-    public static func sleep(nanoseconds: UInt64) {
+    package static func sleep(nanoseconds: UInt64) {
         sleep(until: self.nanoseconds() &+ nanoseconds)
     }
 }
 
 /// CLOCK_REALTIME in nanoseconds since the Unix epoch: written beside the monotonic time on every record
 /// (`t_unix_ns`) so samples line up with a server's log or curl timings; never used to measure a duration.
-public enum WallClock {
+package enum WallClock {
     @inline(__always)
-    public static func nanoseconds() -> UInt64 {
+    package static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

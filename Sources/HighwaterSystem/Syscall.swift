@@ -1,12 +1,12 @@
 @preconcurrency import Glibc
 import CHighwater
 
-public typealias FileStatus = Glibc.stat
-public typealias FilesystemStatus = Glibc.statvfs
+package typealias FileStatus = Glibc.stat
+package typealias FilesystemStatus = Glibc.statvfs
 
 /// One wrapper per system call Highwater makes: each retries EINTR and throws a `SystemError`
 /// naming the call, the path and errno (after swift-nio's `NIOPosix/System.swift`).
-public enum Syscall {
+package enum Syscall {
     /// Runs `body` until it returns something other than -1 with EINTR.
     @inline(__always)
     static func retrying<T: FixedWidthInteger>(_ call: String, path: String, _ body: () -> T) throws(SystemError) -> T {
@@ -19,31 +19,31 @@ public enum Syscall {
     }
 
     /// open(2), always with O_CLOEXEC: no child Highwater starts inherits its files by accident.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> Int32 {
+    package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> Int32 {
         try retrying("open", path: path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
     /// close(2) is not retried on EINTR: Linux has released the descriptor either way.
-    public static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }
 
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(SystemError) -> Int {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(SystemError) -> Int {
         try retrying("read", path: path) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
-    public static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
+    package static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
                              path: String) throws(SystemError) -> Int {
         try retrying("pread", path: path) { Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
     /// One write(2); returns how many bytes the kernel took.
-    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) -> Int {
+    package static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) -> Int {
         try retrying("write", path: path) { Glibc.write(fd, bytes.baseAddress, bytes.count) }
     }
 
     /// Writes every byte (a short write is continued). A write that makes no progress is ENOSPC, as the kernel means it.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) {
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SystemError) {
         var done = 0
         while done < bytes.count {
             let n = try write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]), path: path)
@@ -52,7 +52,7 @@ public enum Syscall {
         }
     }
 
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
         var failure: SystemError?
         bytes.withUnsafeBytes { raw in
             do throws(SystemError) { try writeAll(fd, raw, path: path) } catch { failure = error }
@@ -60,55 +60,55 @@ public enum Syscall {
         if let failure { throw failure }
     }
 
-    public static func rename(_ from: String, _ to: String) throws(SystemError) {
+    package static func rename(_ from: String, _ to: String) throws(SystemError) {
         _ = try retrying("rename", path: to) { Glibc.rename(from, to) }
     }
 
     /// unlink(2); a path already gone is fine.
-    public static func unlinkIfPresent(_ path: String) {
+    package static func unlinkIfPresent(_ path: String) {
         _ = Glibc.unlink(path)
     }
 
     /// mkdir(2); an existing entry is fine.
-    public static func mkdir(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    package static func mkdir(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if Glibc.mkdir(path, mode) != 0 && Glibc.errno != EEXIST { throw SystemError("mkdir", path: path) }
     }
 
     /// rmdir(2): only an empty directory goes.
-    public static func removeEmptyDirectory(_ path: String) throws(SystemError) {
+    package static func removeEmptyDirectory(_ path: String) throws(SystemError) {
         _ = try retrying("rmdir", path: path) { Glibc.rmdir(path) }
     }
 
     /// lstat(2): the entry itself, a link not followed.
-    public static func linkStatus(_ path: String) throws(SystemError) -> FileStatus {
+    package static func linkStatus(_ path: String) throws(SystemError) -> FileStatus {
         var st = FileStatus()
         _ = try retrying("lstat", path: path) { lstat(path, &st) }
         return st
     }
 
     /// stat(2).
-    public static func status(_ path: String) throws(SystemError) -> FileStatus {
+    package static func status(_ path: String) throws(SystemError) -> FileStatus {
         var st = FileStatus()
         _ = try retrying("stat", path: path) { stat(path, &st) }
         return st
     }
 
     /// fstat(2); `path` only names the file in an error.
-    public static func status(descriptor fd: Int32, path: String) throws(SystemError) -> FileStatus {
+    package static func status(descriptor fd: Int32, path: String) throws(SystemError) -> FileStatus {
         var st = FileStatus()
         _ = try retrying("fstat", path: path) { fstat(fd, &st) }
         return st
     }
 
     /// statvfs(2): the filesystem holding `path`.
-    public static func filesystemStatus(_ path: String) throws(SystemError) -> FilesystemStatus {
+    package static func filesystemStatus(_ path: String) throws(SystemError) -> FilesystemStatus {
         var vfs = FilesystemStatus()
         _ = try retrying("statvfs", path: path) { statvfs(path, &vfs) }
         return vfs
     }
 
     /// Every name in a directory but `.` and `..`, unsorted.
-    public static func directoryNames(_ path: String) throws(SystemError) -> [String] {
+    package static func directoryNames(_ path: String) throws(SystemError) -> [String] {
         guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -120,21 +120,21 @@ public enum Syscall {
     }
 
     /// A new, empty, private directory from a `…XXXXXX` template.
-    public static func mkdtemp(_ template: String) throws(SystemError) -> String {
+    package static func mkdtemp(_ template: String) throws(SystemError) -> String {
         var bytes = Array(template.utf8CString)
         guard let made = Glibc.mkdtemp(&bytes) else { throw SystemError("mkdtemp", path: template) }
         return String(cString: made)
     }
 
     /// A new file from a `…XXXXXX` template, opened for writing and closed on exec.
-    public static func mkstemp(_ template: String) throws(SystemError) -> (fd: Int32, path: String) {
+    package static func mkstemp(_ template: String) throws(SystemError) -> (fd: Int32, path: String) {
         var bytes = Array(template.utf8CString)
         let fd = try retrying("mkstemp", path: template) { bytes.withUnsafeMutableBufferPointer { hw_mkstemp_cloexec($0.baseAddress!) } }
         return (fd, String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// A pipe whose both ends close on exec.
-    public static func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
+    package static func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         _ = try retrying("pipe2", path: "") { hw_pipe_cloexec(&fds) }
         return (fds[0], fds[1])
@@ -142,7 +142,7 @@ public enum Syscall {
 
     /// Visits every name in a directory but `.` and `..`, unsorted, without building an array (the sampler counts
     /// a process's tasks and descriptors so each tick).
-    public static func forEachDirectoryEntry(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
+    package static func forEachDirectoryEntry(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
         guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -157,7 +157,7 @@ public enum Syscall {
 
     /// readlink(2) into a buffer the caller keeps (the sampler reads every descriptor's link each tick): how many
     /// bytes it wrote, or nil (not a link, gone, or unreadable).
-    public static func readLink(_ path: String, into buffer: inout [UInt8]) -> Int? {
+    package static func readLink(_ path: String, into buffer: inout [UInt8]) -> Int? {
         let n = buffer.withUnsafeMutableBufferPointer { b in
             b.withMemoryRebound(to: CChar.self) { Glibc.readlink(path, $0.baseAddress!, $0.count) }
         }
@@ -165,55 +165,55 @@ public enum Syscall {
     }
 
     /// readlink(2): where a symbolic link points, or nil (not a link, gone, or unreadable).
-    public static func readLink(_ path: String) -> String? {
+    package static func readLink(_ path: String) -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         return readLink(path, into: &buffer).map { String(decoding: buffer.prefix($0), as: UTF8.self) }
     }
 
     /// realpath(3): the path with every link and `..` resolved, or nil when some part does not exist.
-    public static func realPath(_ path: String) -> String? {
+    package static func realPath(_ path: String) -> String? {
         guard let real = Glibc.realpath(path, nil) else { return nil }
         defer { free(real) }
         return String(cString: real)
     }
 
     /// access(2) for the real user: R_OK, W_OK, X_OK or F_OK.
-    public static func canAccess(_ path: String, _ mode: Int32) -> Bool {
+    package static func canAccess(_ path: String, _ mode: Int32) -> Bool {
         Glibc.access(path, mode) == 0
     }
 
     /// chmod(2).
-    public static func chmod(_ path: String, _ mode: mode_t) throws(SystemError) {
+    package static func chmod(_ path: String, _ mode: mode_t) throws(SystemError) {
         _ = try retrying("chmod", path: path) { Glibc.chmod(path, mode) }
     }
 
     /// kill(2): sends `signal` to a process (a negative `pid`: its process group); false when there is none to
     /// receive it or it is not ours.
     @discardableResult
-    public static func signal(_ pid: pid_t, _ signal: Int32) -> Bool {
+    package static func signal(_ pid: pid_t, _ signal: Int32) -> Bool {
         Glibc.kill(pid, signal) == 0
     }
 
     /// Whether a process with this PID exists: kill(pid, 0), where EPERM means it exists but is not ours.
-    public static func processExists(_ pid: pid_t) -> Bool {
+    package static func processExists(_ pid: pid_t) -> Bool {
         Glibc.kill(pid, 0) == 0 || Glibc.errno == EPERM
     }
 
     /// mount(2) of a tmpfs at `path` with `options` (such as `size=16m,mode=0700`), nosuid and nodev: what lands
     /// on it is untrusted.
-    public static func mountTmpfs(at path: String, options: String) throws(SystemError) {
+    package static func mountTmpfs(at path: String, options: String) throws(SystemError) {
         _ = try retrying("mount(tmpfs, \(options))", path: path) {
             Glibc.mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options)
         }
     }
 
     /// umount2(2) with MNT_DETACH: the mount goes at once, and its memory when the last open file on it closes.
-    public static func unmountDetached(_ path: String) throws(SystemError) {
+    package static func unmountDetached(_ path: String) throws(SystemError) {
         _ = try retrying("umount2", path: path) { Glibc.umount2(path, Int32(MNT_DETACH)) }
     }
 
     /// A file mapped shared and writable (another process's live table), or nil for an empty file.
-    public static func mapShared(_ fd: Int32, size: Int, path: String) throws(SystemError) -> UnsafeMutableRawPointer {
+    package static func mapShared(_ fd: Int32, size: Int, path: String) throws(SystemError) -> UnsafeMutableRawPointer {
         guard let m = Glibc.mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
             throw SystemError("mmap", path: path)
         }
@@ -221,7 +221,7 @@ public enum Syscall {
     }
 
     /// munmap(2) of a mapping this layer made.
-    public static func unmap(_ address: UnsafeMutableRawPointer, size: Int) {
+    package static func unmap(_ address: UnsafeMutableRawPointer, size: Int) {
         _ = Glibc.munmap(address, size)
     }
 }

@@ -4,15 +4,15 @@
 ///
 /// Every syscall wrapper in `Syscall` throws this one type, so callers name the same three facts
 /// whatever failed; domain errors (`ProbeError`, `UploadError`, …) wrap it rather than copy it.
-public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
-    public var call: String
+package struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
+    package var call: String
     /// The path or object the call was about; empty when there is none.
-    public var path: String
-    public var errno: Int32
+    package var path: String
+    package var errno: Int32
     /// Highwater's own words, when the errno alone would mislead (a limit of Highwater's, not the kernel's).
-    public var detail: String?
+    package var detail: String?
 
-    public init(_ call: String, path: String = "", errno: Int32 = Glibc.errno, detail: String? = nil) {
+    package init(_ call: String, path: String = "", errno: Int32 = Glibc.errno, detail: String? = nil) {
         self.call = call
         self.path = path
         self.errno = errno
@@ -20,9 +20,9 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// The kernel's words for the errno, or Highwater's when it gave its own.
-    public var reason: String { detail ?? String(cString: strerror(errno)) }
+    package var reason: String { detail ?? String(cString: strerror(errno)) }
 
-    public var description: String {
+    package var description: String {
         detail.map { "cannot read \(path): \($0)" } ?? "\(call)(\(path)) failed: \(reason) (errno \(errno))"
     }
 }

@@ -1,32 +1,32 @@
 @preconcurrency import Glibc
 
 /// Status lines on a terminal: rewritten in place, and only when stderr is a TTY.
-public enum Terminal {
-    public static let isInteractive = isatty(2) == 1
+package enum Terminal {
+    package static let isInteractive = isatty(2) == 1
 
-    public static func status(_ text: String) {
+    package static func status(_ text: String) {
         guard isInteractive else { return }
         write("\r\u{1B}[2K" + text)
     }
 
-    public static func clearStatus() {
+    package static func clearStatus() {
         guard isInteractive else { return }
         write("\r\u{1B}[2K")
     }
 
-    public static func line(_ text: String) {
+    package static func line(_ text: String) {
         write(text + "\n")
     }
 
     /// Writes to stderr as it is (one write per call, so lines from several threads stay whole).
-    public static func write(_ text: String) {
+    package static func write(_ text: String) {
         var t = text
         t.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     /// Writes to stdout at once, past stdio's buffer: a line another program waits for (the port `watch` bound)
     /// must arrive when it is said, not when the buffer fills.
-    public static func output(_ text: String) {
+    package static func output(_ text: String) {
         var t = text
         t.withUTF8 { _ = Glibc.write(1, $0.baseAddress, $0.count) }
     }

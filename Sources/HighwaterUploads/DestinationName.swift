@@ -1,6 +1,6 @@
 /// Why a file name from a request was refused.
-public struct DestinationNameError: Error, CustomStringConvertible, Equatable, Sendable {
-    public enum Reason: String, Equatable, Sendable {
+package struct DestinationNameError: Error, CustomStringConvertible, Equatable, Sendable {
+    package enum Reason: String, Equatable, Sendable {
         case empty = "is empty"
         case dotName = "is . or .."
         case parentReference = "contains a .. component"
@@ -11,25 +11,25 @@ public struct DestinationNameError: Error, CustomStringConvertible, Equatable, S
         case tooLong = "is longer than 255 bytes"
     }
 
-    public var name: String
-    public var reason: Reason
+    package var name: String
+    package var reason: Reason
 
     /// A refused name is the client's fault: 400.
-    public var httpStatus: Int { 400 }
+    package var httpStatus: Int { 400 }
 
-    public var description: String {
+    package var description: String {
         "file name \"\(name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())\" \(reason.rawValue)"
     }
 }
 
 /// File names from the request, confined to the destination directory: a name is one path component or nothing.
 /// Seed 001's handler joined user input into a path; here `../x`, `/etc/passwd`, `a\0b` and `a/b` never reach open(2).
-public enum DestinationName {
+package enum DestinationName {
     /// NAME_MAX on Linux filesystems.
-    public static let maxLength = 255
+    package static let maxLength = 255
 
     /// The name itself when it is a plain file name; the reason it is not otherwise.
-    public static func validate(_ name: String, maxLength: Int = DestinationName.maxLength) throws(DestinationNameError) -> String {
+    package static func validate(_ name: String, maxLength: Int = DestinationName.maxLength) throws(DestinationNameError) -> String {
         func refuse(_ reason: DestinationNameError.Reason) -> DestinationNameError {
             DestinationNameError(name: name, reason: reason)
         }
@@ -51,7 +51,7 @@ public enum DestinationName {
     }
 
     /// `directory/name` for a valid name.
-    public static func path(for name: String, in directory: String) throws(DestinationNameError) -> String {
+    package static func path(for name: String, in directory: String) throws(DestinationNameError) -> String {
         let valid = try validate(name)
         return directory.hasSuffix("/") ? directory + valid : directory + "/" + valid
     }

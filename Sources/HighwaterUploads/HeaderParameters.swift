@@ -1,12 +1,12 @@
 /// The value and `; key=value` parameters of a `Content-Type` or `Content-Disposition` header
 /// (RFC 7231 / RFC 6266), for the boundary and the file name; multipart-kit's own helper is internal.
-public struct HeaderParameters: Equatable, Sendable {
+package struct HeaderParameters: Equatable, Sendable {
     /// The part before the first `;`, lowercased (`multipart/form-data`, `form-data`).
-    public var value: String
+    package var value: String
     /// Parameters by lowercased name; quoted values unquoted, `name*` values percent-decoded.
-    public var parameters: [String: String]
+    package var parameters: [String: String]
 
-    public init(parsing header: String) {
+    package init(parsing header: String) {
         var bytes = Substring(header).utf8[...]
         value = String(decoding: Self.token(&bytes), as: UTF8.self).lowercased()
         parameters = [:]
@@ -27,7 +27,7 @@ public struct HeaderParameters: Equatable, Sendable {
         }
     }
 
-    public subscript(_ name: String) -> String? { parameters[name.lowercased()] }
+    package subscript(_ name: String) -> String? { parameters[name.lowercased()] }
 
     private static func skipSpace(_ bytes: inout Substring.UTF8View.SubSequence) {
         while let b = bytes.first, b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { bytes = bytes.dropFirst() }

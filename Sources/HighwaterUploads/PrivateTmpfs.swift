@@ -5,10 +5,10 @@ import HighwaterSystem
 /// A tmpfs of a chosen size, mounted by the hosted child inside its own mount namespace: the harness starts the
 /// child under `unshare` (the prefix `availability().how` gives), the child mounts early, and the mount vanishes
 /// with the namespace when the child exits, also on SIGKILL.
-public enum PrivateTmpfs {
+package enum PrivateTmpfs {
     /// Mounts a tmpfs of `size` bytes (rounded up to pages by the kernel) at `path`, creating the directory if absent.
     /// nosuid and nodev because uploaded bytes are untrusted.
-    public static func mount(at path: String, size: UInt64, mode: mode_t = 0o1777) throws(UploadError) {
+    package static func mount(at path: String, size: UInt64, mode: mode_t = 0o1777) throws(UploadError) {
         if (try? Syscall.status(path)) == nil {
             do { try Syscall.mkdir(path, mode: 0o700) } catch { throw UploadError(error) }
         }
@@ -17,29 +17,29 @@ public enum PrivateTmpfs {
     }
 
     /// Lazily detaches the tmpfs at `path`: busy files keep their pages until closed, the name is free at once.
-    public static func unmount(at path: String) throws(UploadError) {
+    package static func unmount(at path: String) throws(UploadError) {
         do { try Syscall.unmountDetached(path) } catch { throw UploadError(error) }
     }
 
     /// Is a tmpfs mounted exactly at `path` (as this process sees mounts)?
-    public static func isMounted(at path: String) -> Bool {
+    package static func isMounted(at path: String) -> Bool {
         guard let entry = try? FilesystemProbe.mountEntry(containing: path) else { return false }
         let resolved = Syscall.realPath(path) ?? path
         return entry.type == "tmpfs" && entry.point == resolved
     }
 
-    public struct Availability: Equatable, Sendable {
+    package struct Availability: Equatable, Sendable {
         /// Can a child started with `how` mount a private tmpfs?
-        public var possible: Bool
+        package var possible: Bool
         /// The command prefix that starts the child in its own mount namespace (util-linux unshare), empty if impossible.
-        public var how: [String]
+        package var how: [String]
         /// Why it is possible, or what is missing, in words for the user.
-        public var why: String
+        package var why: String
     }
 
     /// Checks root with CAP_SYS_ADMIN, `unshare` on PATH, or unprivileged user namespaces, and then tries the prefix
     /// once with `true` (a seccomp filter or an AppArmor rule can refuse what the sysctls allow).
-    public static func availability(environment: [String: String] = ProcessEnvironment.current,
+    package static func availability(environment: [String: String] = ProcessEnvironment.current,
                                     tryIt: Bool = true) -> Availability {
         guard let unshare = Executable.find("unshare", path: environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin") else {
             return Availability(possible: false, how: [],
@@ -109,8 +109,8 @@ extension StringProtocol {
 }
 
 /// Is this process in a mount namespace of its own (not its parent's)? A mount made here then stays here.
-public enum PrivateMounts {
-    public static func isPrivate() -> Bool {
+package enum PrivateMounts {
+    package static func isPrivate() -> Bool {
         func namespace(_ pid: String) -> String? { Syscall.readLink("/proc/\(pid)/ns/mnt") }
         guard let mine = namespace("self"), let parents = namespace("\(getppid())") else { return false }
         return mine != parents

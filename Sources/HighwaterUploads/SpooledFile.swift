@@ -8,37 +8,37 @@ import HighwaterSystem
 /// The file is made with mkstemp and unlinked at once (as Python's `TemporaryFile` does), so it holds space
 /// only while open and leaves no name behind on any path, SIGKILL included.
 /// Not thread-safe: one upload drives it.
-public final class SpooledFile {
-    public static let defaultThreshold = 1 << 20
+package final class SpooledFile {
+    package static let defaultThreshold = 1 << 20
 
-    public let threshold: Int
+    package let threshold: Int
     /// The temp dir the file goes to once the threshold is crossed.
-    public let directory: String
+    package let directory: String
     /// Bytes written so far.
-    public private(set) var size: UInt64 = 0
+    package private(set) var size: UInt64 = 0
     /// Bytes that went into the in-memory buffer.
-    public private(set) var bytesWrittenToMemory: UInt64 = 0
+    package private(set) var bytesWrittenToMemory: UInt64 = 0
     /// Bytes written to the temp file, the memory buffer's copy at rollover included.
-    public private(set) var bytesWrittenToDisk: UInt64 = 0
+    package private(set) var bytesWrittenToDisk: UInt64 = 0
     /// Bytes written to destinations by `copy(to:)`.
-    public private(set) var bytesCopied: UInt64 = 0
+    package private(set) var bytesCopied: UInt64 = 0
     /// The name the temp file had in the temp dir (it is unlinked as soon as it is made).
-    public private(set) var tempPath: String?
+    package private(set) var tempPath: String?
 
     private var memory: [UInt8] = []
     private var fd: Int32 = -1
     private var closed = false
 
     /// Did the data pass the threshold and go to the temp dir?
-    public var thresholdCrossed: Bool { tempPath != nil }
+    package var thresholdCrossed: Bool { tempPath != nil }
 
-    public init(threshold: Int = SpooledFile.defaultThreshold, directory: String) {
+    package init(threshold: Int = SpooledFile.defaultThreshold, directory: String) {
         self.threshold = max(0, threshold)
         self.directory = directory
     }
 
     /// With the temp dir chosen as Python's tempfile does (TMPDIR, TEMP, TMP, /tmp, …).
-    public convenience init(threshold: Int = SpooledFile.defaultThreshold,
+    package convenience init(threshold: Int = SpooledFile.defaultThreshold,
                             environment: [String: String] = ProcessEnvironment.current) {
         self.init(threshold: threshold, directory: TempDirectory.resolve(environment: environment).path)
     }
@@ -47,7 +47,7 @@ public final class SpooledFile {
         close()
     }
 
-    public func write(_ buffer: ByteBuffer) throws(UploadError) {
+    package func write(_ buffer: ByteBuffer) throws(UploadError) {
         var failure: UploadError?
         buffer.withUnsafeReadableBytes { raw in
             do throws(UploadError) { try write(raw) } catch { failure = error }
@@ -55,12 +55,12 @@ public final class SpooledFile {
         if let failure { throw failure }
     }
 
-    public func write(_ bytes: [UInt8]) throws(UploadError) {
+    package func write(_ bytes: [UInt8]) throws(UploadError) {
         try RawFile.withBytes(bytes) { raw throws(UploadError) in try write(raw) }
     }
 
     /// On ENOSPC the temp file is closed (its space freed) and the error names the temp dir, its capacity and free space.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(UploadError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(UploadError) {
         precondition(!closed, "write to a closed SpooledFile")
         guard bytes.count > 0 else { return }
         if fd < 0 && Int(size) + bytes.count <= threshold {
@@ -97,7 +97,7 @@ public final class SpooledFile {
     /// Writes the whole content to `destinationPath` (created or truncated), like Starlette's `UploadFile` then a save.
     /// Returns the bytes written there; a failed copy removes the destination file.
     @discardableResult
-    public func copy(to destinationPath: String) throws(UploadError) -> UInt64 {
+    package func copy(to destinationPath: String) throws(UploadError) -> UInt64 {
         precondition(!closed, "copy from a closed SpooledFile")
         let out = try RawFile.open(destinationPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
         defer { RawFile.close(out) }
@@ -140,7 +140,7 @@ public final class SpooledFile {
     }
 
     /// Frees the memory and closes the temp file, which releases its space. Safe to call more than once.
-    public func close() {
+    package func close() {
         guard !closed else { return }
         closed = true
         memory = []

@@ -2,29 +2,29 @@
 import HighwaterProbes
 
 /// A write that found its filesystem full (ENOSPC or EDQUOT): where, how big that filesystem is, and what was asked of it.
-public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable {
+package struct StorageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Which directory of the upload filled: the spool's temp dir or the destination.
-    public enum Role: String, Equatable, Sendable {
+    package enum Role: String, Equatable, Sendable {
         case tempDir = "temp_dir"
         case destination = "destination_dir"
     }
 
-    public var role: Role
+    package var role: Role
     /// The directory whose filesystem is full (the temp dir or the destination directory).
-    public var directory: String
+    package var directory: String
     /// The file being written when space ran out.
-    public var path: String
+    package var path: String
     /// The filesystem's size (statvfs f_blocks x f_frsize), 0 if it could not be read.
-    public var capacity: UInt64
+    package var capacity: UInt64
     /// Free bytes not counting this upload's partial file: what another upload of the same size would find.
-    public var free: UInt64
+    package var free: UInt64
     /// The size the file needed: at least the bytes written plus the write that failed, the whole file when known.
-    public var bytesNeeded: UInt64
+    package var bytesNeeded: UInt64
     /// Bytes of the file that did reach the filesystem before it filled.
-    public var bytesWritten: UInt64
-    public var errno: Int32
+    package var bytesWritten: UInt64
+    package var errno: Int32
 
-    public init(role: Role, directory: String, path: String, capacity: UInt64, free: UInt64, bytesNeeded: UInt64,
+    package init(role: Role, directory: String, path: String, capacity: UInt64, free: UInt64, bytesNeeded: UInt64,
                 bytesWritten: UInt64, errno: Int32 = ENOSPC) {
         self.role = role
         self.directory = directory
@@ -46,7 +46,7 @@ public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable 
                             bytesNeeded: bytesNeeded, bytesWritten: bytesWritten, errno: errno)
     }
 
-    public var description: String {
+    package var description: String {
         "no space left in \(role == .tempDir ? "the temp dir" : "the destination") \(directory) (errno \(errno)) writing \(path): needs \(bytesNeeded) bytes, "
             + "\(free) free of \(capacity)"
     }

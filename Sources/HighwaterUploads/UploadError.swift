@@ -3,8 +3,8 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// Why an upload failed, and the HTTP answer a host gives for it.
-public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
-    public enum Code: Equatable, Sendable {
+package struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
+    package enum Code: Equatable, Sendable {
         /// A `multipart/*` content type without a usable boundary parameter.
         case missingBoundary(contentType: String)
         /// The multipart body breaks the syntax (the parser's complaint, or what we found wrong).
@@ -27,9 +27,9 @@ public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
         case aborted
     }
 
-    public var code: Code
+    package var code: Code
 
-    public init(_ code: Code) {
+    package init(_ code: Code) {
         self.code = code
     }
 
@@ -42,7 +42,7 @@ public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// 400 for what the client sent wrong, 413 past a limit, 507 for a full filesystem, 500 for the rest.
-    public var httpStatus: Int {
+    package var httpStatus: Int {
         switch code {
         case .missingBoundary, .malformedMultipart, .truncatedBody, .noFilePart, .missingFileName, .badFileName: 400
         case .tooLarge: 413
@@ -53,7 +53,7 @@ public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// The response body: `{"error": …}`, and for a full filesystem its directory, capacity, free bytes and bytes needed.
-    public var jsonBody: String {
+    package var jsonBody: String {
         var json = JSONObject()
         json.add("error", description)
         switch code {
@@ -74,7 +74,7 @@ public struct UploadError: Error, CustomStringConvertible, Equatable, Sendable {
         return json.text
     }
 
-    public var description: String {
+    package var description: String {
         switch code {
         case .missingBoundary(let type): "multipart body without a boundary parameter (Content-Type: \(type))"
         case .malformedMultipart(let why): "malformed multipart body: \(why)"

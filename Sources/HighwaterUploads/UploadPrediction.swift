@@ -2,16 +2,16 @@
 /// The spool holds only the file's bytes (not the part's headers), and tmpfs charges whole pages, so the largest
 /// file that fits is the free space rounded down to pages; the body that carries it adds the multipart framing.
 /// A file no larger than the spool threshold never reaches the temp dir at all.
-public struct UploadPrediction: Equatable, Sendable {
-    public var capacity: UInt64
+package struct UploadPrediction: Equatable, Sendable {
+    package var capacity: UInt64
     /// Already used by others when the upload starts.
-    public var used: UInt64
-    public var pageSize: UInt64
-    public var threshold: UInt64
+    package var used: UInt64
+    package var pageSize: UInt64
+    package var threshold: UInt64
     /// Body bytes that are not the file (`MultipartFraming.overhead`; 0 for a raw body).
-    public var overhead: UInt64
+    package var overhead: UInt64
 
-    public init(capacity: UInt64, used: UInt64 = 0, pageSize: UInt64 = 4096,
+    package init(capacity: UInt64, used: UInt64 = 0, pageSize: UInt64 = 4096,
                 threshold: UInt64 = UInt64(SpooledFile.defaultThreshold), overhead: UInt64 = 0) {
         self.capacity = capacity
         self.used = used
@@ -21,13 +21,13 @@ public struct UploadPrediction: Equatable, Sendable {
     }
 
     /// The largest file the spool can hold: free space in whole pages (or the threshold, if that is larger).
-    public var largestFileBytes: UInt64 {
+    package var largestFileBytes: UInt64 {
         let free = capacity > used ? capacity - used : 0
         return max(free / pageSize * pageSize, threshold)
     }
 
     /// The largest request body whose file fits.
-    public var largestBodyBytes: UInt64 { largestFileBytes + overhead }
+    package var largestBodyBytes: UInt64 { largestFileBytes + overhead }
 
-    public func fits(fileBytes: UInt64) -> Bool { fileBytes <= largestFileBytes }
+    package func fits(fileBytes: UInt64) -> Bool { fileBytes <= largestFileBytes }
 }

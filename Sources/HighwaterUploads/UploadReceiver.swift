@@ -9,13 +9,13 @@ import HighwaterSystem
 ///
 /// After a throw the receiver has already removed its files; later `receive` calls are ignored (the host may drain
 /// the body) and `finish` throws the same error. Not thread-safe: the host calls it from one thread at a time.
-public final class UploadReceiver: @unchecked Sendable {
-    public let mode: UploadMode
-    public let destinationDirectory: String
-    public let limits: UploadLimits
-    public private(set) var bytesReceived: UInt64 = 0
+package final class UploadReceiver: @unchecked Sendable {
+    package let mode: UploadMode
+    package let destinationDirectory: String
+    package let limits: UploadLimits
+    package private(set) var bytesReceived: UInt64 = 0
     /// Small non-file parts, by field name.
-    public private(set) var fields: [String: String] = [:]
+    package private(set) var fields: [String: String] = [:]
 
     private enum Body {
         case multipart(MultipartParser, boundary: [UInt8])
@@ -64,7 +64,7 @@ public final class UploadReceiver: @unchecked Sendable {
     ///   - contentType: the request's `Content-Type`; `multipart/*` needs a boundary, anything else is a raw body.
     ///   - fileName: the name for a raw body (from a header or the path); for multipart it overrides the part's filename.
     ///   - expectedLength: the request's `Content-Length`, to refuse early and to say how many bytes a full disk needed.
-    public init(contentType: String?, mode: UploadMode, destinationDirectory: String, limits: UploadLimits = UploadLimits(),
+    package init(contentType: String?, mode: UploadMode, destinationDirectory: String, limits: UploadLimits = UploadLimits(),
                 fileName: String? = nil, expectedLength: UInt64? = nil) throws(UploadError) {
         self.mode = mode
         self.destinationDirectory = destinationDirectory
@@ -106,7 +106,7 @@ public final class UploadReceiver: @unchecked Sendable {
     }
 
     /// Feeds the next chunk of the body.
-    public func receive(_ chunk: ByteBuffer) throws(UploadError) {
+    package func receive(_ chunk: ByteBuffer) throws(UploadError) {
         guard failure == nil, !finished else { return }
         bytesReceived += UInt64(chunk.readableBytes)
         if let max = limits.maxBodyBytes, bytesReceived > max {
@@ -134,7 +134,7 @@ public final class UploadReceiver: @unchecked Sendable {
 
     /// Ends the body: checks it was complete, then (spooled) copies the spool to the destination and moves the file
     /// into place under its name.
-    public func finish() throws(UploadError) -> UploadResult {
+    package func finish() throws(UploadError) -> UploadResult {
         if let failure { throw failure }
         precondition(!finished, "finish called twice")
         do throws(UploadError) {
@@ -181,7 +181,7 @@ public final class UploadReceiver: @unchecked Sendable {
     }
 
     /// The client went away: removes the spool and the partial destination file. Safe at any point, more than once.
-    public func abort() {
+    package func abort() {
         guard !finished else { return }
         if failure == nil { failure = UploadError(.aborted) }
         removeFiles()

@@ -1,11 +1,11 @@
 /// How an upload is stored on its way to the destination.
-public enum UploadMode: Equatable, Sendable, CustomStringConvertible {
+package enum UploadMode: Equatable, Sendable, CustomStringConvertible {
     /// Starlette's `UploadFile`: spool the file part (memory up to `threshold`, then `tempDir`), then copy it.
     case spooled(threshold: Int = SpooledFile.defaultThreshold, tempDir: String)
     /// Write the file part to its destination as it arrives.
     case streamed
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .spooled(let threshold, let dir): "spooled(threshold: \(threshold), temp_dir: \(dir))"
         case .streamed: "streamed"
@@ -14,14 +14,14 @@ public enum UploadMode: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Limits past which an upload is refused with 413; nil is no limit.
-public struct UploadLimits: Equatable, Sendable {
-    public var maxFileBytes: UInt64?
-    public var maxBodyBytes: UInt64?
+package struct UploadLimits: Equatable, Sendable {
+    package var maxFileBytes: UInt64?
+    package var maxBodyBytes: UInt64?
     /// A non-file part is held in memory, so it is always bounded.
-    public var maxFieldBytes: Int
-    public var maxParts: Int
+    package var maxFieldBytes: Int
+    package var maxParts: Int
 
-    public init(maxFileBytes: UInt64? = nil, maxBodyBytes: UInt64? = nil, maxFieldBytes: Int = 64 << 10, maxParts: Int = 64) {
+    package init(maxFileBytes: UInt64? = nil, maxBodyBytes: UInt64? = nil, maxFieldBytes: Int = 64 << 10, maxParts: Int = 64) {
         self.maxFileBytes = maxFileBytes
         self.maxBodyBytes = maxBodyBytes
         self.maxFieldBytes = maxFieldBytes
@@ -30,34 +30,34 @@ public struct UploadLimits: Equatable, Sendable {
 }
 
 /// What one upload cost: bytes at each place they went, and time per phase.
-public struct UploadResult: Equatable, Sendable {
-    public var mode: UploadMode
+package struct UploadResult: Equatable, Sendable {
+    package var mode: UploadMode
     /// Request body bytes, multipart framing included.
-    public var bytesReceived: UInt64
+    package var bytesReceived: UInt64
     /// Bytes of the file itself.
-    public var fileBytes: UInt64
+    package var fileBytes: UInt64
     /// Bytes the spool kept in memory before (or instead of) the temp dir.
-    public var bytesWrittenToMemory: UInt64
-    public var bytesWrittenToTempDir: UInt64
-    public var bytesWrittenToDestination: UInt64
-    public var thresholdCrossed: Bool
+    package var bytesWrittenToMemory: UInt64
+    package var bytesWrittenToTempDir: UInt64
+    package var bytesWrittenToDestination: UInt64
+    package var thresholdCrossed: Bool
     /// From the receiver's creation to the end of the file part: receiving, parsing, and spooling or streaming.
-    public var receiveNs: UInt64
+    package var receiveNs: UInt64
     /// Copying the spool to the destination; 0 when streamed.
-    public var copyNs: UInt64
-    public var destinationPath: String
+    package var copyNs: UInt64
+    package var destinationPath: String
     /// The file name as the request gave it (validated).
-    public var fileName: String
+    package var fileName: String
     /// Non-file form fields, by name.
-    public var fields: [String: String]
+    package var fields: [String: String]
 
     /// Bytes written to any filesystem per byte of the file: about 2 spooled past the threshold, 1 streamed.
-    public var bytesWrittenPerFileByte: Double {
+    package var bytesWrittenPerFileByte: Double {
         fileBytes == 0 ? 0 : Double(bytesWrittenToTempDir + bytesWrittenToDestination) / Double(fileBytes)
     }
 
     /// The 200 response body for the host, with the figures a run records.
-    public var jsonBody: String {
+    package var jsonBody: String {
         var json = JSONObject()
         json.add("file_name", fileName)
         json.add("destination", destinationPath)

@@ -2,16 +2,16 @@ import HighwaterSystem
 
 /// Where `watch` serves: an IPv4 or IPv6 literal and a port (0: one the kernel picks, said on stdout). Only loopback
 /// unless asked: the figures name processes and their commands, and a heap profile shows code and data sizes.
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public static let `default` = ListenAddress(host: "127.0.0.1", port: 9464)
+    package static let `default` = ListenAddress(host: "127.0.0.1", port: 9464)
 
-    public init(host: String, port: Int) { self.host = host; self.port = port }
+    package init(host: String, port: Int) { self.host = host; self.port = port }
 
     /// `127.0.0.1:9464`, `[::1]:0`, or `:9464` (loopback).
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -22,12 +22,12 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// 127.0.0.0/8 and ::1.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         if host == "::1" { return true }
         return Self.isIPv4(host) && host.hasPrefix("127.")
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     static func isIPv4(_ host: String) -> Bool {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)

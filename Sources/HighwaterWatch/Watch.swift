@@ -9,9 +9,9 @@ import Prometheus
 /// `highwater watch`: samples its targets for as long as it runs, one `Sampler` each, and serves what they last
 /// read on /metrics. Targets are looked for again every interval: a `--match` finds a restarted process under its
 /// new PID, and an ended one's series leave the registry (stale in Prometheus, never zero).
-public final class Watch {
+package final class Watch {
     /// Which processes are watched.
-    public enum Targets: Sendable {
+    package enum Targets: Sendable {
         case pids([Int32])
         /// A regular expression over each process's command line (arguments joined by spaces).
         case match(String)
@@ -19,15 +19,15 @@ public final class Watch {
         case command([String], agent: String?)
     }
 
-    public struct Configuration: Sendable {
-        public var targets: Targets
-        public var intervalNs: UInt64 = 1_000_000_000
-        public var listen = ListenAddress.default
-        public var watchDir: String?
+    package struct Configuration: Sendable {
+        package var targets: Targets
+        package var intervalNs: UInt64 = 1_000_000_000
+        package var listen = ListenAddress.default
+        package var watchDir: String?
         /// A parsed limits file and its outcomes as `check --limits` evaluates them.
-        public var limits: (service: ServiceLimits, outcomes: [LimitOutcome])?
+        package var limits: (service: ServiceLimits, outcomes: [LimitOutcome])?
 
-        public init(targets: Targets) { self.targets = targets }
+        package init(targets: Targets) { self.targets = targets }
     }
 
     /// A target as it is watched: its sampler, the series it sets, and its latest sample for the limits.
@@ -52,7 +52,7 @@ public final class Watch {
     private let heapProfiles = HeapProfiles()
 
     /// Checks what can be checked before serving: the pattern compiles, the watched directory is there.
-    public init(_ configuration: Configuration) throws(WatchError) {
+    package init(_ configuration: Configuration) throws(WatchError) {
         self.configuration = configuration
         if case .match(let text) = configuration.targets {
             do { pattern = try Regex(text) } catch {
@@ -72,7 +72,7 @@ public final class Watch {
 
     /// Serves and samples until `stop` says so or a command it started exits; `ready` gets the bound port first.
     /// Returns why it ended.
-    public func run(ready: (Int) -> Void, stop: () -> Bool) throws(WatchError) -> String {
+    package func run(ready: (Int) -> Void, stop: () -> Bool) throws(WatchError) -> String {
         let server: WatchServer
         do {
             server = try WatchServer(address: configuration.listen) { [registry, heapProfiles] path, query in
@@ -174,11 +174,11 @@ public final class Watch {
 }
 
 /// Why `watch` could not start: bad input (exit 2) or something it could not do (exit 3).
-public enum WatchError: Error, CustomStringConvertible {
+package enum WatchError: Error, CustomStringConvertible {
     case badInput(String)
     case couldNotRun(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badInput(let m), .couldNotRun(let m): m
         }

@@ -4,17 +4,17 @@ import HighwaterSystem
 
 /// A process `watch` samples, as it was when found: its PID, its command name (the `command` label), glibc's cap
 /// on its arenas, and where the allocation agent preloaded into it writes (its environment says).
-public struct WatchedProcess: Sendable, Equatable {
-    public var pid: Int32
-    public var command: String
-    public var arenaLimit: Int
+package struct WatchedProcess: Sendable, Equatable {
+    package var pid: Int32
+    package var command: String
+    package var arenaLimit: Int
     /// `HIGHWATER_AGENT_SHM`: the directory of the agent's live files, for the live heap.
-    public var agentLiveDirectory: String?
+    package var agentLiveDirectory: String?
     /// `HIGHWATER_AGENT_OUT`: the agent's sampled allocations, for the heap profile.
-    public var agentEvents: String?
+    package var agentEvents: String?
 
     /// Read while the process lives: once it has ended, its environment is gone.
-    public init(pid: Int32) {
+    package init(pid: Int32) {
         self.pid = pid
         command = ProcessTree.name(of: pid)
         // One read of the environment serves the arena cap and the agent's files alike.

@@ -1,14 +1,14 @@
 import HighwaterHost
 /// What a `Range` header asks of a file of a known size (RFC 9110 §14): all of it, one slice, or nothing it has.
 /// One range only: a list of ranges is answered with the whole file, which the RFC allows.
-public enum ByteRange: Equatable, Sendable {
+package enum ByteRange: Equatable, Sendable {
     case whole
     /// Bytes `start...end`, both inclusive, as `Content-Range` writes them.
     case slice(start: Int, end: Int)
     /// Starts past the end of the file: 416 with `Content-Range: bytes */SIZE`.
     case unsatisfiable
 
-    public init(header: String?, size: Int) {
+    package init(header: String?, size: Int) {
         guard let header, header.hasPrefix("bytes="), !header.contains(",") else { self = .whole; return }
         let spec = header.dropFirst("bytes=".count).filter { $0 != " " }
         guard let dash = spec.firstIndex(of: "-") else { self = .whole; return }
@@ -29,7 +29,7 @@ public enum ByteRange: Equatable, Sendable {
     }
 
     /// The bytes to send of a file of `size`: offset and count.
-    public func span(size: Int) -> (offset: Int, count: Int) {
+    package func span(size: Int) -> (offset: Int, count: Int) {
         switch self {
         case .whole: (0, size)
         case .slice(let start, let end): (start, end - start + 1)

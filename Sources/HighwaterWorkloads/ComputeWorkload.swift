@@ -7,7 +7,7 @@ import HighwaterHost
 
 /// A handler that works on the worker thread without a request body: the stand-ins for an
 /// inference or image-processing request (alloc-churn), a leak, a sleep, a busy loop.
-public enum ComputeWorkload: Sendable, Equatable {
+package enum ComputeWorkload: Sendable, Equatable {
     /// Allocates `workingSet` bytes in `chunk`-sized blocks, touches them, frees them. With `pin`,
     /// a small per-thread allocation made after the working set keeps the arena from shrinking, so
     /// the freed memory stays resident in that thread's arena. With `trim`, malloc_trim(0) after.
@@ -17,13 +17,13 @@ public enum ComputeWorkload: Sendable, Equatable {
     case sleep(nanoseconds: UInt64)
     case cpu(nanoseconds: UInt64)
 
-    public static let defaultWorkingSet = 8 << 20
+    package static let defaultWorkingSet = 8 << 20
     /// Below glibc's mmap threshold (128 KiB), so chunks come from the thread's arena.
-    public static let defaultChunk = 64 << 10
+    package static let defaultChunk = 64 << 10
     static let pinBytes = 4096
 
     /// Reads a workload from a plan, with clear errors for bad options.
-    public init(_ workload: RunPlan.Workload) throws {
+    package init(_ workload: RunPlan.Workload) throws {
         let o = WorkloadOptions(workload)
         switch workload.name {
         case "alloc-churn":
@@ -38,7 +38,7 @@ public enum ComputeWorkload: Sendable, Equatable {
     }
 
     /// Runs one request on the calling thread.
-    public func run() {
+    package func run() {
         switch self {
         case .allocChurn(let workingSet, let chunk, let pin, let trim):
             // Every page is touched, so the working set is resident as real work would make it.
@@ -59,14 +59,14 @@ public enum ComputeWorkload: Sendable, Equatable {
     }
 }
 
-public enum HarnessError: HostConfigurationError, Equatable {
+package enum HarnessError: HostConfigurationError, Equatable {
     case unknownWorkload(String)
     case badOption(workload: String, option: String, value: String, expected: String)
     case hostDidNotStart(String)
     /// The temp dir or destination asked for cannot be set up here.
     case storage(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownWorkload(let w):
             return "unknown workload '\(w)'; use one of: \(RunPlan.workloads.joined(separator: ", "))"

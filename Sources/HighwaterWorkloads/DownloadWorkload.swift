@@ -10,27 +10,27 @@ import HighwaterHost
 /// Options: `file_size` (the file served; default 1 MiB), `chunk` (the chunked read size; default 64 KiB as
 /// Starlette, 128 KiB is Vapor's and Hummingbird's), `file` (serve this file instead of a generated one; the
 /// harness fills it in for a generated file).
-public struct DownloadWorkload: Sendable {
-    public enum Mode: String, Sendable {
+package struct DownloadWorkload: Sendable {
+    package enum Mode: String, Sendable {
         case chunked = "download-chunked"
         case sendfile = "download-sendfile"
         case accel = "download-accel"
     }
 
-    public static let route = "/download"
+    package static let route = "/download"
     /// Where nginx finds the files the host names in `X-Accel-Redirect`; an `internal` location, so a client
     /// asking for it directly gets 404.
-    public static let accelLocation = "/_highwater_files/"
-    public static let defaultFileBytes = 1 << 20
-    public static let defaultChunkBytes = 64 << 10
+    package static let accelLocation = "/_highwater_files/"
+    package static let defaultFileBytes = 1 << 20
+    package static let defaultChunkBytes = 64 << 10
 
-    public var mode: Mode
-    public var fileBytes: Int
-    public var chunkBytes: Int
+    package var mode: Mode
+    package var fileBytes: Int
+    package var chunkBytes: Int
     /// The file to serve; nil until the harness has made one.
-    public var path: String?
+    package var path: String?
 
-    public init(_ workload: RunPlan.Workload) throws {
+    package init(_ workload: RunPlan.Workload) throws {
         guard let mode = Mode(rawValue: workload.name) else { throw HarnessError.unknownWorkload(workload.name) }
         let o = WorkloadOptions(workload)
         self.mode = mode
@@ -40,10 +40,10 @@ public struct DownloadWorkload: Sendable {
     }
 
     /// The file's name, as `X-Accel-Redirect` names it under `accelLocation`.
-    public var fileName: String { path.map { String($0.split(separator: "/").last ?? "") } ?? "" }
+    package var fileName: String { path.map { String($0.split(separator: "/").last ?? "") } ?? "" }
 
     /// The directory nginx serves `accelLocation` from.
-    public var directory: String {
+    package var directory: String {
         guard let path, let slash = path.lastIndex(of: "/") else { return "/" }
         return String(path[..<slash])
     }

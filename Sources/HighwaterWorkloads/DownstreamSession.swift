@@ -84,7 +84,7 @@ struct DownstreamCall: ResponseStream {
 
 /// What went wrong with a call over HTTP (the host's to its downstream, the load driver's to the host), in the
 /// words the summary counts errors by.
-public enum ConnectionErrorKind: String, Sendable, CaseIterable {
+package enum ConnectionErrorKind: String, Sendable, CaseIterable {
     case timeout, reset, refused, other
 
     package init(_ error: Error) {

@@ -16,32 +16,32 @@ import HighwaterHost
 /// A client per request holds about 8-10 KB of heap per call after its shutdown until the pool's idle timer for
 /// that call's connection fires (measured: at 25 calls/s the live heap rose for 5 s and then held with
 /// `idle_timeout: 5 s`, and for 60 s with the default), so a run shorter than `idle_timeout` sees it grow per call.
-public final class DownstreamWorkload: Sendable {
-    public enum Mode: String, Sendable {
+package final class DownstreamWorkload: Sendable {
+    package enum Mode: String, Sendable {
         case shared = "downstream-shared"
         case perRequest = "downstream-per-request"
     }
 
-    public enum Fault: String, Sendable, CaseIterable {
+    package enum Fault: String, Sendable, CaseIterable {
         case none, stall, reset
     }
 
-    public static let route = "/downstream"
-    public static let faults = Fault.allCases.map(\.rawValue)
+    package static let route = "/downstream"
+    package static let faults = Fault.allCases.map(\.rawValue)
 
-    public let mode: Mode
-    public let responseBytes: Int
-    public let delayNs: UInt64
-    public let poolSize: Int
-    public let timeoutNs: UInt64
-    public let idleTimeoutNs: UInt64
-    public let fault: Fault
-    public let faultEvery: Int
-    public let url: String?
+    package let mode: Mode
+    package let responseBytes: Int
+    package let delayNs: UInt64
+    package let poolSize: Int
+    package let timeoutNs: UInt64
+    package let idleTimeoutNs: UInt64
+    package let fault: Fault
+    package let faultEvery: Int
+    package let url: String?
     /// The one client of `downstream-shared`, made when the host starts; nil for a client per request.
     let sharedClient: HTTPClient?
 
-    public init(_ workload: RunPlan.Workload, makeClient: Bool = false) throws {
+    package init(_ workload: RunPlan.Workload, makeClient: Bool = false) throws {
         guard let mode = Mode(rawValue: workload.name) else { throw HarnessError.unknownWorkload(workload.name) }
         let o = WorkloadOptions(workload)
         self.mode = mode
@@ -74,7 +74,7 @@ public final class DownstreamWorkload: Sendable {
     }
 
     /// Once the server has stopped.
-    public func shutdown() {
+    package func shutdown() {
         try? sharedClient?.syncShutdown()
     }
 }

@@ -10,19 +10,19 @@ import HighwaterHost
 /// Options: `encoding` (multipart or raw: how the load driver sends the file), `max_file` and `max_body` (413 past
 /// them), `keep_files` (leave the uploaded files in the destination; by default each is removed once answered, so a
 /// long run measures the temp dir, not a destination filling up).
-public struct UploadWorkload: Sendable {
-    public enum Encoding: String, CaseIterable, Sendable {
+package struct UploadWorkload: Sendable {
+    package enum Encoding: String, CaseIterable, Sendable {
         case multipart
         case raw
     }
 
-    public var mode: UploadMode
-    public var destinationDirectory: String
-    public var limits: UploadLimits
-    public var encoding: Encoding
-    public var keepFiles: Bool
+    package var mode: UploadMode
+    package var destinationDirectory: String
+    package var limits: UploadLimits
+    package var encoding: Encoding
+    package var keepFiles: Bool
 
-    public init(plan: RunPlan) throws {
+    package init(plan: RunPlan) throws {
         let o = WorkloadOptions(plan.workload)
         let storage = plan.storage
         switch plan.workload.name {
@@ -46,7 +46,7 @@ public struct UploadWorkload: Sendable {
     }
 
     /// The temp dir a spooled upload writes to; nil when streamed.
-    public var tempDirectory: String? {
+    package var tempDirectory: String? {
         if case .spooled(_, let dir) = mode { dir } else { nil }
     }
 }

@@ -2,16 +2,16 @@ import HighwaterRecords
 
 /// Who holds the memory: the allocation agent's sites put beside the growth verdict. A run judged a leak names the
 /// sites whose retained bytes grew with the requests (per request, a real share of the growth) as the leak.
-public enum AllocationFinding {
+package enum AllocationFinding {
     /// Sites kept in the summary; `alloc-sites.jsonl` has them all.
-    public static let kept = 5
+    package static let kept = 5
     /// A site is named in a leak when it retained at least this share of the growth per request.
-    public static let leakShare = 0.1
+    package static let leakShare = 0.1
     /// How the sentence naming a leak's sites begins, in a run's finding (record's terminal looks for it there).
-    public static let leakOpening = "The leak, by the allocation samples: "
+    package static let leakOpening = "The leak, by the allocation samples: "
 
     /// - Parameter sites: every site of the run, most retained first (as `AllocationProfile.sites` gives them).
-    public static func apply(to s: inout RunSummary, sites: [AllocationSite]) {
+    package static func apply(to s: inout RunSummary, sites: [AllocationSite]) {
         guard !sites.isEmpty else { return }
         let retaining = sites.filter { $0.retained_bytes > 0 }
         s.allocation_sites = Array((retaining.isEmpty ? sites.sorted { $0.alloc_bytes > $1.alloc_bytes } : retaining).prefix(kept))

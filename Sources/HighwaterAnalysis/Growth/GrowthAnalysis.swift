@@ -1,53 +1,53 @@
 import HighwaterRecords
 
 /// The verdict on one run's RSS series, request by request, with the evidence it rests on.
-public struct GrowthVerdict: Equatable, Sendable {
-    public var classification: GrowthClass
+package struct GrowthVerdict: Equatable, Sendable {
+    package var classification: GrowthClass
     /// Least-squares slope over the counted requests, bytes per request.
-    public var slopeBytesPerRequest: Double
+    package var slopeBytesPerRequest: Double
     /// Position in the series from which RSS stayed at its final level (plateau runs only).
-    public var plateauIndex: Int?
+    package var plateauIndex: Int?
     /// RSS after the warm-up.
-    public var baseline: UInt64
+    package var baseline: UInt64
     /// Median RSS over the last tenth: the level it settled at.
-    public var steady: UInt64
+    package var steady: UInt64
     /// RSS at the end minus the baseline.
-    public var growth: Int64
-    public var evidence: GrowthEvidence
+    package var growth: Int64
+    package var evidence: GrowthEvidence
 }
 
 /// Pure arithmetic over RSS series: classification, slope, plateau point. Unit-tested in isolation,
 /// and held to the labelled corpus in Tests/HighwaterTests/Analysis/Corpus.
-public enum GrowthAnalysis {
-    public struct Thresholds: Sendable, Equatable {
+package enum GrowthAnalysis {
+    package struct Thresholds: Sendable, Equatable {
         /// A rise from the baseline to the steady level at or below this is `stable` unless a clean line carries it.
-        public var stableBytes: UInt64 = 4 << 20
+        package var stableBytes: UInt64 = 4 << 20
         /// Below `stableBytes`, a line this clean (R²) and this large is still a small leak, not noise.
-        public var smallLeakRSquared: Double = 0.8
-        public var smallLeakBytes: Double = 1_048_576
+        package var smallLeakRSquared: Double = 0.8
+        package var smallLeakBytes: Double = 1_048_576
         /// The plateau's own drift over its span, as a share of the rise, below which it counts as flat.
-        public var flatShare: Double = 0.1
+        package var flatShare: Double = 0.1
         /// A rise is ongoing when the last half climbs at least this share of the first half's slope: a leak
         /// keeps its pace, arenas rising to their high water slow down.
-        public var ongoingSlopeShare: Double = 0.75
+        package var ongoingSlopeShare: Double = 0.75
         /// R² a line needs over the counted requests for an ongoing rise to be called linear, unless the last
         /// half's slope alone is clear of zero (a slow leak under noise has a low R² and a tight interval).
-        public var linearRSquared: Double = 0.8
+        package var linearRSquared: Double = 0.8
         /// A level held at the end must be at least this share of the run (and 10 requests) to count as reached.
-        public var endLevelShare: Double = 0.05
+        package var endLevelShare: Double = 0.05
         /// The low percentile of a level taken as its floor: a level whose floor stayed within `stableBytes`
         /// of the baseline only swings above where it began (a cache filling and emptying), it did not rise.
-        public var floorPercentile: Double = 0.1
+        package var floorPercentile: Double = 0.1
         /// The live heap counts as flat when it rose by no more than this share of the RSS rise.
-        public var flatHeapShare: Double = 0.25
+        package var flatHeapShare: Double = 0.25
         /// The most of a rise that may happen between the pool's steps (new threads, new arenas) for the pool to
         /// explain it: a filling pool grows at its steps and nowhere else, a leak grows with every request, so
         /// nearly all of a leak's rise falls between steps. A quarter leaves room for an arena that reaches its
         /// high water over its thread's first few requests rather than at once.
-        public var poolBetweenShare: Double = 0.25
-        public var minimums = GrowthMinimums()
-        public init() {}
-        public init(minimums: GrowthMinimums) { self.minimums = minimums }
+        package var poolBetweenShare: Double = 0.25
+        package var minimums = GrowthMinimums()
+        package init() {}
+        package init(minimums: GrowthMinimums) { self.minimums = minimums }
     }
 
     /// - Parameters:
@@ -59,7 +59,7 @@ public enum GrowthAnalysis {
     ///   - pool: the worker threads and arenas at each position, aligned with `rss`.
     ///   - warmup: requests whose growth does not count (0 counts them all).
     ///   - bySample: the series is a sampler's readings, not requests (`sample`): no minimum of requests.
-    public static func verdict(rss: [UInt64], rssBefore: UInt64? = nil, heap: [UInt64]? = nil, samples: Int? = nil,
+    package static func verdict(rss: [UInt64], rssBefore: UInt64? = nil, heap: [UInt64]? = nil, samples: Int? = nil,
                                seconds: Double? = nil, pool: PoolSeries? = nil, warmup: Int = 1, bySample: Bool = false,
                                thresholds t: Thresholds = .init()) -> GrowthVerdict {
         let m = t.minimums
@@ -228,9 +228,9 @@ public enum GrowthAnalysis {
     }
 
     /// Slope of y over its index, by least squares; 0 for fewer than two points.
-    public static func leastSquaresSlope(_ ys: [Double]) -> Double { LineFit(ys).slope }
+    package static func leastSquaresSlope(_ ys: [Double]) -> Double { LineFit(ys).slope }
 
-    public static func median<C: Collection>(_ values: C) -> UInt64 where C.Element == UInt64 {
+    package static func median<C: Collection>(_ values: C) -> UInt64 where C.Element == UInt64 {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted[sorted.count / 2]
@@ -238,8 +238,8 @@ public enum GrowthAnalysis {
 }
 
 /// Latency percentiles by nearest rank.
-public enum Percentiles {
-    public static func of(_ values: [Double]) -> RunSummary.Latency {
+package enum Percentiles {
+    package static func of(_ values: [Double]) -> RunSummary.Latency {
         guard !values.isEmpty else { return .zero }
         let sorted = values.sorted()
         func rank(_ p: Double) -> Double {

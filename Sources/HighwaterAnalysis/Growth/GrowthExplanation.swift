@@ -3,13 +3,13 @@ import HighwaterRecords
 /// The sentences stored with a verdict: a short label for the badge, what the memory did with the figures and
 /// the mechanism measured (arenas against glibc's limit, each arena's high water, the live heap), and advice
 /// that fits the configuration: never a setting the run already has.
-public enum GrowthExplanation {
+package enum GrowthExplanation {
     /// A hosted configuration's sentences.
-    public static func explain(_ s: inout RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
+    package static func explain(_ s: inout RunSummary, plan: RunPlan, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
         explain(&s, subject: .hosted(plan), arenaLimit: arenaLimit, cores: cores, lastSample: lastSample)
     }
 
-    public static func explain(_ s: inout RunSummary, subject: GrowthSubject, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
+    package static func explain(_ s: inout RunSummary, subject: GrowthSubject, arenaLimit: Int, cores: Int, lastSample: SampleRecord? = nil) {
         let g = s.growth, e = g.evidence
         let rise = Double(s.verdictGrowth)
         let counted = e?.requests_counted ?? s.requests

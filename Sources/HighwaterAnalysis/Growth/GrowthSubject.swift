@@ -3,30 +3,30 @@ import HighwaterRecords
 /// What a verdict is about. A configuration Highwater hosted has an executor and a workload, and its threads are
 /// the workers its requests ran on; a process recorded or sampled from outside has neither, and its threads are the
 /// process's own, as sampled. The summary, the sentences and the remedies differ by which; nothing else does.
-public enum GrowthSubject: Sendable {
+package enum GrowthSubject: Sendable {
     case hosted(RunPlan)
     case external(PhasePlan)
 
-    public var scenario: String {
+    package var scenario: String {
         switch self { case .hosted(let p): p.scenario; case .external(let p): p.scenario }
     }
-    public var config: String {
+    package var config: String {
         switch self { case .hosted(let p): p.config; case .external(let p): p.config }
     }
-    public var environment: [String: String] {
+    package var environment: [String: String] {
         switch self { case .hosted(let p): p.environment; case .external(let p): p.environment }
     }
-    public var load: RunPlan.Load {
+    package var load: RunPlan.Load {
         switch self { case .hosted(let p): p.load; case .external(let p): p.load }
     }
-    public var warmup: Int {
+    package var warmup: Int {
         switch self { case .hosted(let p): p.warmup; case .external(let p): p.warmup }
     }
-    public var minimums: GrowthMinimums? {
+    package var minimums: GrowthMinimums? {
         switch self { case .hosted(let p): p.minimums; case .external(let p): p.minimums }
     }
     /// The hosted configuration, nil for a process from outside.
-    public var hosted: RunPlan? {
+    package var hosted: RunPlan? {
         if case .hosted(let p) = self { return p }
         return nil
     }

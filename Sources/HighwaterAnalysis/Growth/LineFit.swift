@@ -1,16 +1,16 @@
 /// A least-squares line over y by its index, with the figures a verdict quotes: slope, its 95% interval,
 /// R², and the residuals' robust scale.
-public struct LineFit: Sendable {
-    public var slope: Double
-    public var intercept: Double
+package struct LineFit: Sendable {
+    package var slope: Double
+    package var intercept: Double
     /// Half-width of the slope's 95% interval. Residuals of memory series are strongly correlated (a step
     /// stays), so the standard error is widened by the lag-1 autocorrelation (effective sample size).
-    public var ci95: Double
-    public var rSquared: Double
+    package var ci95: Double
+    package var rSquared: Double
     /// 1.4826 x the median absolute residual: the noise a level is judged against.
-    public var residualScale: Double
+    package var residualScale: Double
 
-    public init(_ ys: [Double]) {
+    package init(_ ys: [Double]) {
         let count = ys.count
         guard count >= 2 else {
             slope = 0; intercept = ys.first ?? 0; ci95 = 0; rSquared = 0; residualScale = 0
@@ -48,9 +48,9 @@ public struct LineFit: Sendable {
 /// constant level, by least squares over every split. One dip late in the level costs both models the
 /// same and cannot move the split; equal steps are fitted exactly by the line, so the level starts at
 /// the first request that is at it.
-public enum ChangePoint {
+package enum ChangePoint {
     /// The position where the level starts (0 when the whole series is level; count-1 when it never is).
-    public static func lineThenLevel(_ ys: [Double]) -> Int {
+    package static func lineThenLevel(_ ys: [Double]) -> Int {
         let n = ys.count
         guard n >= 3 else { return max(n - 1, 0) }
         // Prefix sums: x, x², y, xy, y²; centred on the mean to keep the squares' precision.

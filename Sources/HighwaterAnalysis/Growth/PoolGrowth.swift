@@ -1,16 +1,16 @@
 /// The pool behind a memory series, position by position (aligned with the RSS series, warm-up included):
 /// how many worker threads had served by then (or the process's threads, where no requests are seen) and how
 /// many glibc arenas the process had. Either may be nil where it was not measured.
-public struct PoolSeries: Sendable, Equatable {
-    public var threads: [UInt64]?
-    public var arenas: [UInt64]?
+package struct PoolSeries: Sendable, Equatable {
+    package var threads: [UInt64]?
+    package var arenas: [UInt64]?
     /// glibc's arena cap for the process, and how it was set ("MALLOC_ARENA_MAX=2", "8 x 2 cores").
-    public var arenaLimit: Int?
-    public var arenaLimitSource: String?
+    package var arenaLimit: Int?
+    package var arenaLimitSource: String?
     /// `threads` counts the pool's workers (a hosted run's, from its requests), not every thread of the process.
-    public var threadsAreWorkers: Bool
+    package var threadsAreWorkers: Bool
 
-    public init(threads: [UInt64]? = nil, arenas: [UInt64]? = nil, arenaLimit: Int? = nil, arenaLimitSource: String? = nil,
+    package init(threads: [UInt64]? = nil, arenas: [UInt64]? = nil, arenaLimit: Int? = nil, arenaLimitSource: String? = nil,
                 threadsAreWorkers: Bool = false) {
         self.threads = threads; self.arenas = arenas; self.arenaLimit = arenaLimit; self.arenaLimitSource = arenaLimitSource
         self.threadsAreWorkers = threadsAreWorkers
@@ -21,39 +21,39 @@ public struct PoolSeries: Sendable, Equatable {
 /// and stayed flat between those steps. Each new worker that allocates gets an arena of its own (until glibc's
 /// cap) and keeps what it freed there, so a pool filling up raises RSS once per thread or arena and never again
 /// once it is full; a leak grows with the requests themselves, between the pool's steps as much as at them.
-public struct PoolGrowth: Equatable, Sendable {
-    public enum Bound: String, Sendable { case threads, arenas }
+package struct PoolGrowth: Equatable, Sendable {
+    package enum Bound: String, Sendable { case threads, arenas }
 
     /// What bounded the rise: the threads the pool stopped adding, or glibc's arenas at their cap (the threads
     /// after it share them).
-    public var bound: Bound
+    package var bound: Bound
     /// Positions in the counted series (after the warm-up) where the pool grew.
-    public var steps: [Int]
+    package var steps: [Int]
     /// The worker threads and the arenas when the last step came.
-    public var threads: Int?
-    public var arenas: Int?
+    package var threads: Int?
+    package var arenas: Int?
     /// The rise that happened between steps (the series' slope within the stretches between them, over the
     /// run), as a share of the whole rise.
-    public var betweenShare: Double
+    package var betweenShare: Double
     /// The pool still grew in the last stretch of the run (less than the plateau share after its last step):
     /// still filling, so where it stops is not seen yet.
-    public var stillFilling: Bool
+    package var stillFilling: Bool
     /// The pool grew by one worker at most (one thread, at most one arena) while counted: its rise is that one
     /// worker's working set, the program's own footprint once it works, not growth with the pool.
-    public var single: Bool
+    package var single: Bool
 
-    public var lastStep: Int { steps.last ?? 0 }
+    package var lastStep: Int { steps.last ?? 0 }
 
     /// The counted series cut at the pool's steps: where they fell, RSS's slope within the stretches between them,
     /// and the line over the stretch after the last. What the pool rule and, where it does not apply, the other
     /// rules of the verdict read: a rise that keeps its pace between the pool's steps is the requests', not the pool's.
-    public struct Split: Sendable {
+    package struct Split: Sendable {
         /// Positions in the counted series where the pool grew.
-        public var steps: [Int]
+        package var steps: [Int]
         /// The slope within the stretches between steps, pooled (each stretch its own level), bytes per position.
-        public var within: Double
+        package var within: Double
         /// The line over the stretch after the last step.
-        public var last: LineFit
+        package var last: LineFit
         /// The running thread and arena counts over the whole series.
         var threads: [UInt64]?
         var arenas: [UInt64]?
@@ -61,7 +61,7 @@ public struct PoolGrowth: Equatable, Sendable {
 
     /// nil where the pool was not measured, did not change while counted, or changed at most positions (a
     /// thread per request: an unbounded pool, whose steps could be made to explain any series).
-    public static func split(_ counted: [Double], pool: PoolSeries, warmup w: Int) -> Split? {
+    package static func split(_ counted: [Double], pool: PoolSeries, warmup w: Int) -> Split? {
         let n = counted.count
         guard n >= 3 else { return nil }
         let threads = running(pool.threads, count: w + n)
@@ -103,7 +103,7 @@ public struct PoolGrowth: Equatable, Sendable {
     ///   - flatShare: the most of the rise RSS may drift after the last step (beyond its own noise) and count as flat.
     ///   - plateauShare: the least share of the run the pool must have held still at the end.
     /// - Returns: nil where the pool does not explain the rise.
-    public static func explain(_ counted: [Double], split: Split, pool: PoolSeries, warmup w: Int, rise: Double,
+    package static func explain(_ counted: [Double], split: Split, pool: PoolSeries, warmup w: Int, rise: Double,
                                betweenShare: Double, flatShare: Double, plateauShare: Double) -> PoolGrowth? {
         let n = counted.count
         guard rise > 0, let lastStep = split.steps.last else { return nil }

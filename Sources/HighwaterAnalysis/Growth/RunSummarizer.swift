@@ -1,18 +1,18 @@
 import HighwaterRecords
 /// Turns one run's raw records into its summary: pure arithmetic, unit-tested without processes.
-public enum RunSummarizer {
-    public struct ClientSide: Sendable {
-        public var latenciesMs: [Double]
+package enum RunSummarizer {
+    package struct ClientSide: Sendable {
+        package var latenciesMs: [Double]
         /// Requests the client saw fail (non-2xx or no answer).
-        public var errors: Int
-        public var wallNs: UInt64
-        public init(latenciesMs: [Double], errors: Int, wallNs: UInt64) {
+        package var errors: Int
+        package var wallNs: UInt64
+        package init(latenciesMs: [Double], errors: Int, wallNs: UInt64) {
             self.latenciesMs = latenciesMs; self.errors = errors; self.wallNs = wallNs
         }
     }
 
     /// A hosted configuration's summary.
-    public static func summarize(plan: RunPlan, runID: String, requests: [RequestRecord],
+    package static func summarize(plan: RunPlan, runID: String, requests: [RequestRecord],
                                  samples: [SampleRecord], client: ClientSide, arenaLimit: Int, cores: Int = 0,
                                  allocator: AllocatorReport? = nil) -> RunSummary {
         summarize(.hosted(plan), runID: runID, requests: requests, samples: samples, client: client, arenaLimit: arenaLimit,
@@ -22,7 +22,7 @@ public enum RunSummarizer {
     /// - Parameter arenaLimit: glibc's arena cap for the target (MALLOC_ARENA_MAX or 8 x cores).
     /// - Parameter liveHeap: the request records carry the live heap (a hosted child's always do; a process from
     ///   outside's only with the agent's live counters).
-    public static func summarize(_ subject: GrowthSubject, runID: String, requests unsorted: [RequestRecord],
+    package static func summarize(_ subject: GrowthSubject, runID: String, requests unsorted: [RequestRecord],
                                  samples: [SampleRecord], client: ClientSide, arenaLimit: Int, cores: Int = 0,
                                  allocator: AllocatorReport? = nil, liveHeap: Bool = true) -> RunSummary {
         var s = RunSummary(scenario: subject.scenario, run_id: runID, config: subject.config)

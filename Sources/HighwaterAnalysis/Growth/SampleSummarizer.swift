@@ -2,15 +2,15 @@ import HighwaterRecords
 
 /// The verdict over a sampled process (`highwater sample`): no requests, so the series is the samples themselves,
 /// RSS over time, with the process's threads and its arenas (the smaps census) as the pool.
-public enum SampleSummarizer {
+package enum SampleSummarizer {
     /// A process's start (loading its code and libraries, its first imports) is not what it does under its work:
     /// the samples of its first second do not count, unless asked otherwise.
-    public static let defaultWarmupNs: UInt64 = 1_000_000_000
+    package static let defaultWarmupNs: UInt64 = 1_000_000_000
 
     /// - Parameters:
     ///   - name: what was sampled (the command, or "pid N").
     ///   - arenaLimit: glibc's arena cap in the target, when known, and where it came from ("MALLOC_ARENA_MAX").
-    public static func summarize(name: String, samples: [SampleRecord], warmupNs: UInt64 = defaultWarmupNs,
+    package static func summarize(name: String, samples: [SampleRecord], warmupNs: UInt64 = defaultWarmupNs,
                                  arenaLimit: (limit: Int, source: String)?, cores: Int, environment: [String: String] = [:],
                                  minimums: GrowthMinimums = .init()) -> RunSummary {
         let subject = GrowthSubject.external(PhasePlan(scenario: "sample", config: name, target: name, load: .init(requests: 0),

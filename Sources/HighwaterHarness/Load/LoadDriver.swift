@@ -10,17 +10,17 @@ import HighwaterHost
 import HighwaterWorkloads
 
 /// Drives HTTP load at a hosted child on loopback: N requests at concurrency C, or at a fixed rate.
-public struct LoadDriver: Sendable {
-    public struct Result: Sendable {
-        public var latenciesMs: [Double] = []
-        public var errors = 0
-        public var statuses: [Int: Int] = [:]
-        public var wallNs: UInt64 = 0
-        public var firstError: String?
+package struct LoadDriver: Sendable {
+    package struct Result: Sendable {
+        package var latenciesMs: [Double] = []
+        package var errors = 0
+        package var statuses: [Int: Int] = [:]
+        package var wallNs: UInt64 = 0
+        package var firstError: String?
         /// Body bytes received, for bytes served per second.
-        public var bytesReceived = 0
+        package var bytesReceived = 0
         /// Failed requests by kind: `http_502`, `timeout`, `reset`, `refused`, `other`.
-        public var errorKinds: [String: Int] = [:]
+        package var errorKinds: [String: Int] = [:]
 
         mutating func add(_ part: Result) {
             latenciesMs += part.latenciesMs
@@ -32,18 +32,18 @@ public struct LoadDriver: Sendable {
         }
     }
 
-    public let port: Int
-    public let route: String
-    public let load: RunPlan.Load
+    package let port: Int
+    package let route: String
+    package let load: RunPlan.Load
     /// Builds the body of request `i`; nil sends none.
-    public let body: (@Sendable (Int) -> RequestBody?)?
+    package let body: (@Sendable (Int) -> RequestBody?)?
 
     /// The first requests, sent one at a time before the others start: the run's warm-up. Alone, they measure the
     /// first requests' own cost; sent with the rest at concurrency 40, the first to finish would already carry
     /// the growth of 40 requests in flight, and a verdict counted from it would miss a pool filling up.
-    public let warmup: Int
+    package let warmup: Int
 
-    public init(port: Int, route: String, load: RunPlan.Load, warmup: Int = 0, body: (@Sendable (Int) -> RequestBody?)? = nil) {
+    package init(port: Int, route: String, load: RunPlan.Load, warmup: Int = 0, body: (@Sendable (Int) -> RequestBody?)? = nil) {
         self.port = port; self.route = route; self.load = load; self.body = body
         self.warmup = min(max(0, warmup), load.requests)
     }
@@ -52,7 +52,7 @@ public struct LoadDriver: Sendable {
     /// - Parameter stop: checked before each request; true ends the load (the target has died).
     /// - Parameter enough: checked before each request; true ends the load after the requests in flight (the
     ///   verdict has settled), which `stop` would cancel.
-    public func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil,
+    package func run(progress: (@Sendable (Int, UInt64) -> Void)? = nil, stop: (@Sendable () -> Bool)? = nil,
                     enough: (@Sendable () -> Bool)? = nil) async -> Result {
         let client = Self.client(concurrency: load.concurrency)
         let done = Counter()

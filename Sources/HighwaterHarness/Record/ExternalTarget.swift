@@ -6,21 +6,21 @@ import HighwaterSystem
 /// where one can be made, a cgroup v2 of its own, or a process it attached to by PID. What it started it also stops —
 /// SIGTERM to the whole group and cgroup, SIGKILL after the grace period to them and to every descendant seen
 /// before — so no worker, and no daemon that left the group, outlives the record.
-public final class ExternalTarget: @unchecked Sendable {
-    public let pid: Int32
+package final class ExternalTarget: @unchecked Sendable {
+    package let pid: Int32
     /// nil when attached: that process is not ours to stop.
-    public let process: ChildProcess?
-    public let stdoutPath: String?
-    public let stderrPath: String?
+    package let process: ChildProcess?
+    package let stdoutPath: String?
+    package let stderrPath: String?
     /// A shell holding the lifeline: if Highwater is killed outright, it ends the group (the target is not ours to
     /// give a lifeline, as nginx is not).
     private let keeper: ChildProcess?
     /// The cgroup (or only the process group) holding the target and all it starts.
-    public let container: ProcessContainer?
+    package let container: ProcessContainer?
 
     /// Starts `command` with its output in `directory` (`target.out.log`, `target.err.log`), or on Highwater's own
     /// stdout and stderr when `directory` is nil.
-    public init(command: [String], environment: [String: String], directory: String?, graceNs: UInt64) throws {
+    package init(command: [String], environment: [String: String], directory: String?, graceNs: UInt64) throws {
         let out = directory.map { $0 + "/target.out.log" }
         let err = directory.map { $0 + "/target.err.log" }
         let container = ProcessContainer()
@@ -41,7 +41,7 @@ public final class ExternalTarget: @unchecked Sendable {
     }
 
     /// Attaches to a running process.
-    public init(attachingTo pid: Int32) {
+    package init(attachingTo pid: Int32) {
         self.pid = pid
         process = nil
         stdoutPath = nil
@@ -55,37 +55,37 @@ public final class ExternalTarget: @unchecked Sendable {
     }
 
     /// How a started target ended, once it has; nil while it runs (and always for an attached one).
-    public var termination: Termination? { process?.poll() }
+    package var termination: Termination? { process?.poll() }
 
     /// True once the target is gone: exited (started), or no longer a live process (attached).
-    public var hasEnded: Bool {
+    package var hasEnded: Bool {
         if let process { return process.poll() != nil }
         return !Self.isAlive(pid)
     }
 
     /// The last lines the target wrote to stderr (and stdout when stderr is empty).
-    public func outputTail(lines: Int = 20) -> String? {
+    package func outputTail(lines: Int = 20) -> String? {
         for path in [stderrPath, stdoutPath].compactMap({ $0 }) {
             if let tail = FileTree.tail(path, lines: lines), !tail.allSatisfy(\.isWhitespace) { return tail }
         }
         return nil
     }
 
-    public struct Stopped: Sendable {
-        public var termination: Termination?
+    package struct Stopped: Sendable {
+        package var termination: Termination?
         /// SIGKILL was needed: the target ignored SIGTERM for the whole grace period.
-        public var killed: Bool
+        package var killed: Bool
         /// Descendants still alive after the SIGKILL (none expected).
-        public var leftBehind: [Int32]
+        package var leftBehind: [Int32]
         /// Processes that had left the target's process group and process tree (daemons), ended with it.
-        public var escaped: [Int32] = []
+        package var escaped: [Int32] = []
     }
 
     /// SIGTERM to the group, then SIGKILL to the group and every descendant seen before, after `graceNs`.
     /// Also after the target ended on its own: workers it left behind in its group are ended the same way.
     /// An attached target is left running. Blocks the calling thread: for synchronous callers (`sample`).
     @discardableResult
-    public func stop(graceNs: UInt64) -> Stopped {
+    package func stop(graceNs: UInt64) -> Stopped {
         guard var stopping = Stopping(self, graceNs: graceNs) else { return Stopped(termination: nil, killed: false, leftBehind: []) }
         while let pause = stopping.step() { MonotonicClock.sleep(nanoseconds: pause) }
         return stopping.finish(termination: process?.wait(timeoutNs: 0))
@@ -94,7 +94,7 @@ public final class ExternalTarget: @unchecked Sendable {
     /// `stop(graceNs:)` for async callers (`record`): the waits are awaited, so no thread of the pool is held for the
     /// grace period.
     @discardableResult
-    public func stop(graceNs: UInt64) async -> Stopped {
+    package func stop(graceNs: UInt64) async -> Stopped {
         guard var stopping = Stopping(self, graceNs: graceNs) else { return Stopped(termination: nil, killed: false, leftBehind: []) }
         while let pause = stopping.step() { try? await Task.sleep(nanoseconds: pause) }
         return stopping.finish(termination: await process?.exit(timeoutNs: 0))
@@ -192,7 +192,7 @@ public final class ExternalTarget: @unchecked Sendable {
     }
 
     /// Alive and not a zombie (a zombie has released everything; where pid 1 reaps no orphans it may stay one).
-    public static func isAlive(_ pid: Int32) -> Bool {
+    package static func isAlive(_ pid: Int32) -> Bool {
         guard Syscall.processExists(pid), let stat = ProcessStat.read(pid: pid)?.stat else { return false }
         return !stat.hasExited
     }

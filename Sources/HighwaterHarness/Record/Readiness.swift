@@ -4,7 +4,7 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// When a target started by `highwater record` counts as ready for load.
-public enum Readiness: Sendable, Equatable {
+package enum Readiness: Sendable, Equatable {
     /// At once (no check given).
     case immediately
     /// An HTTP GET to this loopback URL gets an answer, whatever its status.
@@ -12,7 +12,7 @@ public enum Readiness: Sendable, Equatable {
     /// A regular expression matches a line of the target's stdout or stderr.
     case log(pattern: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .immediately: return "at once"
         case .http(let host, let port, let path): return "when GET http://\(host):\(port)\(path) answers"
@@ -21,15 +21,15 @@ public enum Readiness: Sendable, Equatable {
     }
 
     /// `--ready URL` (and a scenario's `target.ready`): a GET to an http:// URL on this machine.
-    public static func loopback(url: String) throws(ReadinessURLError) -> Readiness {
+    package static func loopback(url: String) throws(ReadinessURLError) -> Readiness {
         guard let spec = try? LoadSpec(parsing: "GET " + url) else { throw ReadinessURLError(url: url) }
         return .http(host: spec.host, port: spec.port, path: spec.path)
     }
 
     /// Waits until ready, the target ends, Ctrl-C, or `timeoutNs`; says which.
-    public enum Outcome: Sendable, Equatable { case ready, ended, interrupted, timedOut }
+    package enum Outcome: Sendable, Equatable { case ready, ended, interrupted, timedOut }
 
-    public func wait(for target: ExternalTarget, timeoutNs: UInt64) async -> Outcome {
+    package func wait(for target: ExternalTarget, timeoutNs: UInt64) async -> Outcome {
         let deadline = MonotonicClock.nanoseconds() &+ timeoutNs
         // A pattern is matched on a thread of its own: one that backtracks for minutes must not keep this loop from
         // seeing the timeout or Ctrl-C (the thread is left to end with the process).
@@ -71,7 +71,7 @@ public enum Readiness: Sendable, Equatable {
 }
 
 /// A readiness URL that is not an http:// URL on this machine.
-public struct ReadinessURLError: Error, CustomStringConvertible {
-    public var url: String
-    public var description: String { "--ready \(url) is not an http:// URL on this machine (e.g. http://127.0.0.1:8000/health)" }
+package struct ReadinessURLError: Error, CustomStringConvertible {
+    package var url: String
+    package var description: String { "--ready \(url) is not an http:// URL on this machine (e.g. http://127.0.0.1:8000/health)" }
 }

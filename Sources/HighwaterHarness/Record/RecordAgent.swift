@@ -7,7 +7,7 @@ import HighwaterSystem
 /// the target and its descendants (their live files, read at every sample) beside what glibc's heaps held resident
 /// (the census): retention measured, not guessed; and after the target has ended (the agent writes its events at
 /// exit) the record's allocation profiles.
-public enum RecordAgent {
+package enum RecordAgent {
     /// The phase's live heap as the samples read it while the target ran: heap_live_start and heap_live_end, and what
     /// part of glibc's resident heaps was not live at the last census reading.
     static func applyLiveHeap(to summary: inout RunSummary, samples: [SampleRecord]) {
@@ -25,7 +25,7 @@ public enum RecordAgent {
     }
 
     /// How that note begins (record's terminal says it again after the phases' lines).
-    public static let liveHeapOpening = "The live heap "
+    package static let liveHeapOpening = "The live heap "
 
     /// "The live heap (the agent, …) went from A to B over the phase, while RSS grew C; glibc's heaps held D resident
     /// …, E (F%) of it not live: kept by the allocator." `census` is a sample with the census's readings and, read live,

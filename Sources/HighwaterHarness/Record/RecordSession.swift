@@ -8,62 +8,62 @@ import HighwaterSystem
 /// phase and sampled with its descendants, each phase written as a run directory that `run` would write
 /// (`DIR/<name>/NN-<phase>/{plan.json, samples.jsonl, requests.jsonl, summary.json}` and `DIR/summary.json`),
 /// so `highwater report` and `check --results` read it as they read a run.
-public struct RecordSession: Sendable {
-    public struct Options: Sendable {
-        public var command: [String] = []
-        public var pid: Int32?
-        public var environment: [String: String] = [:]
-        public var readiness: Readiness = .immediately
-        public var readyTimeoutNs: UInt64 = 30_000_000_000
-        public var loads: [LoadSpec] = []
-        public var watchDirs: [String] = []
-        public var intervalNs: UInt64 = 10_000_000
-        public var timeLimitNs: UInt64?
-        public var graceNs: UInt64 = 5_000_000_000
+package struct RecordSession: Sendable {
+    package struct Options: Sendable {
+        package var command: [String] = []
+        package var pid: Int32?
+        package var environment: [String: String] = [:]
+        package var readiness: Readiness = .immediately
+        package var readyTimeoutNs: UInt64 = 30_000_000_000
+        package var loads: [LoadSpec] = []
+        package var watchDirs: [String] = []
+        package var intervalNs: UInt64 = 10_000_000
+        package var timeLimitNs: UInt64?
+        package var graceNs: UInt64 = 5_000_000_000
         /// How often glibc's arenas are counted from /proc/PID/smaps; nil: never.
-        public var censusIntervalNs: UInt64? = 200_000_000
+        package var censusIntervalNs: UInt64? = 200_000_000
         /// The allocation agent to preload into the command (`--agent`); nil: none.
-        public var agentLibrary: String?
+        package var agentLibrary: String?
         /// Where the agents of the target and its descendants map their live files (made by the session with --agent).
-        public var agentLiveDirectory: String?
-        public var outDirectory = "results"
-        public var name = "record"
+        package var agentLiveDirectory: String?
+        package var outDirectory = "results"
+        package var name = "record"
         /// Put before each phase's name: a scenario's configuration (`arena2-01-get-work`).
-        public var phasePrefix = ""
+        package var phasePrefix = ""
         /// Runs this session made before the record (a scenario's earlier configurations): kept in DIR/summary.json
         /// before the record's own, and their run directories are not cleared.
-        public var earlierRuns: [RunSummary] = []
-        public var version = ""
-        public init() {}
+        package var earlierRuns: [RunSummary] = []
+        package var version = ""
+        package init() {}
     }
 
     /// How the record ended, for the exit code and the closing lines.
-    public struct Outcome: Sendable {
-        public var summaries: [RunSummary] = []
+    package struct Outcome: Sendable {
+        package var summaries: [RunSummary] = []
         /// A started target that ended on its own before the record stopped it (a crash, or an exit mid-load).
-        public var targetEnded: Termination?
+        package var targetEnded: Termination?
         /// An attached process that exited while it was recorded.
-        public var attachedExited = false
-        public var timedOut = false
-        public var interrupted = false
+        package var attachedExited = false
+        package var timedOut = false
+        package var interrupted = false
         /// The started target ignored SIGTERM and was killed after the grace period.
-        public var killedAfterGrace = false
+        package var killedAfterGrace = false
     }
 
-    public let options: Options
+    package let options: Options
 
-    public init(options: Options) { self.options = options }
+    package init(options: Options) { self.options = options }
 
-    public var scenarioDirectory: String { options.outDirectory + "/" + options.name }
+    package var scenarioDirectory: String { options.outDirectory + "/" + options.name }
 
     /// Where the target's output and the agent's profiles go: the record's directory, or a configuration's of its own
     /// when a scenario records several (`DIR/SCENARIO/arena2/`), so one configuration's do not overwrite another's.
-    public var targetDirectory: String {
+    package var targetDirectory: String {
         let configuration = options.phasePrefix.hasSuffix("-") ? String(options.phasePrefix.dropLast()) : options.phasePrefix
         return configuration.isEmpty ? scenarioDirectory : scenarioDirectory + "/" + configuration
     }
 
-    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
+    package func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(RecordError) -> Outcome {
         Leftovers.sweep()
         do { try FileTree.createDirectory(targetDirectory) } catch { throw .couldNotRun("cannot create \(targetDirectory): \(error)") }
         let plans = phasePlans()
@@ -213,17 +213,17 @@ public struct RecordSession: Sendable {
         }
     }
 
-    public func store(_ summaries: [RunSummary]) {
+    package func store(_ summaries: [RunSummary]) {
         try? RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version).store(options.earlierRuns + summaries)
     }
 
-    public func rewrite(_ summary: RunSummary) {
+    package func rewrite(_ summary: RunSummary) {
         guard let bytes = try? RecordCoding.document(summary) else { return }
         try? FileTree.writeAtomically(bytes, to: scenarioDirectory + "/" + summary.run_id + "/summary.json")
     }
 
     /// Why a `body=@FILE` cannot be sent, before anything starts; nil when it can (a regular file within the limit).
-    public static func fileBodyProblem(_ path: String) -> String? {
+    package static func fileBodyProblem(_ path: String) -> String? {
         let fd: Int32
         do { fd = try FileTree.openRegularFile(path) } catch { return error.reason }
         defer { Syscall.close(fd) }
@@ -239,13 +239,13 @@ public struct RecordSession: Sendable {
     }
 }
 
-public enum RecordError: Error, CustomStringConvertible {
+package enum RecordError: Error, CustomStringConvertible {
     /// Set-up failed: the command would not start, the PID is not there, the directory cannot be written.
     case couldNotRun(String)
     /// The target never became ready, or ended first.
     case notReady(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .couldNotRun(let m), .notReady(let m): return m
         }

@@ -8,16 +8,16 @@ import Synchronization
 /// request gains its heap_* fields. Left out, and the fields with it, when the plan preloads another allocator
 /// (the agent forwards to glibc's malloc and would bypass it), when `HIGHWATER_AGENT=off`, or when the library
 /// was not built (said once on stderr).
-public enum AgentPreload {
+package enum AgentPreload {
     /// The agent beside an executable: SwiftPM puts every product of a build in one folder.
-    public static func library(besideExecutable executable: String) -> String? {
+    package static func library(besideExecutable executable: String) -> String? {
         let folder = FileTree.directory(of: executable)
         let path = folder + "/" + AllocationAgent.libraryName
         return Syscall.canAccess(path, R_OK) ? path : nil
     }
 
     /// Why the agent is left out of a plan's child; nil when it goes in.
-    public static func reasonToLeaveOut(_ plan: RunPlan) -> String? {
+    package static func reasonToLeaveOut(_ plan: RunPlan) -> String? {
         if plan.environment["HIGHWATER_AGENT"] == "off" { return "HIGHWATER_AGENT=off" }
         if let preload = plan.environment["LD_PRELOAD"], preload != "unset", !preload.isEmpty {
             return "the plan preloads \(preload), and the agent would bypass it for glibc's malloc"
@@ -27,7 +27,7 @@ public enum AgentPreload {
 
     /// Why `--agent` cannot go into a command started with `environment` (its own, or the one it inherits): an
     /// allocator it already preloads would be bypassed, silently, for glibc's malloc; nil when nothing is in the way.
-    public static func refusal(environment: [String: String]) -> String? {
+    package static func refusal(environment: [String: String]) -> String? {
         guard let preload = environment["LD_PRELOAD"], !preload.allSatisfy({ $0 == " " || $0 == ":" }) else { return nil }
         return "--agent with LD_PRELOAD=\(preload): the agent forwards every allocation to glibc's malloc, so \(preload) would be bypassed "
             + "and its memory not measured; record without --agent to measure that allocator, or without LD_PRELOAD to profile allocations"
@@ -35,11 +35,11 @@ public enum AgentPreload {
 
     /// The agent's sampled allocations, and the process's memory map beside them (`.maps`), in a run's folder
     /// until `AllocationOutputs` turns them into the run's profiles.
-    public static let eventsFile = "alloc-events.bin"
+    package static let eventsFile = "alloc-events.bin"
 
     /// Adds the agent to a child's environment, before anything the environment already preloads, with its
     /// samples going to `directory`.
-    public static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
+    package static func add(to environment: inout [String: String], plan: RunPlan, executable: String, directory: String) {
         guard reasonToLeaveOut(plan) == nil else { return }
         // A user's own host is built in its own package: the agent is then the one beside Highwater.
         guard let library = library(besideExecutable: executable) ?? library(besideExecutable: Executable.current) else {
@@ -50,7 +50,7 @@ public enum AgentPreload {
     }
 
     /// Puts `library` first in LD_PRELOAD and sends its samples to `directory`.
-    public static func preload(_ library: String, into environment: inout [String: String], eventsIn directory: String) {
+    package static func preload(_ library: String, into environment: inout [String: String], eventsIn directory: String) {
         let inherited = environment["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 }
         environment["LD_PRELOAD"] = inherited.map { library + ":" + $0 } ?? library
         environment["HIGHWATER_AGENT_OUT"] = directory + "/" + eventsFile
@@ -59,7 +59,7 @@ public enum AgentPreload {
     /// For a target watched from outside (`sample`, `record`): preloads the agent with its events going to `directory`
     /// and its live files to a directory made for them (returned; the caller removes it), or to none when it cannot be
     /// made, said on stderr: the live heap is then known only after the target exits.
-    public static func preloadWatched(_ library: String, into environment: inout [String: String], eventsIn directory: String) -> String? {
+    package static func preloadWatched(_ library: String, into environment: inout [String: String], eventsIn directory: String) -> String? {
         preload(library, into: &environment, eventsIn: directory)
         guard let live = try? AgentLiveHeap.makeDirectory() else {
             Terminal.write("highwater: no directory for the agent's live files in /dev/shm or the temp dir: the live heap is known only after the target exits\n")
@@ -70,16 +70,16 @@ public enum AgentPreload {
     }
 
     /// The agent is not built beside the executable.
-    public struct Missing: Error, CustomStringConvertible {
-        public var executable: String
-        public var description: String {
+    package struct Missing: Error, CustomStringConvertible {
+        package var executable: String
+        package var description: String {
             "--agent: \(AllocationAgent.libraryName) is not beside \(executable); build it with `swift build --product HighwaterAgent`"
         }
     }
 
     /// The agent to preload into a command Highwater starts (`sample --agent`, `record --agent`): nil, said on
     /// stderr, when the program is statically linked, so it is measured without allocation profiles.
-    public static func library(for command: [String], besideExecutable executable: String) throws(Missing) -> String? {
+    package static func library(for command: [String], besideExecutable executable: String) throws(Missing) -> String? {
         guard let library = library(besideExecutable: executable) else { throw Missing(executable: executable) }
         guard let first = command.first else { return nil }
         let program = Executable.find(first) ?? first
@@ -95,7 +95,7 @@ public enum AgentPreload {
 
     /// Whether the loader runs for this file, so LD_PRELOAD can take: a script (its interpreter is a program
     /// the loader starts) or an ELF file with an interpreter (PT_INTERP). A statically linked program has none.
-    public static func isPreloadable(_ path: String) -> Bool {
+    package static func isPreloadable(_ path: String) -> Bool {
         guard let fd = try? FileTree.openRegularFile(path) else { return false }
         defer { Syscall.close(fd) }
         var head: (UInt8, UInt8) = (0, 0)

@@ -6,11 +6,11 @@ import HighwaterSystem
 /// A run's allocation profiles, made in the parent after the hosted child ended: the agent's samples
 /// (`alloc-events.bin`) named with the child's memory map (`alloc-events.bin.maps`) and the symbol tables
 /// of the files mapped there, written as `alloc-sites.jsonl`, `alloc.folded`, `retained.folded` and `profile.pb.gz` (pprof).
-public enum AllocationOutputs {
-    public static let files = ["alloc-sites.jsonl", "alloc.folded", "retained.folded", "profile.pb.gz"]
+package enum AllocationOutputs {
+    package static let files = ["alloc-sites.jsonl", "alloc.folded", "retained.folded", "profile.pb.gz"]
 
     /// Removes what an earlier run left in `directory`: the agent's raw events and the profiles made from them.
-    public static func clear(_ directory: String) {
+    package static func clear(_ directory: String) {
         for name in eventFiles(in: directory).flatMap({ [$0, $0 + ".maps"] }) + files {
             Syscall.unlinkIfPresent(directory + "/" + name)
         }
@@ -29,17 +29,17 @@ public enum AllocationOutputs {
 
     /// What `write` made: every site, most retained first, or a note for the summary when the profiles could
     /// not be made. Both empty when the child recorded no samples.
-    public struct Written: Sendable {
-        public var sites: [AllocationSite] = []
-        public var note: String?
+    package struct Written: Sendable {
+        package var sites: [AllocationSite] = []
+        package var note: String?
         /// The largest live heap over the run, from the events (exact when every allocation was recorded).
-        public var peakLiveBytes: Double?
+        package var peakLiveBytes: Double?
         /// Whether every allocation was recorded (HIGHWATER_AGENT_SAMPLE_BYTES=0), so the figures are exact.
-        public var everyAllocation = false
+        package var everyAllocation = false
         /// The live heap over the run (`AllocationEvents.liveTimeline`).
-        public var liveTimeline: [AllocationEvents.LivePoint] = []
+        package var liveTimeline: [AllocationEvents.LivePoint] = []
         /// What the sampling itself held resident, said when it is a megabyte or more: the run's RSS includes it.
-        public var probeNote: String?
+        package var probeNote: String?
     }
 
     /// The unwinder's memory in the sampled processes, as a sentence for the run's notes.
@@ -53,7 +53,7 @@ public enum AllocationOutputs {
 
     /// Writes the profiles when the child, or any of its descendants, recorded samples: one profile for them all,
     /// each process's addresses named with its own memory map.
-    public static func write(directory: String, requests: Int) -> Written {
+    package static func write(directory: String, requests: Int) -> Written {
         let names = eventFiles(in: directory)
         guard !names.isEmpty else { return Written() }
         // The raw events go once the profiles are written; kept when they could not be, to look at or try again.

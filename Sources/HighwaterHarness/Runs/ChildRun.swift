@@ -8,20 +8,20 @@ import HighwaterWorkloads
 
 /// One configuration in its own child process (`highwater host`), so no configuration's heap
 /// pollutes another's: start it, wait for its port, drive the load, stop it, summarize.
-public struct ChildRun: Sendable {
-    public var plan: RunPlan
-    public var runID: String
-    public var directory: String
+package struct ChildRun: Sendable {
+    package var plan: RunPlan
+    package var runID: String
+    package var directory: String
     /// The `highwater` executable to start as the child.
-    public var executable: String
-    public var showProgress: Bool
+    package var executable: String
+    package var showProgress: Bool
 
-    public init(plan: RunPlan, runID: String, directory: String, executable: String, showProgress: Bool) {
+    package init(plan: RunPlan, runID: String, directory: String, executable: String, showProgress: Bool) {
         self.plan = plan; self.runID = runID; self.directory = directory; self.executable = executable
         self.showProgress = showProgress
     }
 
-    public func execute() async throws -> RunSummary {
+    package func execute() async throws -> RunSummary {
         try Preload.check(plan.environment)
         try FileTree.createDirectory(directory)
         for name in ["samples.jsonl", "requests.jsonl", "port", "host.log", "lost.json", "nginx-samples.jsonl", "arenas.json", "watch.json"] {
@@ -197,18 +197,18 @@ public struct ChildRun: Sendable {
 }
 
 /// A `highwater host` child serving one plan: started, waited for, stopped.
-public struct HostedChild: Sendable {
+package struct HostedChild: Sendable {
     /// The child never published its port: the run did not happen.
-    public struct NotListening: Error, CustomStringConvertible {
-        public var reason: String
-        public var description: String { reason }
+    package struct NotListening: Error, CustomStringConvertible {
+        package var reason: String
+        package var description: String { reason }
     }
 
-    public let process: ChildProcess
-    public let directory: String
+    package let process: ChildProcess
+    package let directory: String
 
     /// - Parameter commandPrefix: what the child starts under (`unshare --mount …` for a private tmpfs).
-    public init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = [],
+    package init(plan: RunPlan, planPath: String, directory: String, executable: String, extraArguments: [String] = [],
                 commandPrefix: [String] = []) throws {
         var environment = Self.environment(for: plan)
         AgentPreload.add(to: &environment, plan: plan, executable: executable, directory: directory)
@@ -232,11 +232,11 @@ public struct HostedChild: Sendable {
     }
 
     /// How long a child may take to publish its port.
-    public static let listenTimeoutNs: UInt64 = 30_000_000_000
+    package static let listenTimeoutNs: UInt64 = 30_000_000_000
 
     /// The port the child publishes once it listens; nil if it ended, was interrupted or took over 30 s.
     /// Polls with `Task.sleep`, so no pool thread is held while a slow child starts.
-    public func waitForPort() async -> Int? {
+    package func waitForPort() async -> Int? {
         let deadline = MonotonicClock.nanoseconds() + Self.listenTimeoutNs
         while true {
             // The file first: a task the pool left unscheduled past the deadline still sees a child that started.
@@ -247,7 +247,7 @@ public struct HostedChild: Sendable {
     }
 
     /// Asks the child to stop over HTTP; SIGTERM and SIGKILL if it does not within 10 s.
-    public func stop(port: Int) async -> Termination {
+    package func stop(port: Int) async -> Termination {
         // Already ended (stopped at its time limit, crashed): nothing listens, and asking would only wait.
         if let ended = process.poll() { return ended }
         // After Ctrl-C the driver sends nothing more: end the child with a signal, within the second Ctrl-C allows.

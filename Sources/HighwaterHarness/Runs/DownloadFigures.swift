@@ -8,22 +8,22 @@ import HighwaterWorkloads
 /// What a download or downstream run adds to its summary (the `workload` fields of `summary.json`): bytes served
 /// per second, CPU seconds per GiB served (user and system, host and nginx), peak descriptors, nginx's own memory,
 /// connections the downstream saw, and errors by kind.
-public enum DownloadFigures {
+package enum DownloadFigures {
     /// The readings of one run that the records do not hold.
-    public struct Readings: Sendable {
-        public var load: LoadDriver.Result
-        public var hostCPU: ProcessCPU
-        public var nginxCPU: ProcessCPU?
-        public var nginxSamples: [SampleRecord] = []
-        public var downstream: DownstreamService.Counts?
-        public init(load: LoadDriver.Result, hostCPU: ProcessCPU, nginxCPU: ProcessCPU? = nil) {
+    package struct Readings: Sendable {
+        package var load: LoadDriver.Result
+        package var hostCPU: ProcessCPU
+        package var nginxCPU: ProcessCPU?
+        package var nginxSamples: [SampleRecord] = []
+        package var downstream: DownstreamService.Counts?
+        package init(load: LoadDriver.Result, hostCPU: ProcessCPU, nginxCPU: ProcessCPU? = nil) {
             self.load = load; self.hostCPU = hostCPU; self.nginxCPU = nginxCPU
         }
     }
 
     static let gib = Double(1 << 30)
 
-    public static func add(to summary: inout RunSummary, plan: RunPlan, readings r: Readings, requests: [RequestRecord],
+    package static func add(to summary: inout RunSummary, plan: RunPlan, readings r: Readings, requests: [RequestRecord],
                            samples: [SampleRecord]) {
         var w = summary.workload ?? [:]
         let bytes = Double(r.load.bytesReceived)
@@ -100,7 +100,7 @@ public enum DownloadFigures {
 
     /// Adds how a sendfile or accel run compares with the chunked run of the same file size and concurrency in this
     /// session (`throughput_vs_chunked`, `cpu_per_gib_vs_chunked`): ratios measured in one `run`.
-    public static func compare(_ summary: inout RunSummary, with earlier: [RunSummary]) {
+    package static func compare(_ summary: inout RunSummary, with earlier: [RunSummary]) {
         guard let c = summary.configuration, let name = c["workload"], name.hasPrefix("download-"),
               name != DownloadWorkload.Mode.chunked.rawValue, var w = summary.workload else { return }
         guard let chunked = earlier.last(where: {

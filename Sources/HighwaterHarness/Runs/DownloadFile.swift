@@ -5,9 +5,9 @@ import HighwaterSystem
 /// The file a download run serves, made by the run in a directory of its own and removed after it. Its bytes come
 /// from a fixed pseudo-random sequence, so a slice served from the wrong offset cannot pass a hash check, and two
 /// runs serve the same file.
-public enum DownloadFile {
+package enum DownloadFile {
     /// Writes `bytes` bytes to `path`.
-    public static func make(at path: String, bytes: Int) throws {
+    package static func make(at path: String, bytes: Int) throws {
         let fd: Int32
         do { fd = try Syscall.open(path, O_WRONLY | O_CREAT | O_TRUNC) } catch { throw ProbeError(error) }
         defer { Syscall.close(fd) }

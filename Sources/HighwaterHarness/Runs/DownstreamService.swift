@@ -9,14 +9,14 @@ import HighwaterWorkloads
 /// memory are not the host's): it waits `delay`, then answers `responseBytes`, and counts the connections it
 /// accepts, which is how a client per request shows itself. A fault makes every `faultEvery`th call stall (no
 /// answer until the service stops) or reset (RST instead of an answer).
-public final class DownstreamService: Sendable {
-    public struct Counts: Sendable, Equatable {
-        public var connectionsOpened: Int
-        public var connectionsPeak: Int
-        public var requests: Int
+package final class DownstreamService: Sendable {
+    package struct Counts: Sendable, Equatable {
+        package var connectionsOpened: Int
+        package var connectionsPeak: Int
+        package var requests: Int
     }
 
-    public let port: Int
+    package let port: Int
     private let channel: Channel
     private let group: MultiThreadedEventLoopGroup
     private let state: Tally
@@ -29,7 +29,7 @@ public final class DownstreamService: Sendable {
         let stopped = Atomic<Bool>(false)
     }
 
-    public init(responseBytes: Int, delayNs: UInt64, fault: DownstreamWorkload.Fault = .none, faultEvery: Int = 10) throws {
+    package init(responseBytes: Int, delayNs: UInt64, fault: DownstreamWorkload.Fault = .none, faultEvery: Int = 10) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let tally = Tally()
         var body = ByteBufferAllocator().buffer(capacity: responseBytes)
@@ -60,16 +60,16 @@ public final class DownstreamService: Sendable {
         port = channel.localAddress?.port ?? 0
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    package var url: String { "http://127.0.0.1:\(port)" }
 
-    public var counts: Counts {
+    package var counts: Counts {
         Counts(connectionsOpened: state.opened.load(ordering: .relaxed), connectionsPeak: state.peak.load(ordering: .relaxed),
                requests: state.requests.load(ordering: .relaxed))
     }
 
     /// Closes the listener and every connection, stalled ones included. Once: a second close would wait on a loop
     /// that no longer runs.
-    public func stop() {
+    package func stop() {
         guard !state.stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? channel.close().wait()
         try? group.syncShutdownGracefully()

@@ -5,9 +5,9 @@ import HighwaterSystem
 /// What a Highwater process killed outright (SIGKILL, a crash) leaves behind, removed by the next one as it starts:
 /// tmpfs mount points and download files in the temp dir, the agent's live files in /dev/shm, and the cgroups of
 /// its started commands with anything still in them. Each is named after its owner, so only a dead owner's go.
-public enum Leftovers {
+package enum Leftovers {
     /// Once per process, before the first thing it starts.
-    public static func sweep() { _ = swept }
+    package static func sweep() { _ = swept }
 
     private static let swept: Void = {
         let temp = TempDirectory.resolve(environment: ProcessEnvironment.current).path

@@ -6,16 +6,16 @@ import HighwaterSystem
 /// (`highwater-tmpfs-PID.STARTTIME-xxxxxx`), so a later run can tell one a SIGKILLed run left behind from one a
 /// live run is using, and sweep the first kind. The tmpfs itself lives in the child's mount namespace and dies
 /// with it; only the directory can outlive a killed parent.
-public enum MountPointOwner {
-    public static let prefix = "highwater-tmpfs-"
+package enum MountPointOwner {
+    package static let prefix = "highwater-tmpfs-"
 
     /// The prefix for a new mount point owned by this process.
-    public static var ownPrefix: String { prefix + OwnedDirectory.current + "-" }
+    package static var ownPrefix: String { prefix + OwnedDirectory.current + "-" }
 
     /// Removes mount points in `directory` whose owner has exited. Only empty directories go (`rmdir`), so one
     /// with a tmpfs still mounted on it (EBUSY) or with files in it stays. Returns the paths removed.
     @discardableResult
-    public static func sweepStale(in directory: String) -> [String] {
+    package static func sweepStale(in directory: String) -> [String] {
         OwnedDirectory.sweepStale(in: directory, prefix: prefix, contents: false)
     }
 }

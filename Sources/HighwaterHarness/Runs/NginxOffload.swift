@@ -9,15 +9,15 @@ import HighwaterSystem
 /// daemon), and `stop` ends it and removes the dir. A Ctrl-C reaches it too (same process group) and ends it at once.
 /// If Highwater is killed outright, a watcher holding the lifeline (a shell waiting on its end of the pipe) sees the
 /// pipe close, ends nginx and removes the dir: nginx is not ours to run as a lifeline child, so it gets a keeper.
-public final class NginxOffload: @unchecked Sendable {
-    public let port: Int
-    public let directory: String
-    public let process: ChildProcess
+package final class NginxOffload: @unchecked Sendable {
+    package let port: Int
+    package let directory: String
+    package let process: ChildProcess
     private var keeper: ChildProcess?
 
     /// Debian's nginx: `HIGHWATER_NGINX` when set (also to show what a machine without nginx does), else on PATH, or
     /// in /usr/sbin, which a non-root PATH often lacks.
-    public static func locate() -> String? {
+    package static func locate() -> String? {
         if let chosen = ProcessEnvironment.current["HIGHWATER_NGINX"] { return Syscall.canAccess(chosen, X_OK) ? chosen : nil }
         let path = ProcessEnvironment.current["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin"] {
@@ -29,7 +29,7 @@ public final class NginxOffload: @unchecked Sendable {
 
     /// Starts nginx proxying to the host on `upstreamPort` and serving `filesDirectory` at `location` (internal only).
     /// - Throws: `NginxError.missing` when nginx is not installed; `.didNotStart` with its error log otherwise.
-    public init(upstreamPort: Int, filesDirectory: String, location: String, tempBase: String) throws {
+    package init(upstreamPort: Int, filesDirectory: String, location: String, tempBase: String) throws {
         guard let nginx = Self.locate() else { throw NginxError.missing }
         directory = try FileTree.makeTemporaryDirectory(in: tempBase, prefix: "highwater-nginx-")
         do {
@@ -55,7 +55,7 @@ public final class NginxOffload: @unchecked Sendable {
     deinit { stop() }
 
     /// Fast shutdown (SIGTERM: the master ends its workers and waits for them), then the dir goes.
-    public func stop() {
+    package func stop() {
         if let keeper, keeper.poll() == nil { keeper.signal(SIGKILL); _ = keeper.wait() }
         process.terminate(grace: 5_000_000_000)
         FileTree.removeTree(directory)
@@ -71,12 +71,12 @@ public final class NginxOffload: @unchecked Sendable {
     }
 
     /// The master and its workers: what nginx costs is the sum of them.
-    public func processIDs() -> [Int32] {
+    package func processIDs() -> [Int32] {
         [process.pid] + Self.children(of: process.pid)
     }
 
     /// The worker that serves (one worker process).
-    public var workerPID: Int32? { Self.children(of: process.pid).first }
+    package var workerPID: Int32? { Self.children(of: process.pid).first }
 
     /// The processes whose parent is `pid`, from /proc/PID/stat (the fourth field, after the name's last `)`).
     static func children(of pid: Int32) -> [Int32] {
@@ -142,11 +142,11 @@ public final class NginxOffload: @unchecked Sendable {
     }
 }
 
-public enum NginxError: Error, CustomStringConvertible, Equatable {
+package enum NginxError: Error, CustomStringConvertible, Equatable {
     case missing
     case didNotStart(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing:
             return "download-accel needs nginx, which is not installed (looked in HIGHWATER_NGINX, PATH and /usr/sbin): install it with `apt-get install nginx` or `scripts/install-deps`"

@@ -5,12 +5,12 @@ import HighwaterWorkloads
 /// A variant's `LD_PRELOAD` (jemalloc, tcmalloc): checked before the child starts, because the dynamic
 /// loader only warns about a missing preload and runs the child on glibc's malloc, which would then be
 /// reported as the allocator asked for.
-public enum Preload {
+package enum Preload {
     /// The libraries the loader would search for by name, in Debian's multiarch layout.
     static let searchDirectories = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu",
                                     "/lib/aarch64-linux-gnu", "/usr/lib", "/lib", "/usr/local/lib"]
 
-    public static func check(_ environment: [String: String]) throws {
+    package static func check(_ environment: [String: String]) throws {
         guard let value = environment["LD_PRELOAD"], value != "unset" else { return }
         let names = value.split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
         for name in names where resolve(name) == nil {
@@ -20,7 +20,7 @@ public enum Preload {
     }
 
     /// The file a preload entry names: a path as given, or a bare name found in the library directories.
-    public static func resolve(_ name: String) -> String? {
+    package static func resolve(_ name: String) -> String? {
         if name.contains("/") { return Syscall.canAccess(name, R_OK) ? name : nil }
         return searchDirectories.map { $0 + "/" + name }.first { Syscall.canAccess($0, R_OK) }
     }

@@ -8,16 +8,16 @@ import HighwaterWorkloads
 /// What a run starts beside the hosted child and removes after it, on every path (end, failure, Ctrl-C): the file
 /// a download serves, nginx in front of the host for `download-accel`, the downstream service a downstream
 /// workload calls. It also reads their CPU time around the load, and samples nginx beside the host.
-public final class RunCompanions: @unchecked Sendable {
+package final class RunCompanions: @unchecked Sendable {
     /// The plan with the served file and the downstream's address filled in.
-    public private(set) var plan: RunPlan
-    public let downstream: DownstreamService?
-    public private(set) var nginx: NginxOffload?
+    package private(set) var plan: RunPlan
+    package let downstream: DownstreamService?
+    package private(set) var nginx: NginxOffload?
     private var fileDirectory: String?
     private var nginxSampler: Sampler?
     private let runDirectory: String
 
-    public init(plan: RunPlan, runDirectory: String) throws {
+    package init(plan: RunPlan, runDirectory: String) throws {
         self.plan = plan
         self.runDirectory = runDirectory
         var service: DownstreamService?
@@ -54,7 +54,7 @@ public final class RunCompanions: @unchecked Sendable {
     deinit { stop() }
 
     /// Where the load goes: nginx in front of the host for `download-accel` (started here), else the host.
-    public func front(hostPort: Int) throws -> Int {
+    package func front(hostPort: Int) throws -> Int {
         guard plan.workload.name == DownloadWorkload.Mode.accel.rawValue else { return hostPort }
         let workload = try DownloadWorkload(plan.workload)
         let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
@@ -71,12 +71,12 @@ public final class RunCompanions: @unchecked Sendable {
     }
 
     /// nginx's CPU time so far (master and workers); nil without nginx.
-    public func nginxCPU() -> ProcessCPU? {
+    package func nginxCPU() -> ProcessCPU? {
         nginx.map { ProcessCPU.read($0.processIDs()) }
     }
 
     /// Stops nginx and the downstream, removes the served file; safe to call twice.
-    public func stop() {
+    package func stop() {
         _ = nginxSampler?.stop()
         nginxSampler = nil
         nginx?.stop()

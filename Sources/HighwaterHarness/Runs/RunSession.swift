@@ -6,19 +6,19 @@ import HighwaterSystem
 
 /// Runs plans one after another, each in its own child, and keeps `DIR/summary.json` up to date
 /// after every run, so an interrupted session still reports what it finished.
-public struct RunSession {
-    public var outDirectory: String
-    public var executable: String
-    public var showProgress: Bool
-    public var version: String
+package struct RunSession {
+    package var outDirectory: String
+    package var executable: String
+    package var showProgress: Bool
+    package var version: String
 
-    public init(outDirectory: String, executable: String, showProgress: Bool = Terminal.isInteractive, version: String) {
+    package init(outDirectory: String, executable: String, showProgress: Bool = Terminal.isInteractive, version: String) {
         self.outDirectory = outDirectory; self.executable = executable; self.showProgress = showProgress
         self.version = version
     }
 
     /// - Parameter afterEach: evaluates expectations or adds fields before the summary is stored.
-    public func run(_ plans: [RunPlan], afterEach: (RunPlan, inout RunSummary) -> Void = { _, _ in }) async throws -> [RunSummary] {
+    package func run(_ plans: [RunPlan], afterEach: (RunPlan, inout RunSummary) -> Void = { _, _ in }) async throws -> [RunSummary] {
         try FileTree.createDirectory(outDirectory)
         clearEarlierRuns(of: plans)
         var summaries: [RunSummary] = []
@@ -63,7 +63,7 @@ public struct RunSession {
     /// Removes the run directories an earlier session left in DIR/SCENARIO/ for each of `scenarios`, so a session's
     /// results are its own: those holding a plan.json whose name is a run's (`NN-…`, or a configuration's phase
     /// `CONFIG-NN-…`). Everything else in DIR stays.
-    public static func clearEarlierRuns(ofScenarios scenarios: some Sequence<String>, in out: String) {
+    package static func clearEarlierRuns(ofScenarios scenarios: some Sequence<String>, in out: String) {
         for scenario in scenarios {
             let directory = "\(out)/\(scenario)"
             guard let names = try? Syscall.directoryNames(directory) else { continue }
@@ -79,7 +79,7 @@ public struct RunSession {
         name.split(separator: "-", omittingEmptySubsequences: false).dropLast().contains { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
     }
 
-    public func store(_ summaries: [RunSummary]) throws {
+    package func store(_ summaries: [RunSummary]) throws {
         let all = ResultsSummary(highwater_version: version, created_ns: MonotonicClock.nanoseconds(), runs: summaries)
         try FileTree.writeAtomically(try RecordCoding.document(all), to: outDirectory + "/summary.json")
     }

@@ -10,18 +10,18 @@ import HighwaterWorkloads
 ///
 /// A tmpfs is mounted by the child itself, inside the mount namespace `unshare` gives it, so it vanishes with the
 /// child on every path (exit, crash, SIGKILL, Ctrl-C); the parent only makes and removes the empty mount points.
-public struct RunStorage: Sendable {
+package struct RunStorage: Sendable {
     /// The plan with `tempDir` and `destinationDir` filled in.
-    public var plan: RunPlan
+    package var plan: RunPlan
     /// Put before the child's command line: `unshare --mount …` when the child mounts a tmpfs.
-    public var commandPrefix: [String] = []
+    package var commandPrefix: [String] = []
     /// Arguments for `highwater host` telling it what to mount.
-    public var hostArguments: [String] = []
+    package var hostArguments: [String] = []
     /// What we made, to remove afterwards.
     private var made: [String] = []
 
     /// - Throws: `HarnessError.storage` when a tmpfs was asked for and cannot be mounted here.
-    public init(plan: RunPlan, runDirectory: String) throws {
+    package init(plan: RunPlan, runDirectory: String) throws {
         self.plan = plan
         guard plan.isUpload || plan.storage.tmpfsBytes != nil || plan.storage.destinationTmpfsBytes != nil else { return }
         let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
@@ -64,7 +64,7 @@ public struct RunStorage: Sendable {
     static let privateTmpfs = PrivateTmpfs.availability()
 
     /// Removes the mount points and the destination with whatever a killed child left in it.
-    public func removeAll() {
+    package func removeAll() {
         for dir in made.reversed() { FileTree.removeTree(dir) }
     }
 }

@@ -5,13 +5,13 @@ import HighwaterSystem
 
 /// Lets the machine settle between runs, so a configuration does not pay for the one before it: an upload run that
 /// wrote gigabytes leaves them dirty, and the kernel's writeback of them lands in the next run's timings.
-public enum Settling {
+package enum Settling {
     /// Pending writes below this count as settled: a few MiB are always in flight on a working machine.
-    public static let settledBytes: UInt64 = 16 << 20
+    package static let settledBytes: UInt64 = 16 << 20
 
     /// Runs `sync` (in a child, so no thread of ours blocks), waits until the pending writes are below
     /// `settledBytes` or `limit` passes, and says what the run starts from.
-    public static func settle(limitNs: UInt64 = 10_000_000_000) async -> StartingPoint? {
+    package static func settle(limitNs: UInt64 = 10_000_000_000) async -> StartingPoint? {
         let started = MonotonicClock.nanoseconds()
         let deadline = started + limitNs
         if let sync = try? ChildProcess(["sync"], stdout: .null, stderr: .null) {

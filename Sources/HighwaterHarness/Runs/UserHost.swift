@@ -4,11 +4,11 @@ import HighwaterSystem
 
 /// A host of the user's own, as a configuration starts it: a command checked before it starts, or a package built
 /// once per `highwater run` (`swift build -c release`, its progress and errors on the terminal) and its product run.
-public enum UserHost {
+package enum UserHost {
     /// Why the user's host could not be started; the configuration is not run (exit 3), the others are.
-    public struct Failure: Error, CustomStringConvertible {
+    package struct Failure: Error, CustomStringConvertible {
         /// What went wrong, naming the command or the package.
-        public var description: String
+        package var description: String
     }
 
     /// Each package's build in this process, so the configurations of a sweep build it once; a configuration that
@@ -28,7 +28,7 @@ public enum UserHost {
     private static let builds = Builds()
 
     /// The executable to start for `host`: its command, or its package's product after building it.
-    public static func executable(for host: HostProgram) async throws(Failure) -> String {
+    package static func executable(for host: HostProgram) async throws(Failure) -> String {
         if let command = host.command {
             guard Syscall.canAccess(command, X_OK), !FileTree.isDirectory(command) else {
                 throw Failure(description: "the host command \(command) is not an executable file; build it (swift build -c release --product NAME) or name it by `host: {package: DIR, product: NAME}`")

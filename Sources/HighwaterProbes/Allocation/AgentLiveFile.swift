@@ -6,21 +6,21 @@ import HighwaterSystem
 /// counters, mapped here as they count, so the live heap of a running process is a sum of a few cache lines, with
 /// no syscall in the target and none here. It also carries requests for glibc's own view (mallinfo2 and the
 /// arena list), which the target's next allocation answers.
-public final class AgentLiveFile: @unchecked Sendable {
-    public let pid: Int32
-    public let path: String
+package final class AgentLiveFile: @unchecked Sendable {
+    package let pid: Int32
+    package let path: String
     /// The file mapped: a program exec'd in place writes a new one under the same name.
-    public let device: UInt64
-    public let inode: UInt64
+    package let device: UInt64
+    package let inode: UInt64
     private let map: UnsafeMutableRawPointer
     private let size: Int
 
-    public enum Failure: Error, CustomStringConvertible, Equatable {
+    package enum Failure: Error, CustomStringConvertible, Equatable {
         case notALiveFile(String)
         /// The target made no allocation (of any thread) within the wait, so nothing in it could answer.
         case noAllocationToAnswerOn(pid: Int32, waitedNs: UInt64)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notALiveFile(let path): return "\(path) is not the allocation agent's live file (no HWLIVE01 header of version 1)"
             case .noAllocationToAnswerOn(let pid, let waited):
@@ -30,7 +30,7 @@ public final class AgentLiveFile: @unchecked Sendable {
         }
     }
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         let fd = try Syscall.open(path, O_RDWR)
         defer { Syscall.close(fd) }
         let status = try Syscall.status(descriptor: fd, path: path)
@@ -53,39 +53,39 @@ public final class AgentLiveFile: @unchecked Sendable {
     deinit { Syscall.unmap(map, size: size) }
 
     /// The target's counters now, every thread's summed (those that ended included).
-    public func counters() -> AllocationAgent.Counters {
+    package func counters() -> AllocationAgent.Counters {
         var c = hw_agent_counters_t()
         hw_agent_live_sum(map, &c)
         return AllocationAgent.Counters(c)
     }
 
     /// Bytes in live blocks (usable sizes), as the counters give them now.
-    public var liveBytes: UInt64 { UInt64(max(0, counters().liveBytes)) }
+    package var liveBytes: UInt64 { UInt64(max(0, counters().liveBytes)) }
 
     /// glibc's view from inside the target, as its allocation answered a request.
-    public struct MallocReport: Sendable, Equatable {
+    package struct MallocReport: Sendable, Equatable {
         /// mallinfo2's fields (bytes, or counts for ordblks, smblks, hblks).
-        public var arena: UInt64, ordblks: UInt64, hblks: UInt64, hblkhd: UInt64, uordblks: UInt64, fordblks: UInt64, keepcost: UInt64
-        public var tNs: UInt64
+        package var arena: UInt64, ordblks: UInt64, hblks: UInt64, hblkhd: UInt64, uordblks: UInt64, fordblks: UInt64, keepcost: UInt64
+        package var tNs: UInt64
         /// The agent's counters at the same moment.
-        public var counters: AllocationAgent.Counters
+        package var counters: AllocationAgent.Counters
         /// The arenas malloc_info listed (main first); nil when the list could not be written or read.
-        public var arenas: [ArenaStats]?
+        package var arenas: [ArenaStats]?
         /// Why there is no arena list.
-        public var arenaListError: String?
+        package var arenaListError: String?
 
         /// Bytes glibc holds from the system: the arenas and the mmapped chunks.
-        public var system: UInt64 { arena + hblkhd }
+        package var system: UInt64 { arena + hblkhd }
         /// Bytes glibc counts in use: the arenas' chunks in use and the mmapped chunks (headers included).
-        public var inUse: UInt64 { uordblks + hblkhd }
+        package var inUse: UInt64 { uordblks + hblkhd }
     }
 
     /// Posts a request; `answer(to:)` tells when it was served.
     /// - Parameter arenas: the arena list too (malloc_info walks every arena under its lock: asked for, not at every tick).
-    public func ask(arenas: Bool = false) -> UInt64 { hw_agent_live_ask(map, arenas ? 1 : 0) }
+    package func ask(arenas: Bool = false) -> UInt64 { hw_agent_live_ask(map, arenas ? 1 : 0) }
 
     /// The answer to request `seq`, once the target has served it (or a later one).
-    public func answer(to seq: UInt64, arenas: Bool = false) -> MallocReport? {
+    package func answer(to seq: UInt64, arenas: Bool = false) -> MallocReport? {
         var a = hw_agent_live_answer_t()
         guard hw_agent_live_answer(map, seq, &a) != 0 else { return nil }
         var report = MallocReport(arena: a.arena, ordblks: a.ordblks, hblks: a.hblks, hblkhd: a.hblkhd, uordblks: a.uordblks,
@@ -102,7 +102,7 @@ public final class AgentLiveFile: @unchecked Sendable {
     }
 
     /// Asks for mallinfo2 and the arena list, and waits up to `timeoutNs` for the answer, looking every millisecond.
-    public func request(timeoutNs: UInt64) throws(Failure) -> MallocReport {
+    package func request(timeoutNs: UInt64) throws(Failure) -> MallocReport {
         let seq = ask(arenas: true)
         let start = MonotonicClock.nanoseconds()
         while true {
@@ -114,7 +114,7 @@ public final class AgentLiveFile: @unchecked Sendable {
     }
 
     /// Where the agent writes malloc_info's XML: beside the live file.
-    public var arenaListPath: String {
+    package var arenaListPath: String {
         let folder = FileTree.directory(of: path)
         return folder + "/\(pid).arenas.xml"
     }

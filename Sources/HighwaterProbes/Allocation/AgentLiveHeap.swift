@@ -6,11 +6,11 @@ import Synchronization
 /// `HIGHWATER_AGENT_SHM=directory` has its own live file there (`PID.shm`), opened here when it appears and again
 /// when a program exec'd in place has replaced it, and summed over the processes asked for. Safe to use from the
 /// sampler's thread and the load driver at once.
-public final class AgentLiveHeap: Sendable {
+package final class AgentLiveHeap: Sendable {
     /// The variable that tells the agent where to write its live file.
-    public static let variable = "HIGHWATER_AGENT_SHM"
+    package static let variable = "HIGHWATER_AGENT_SHM"
 
-    public let directory: String
+    package let directory: String
     /// How often the files are looked for again (a new worker, an exec in place): a stat per process.
     let refreshNs: UInt64
 
@@ -33,29 +33,29 @@ public final class AgentLiveHeap: Sendable {
 
     private let state = Mutex(State())
 
-    public init(directory: String, refreshNs: UInt64 = 100_000_000) {
+    package init(directory: String, refreshNs: UInt64 = 100_000_000) {
         self.directory = directory
         self.refreshNs = refreshNs
     }
 
     /// A fresh directory for a command's live files: in /dev/shm when it is there (tmpfs: the target's counter
     /// pages are never written back to a disk), else in the temp dir. The caller removes it.
-    public static let directoryPrefix = "highwater-agent-"
+    package static let directoryPrefix = "highwater-agent-"
 
-    public static func makeDirectory() throws -> String {
+    package static func makeDirectory() throws -> String {
         let base = Syscall.canAccess("/dev/shm", W_OK) ? "/dev/shm" : (ProcessEnvironment.current["TMPDIR"] ?? "/tmp")
         // Named after this process, so the next one sweeps it if this one is killed before it removes it.
         return try OwnedDirectory.make(in: base, prefix: directoryPrefix)
     }
 
     /// The live heap summed over `pids` that report, and how many did.
-    public struct Reading: Sendable, Equatable {
-        public var liveBytes: UInt64
-        public var processes: Int
+    package struct Reading: Sendable, Equatable {
+        package var liveBytes: UInt64
+        package var processes: Int
     }
 
     /// nil when none of `pids` has a live file (yet): the agent is not in them, or they have not started.
-    public func read(pids: [Int32], now: UInt64 = MonotonicClock.nanoseconds()) -> Reading? {
+    package func read(pids: [Int32], now: UInt64 = MonotonicClock.nanoseconds()) -> Reading? {
         state.withLock { s in
             refresh(&s, pids: pids, now: now)
             var total: Int64 = 0
@@ -70,15 +70,15 @@ public final class AgentLiveHeap: Sendable {
     }
 
     /// glibc's view summed over the processes that have answered (mallinfo2 of each, its latest answer).
-    public struct MallocReading: Sendable, Equatable {
-        public var free: UInt64 = 0
-        public var system: UInt64 = 0
-        public var processes = 0
+    package struct MallocReading: Sendable, Equatable {
+        package var free: UInt64 = 0
+        package var system: UInt64 = 0
+        package var processes = 0
     }
 
     /// Collects the answers that came, and asks again each process of `pids` with no request pending. Never waits:
     /// an answer comes with the target's next allocation, and lands in a later call.
-    public func pollMalloc(pids: [Int32]) -> MallocReading? {
+    package func pollMalloc(pids: [Int32]) -> MallocReading? {
         state.withLock { s in
             for (pid, seq) in s.pending {
                 guard let file = s.files[pid] else { s.pending[pid] = nil; continue }
@@ -100,7 +100,7 @@ public final class AgentLiveHeap: Sendable {
     }
 
     /// The live file of `pid`, as last opened.
-    public func file(of pid: Int32) -> AgentLiveFile? {
+    package func file(of pid: Int32) -> AgentLiveFile? {
         state.withLock { s in
             refresh(&s, pids: [pid], now: MonotonicClock.nanoseconds())
             // Asked for by name: looked for now, whatever the last look at processes without a file was.

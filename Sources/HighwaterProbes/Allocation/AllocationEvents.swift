@@ -3,53 +3,53 @@ import HighwaterSystem
 
 /// The sampled allocations the agent wrote to `HIGHWATER_AGENT_OUT`: each sample's block, size, thread,
 /// time and return addresses, and whether the block was freed by the end.
-public struct AllocationEvents: Sendable {
-    public struct Sample: Sendable {
-        public var address: UInt64
+package struct AllocationEvents: Sendable {
+    package struct Sample: Sendable {
+        package var address: UInt64
         /// Usable bytes of the block.
-        public var size: UInt64
-        public var tid: Int32
-        public var tNs: UInt64
+        package var size: UInt64
+        package var tid: Int32
+        package var tNs: UInt64
         /// Return addresses, innermost first (the agent's own frames included).
-        public var stack: [UInt64]
-        public var freed: Bool
+        package var stack: [UInt64]
+        package var freed: Bool
         /// The host's number of the request its thread served (`highwater_agent_serving`); nil outside any request,
         /// and in a process whose host never says (a `record` target).
-        public var request: Int? = nil
+        package var request: Int? = nil
     }
 
     /// Bytes between samples on average; 0 when every allocation was recorded.
-    public var interval: Int64
-    public var pid: Int32
-    public var samples: [Sample]
+    package var interval: Int64
+    package var pid: Int32
+    package var samples: [Sample]
     /// The largest live heap over the run, replayed from the events in order (each sample scaled by its weight):
     /// exact in every-allocation mode, an estimate when sampled. Only blocks allocated while the agent ran count.
-    public var peakLiveBytes: Double = 0
+    package var peakLiveBytes: Double = 0
     /// The most threads that had captured a stack and were alive at once, as of the last flush. libunwind keeps a
     /// 256 KiB trace cache resident in each: memory the sampling adds to the process outside its heap (`unwinderBytes`).
-    public var unwindingThreads = 0
+    package var unwindingThreads = 0
     /// From the first event's time to the last's: how long the process sampled (0 with fewer than two events).
-    public var sampledNs: UInt64 {
+    package var sampledNs: UInt64 {
         guard let first = liveTimeline.first?.tNs, let last = liveTimeline.last?.tNs, last > first else { return 0 }
         return last - first
     }
     /// The Python interpreter the agent found in the process (nil: none), and the code objects its frames name, by id.
-    public var python: PythonFrames.Interpreter?
-    public var pythonCodes: [UInt64: PythonFrames.Code] = [:]
-    public static let unwinderBytesPerThread = 256 << 10
-    public var unwinderBytes: UInt64 { UInt64(unwindingThreads * Self.unwinderBytesPerThread) }
+    package var python: PythonFrames.Interpreter?
+    package var pythonCodes: [UInt64: PythonFrames.Code] = [:]
+    package static let unwinderBytesPerThread = 256 << 10
+    package var unwinderBytes: UInt64 { UInt64(unwindingThreads * Self.unwinderBytesPerThread) }
     /// The live heap over the run, a point at most every millisecond of the events' time (scaled as the peak). The
     /// agent times events with CLOCK_MONOTONIC_COARSE: the machine's monotonic clock to the kernel's tick, so it lines
     /// up with the samples and requests of any process to within a few milliseconds.
-    public var liveTimeline: [LivePoint] = []
+    package var liveTimeline: [LivePoint] = []
 
-    public struct LivePoint: Sendable, Equatable {
-        public var tNs: UInt64
-        public var bytes: Double
+    package struct LivePoint: Sendable, Equatable {
+        package var tNs: UInt64
+        package var bytes: Double
     }
 
     /// Several processes' live heaps as one: at each point, the sum of every process's latest reading.
-    public static func summed(_ timelines: [[LivePoint]]) -> [LivePoint] {
+    package static func summed(_ timelines: [[LivePoint]]) -> [LivePoint] {
         guard timelines.count > 1 else { return timelines.first ?? [] }
         let points = timelines.enumerated().flatMap { k, line in line.map { (k, $0) } }.sorted { $0.1.tNs < $1.1.tNs }
         var current = [Double](repeating: 0, count: timelines.count)
@@ -64,14 +64,14 @@ public struct AllocationEvents: Sendable {
     }
 
     /// The live heap at `tNs`: the last point at or before it; nil before the first event.
-    public static func live(at tNs: UInt64, in timeline: [LivePoint]) -> Double? {
+    package static func live(at tNs: UInt64, in timeline: [LivePoint]) -> Double? {
         let low = timeline.partitionPoint { $0.tNs <= tNs }
         return low == 0 ? nil : timeline[low - 1].bytes
     }
 
-    public enum ReadError: Error, CustomStringConvertible {
+    package enum ReadError: Error, CustomStringConvertible {
         case notAnEventsFile(String)
-        public var description: String {
+        package var description: String {
             switch self {
             case .notAnEventsFile(let path): return "\(path) is not an allocation events file of this version (no HWEVENT2 header)"
             }
@@ -79,13 +79,13 @@ public struct AllocationEvents: Sendable {
     }
 
     /// Reads the file, mapped rather than copied: in every-allocation mode it runs to hundreds of MiB.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let file = try MappedFile(path: path)
         try self.init(bytes: file.bytes, path: path)
     }
 
     /// Parses the file's bytes; a record cut short (a process killed mid-write) ends the list.
-    public init(bytes raw: UnsafeRawBufferPointer, path: String) throws {
+    package init(bytes raw: UnsafeRawBufferPointer, path: String) throws {
         guard raw.count >= 24, raw[0..<8].elementsEqual("HWEVENT2".utf8) else { throw ReadError.notAnEventsFile(path) }
         var samples: [Sample] = []
         interval = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))
@@ -161,7 +161,7 @@ public struct AllocationEvents: Sendable {
 
     /// How many allocations, and how many bytes, one sample of `size` bytes stands for: 1/p each, where p is
     /// the chance that a block of that size is sampled (1 - e^(-size/interval)), as tcmalloc scales.
-    public func weight(size: UInt64) -> (count: Double, bytes: Double) { Self.weight(size: size, interval: interval) }
+    package func weight(size: UInt64) -> (count: Double, bytes: Double) { Self.weight(size: size, interval: interval) }
 
     static func weight(size: UInt64, interval: Int64) -> (count: Double, bytes: Double) {
         guard interval > 0, size > 0 else { return (1, Double(size)) }

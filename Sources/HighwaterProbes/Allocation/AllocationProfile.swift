@@ -2,33 +2,33 @@ import HighwaterRecords
 
 /// Sampled allocations folded by stack and by site, scaled back to totals: what each call site allocated
 /// over the run and what it still held at the end.
-public struct AllocationProfile: Sendable {
+package struct AllocationProfile: Sendable {
     /// A distinct stack (outermost frame first) and its scaled totals.
-    public struct Stack: Sendable {
-        public var frames: [String]
-        public var allocCount: Double = 0
-        public var allocBytes: Double = 0
-        public var retainedCount: Double = 0
-        public var retainedBytes: Double = 0
-        public var samples = 0
+    package struct Stack: Sendable {
+        package var frames: [String]
+        package var allocCount: Double = 0
+        package var allocBytes: Double = 0
+        package var retainedCount: Double = 0
+        package var retainedBytes: Double = 0
+        package var samples = 0
         /// The requests (the host's numbers) whose sampled allocations here were still live at the end.
-        public var retainedRequests: Set<Int> = []
+        package var retainedRequests: Set<Int> = []
 
-        public init(frames: [String], allocCount: Double = 0, allocBytes: Double = 0, retainedCount: Double = 0,
+        package init(frames: [String], allocCount: Double = 0, allocBytes: Double = 0, retainedCount: Double = 0,
                     retainedBytes: Double = 0, samples: Int = 0) {
             self.frames = frames; self.allocCount = allocCount; self.allocBytes = allocBytes
             self.retainedCount = retainedCount; self.retainedBytes = retainedBytes; self.samples = samples
         }
     }
 
-    public var stacks: [Stack]
-    public var interval: Int64
+    package var stacks: [Stack]
+    package var interval: Int64
     /// The Python frames among the stacks' names, with their function, file and line apart (pprof keeps them so).
-    public var pythonFrames: [String: PythonFrames.Location] = [:]
+    package var pythonFrames: [String: PythonFrames.Location] = [:]
     /// The folded stacks keep Python frames alone, in stacks that have any (HIGHWATER_AGENT_PYTHON=only).
-    public var pythonOnly = false
+    package var pythonOnly = false
 
-    public init(stacks: [Stack], interval: Int64, pythonFrames: [String: PythonFrames.Location] = [:]) {
+    package init(stacks: [Stack], interval: Int64, pythonFrames: [String: PythonFrames.Location] = [:]) {
         self.stacks = stacks
         self.interval = interval
         self.pythonFrames = pythonFrames
@@ -39,7 +39,7 @@ public struct AllocationProfile: Sendable {
         module.hasSuffix("/libHighwaterAgent.so") || module.contains("/libunwind")
     }
 
-    public init(events: AllocationEvents, symbolizer: Symbolizer) {
+    package init(events: AllocationEvents, symbolizer: Symbolizer) {
         interval = events.interval
         // Summed by return addresses first, so each distinct stack is named once.
         var byAddresses: [[UInt64]: Stack] = [:]
@@ -103,7 +103,7 @@ public struct AllocationProfile: Sendable {
     }
 
     /// Several processes' profiles as one (a server and its workers): stacks of the same names summed.
-    public init(merging profiles: [AllocationProfile]) {
+    package init(merging profiles: [AllocationProfile]) {
         interval = profiles.first?.interval ?? 0
         stacks = Self.summedByNames(profiles.flatMap(\.stacks))
         pythonFrames = profiles.reduce(into: [:]) { all, p in all.merge(p.pythonFrames) { a, _ in a } }
@@ -139,7 +139,7 @@ public struct AllocationProfile: Sendable {
     /// The innermost frame of a stack that is neither an allocator entry point nor Swift's runtime or standard library
     /// (a class instance comes through swift_allocObject, an array's storage through _ContiguousArrayBuffer): the code
     /// that asked for the memory. A stack that is all runtime is named by its innermost frame past the allocator.
-    public static func site(_ frames: [String]) -> String {
+    package static func site(_ frames: [String]) -> String {
         frames.last { !allocatorFrames.contains($0) && !isSwiftRuntime($0) } ?? frames.last { !allocatorFrames.contains($0) } ?? frames.last ?? "?"
     }
 
@@ -153,13 +153,13 @@ public struct AllocationProfile: Sendable {
 
     /// A stack's site: its innermost Python frame when it has one (the Python code that asked, whichever of the
     /// interpreter's C functions then called malloc), else the innermost native frame of the program's own (`site`).
-    public func site(_ frames: [String]) -> String {
+    package func site(_ frames: [String]) -> String {
         if !pythonFrames.isEmpty, let python = frames.last(where: { pythonFrames[$0] != nil }) { return python }
         return Self.site(frames)
     }
 
     /// One record per site, largest retained first, then largest allocated.
-    public func sites(requests: Int) -> [AllocationSite] {
+    package func sites(requests: Int) -> [AllocationSite] {
         var bySite: [String: AllocationSite] = [:]
         // Each site keeps the stack behind most of what it retained (allocated, when it retained nothing).
         var shown: [String: (Double, Double)] = [:]
@@ -196,7 +196,7 @@ public struct AllocationProfile: Sendable {
 
     /// Folded stacks (`frame;frame;… bytes`, outermost first), as speedscope, inferno and flamegraph.pl read them.
     /// With `pythonOnly`, a stack with Python frames keeps them alone.
-    public func folded(retained: Bool) -> String {
+    package func folded(retained: Bool) -> String {
         var lines: [String] = []
         for s in stacks {
             let bytes = UInt64((retained ? s.retainedBytes : s.allocBytes).rounded())

@@ -6,7 +6,7 @@ import HighwaterSystem
 ///
 /// Every offset, size and count comes from the file and may be anything (a crafted file as the command of
 /// `sample --agent`): all arithmetic on them is checked, and a read outside the file reads nothing.
-public final class ELFSymbols: @unchecked Sendable {
+package final class ELFSymbols: @unchecked Sendable {
     private struct Symbol { var start: UInt64; var size: UInt64; var name: Int }
     private struct Segment { var fileOffset: UInt64; var size: UInt64; var address: UInt64 }
 
@@ -17,7 +17,7 @@ public final class ELFSymbols: @unchecked Sendable {
     private let bytes: ELFBytes
 
     /// nil when the file cannot be read (not a regular file included) or is not a 64-bit little-endian ELF file.
-    public convenience init?(path: String) {
+    package convenience init?(path: String) {
         guard let file = try? MappedFile(path: path) else { return nil }
         self.init(bytes: file.bytes, owner: file)
     }
@@ -59,7 +59,7 @@ public final class ELFSymbols: @unchecked Sendable {
 
     /// Parses `bytes` as a file and names a few offsets in it: the fuzz target's entry, kept here so it drives
     /// exactly what a file on disk goes through.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, naming offsets: [UInt64]) -> [String] {
+    package static func parse(_ bytes: UnsafeRawBufferPointer, naming offsets: [UInt64]) -> [String] {
         guard let symbols = ELFSymbols(bytes: bytes, owner: nil) else { return [] }
         _ = hasInterpreter(bytes)
         return offsets.compactMap { symbols.function(atFileOffset: $0)?.name }
@@ -67,7 +67,7 @@ public final class ELFSymbols: @unchecked Sendable {
 
     /// Whether the file names a program interpreter (PT_INTERP): the dynamic loader runs for it, so LD_PRELOAD can
     /// take. Reads the ELF header and the program headers, not the symbol tables. False when the file cannot be read.
-    public static func hasInterpreter(path: String) -> Bool {
+    package static func hasInterpreter(path: String) -> Bool {
         guard let file = try? MappedFile(path: path) else { return false }
         return hasInterpreter(file.bytes)
     }
@@ -95,7 +95,7 @@ public final class ELFSymbols: @unchecked Sendable {
     }
 
     /// The function holding the byte at `fileOffset` of the file, and how far into it; nil when none does.
-    public func function(atFileOffset fileOffset: UInt64) -> (name: String, offset: UInt64)? {
+    package func function(atFileOffset fileOffset: UInt64) -> (name: String, offset: UInt64)? {
         guard let segment = segments.first(where: { fileOffset >= $0.fileOffset && fileOffset - $0.fileOffset < $0.size }) else { return nil }
         let address = (fileOffset - segment.fileOffset) &+ segment.address
         let low = symbols.partitionPoint { $0.start <= address }

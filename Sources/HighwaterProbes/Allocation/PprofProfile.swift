@@ -5,12 +5,12 @@ import CZlib
 /// `inuse_space`; one location per frame name, the stack leaf first (a Python frame's with its file and line, and a
 /// Python stack's leaf its innermost Python frame). The encoder is hand-written: five messages and two wire types are
 /// all the format needs.
-public enum PprofProfile {
-    public static func gzipped(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
+package enum PprofProfile {
+    package static func gzipped(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
         Gzip.compressed(encode(profile, durationNs: durationNs))
     }
 
-    public static func encode(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
+    package static func encode(_ profile: AllocationProfile, durationNs: UInt64 = 0) -> [UInt8] {
         var strings: [String] = [""]
         var stringIndex: [String: Int] = ["": 0]
         func string(_ s: String) -> Int {

@@ -1,19 +1,19 @@
 import HighwaterSystem
 
 /// A process's memory map as `/proc/PID/maps` lists it: which file each address range comes from.
-public struct ProcessMaps: Sendable {
-    public struct Mapping: Sendable, Equatable {
-        public var start: UInt64
-        public var end: UInt64
+package struct ProcessMaps: Sendable {
+    package struct Mapping: Sendable, Equatable {
+        package var start: UInt64
+        package var end: UInt64
         /// Where in the file the range begins.
-        public var fileOffset: UInt64
-        public var path: String
+        package var fileOffset: UInt64
+        package var path: String
     }
 
     /// The file-backed ranges, sorted by start.
-    public var mappings: [Mapping]
+    package var mappings: [Mapping]
 
-    public init(text: String) {
+    package init(text: String) {
         var out: [Mapping] = []
         for line in text.split(separator: "\n") {
             // start-end perms offset dev inode path
@@ -30,7 +30,7 @@ public struct ProcessMaps: Sendable {
     }
 
     /// The mapping holding address, and the address's offset in that mapping's file.
-    public func locate(_ address: UInt64) -> (mapping: Mapping, fileOffset: UInt64)? {
+    package func locate(_ address: UInt64) -> (mapping: Mapping, fileOffset: UInt64)? {
         let low = mappings.partitionPoint { $0.start <= address }
         guard low > 0 else { return nil }
         let m = mappings[low - 1]

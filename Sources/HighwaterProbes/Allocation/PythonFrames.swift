@@ -1,6 +1,6 @@
 /// The Python side of the agent's samples (AgentPython.c): the interpreter it found, the code objects it named,
 /// and the words of a stack that are Python frames rather than return addresses.
-public enum PythonFrames {
+package enum PythonFrames {
     /// A stack word above every user-space address: bits 54-24 a code object's id, 23-0 its instruction (code units);
     /// `entry` marks the outermost frame one native activation of the evaluation loop ran.
     static let tag: UInt64 = 0xFE00_0000_0000_0000
@@ -10,22 +10,22 @@ public enum PythonFrames {
     static func isEntry(_ word: UInt64) -> Bool { word & (1 << 55) != 0 }
 
     /// The native frame a group of Python frames stands in for: one activation of it runs them.
-    public static let evaluationLoop = "_PyEval_EvalFrameDefault"
+    package static let evaluationLoop = "_PyEval_EvalFrameDefault"
 
     /// The interpreter a process ran, as the agent found it (its PYTHON record).
-    public struct Interpreter: Sendable, Equatable {
-        public enum State: UInt64, Sendable {
+    package struct Interpreter: Sendable, Equatable {
+        package enum State: UInt64, Sendable {
             case recorded = 1, unsupported = 2, noSymbols = 3, off = 4
         }
         /// `Py_Version`'s encoding (0x030B07F0: 3.11.7).
-        public var version: UInt64
-        public var state: State
+        package var version: UInt64
+        package var state: State
         /// HIGHWATER_AGENT_PYTHON=only: the folded stacks keep Python frames alone.
-        public var pythonOnly: Bool
+        package var pythonOnly: Bool
         /// pymalloc served the objects of 512 bytes or less, which never reach malloc.
-        public var pymalloc: Bool
+        package var pymalloc: Bool
 
-        public var versionText: String {
+        package var versionText: String {
             "\(version >> 24).\((version >> 16) & 0xff).\((version >> 8) & 0xff)"
         }
 
@@ -38,7 +38,7 @@ public enum PythonFrames {
         }
 
         /// A sentence for the run's notes.
-        public var note: String {
+        package var note: String {
             switch state {
             case .recorded:
                 return "Python \(versionText): its frames are recorded beside the native ones (on threads holding the GIL); a Python site is "
@@ -58,7 +58,7 @@ public enum PythonFrames {
 
     /// A note for a process that mapped a Python interpreter the agent never found (a static build that exports no
     /// symbols, a stripped one): nil when none is mapped.
-    public static func unfoundNote(maps: ProcessMaps) -> String? {
+    package static func unfoundNote(maps: ProcessMaps) -> String? {
         guard let python = maps.mappings.first(where: { mapping in
             let name = mapping.path.split(separator: "/").last.map(String.init) ?? ""
             return name.hasPrefix("libpython3") || name.hasPrefix("python3") || name == "python"
@@ -69,7 +69,7 @@ public enum PythonFrames {
 
     /// What the run's notes say of Python, once for all the processes that ran the same: the interpreter each found,
     /// or the one each mapped without the agent finding it.
-    public static func notes(_ processes: [(events: AllocationEvents, maps: ProcessMaps)]) -> [String] {
+    package static func notes(_ processes: [(events: AllocationEvents, maps: ProcessMaps)]) -> [String] {
         var notes: [String] = []
         for (events, maps) in processes {
             guard let note = events.python?.note ?? unfoundNote(maps: maps), !notes.contains(note) else { continue }
@@ -79,20 +79,20 @@ public enum PythonFrames {
     }
 
     /// A code object as the agent wrote it once: names, first line and line table.
-    public struct Code: Sendable {
-        public var qualname: String
-        public var filename: String
-        public var firstLine: Int
+    package struct Code: Sendable {
+        package var qualname: String
+        package var filename: String
+        package var firstLine: Int
         /// CPython 3.11's location table (`co_linetable`), possibly cut short by the agent.
-        public var lineTable: [UInt8]
+        package var lineTable: [UInt8]
 
-        public init(qualname: String, filename: String, firstLine: Int, lineTable: [UInt8]) {
+        package init(qualname: String, filename: String, firstLine: Int, lineTable: [UInt8]) {
             self.qualname = qualname; self.filename = filename; self.firstLine = firstLine; self.lineTable = lineTable
         }
 
         /// The line of the instruction at `instruction` (code units), from the location table (CPython's
         /// Objects/locations.md); the first line when the table has no location for it.
-        public func line(at instruction: Int) -> Int {
+        package func line(at instruction: Int) -> Int {
             var line = firstLine, address = 0, at = 0
             let table = lineTable
             func varint() -> Int {
@@ -126,12 +126,12 @@ public enum PythonFrames {
     }
 
     /// Where a Python frame is: its function, file and line.
-    public struct Location: Sendable, Hashable {
-        public var function: String
-        public var file: String
-        public var line: Int
-        public var firstLine: Int
+    package struct Location: Sendable, Hashable {
+        package var function: String
+        package var file: String
+        package var line: Int
+        package var firstLine: Int
         /// The frame's name in stacks and sites.
-        public var name: String { "\(function) (\(file):\(line))" }
+        package var name: String { "\(function) (\(file):\(line))" }
     }
 }

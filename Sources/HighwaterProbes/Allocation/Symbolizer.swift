@@ -1,12 +1,12 @@
 /// Names the return addresses a process recorded, from its memory map and the symbol tables of the files
 /// mapped there, after the process has run: Swift names demangled by the runtime, a frame no symbol covers
 /// kept as `module+0xoffset`.
-public final class Symbolizer {
+package final class Symbolizer {
     /// The symbol tables of files, read once each: shared by the symbolizers of processes that map the same
     /// libraries (a server and its workers).
-    public final class Files {
+    package final class Files {
         var tables: [String: ELFSymbols?] = [:]
-        public init() {}
+        package init() {}
 
         func symbols(_ path: String) -> ELFSymbols? {
             if let cached = tables[path] { return cached }
@@ -20,19 +20,19 @@ public final class Symbolizer {
     private let files: Files
     private var names: [UInt64: Frame] = [:]
 
-    public struct Frame: Sendable, Equatable {
+    package struct Frame: Sendable, Equatable {
         /// The demangled function name, or `module+0xoffset`.
-        public var name: String
+        package var name: String
         /// The file the address is in ("" when no mapping holds it).
-        public var module: String
+        package var module: String
     }
 
-    public init(maps: ProcessMaps, files: Files = Files()) {
+    package init(maps: ProcessMaps, files: Files = Files()) {
         self.maps = maps
         self.files = files
     }
 
-    public func frame(_ address: UInt64) -> Frame {
+    package func frame(_ address: UInt64) -> Frame {
         if let known = names[address] { return known }
         // A return address points after its call: the call is the byte before.
         let lookup = address > 0 ? address - 1 : address

@@ -5,37 +5,37 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// glibc's totals over every arena (mallinfo2), in bytes.
-public struct HeapTotals: Equatable, Sendable {
+package struct HeapTotals: Equatable, Sendable {
     /// Bytes handed out and not yet freed, mmapped chunks included.
-    public var inUse: UInt64
+    package var inUse: UInt64
     /// Bytes free inside the arenas: held by the process, not returned to the system.
-    public var free: UInt64
+    package var free: UInt64
     /// Bytes the arenas and mmapped chunks took from the system.
-    public var system: UInt64
-    public var mmapped: UInt64
+    package var system: UInt64
+    package var mmapped: UInt64
     /// Free bytes at the top of the main arena that malloc_trim could release.
-    public var releasable: UInt64
+    package var releasable: UInt64
 }
 
 /// One arena as malloc_info describes it.
-public struct ArenaStats: Equatable, Sendable, Codable {
-    public var index: Int
-    public var systemCurrent: UInt64
-    public var systemMax: UInt64
+package struct ArenaStats: Equatable, Sendable, Codable {
+    package var index: Int
+    package var systemCurrent: UInt64
+    package var systemMax: UInt64
     /// Free bytes held in bins (fast and rest).
-    public var free: UInt64
-    public var freeChunks: UInt64
-    public var addressSpace: UInt64
-    public var mprotect: UInt64
+    package var free: UInt64
+    package var freeChunks: UInt64
+    package var addressSpace: UInt64
+    package var mprotect: UInt64
     /// Number of sub-heaps (non-main arenas only; 0 for the main arena).
-    public var subheaps: UInt64
+    package var subheaps: UInt64
 }
 
 /// The allocator of this process: glibc malloc.
-public enum AllocatorProbe {
+package enum AllocatorProbe {
     /// Walks the bins of every arena under its lock: 4.6 us with one arena, 18 us with 16 fragmented ones here
     /// (`highwater bench request`). Where the allocation agent is loaded, `liveBytes` is read instead.
-    public static func totals() -> HeapTotals {
+    package static func totals() -> HeapTotals {
         let m = hw_mallinfo()
         return HeapTotals(inUse: m.uordblks + m.hblkhd, free: m.fordblks, system: m.arena + m.hblkhd,
                           mmapped: m.hblkhd, releasable: m.keepcost)
@@ -45,7 +45,7 @@ public enum AllocatorProbe {
     /// allocation agent's counters when it is preloaded (usable sizes, so a block's header is not counted), else
     /// mallinfo2's bytes in use (which walks every arena).
     @inline(__always)
-    public static func liveBytes() -> UInt64 {
+    package static func liveBytes() -> UInt64 {
         if let c = AllocationAgent.totalCounters() { return UInt64(max(0, c.liveBytes)) }
         let m = hw_mallinfo()
         return m.uordblks + m.hblkhd
@@ -53,7 +53,7 @@ public enum AllocatorProbe {
 
     /// jemalloc's or tcmalloc's own figures for this process, read now (jemalloc's after advancing its epoch);
     /// nil under glibc or where the interface is absent or refuses (a build without statistics).
-    public static func allocatorFigures() -> AllocatorFigures? {
+    package static func allocatorFigures() -> AllocatorFigures? {
         var raw = hw_allocator_stats_t()
         let kind = hw_allocator_stats(&raw)
         let name: String
@@ -68,7 +68,7 @@ public enum AllocatorProbe {
 
     /// The figures of `allocatorFigures`, read at most once per `allocatorRefreshNs`: a request's records take the
     /// last reading (jemalloc's epoch merges every thread's cache statistics under locks, too dear for each request).
-    public static func recentAllocatorFigures() -> AllocatorFigures? {
+    package static func recentAllocatorFigures() -> AllocatorFigures? {
         let now = MonotonicClock.nanoseconds()
         return recentFigures.withLock { cached in
             if let c = cached, now &- c.at < allocatorRefreshNs { return c.figures }
@@ -80,13 +80,13 @@ public enum AllocatorProbe {
     }
 
     /// The slow rate of the sampler's costlier readings (its mallinfo2 under the agent, the census).
-    public static let allocatorRefreshNs: UInt64 = 200_000_000
+    package static let allocatorRefreshNs: UInt64 = 200_000_000
     private static let recentFigures = Mutex<(at: UInt64, figures: AllocatorFigures?)?>(nil)
 
     /// glibc's cap on this process's arenas: as set by `setArenaMax`, else as glibc read it at start (see
     /// `arenaLimit(environment:onlineCPUs:)`). glibc never frees an arena, so once the count reaches this it cannot
     /// change, and counting (malloc_info, which walks every arena) can stop.
-    public static var arenaLimit: Int {
+    package static var arenaLimit: Int {
         let set = arenaLimitSet.load(ordering: .relaxed)
         return set > 0 ? set : startingArenaLimit
     }
@@ -99,7 +99,7 @@ public enum AllocatorProbe {
     /// glibc's arena cap as glibc reads it at start, and where it came from: `glibc.malloc.arena_max` in
     /// GLIBC_TUNABLES, else MALLOC_ARENA_MAX, else 8 x online CPUs (64-bit, the main arena included). glibc
     /// reads the number as a size_t and ignores text that is not one; so does this (0 or less is no limit).
-    public static func arenaLimit(environment: [String: String], onlineCPUs: Int) -> (limit: Int, source: String) {
+    package static func arenaLimit(environment: [String: String], onlineCPUs: Int) -> (limit: Int, source: String) {
         // The value is whatever follows the first `=`, possibly nothing (`glibc.malloc.arena_max=`).
         let tunable = environment["GLIBC_TUNABLES"].flatMap { t in
             t.split(separator: ":").first { $0.hasPrefix("glibc.malloc.arena_max=") }.map { String($0.dropFirst("glibc.malloc.arena_max=".count)) }
@@ -111,7 +111,7 @@ public enum AllocatorProbe {
     }
 
     /// glibc's malloc_info XML for this process.
-    public static func mallocInfoXML() throws -> String {
+    package static func mallocInfoXML() throws -> String {
         var length = 0
         guard let raw = hw_malloc_info(&length) else {
             throw ProbeError(.unavailable("malloc_info failed"), path: "malloc_info")
@@ -121,12 +121,12 @@ public enum AllocatorProbe {
     }
 
     /// Every arena of this process, the main arena first.
-    public static func arenas() throws -> [ArenaStats] {
+    package static func arenas() throws -> [ArenaStats] {
         try parseMallocInfo(try mallocInfoXML())
     }
 
     /// How many arenas there are, main arena included, without parsing the rest of malloc_info.
-    public static func arenaCount() throws -> Int {
+    package static func arenaCount() throws -> Int {
         let n = hw_arena_count()
         if n < 0 { throw ProbeError(.unavailable("malloc_info failed"), path: "malloc_info") }
         return Int(n)
@@ -134,7 +134,7 @@ public enum AllocatorProbe {
 
     /// Caps the number of arenas, as MALLOC_ARENA_MAX does. Affects only arenas not yet created.
     @discardableResult
-    public static func setArenaMax(_ n: Int) -> Bool {
+    package static func setArenaMax(_ n: Int) -> Bool {
         guard hw_set_arena_max(Int32(n)) == 1 else { return false }
         arenaLimitSet.store(max(n, 0), ordering: .relaxed)
         return true
@@ -142,10 +142,10 @@ public enum AllocatorProbe {
 
     /// Returns free memory of every arena to the system (madvise for the middle of heaps).
     @discardableResult
-    public static func trim(pad: Int = 0) -> Bool { hw_malloc_trim(pad) == 1 }
+    package static func trim(pad: Int = 0) -> Bool { hw_malloc_trim(pad) == 1 }
 
     /// Parses malloc_info's XML into one record per `<heap>`.
-    public static func parseMallocInfo(_ xml: String) throws -> [ArenaStats] {
+    package static func parseMallocInfo(_ xml: String) throws -> [ArenaStats] {
         guard xml.contains("<malloc") else {
             throw ProbeError(.malformed("no <malloc> element"), path: "malloc_info")
         }

@@ -9,20 +9,20 @@ import HighwaterSystem
 /// mapping starting on a 64 MiB boundary, followed by its `---p` remainder (or 64 MiB read-write when full). The main
 /// arena is `[heap]` (brk). An arena that outgrows its 64 MiB chains another heap, so `heaps` is the arenas other
 /// than main at least, and exactly that while none has grown past 64 MiB.
-public struct ArenaCensus: Equatable, Sendable {
+package struct ArenaCensus: Equatable, Sendable {
     /// Non-main arena heaps found.
-    public var heaps = 0
+    package var heaps = 0
     /// Their resident bytes (the read-write parts' Rss).
-    public var heapResident: UInt64 = 0
+    package var heapResident: UInt64 = 0
     /// The main arena's `[heap]` resident bytes.
-    public var mainHeapResident: UInt64 = 0
+    package var mainHeapResident: UInt64 = 0
 
     /// Arenas, the main one included: what glibc's limit (8 x cores, or MALLOC_ARENA_MAX) counts.
-    public var arenas: Int { heaps + 1 }
+    package var arenas: Int { heaps + 1 }
 
-    public static let heapMaxSize: UInt64 = 64 << 20
+    package static let heapMaxSize: UInt64 = 64 << 20
 
-    public init() {}
+    package init() {}
 
     /// One mapping of the smaps text, with what the census needs.
     struct Mapping {
@@ -36,7 +36,7 @@ public struct ArenaCensus: Equatable, Sendable {
     }
 
     /// Counts the heaps in the text of a `/proc/PID/smaps`.
-    public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> ArenaCensus {
+    package static func parse(_ text: UnsafeBufferPointer<UInt8>) -> ArenaCensus {
         var census = ArenaCensus()
         var maps: [Mapping] = []
         maps.reserveCapacity(256)
@@ -67,7 +67,7 @@ public struct ArenaCensus: Equatable, Sendable {
     }
 
     /// Reads `/proc/PID/smaps` now (the kernel walks every mapping under the mmap lock: sample it slowly).
-    public static func read(pid: Int32) throws -> ArenaCensus {
+    package static func read(pid: Int32) throws -> ArenaCensus {
         let file = ProcFile("/proc/\(pid)/smaps", keepOpen: false, capacity: 256 << 10)
         return try file.withContents { parse($0) }
     }

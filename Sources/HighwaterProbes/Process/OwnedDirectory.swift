@@ -4,12 +4,12 @@ import HighwaterSystem
 /// Temporary directories named after the Highwater process that made them (`PREFIXPID.STARTTIME-xxxxxx`), so a
 /// later one can tell a directory a SIGKILLed run left behind from one a live run is using, and sweep the first kind:
 /// the agent's live files in /dev/shm, the download file, the tmpfs mount points.
-public enum OwnedDirectory {
+package enum OwnedDirectory {
     /// This process, as the name records it: the pid alone could be reused by the time someone looks.
-    public static var current: String { "\(getpid()).\(startTime(of: getpid()) ?? 0)" }
+    package static var current: String { "\(getpid()).\(startTime(of: getpid()) ?? 0)" }
 
     /// A new private directory `DIR/PREFIXPID.START-xxxxxx`, after sweeping what dead owners left there.
-    public static func make(in directory: String, prefix: String) throws(SystemError) -> String {
+    package static func make(in directory: String, prefix: String) throws(SystemError) -> String {
         sweepStale(in: directory, prefix: prefix, contents: true)
         return try FileTree.makeTemporaryDirectory(in: directory, prefix: prefix + current + "-")
     }
@@ -17,7 +17,7 @@ public enum OwnedDirectory {
     /// Removes the directories in `directory` named with `prefix` whose owner has exited. With `contents`, what is
     /// in them goes too (never across a mount); without, only empty ones (`rmdir`: a tmpfs still mounted stays).
     @discardableResult
-    public static func sweepStale(in directory: String, prefix: String, contents: Bool) -> [String] {
+    package static func sweepStale(in directory: String, prefix: String, contents: Bool) -> [String] {
         guard let names = try? Syscall.directoryNames(directory) else { return [] }
         var removed: [String] = []
         for name in names where name.hasPrefix(prefix) {

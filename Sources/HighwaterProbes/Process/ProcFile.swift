@@ -6,8 +6,8 @@ import HighwaterSystem
 /// Such files report size 0, so the buffer grows until a read comes back short. Keeping the
 /// file open and reading it again from offset 0 makes the kernel generate fresh text each
 /// time without the cost of open and close; that is what keeps a sample cheap.
-public final class ProcFile {
-    public let path: String
+package final class ProcFile {
+    package let path: String
     private var fd: Int32 = -1
     private var buffer: [UInt8]
     private let keepOpen: Bool
@@ -17,7 +17,7 @@ public final class ProcFile {
     ///   the kernel), so a read that comes back shorter than asked holds all of it and the read that would
     ///   return 0 is saved: one system call per sample and file instead of two. Not for files of many records
     ///   (mountinfo, maps), where a short read can stop before a record that did not fit.
-    public init(_ path: String, keepOpen: Bool = true, capacity: Int = 4096, shortReadEnds: Bool = false) {
+    package init(_ path: String, keepOpen: Bool = true, capacity: Int = 4096, shortReadEnds: Bool = false) {
         self.path = path
         self.keepOpen = keepOpen
         self.shortReadEnds = shortReadEnds
@@ -29,7 +29,7 @@ public final class ProcFile {
     }
 
     /// Reads the whole file and hands its bytes to `body`; the bytes are valid only inside it.
-    public func withContents<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
+    package func withContents<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
         if fd < 0 {
             do { fd = try Syscall.open(path, O_RDONLY) } catch { throw ProbeError(error) }
         }
@@ -58,12 +58,12 @@ public final class ProcFile {
     }
 
     /// The whole file as text.
-    public func text() throws -> String {
+    package func text() throws -> String {
         try withContents { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Reads a small file once, as text.
-    public static func read(_ path: String) throws -> String {
+    package static func read(_ path: String) throws -> String {
         try ProcFile(path, keepOpen: false).text()
     }
 }

@@ -10,9 +10,9 @@ import HighwaterSystem
 /// by ticks. `status`, which the kernel renders as some fifty lines, is read only every
 /// `slowRefreshNs` for the figures that exist nowhere else: VmHWM (which only grows, so reading it late loses
 /// nothing) and the file/shmem split of the shared pages. Nothing is allocated per sample.
-public final class ProcessProbe {
-    public let pid: Int32
-    public let isSelf: Bool
+package final class ProcessProbe {
+    package let pid: Int32
+    package let isSelf: Bool
     private let base: String
     private let statusFile: ProcFile
     private let statFile: ProcFile
@@ -24,7 +24,7 @@ public final class ProcessProbe {
     private var fdCountBySize = false
     /// How often the readings that cost more and change slowly are refreshed: `status` and, on kernels
     /// before 6.2, the descriptor count.
-    public var slowRefreshNs: UInt64 = 100_000_000
+    package var slowRefreshNs: UInt64 = 100_000_000
     private var slowAt: UInt64 = 0
     private var slowRead = false
     private var hwm: UInt64 = 0
@@ -40,7 +40,7 @@ public final class ProcessProbe {
     private var lastStat = ProcessStat(state: "R", utimeNs: 0, stimeNs: 0, numThreads: 0, startTimeTicks: 0)
 
     /// - Parameter pid: the process to read; nil for this one.
-    public init(pid: Int32? = nil) throws {
+    package init(pid: Int32? = nil) throws {
         self.isSelf = pid == nil || pid == getpid()
         self.pid = pid ?? getpid()
         self.base = "/proc/\(self.pid)"
@@ -60,40 +60,40 @@ public final class ProcessProbe {
         if fdDirectory >= 0 { Syscall.close(fdDirectory) }
     }
 
-    public func status() throws -> ProcessStatus {
+    package func status() throws -> ProcessStatus {
         try statusFile.withContents { try ProcessStatus.parse($0, path: statusFile.path) }
     }
 
-    public func stat() throws -> ProcessStat {
+    package func stat() throws -> ProcessStat {
         try statFile.withContents { try ProcessStat.parse($0, path: statFile.path) }
     }
 
-    public func statm() throws -> ProcessStatm {
+    package func statm() throws -> ProcessStatm {
         try statmFile.withContents { try ProcessStatm.parse($0, path: statmFile.path) }
     }
 
-    public func io() throws -> ProcessIO {
+    package func io() throws -> ProcessIO {
         let file = ProcFile(base + "/io", keepOpen: false)
         return try file.withContents { try ProcessIO.parse($0, path: file.path) }
     }
 
     /// Proportional set size. Opt-in: it walks every mapping under the target's mmap lock.
-    public func smapsRollup() throws -> SmapsRollup {
+    package func smapsRollup() throws -> SmapsRollup {
         let file = ProcFile(base + "/smaps_rollup", keepOpen: false)
         return try file.withContents { try SmapsRollup.parse($0, path: file.path) }
     }
 
     /// Lists `/proc/PID/fd`: exact on every kernel, and its cost grows with the descriptors.
-    public func fileDescriptorCount() throws -> Int {
+    package func fileDescriptorCount() throws -> Int {
         try ProcDirectory.countEntries(base + "/fd")
     }
 
-    public func threads() throws -> [ThreadInfo] {
+    package func threads() throws -> [ThreadInfo] {
         try ProcDirectory.threads(of: pid)
     }
 
     /// The kernel's high-water mark of RSS, read now: larger than any sample when a peak fell between samples.
-    public func peakResident() throws -> UInt64 {
+    package func peakResident() throws -> UInt64 {
         let s = try status()
         hwm = max(hwm, s.vmHWM)
         return hwm
@@ -104,7 +104,7 @@ public final class ProcessProbe {
     /// its own and not the largest of every phase before it. Throws where the kernel refuses (not our process
     /// and no CAP_SYS_PTRACE over it); the peak read before is then still the whole life's.
     @discardableResult
-    public func resetPeak() throws -> UInt64 {
+    package func resetPeak() throws -> UInt64 {
         let peak = try peakResident()
         let fd = try Syscall.open(base + "/clear_refs", O_WRONLY | O_CLOEXEC)
         defer { Syscall.close(fd) }
@@ -117,7 +117,7 @@ public final class ProcessProbe {
     /// One record of the timeline. Allocator figures are read only for the own process.
     /// Throws `.exited` once the process has exited (with its status while it waits to be reaped).
     /// - Parameter refreshAll: read the slow figures (VmHWM, …) now, whenever they were last read.
-    public func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil, refreshAll: Bool = false) throws -> SampleRecord {
+    package func sample(allocator arenas: UInt64? = nil, tmpDir: String? = nil, refreshAll: Bool = false) throws -> SampleRecord {
         let t = MonotonicClock.nanoseconds()
         let wall = WallClock.nanoseconds()
         let m = try statm()

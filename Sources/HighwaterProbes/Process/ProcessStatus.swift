@@ -2,20 +2,20 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// The memory and thread figures of `/proc/PID/status`, in bytes.
-public struct ProcessStatus: Equatable, Sendable {
-    public var vmRSS: UInt64 = 0
-    public var rssAnon: UInt64 = 0
-    public var rssFile: UInt64 = 0
-    public var rssShmem: UInt64 = 0
-    public var vmHWM: UInt64 = 0
-    public var vmSize: UInt64 = 0
-    public var vmData: UInt64 = 0
-    public var threads: UInt64 = 0
+package struct ProcessStatus: Equatable, Sendable {
+    package var vmRSS: UInt64 = 0
+    package var rssAnon: UInt64 = 0
+    package var rssFile: UInt64 = 0
+    package var rssShmem: UInt64 = 0
+    package var vmHWM: UInt64 = 0
+    package var vmSize: UInt64 = 0
+    package var vmData: UInt64 = 0
+    package var threads: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
     /// Parses the text of a status file; throws when the fields every Linux writes are missing.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "status") throws -> ProcessStatus {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "status") throws -> ProcessStatus {
         var s = ProcessStatus()
         var seen = 0
         TextScanner.forEachField(bytes) { key, value in
@@ -40,24 +40,24 @@ public struct ProcessStatus: Equatable, Sendable {
         return s
     }
 
-    public static func parse(_ text: String, path: String = "status") throws -> ProcessStatus {
+    package static func parse(_ text: String, path: String = "status") throws -> ProcessStatus {
         var copy = text
         return try copy.withUTF8 { try parse($0, path: path) }
     }
 }
 
 /// `/proc/PID/statm`: sizes in pages, converted to bytes.
-public struct ProcessStatm: Equatable, Sendable {
-    public var size: UInt64
-    public var resident: UInt64
-    public var shared: UInt64
-    public var text: UInt64
-    public var data: UInt64
+package struct ProcessStatm: Equatable, Sendable {
+    package var size: UInt64
+    package var resident: UInt64
+    package var shared: UInt64
+    package var text: UInt64
+    package var data: UInt64
 
     /// Resident memory that is not shared with a file or shmem: what status calls RssAnon, from statm alone.
-    public var anonymous: UInt64 { resident >= shared ? resident - shared : 0 }
+    package var anonymous: UInt64 { resident >= shared ? resident - shared : 0 }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, pageSize: UInt64 = SystemFacts.pageSize, path: String = "statm") throws -> ProcessStatm {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, pageSize: UInt64 = SystemFacts.pageSize, path: String = "statm") throws -> ProcessStatm {
         let (count, f) = TextScanner.fields(bytes, at: (0, 1, 2, 3, 5))
         guard count >= 6, let size = f.0, let resident = f.1, let shared = f.2, let text = f.3, let data = f.4 else {
             throw ProbeError(.malformed("expected 7 page counts"), path: path)
@@ -68,19 +68,19 @@ public struct ProcessStatm: Equatable, Sendable {
 }
 
 /// The fields of `/proc/PID/stat` Highwater uses. CPU times in nanoseconds.
-public struct ProcessStat: Equatable, Sendable {
-    public var state: Character
-    public var utimeNs: UInt64
-    public var stimeNs: UInt64
-    public var numThreads: UInt64
-    public var startTimeTicks: UInt64
+package struct ProcessStat: Equatable, Sendable {
+    package var state: Character
+    package var utimeNs: UInt64
+    package var stimeNs: UInt64
+    package var numThreads: UInt64
+    package var startTimeTicks: UInt64
     /// For a process that has exited but is not reaped yet (state Z or X): the wait status its parent will get.
-    public var exitStatus: Int32?
+    package var exitStatus: Int32?
     /// Exited, waiting for its parent to reap it.
-    public var hasExited: Bool { state == "Z" || state == "X" }
+    package var hasExited: Bool { state == "Z" || state == "X" }
 
     /// The command name may hold spaces and parentheses, so fields are counted after the last `)`.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "stat") throws -> ProcessStat {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "stat") throws -> ProcessStat {
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count else {
             throw ProbeError(.malformed("no ')' after the command name"), path: path)
         }
@@ -103,7 +103,7 @@ public struct ProcessStat: Equatable, Sendable {
 extension ProcessStat {
     /// One reading of `/proc/PID/stat` and the process group in it, for the callers that look once (is it alive,
     /// who is in a group, when did it start) rather than sample through a `ProcessProbe`; nil once it is gone.
-    public static func read(pid: Int32) -> (stat: ProcessStat, processGroup: Int32)? {
+    package static func read(pid: Int32) -> (stat: ProcessStat, processGroup: Int32)? {
         guard var text = try? ProcFile.read("/proc/\(pid)/stat") else { return nil }
         return text.withUTF8 { bytes -> (stat: ProcessStat, processGroup: Int32)? in
             guard let stat = try? parse(bytes), let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count else { return nil }
@@ -115,13 +115,13 @@ extension ProcessStat {
 }
 
 /// `/proc/PID/io`: bytes read and written, through any means and at the block layer.
-public struct ProcessIO: Equatable, Sendable {
-    public var rchar: UInt64 = 0
-    public var wchar: UInt64 = 0
-    public var readBytes: UInt64 = 0
-    public var writeBytes: UInt64 = 0
+package struct ProcessIO: Equatable, Sendable {
+    package var rchar: UInt64 = 0
+    package var wchar: UInt64 = 0
+    package var readBytes: UInt64 = 0
+    package var writeBytes: UInt64 = 0
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "io") throws -> ProcessIO {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "io") throws -> ProcessIO {
         var io = ProcessIO()
         var seen = 0
         TextScanner.forEachField(bytes) { key, value in
@@ -137,14 +137,14 @@ public struct ProcessIO: Equatable, Sendable {
 }
 
 /// `/proc/PID/smaps_rollup`: proportional set size and the swap of the process, in bytes.
-public struct SmapsRollup: Equatable, Sendable {
-    public var rss: UInt64 = 0
-    public var pss: UInt64 = 0
-    public var pssAnon: UInt64 = 0
-    public var pssFile: UInt64 = 0
-    public var swap: UInt64 = 0
+package struct SmapsRollup: Equatable, Sendable {
+    package var rss: UInt64 = 0
+    package var pss: UInt64 = 0
+    package var pssAnon: UInt64 = 0
+    package var pssFile: UInt64 = 0
+    package var swap: UInt64 = 0
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "smaps_rollup") throws -> SmapsRollup {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String = "smaps_rollup") throws -> SmapsRollup {
         var r = SmapsRollup()
         var sawPss = false
         TextScanner.forEachField(bytes) { key, value in

@@ -2,21 +2,21 @@
 import HighwaterSystem
 
 /// One thread of a process as `/proc/PID/task/TID` shows it.
-public struct ThreadInfo: Equatable, Sendable {
-    public var tid: Int32
-    public var name: String
-    public var state: Character
+package struct ThreadInfo: Equatable, Sendable {
+    package var tid: Int32
+    package var name: String
+    package var state: Character
 }
 
 /// Directory listings: thread ids and open file descriptors under /proc, and the names in any directory.
-public enum ProcDirectory {
+package enum ProcDirectory {
     /// Every name in a directory but `.` and `..`, unsorted.
-    public static func names(_ path: String) throws -> [String] {
+    package static func names(_ path: String) throws -> [String] {
         do { return try Syscall.directoryNames(path) } catch { throw ProbeError(error) }
     }
 
     /// Counts the numeric entries of a directory (tasks, fds) without building names.
-    public static func countEntries(_ path: String) throws -> Int {
+    package static func countEntries(_ path: String) throws -> Int {
         var count = 0
         do {
             try Syscall.forEachDirectoryEntry(path) { name in
@@ -27,12 +27,12 @@ public enum ProcDirectory {
     }
 
     /// The numeric entries of a directory, as integers.
-    public static func numericEntries(_ path: String) throws -> [Int32] {
+    package static func numericEntries(_ path: String) throws -> [Int32] {
         try names(path).compactMap { Int32($0) }.sorted()
     }
 
     /// Every thread of a process with its name and state. A thread that exits while we look is skipped.
-    public static func threads(of pid: Int32) throws -> [ThreadInfo] {
+    package static func threads(of pid: Int32) throws -> [ThreadInfo] {
         let base = "/proc/\(pid)/task"
         return try numericEntries(base).compactMap { tid in
             guard let stat = try? ProcFile(base + "/\(tid)/stat", keepOpen: false).withContents({ try ProcessStat.parse($0) }),

@@ -4,9 +4,9 @@ import HighwaterSystem
 
 /// A process and all its descendants, found through `/proc/PID/task/TID/children` (each thread lists the children
 /// it forked), so a server's workers are counted with its master without scanning every process on the machine.
-public enum ProcessTree {
+package enum ProcessTree {
     /// `root` first, then its descendants, breadth first. A process that exits while we look is skipped.
-    public static func members(of root: Int32) -> [Int32] {
+    package static func members(of root: Int32) -> [Int32] {
         var all = [root]
         var next = 0
         while next < all.count, all.count < 4096 {
@@ -17,7 +17,7 @@ public enum ProcessTree {
     }
 
     /// The direct children of `pid`, from every thread's `children` file.
-    public static func children(of pid: Int32) -> [Int32] {
+    package static func children(of pid: Int32) -> [Int32] {
         let base = "/proc/\(pid)/task"
         guard let tids = try? ProcDirectory.numericEntries(base) else { return [] }
         var found: [Int32] = []
@@ -31,7 +31,7 @@ public enum ProcessTree {
     }
 
     /// The resident bytes of `root` and its descendants now (statm of each): what a request left behind.
-    public static func resident(of root: Int32) -> UInt64 {
+    package static func resident(of root: Int32) -> UInt64 {
         members(of: root).reduce(0) { sum, pid in
             guard var text = try? ProcFile.read("/proc/\(pid)/statm"), let statm = text.withUTF8({ try? ProcessStatm.parse($0) }) else { return sum }
             return sum + statm.resident
@@ -40,13 +40,13 @@ public enum ProcessTree {
 
     /// Every process whose process group is `pgid` (the fifth field of /proc/PID/stat), zombies included: for
     /// stopping a group whose leader has already ended. Scans /proc, so only for the end of a record.
-    public static func groupMembers(_ pgid: Int32) -> [Int32] {
+    package static func groupMembers(_ pgid: Int32) -> [Int32] {
         guard let pids = try? ProcDirectory.numericEntries("/proc") else { return [] }
         return pids.compactMap { pid in ProcessStat.read(pid: pid)?.processGroup == pgid ? pid : nil }
     }
 
     /// The command name of `pid` (`/proc/PID/comm`), "?" once it is gone.
-    public static func name(of pid: Int32) -> String {
+    package static func name(of pid: Int32) -> String {
         guard let comm = try? ProcFile.read("/proc/\(pid)/comm") else { return "?" }
         return comm.hasSuffix("\n") ? String(comm.dropLast()) : comm
     }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Where a `Sampler`'s records go. Every sink takes each sample on the sampling thread, as it is taken, so a
 /// sink must be quick: the file batches its writes, the latest-value sink keeps one record.
-public protocol SampleSink: AnyObject, Sendable {
+package protocol SampleSink: AnyObject, Sendable {
     /// One sample, on the sampling thread (or the caller's, for `Sampler.sampleOnce`).
     func take(_ record: SampleRecord)
     /// Sampling ended: write out what is held back. Called once, after the last `take`.
@@ -13,7 +13,7 @@ public protocol SampleSink: AnyObject, Sendable {
 
 /// `samples.jsonl`: one JSON line per sample, appended so an interrupted run keeps every line up to its last
 /// write. At short intervals lines are written in batches (`writeEveryNs`).
-public final class SamplesFile: SampleSink, @unchecked Sendable {
+package final class SamplesFile: SampleSink, @unchecked Sendable {
     /// At intervals under this, lines are written this often in one write: at 1 ms the write to samples.jsonl
     /// was the largest cost after reading statm. SIGKILL loses at most this much.
     static let writeEveryNs: UInt64 = 10_000_000
@@ -26,21 +26,21 @@ public final class SamplesFile: SampleSink, @unchecked Sendable {
     private var pending = PendingLines()
 
     /// Opens `path` for appending; `intervalNs` says whether lines are worth batching.
-    public init(path: String, intervalNs: UInt64) throws {
+    package init(path: String, intervalNs: UInt64) throws {
         do { output = try AppendOnlyFile(path) } catch { throw ProbeError(error) }
         batched = intervalNs < Self.writeEveryNs
     }
 
-    public func take(_ record: SampleRecord) {
+    package func take(_ record: SampleRecord) {
         record.write(to: &line)
         pending.add(line.bytes, at: record.t_ns)
         if !batched || record.t_ns &- pending.since >= Self.writeEveryNs { flush() }
     }
 
-    public func finish() { flush() }
+    package func finish() { flush() }
 
     /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
-    public var losses: AppendOnlyFile.Losses { output.losses }
+    package var losses: AppendOnlyFile.Losses { output.losses }
 
     /// A failed write is counted by the file (the run reports lost samples), and sampling goes on.
     private func flush() {
@@ -51,16 +51,16 @@ public final class SamplesFile: SampleSink, @unchecked Sendable {
 }
 
 /// The latest sample, for a live view or an exporter that reads on its own schedule (a scrape).
-public final class LatestSample: SampleSink {
+package final class LatestSample: SampleSink {
     private let latest = Mutex<SampleRecord?>(nil)
 
-    public init() {}
+    package init() {}
 
-    public var record: SampleRecord? { latest.withLock { $0 } }
+    package var record: SampleRecord? { latest.withLock { $0 } }
 
-    public func take(_ record: SampleRecord) { latest.withLock { $0 = record } }
+    package func take(_ record: SampleRecord) { latest.withLock { $0 = record } }
 
-    public func finish() {}
+    package func finish() {}
 }
 
 /// Sample lines not yet written, in storage kept between writes (no allocation per sample).

@@ -8,33 +8,33 @@ import Synchronization
 /// sinks: `samples.jsonl` (`SamplesFile`), so an interrupted run keeps everything up to its last line, and any
 /// other (`LatestSample`, for a live view). Each concern that adds to a sample is a `SampleReading` with its own
 /// rate. Memory stays bounded: running maxima, no history.
-public final class Sampler: @unchecked Sendable {
-    public struct Options: Sendable {
-        public var intervalNs: UInt64 = 10_000_000
+package final class Sampler: @unchecked Sendable {
+    package struct Options: Sendable {
+        package var intervalNs: UInt64 = 10_000_000
         /// nil samples this process (with allocator figures).
-        public var pid: Int32?
+        package var pid: Int32?
         /// malloc_info takes every arena's lock and walks its bins: refresh the arena count at most this often (every sample at the default 10 ms).
-        public var arenaRefreshNs: UInt64 = 10_000_000
+        package var arenaRefreshNs: UInt64 = 10_000_000
         /// A directory whose filesystem usage becomes `tmp_used`; it is watched (below) as well.
-        public var tmpDir: String?
+        package var tmpDir: String?
         /// More directories whose filesystems are watched.
-        public var watchDirs: [String] = []
+        package var watchDirs: [String] = []
         /// How often watched directories are read (`statvfs`, about a microsecond each), on the same timer as
         /// the samples: a temp dir can fill and empty within a few milliseconds.
-        public var watchIntervalNs: UInt64 = 1_000_000
+        package var watchIntervalNs: UInt64 = 1_000_000
         /// Add the process's descendants (workers a server forks) to each sample: `record` samples the tree.
-        public var descendants = false
+        package var descendants = false
         /// Count glibc's arenas from /proc/PID/smaps this often (`ArenaCensus`); nil: not at all. smaps makes the
         /// kernel walk every mapping, so it has a slower rate of its own (`record`: 200 ms).
-        public var censusIntervalNs: UInt64?
+        package var censusIntervalNs: UInt64?
         /// Write the files the process tree holds open on the watched directories' filesystems here
         /// (`open-files.jsonl`), looked at every sample; nil: not looked at.
-        public var openFilesPath: String?
+        package var openFilesPath: String?
         /// The live heap from inside the target and its descendants (`--agent`): the directory of their agents'
         /// live files (`AgentLiveHeap`), summed every sample into heap_in_use, with mallinfo2 asked for at the
         /// census's rate (else every 200 ms) and written as heap_free and heap_system when it comes.
-        public var agentLiveDirectory: String?
-        public init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
+        package var agentLiveDirectory: String?
+        package init(intervalNs: UInt64 = 10_000_000, pid: Int32? = nil, tmpDir: String? = nil, watchDirs: [String] = [],
                     watchIntervalNs: UInt64 = 1_000_000) {
             self.intervalNs = intervalNs; self.pid = pid; self.tmpDir = tmpDir; self.watchDirs = watchDirs
             self.watchIntervalNs = watchIntervalNs
@@ -49,35 +49,35 @@ public final class Sampler: @unchecked Sendable {
     }
 
     /// What the sampler saw, for a one-line summary.
-    public struct Totals: Sendable, Equatable {
-        public var samples = 0
+    package struct Totals: Sendable, Equatable {
+        package var samples = 0
         /// The largest RSS a sample saw.
-        public var peakRSS: UInt64 = 0
+        package var peakRSS: UInt64 = 0
         /// The kernel's high-water mark (VmHWM), read again when sampling ends: it catches a peak that came
         /// and went between two samples.
-        public var kernelPeakRSS: UInt64 = 0
+        package var kernelPeakRSS: UInt64 = 0
         /// The true peak: the larger of the two.
-        public var peak: UInt64 { max(peakRSS, kernelPeakRSS) }
+        package var peak: UInt64 { max(peakRSS, kernelPeakRSS) }
         /// Which figure `peak` is: "VmHWM" when the samples missed the top, else "sampled".
-        public var peakSource: String { kernelPeakRSS > peakRSS ? "VmHWM" : "sampled" }
-        public var peakThreads: UInt64 = 0
-        public var peakArenas: UInt64 = 0
+        package var peakSource: String { kernelPeakRSS > peakRSS ? "VmHWM" : "sampled" }
+        package var peakThreads: UInt64 = 0
+        package var peakArenas: UInt64 = 0
         /// The live heap, in the samples that carry it (`heap_in_use`): how many, the largest, the last.
-        public var heapSamples = 0
-        public var peakHeapInUse: UInt64 = 0
-        public var lastHeapInUse: UInt64?
-        public var firstNs: UInt64 = 0
-        public var lastNs: UInt64 = 0
+        package var heapSamples = 0
+        package var peakHeapInUse: UInt64 = 0
+        package var lastHeapInUse: UInt64?
+        package var firstNs: UInt64 = 0
+        package var lastNs: UInt64 = 0
         /// Samples taken later than their deadline by more than one interval.
-        public var late = 0
+        package var late = 0
         /// CPU time of the sampling thread itself, read when it ends: what sampling cost.
-        public var threadCPUNs: UInt64 = 0
+        package var threadCPUNs: UInt64 = 0
         /// Why sampling stopped before it was asked to (the process exited, …).
-        public var ended: String?
-        public var latest: SampleRecord?
+        package var ended: String?
+        package var latest: SampleRecord?
         /// What each watched directory's filesystem did (the temp dir first).
-        public var watched: [WatchedFilesystem] = []
-        public var durationNs: UInt64 { lastNs >= firstNs ? lastNs - firstNs : 0 }
+        package var watched: [WatchedFilesystem] = []
+        package var durationNs: UInt64 { lastNs >= firstNs ? lastNs - firstNs : 0 }
     }
 
     /// The sampling thread's life: started once, joined once.
@@ -87,7 +87,7 @@ public final class Sampler: @unchecked Sendable {
         case stopped
     }
 
-    public let options: Options
+    package let options: Options
     private let probe: ProcessProbe
     /// Read only by the sampling thread once it runs.
     private let family: DescendantProbes?
@@ -107,12 +107,12 @@ public final class Sampler: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
 
     /// Samples into `path` (samples.jsonl), and into `sinks` besides.
-    public convenience init(options: Options, appendingTo path: String, sinks: [any SampleSink] = []) throws {
+    package convenience init(options: Options, appendingTo path: String, sinks: [any SampleSink] = []) throws {
         try self.init(options: options, file: SamplesFile(path: path, intervalNs: options.intervalNs), sinks: sinks)
     }
 
     /// Samples into `sinks` only (a live exporter keeps no file).
-    public convenience init(options: Options, sinks: [any SampleSink]) throws {
+    package convenience init(options: Options, sinks: [any SampleSink]) throws {
         try self.init(options: options, file: nil, sinks: sinks)
     }
 
@@ -142,30 +142,30 @@ public final class Sampler: @unchecked Sendable {
         state.withLock { $0.watched = first }
     }
 
-    public var totals: Totals { state.withLock { $0 } }
+    package var totals: Totals { state.withLock { $0 } }
 
     /// The files held open on the watched filesystems, largest first; read after `stop`.
-    public var openFileHolders: [TempFileHolder] {
+    package var openFileHolders: [TempFileHolder] {
         guard lifecycle.withLock({ if case .stopped = $0 { return true } else { return false } }) else { return [] }
         return openFiles?.watch.seen ?? []
     }
 
     /// Samples taken but not written (a full disk, …): samples.jsonl is short by this many lines.
-    public var lost: AppendOnlyFile.Losses { file?.losses ?? .init() }
+    package var lost: AppendOnlyFile.Losses { file?.losses ?? .init() }
 
-    public var isRunning: Bool { running.load(ordering: .acquiring) }
+    package var isRunning: Bool { running.load(ordering: .acquiring) }
 
     /// The live heap of the process tree now, read on the caller's thread (the load driver's, around a request);
     /// nil without the agent's live files.
-    public func liveHeapNow() -> AgentLiveHeap.Reading? {
+    package func liveHeapNow() -> AgentLiveHeap.Reading? {
         liveHeapReading?.readNow()
     }
 
     /// The agent's live files, when the target preloads it with one.
-    public var liveHeap: AgentLiveHeap? { liveHeapReading?.liveHeap }
+    package var liveHeap: AgentLiveHeap? { liveHeapReading?.liveHeap }
 
     /// Starts the sampling thread; a second call does nothing.
-    public func start() {
+    package func start() {
         lifecycle.withLock { lifecycle in
             guard case .idle = lifecycle else { return }
             running.store(true, ordering: .releasing)
@@ -190,7 +190,7 @@ public final class Sampler: @unchecked Sendable {
 
     /// Stops after the sample in progress; the file is complete when this returns.
     @discardableResult
-    public func stop() -> Totals {
+    package func stop() -> Totals {
         let thread: pthread_t? = lifecycle.withLock { lifecycle in
             defer { lifecycle = .stopped }
             if case .running(let t) = lifecycle { return t }
@@ -203,7 +203,7 @@ public final class Sampler: @unchecked Sendable {
 
     /// Takes one sample now, on the caller's thread, and hands it to the sinks. Call it only while the sampling
     /// thread is not running (before `start` or after `stop`): the readings and sinks are one thread's at a time.
-    public func sampleOnce(arenas: UInt64? = nil) throws -> SampleRecord {
+    package func sampleOnce(arenas: UInt64? = nil) throws -> SampleRecord {
         let record = try probe.sample(allocator: arenas, tmpDir: options.tmpDir)
         for sink in sinks { sink.take(record) }
         for sink in sinks { sink.finish() }

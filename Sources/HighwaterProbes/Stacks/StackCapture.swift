@@ -2,15 +2,15 @@
 import CHighwater
 
 /// One frame of a captured stack, symbolized.
-public struct StackFrame: Equatable, Sendable {
-    public var address: UInt
+package struct StackFrame: Equatable, Sendable {
+    package var address: UInt
     /// The demangled name, or nil where no symbol covers the address.
-    public var symbol: String?
-    public var offset: UInt
+    package var symbol: String?
+    package var offset: UInt
     /// The shared object that holds the address.
-    public var image: String?
+    package var image: String?
 
-    public var description: String {
+    package var description: String {
         let hex = "0x" + String(address, radix: 16)
         let name = symbol.map { "\($0) + \(offset)" } ?? "???"
         let where_ = image.map { " (\($0.split(separator: "/").last.map(String.init) ?? $0))" } ?? ""
@@ -22,17 +22,17 @@ public struct StackFrame: Equatable, Sendable {
 ///
 /// Capture is cheap (return addresses only); symbolizing and demangling are slow and belong
 /// off the hot path, when a report is written.
-public enum StackCapture {
+package enum StackCapture {
     /// Return addresses of the caller's stack, innermost first.
     @inline(never)
-    public static func addresses(maxDepth: Int = 64, skip: Int = 0) -> [UInt] {
+    package static func addresses(maxDepth: Int = 64, skip: Int = 0) -> [UInt] {
         [UInt](unsafeUninitializedCapacity: maxDepth) { buffer, count in
             count = Int(hw_capture_stack(buffer.baseAddress, Int32(maxDepth), Int32(skip)))
         }
     }
 
     /// Names each address: libunwind's procedure name first, the dynamic symbol table second.
-    public static func symbolize(_ addresses: [UInt]) -> [StackFrame] {
+    package static func symbolize(_ addresses: [UInt]) -> [StackFrame] {
         var name = [CChar](repeating: 0, count: 1024)
         return addresses.map { address in
             var offset: UInt = 0
@@ -60,13 +60,13 @@ public enum StackCapture {
 
     /// Captures and symbolizes the caller's stack.
     @inline(never)
-    public static func current(maxDepth: Int = 64) -> [StackFrame] {
+    package static func current(maxDepth: Int = 64) -> [StackFrame] {
         symbolize(addresses(maxDepth: maxDepth, skip: 1))
     }
 
     /// Swift names demangled by the Swift runtime, C++ names (`_Z…`) by the C++ runtime's `__cxa_demangle`
     /// (libstdc++, which the Swift runtime loads on Linux); others returned as they are.
-    public static func demangle(_ symbol: String) -> String {
+    package static func demangle(_ symbol: String) -> String {
         if symbol.hasPrefix("_Z") {
             return symbol.withCString { raw in
                 var status: Int32 = 0

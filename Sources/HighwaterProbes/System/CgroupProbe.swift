@@ -1,24 +1,24 @@
 /// The cgroup v2 limits and usage of a process. Fields are nil where the file is absent
 /// (cgroup v1, a controller not enabled, or the root cgroup, which has no limits).
-public struct CgroupReading: Equatable, Sendable, Codable {
-    public var path: String
-    public var memoryCurrent: UInt64?
+package struct CgroupReading: Equatable, Sendable, Codable {
+    package var path: String
+    package var memoryCurrent: UInt64?
     /// nil for "max" (no limit).
-    public var memoryMax: UInt64?
-    public var memoryPeak: UInt64?
-    public var memoryEvents: [String: UInt64]
+    package var memoryMax: UInt64?
+    package var memoryPeak: UInt64?
+    package var memoryEvents: [String: UInt64]
     /// CPUs' worth of quota (quota / period); nil for "max".
-    public var cpuQuota: Double?
+    package var cpuQuota: Double?
     /// Where the figures came from, in words.
-    public var source: String
+    package var source: String
 }
 
-public enum CgroupProbe {
-    public static let root = "/sys/fs/cgroup"
+package enum CgroupProbe {
+    package static let root = "/sys/fs/cgroup"
 
     /// The cgroup v2 directory of a process, from the `0::` line of /proc/PID/cgroup.
     /// Hybrid hosts mount the v2 hierarchy at /sys/fs/cgroup/unified.
-    public static func directory(of pid: Int32?) throws -> String {
+    package static func directory(of pid: Int32?) throws -> String {
         let self_ = pid.map { "/proc/\($0)/cgroup" } ?? "/proc/self/cgroup"
         let text = try ProcFile.read(self_)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else {
@@ -33,7 +33,7 @@ public enum CgroupProbe {
         throw ProbeError(.unavailable("no cgroup2 filesystem mounted at \(root) or \(root)/unified"), path: self_)
     }
 
-    public static func read(pid: Int32? = nil) throws -> CgroupReading {
+    package static func read(pid: Int32? = nil) throws -> CgroupReading {
         let dir = try directory(of: pid)
         func value(_ name: String) -> String? {
             (try? ProcFile.read(dir + "/" + name)).map { $0.trimmingWhitespace() }
@@ -58,7 +58,7 @@ public enum CgroupProbe {
     }
 
     /// The memory limit of a cgroup v1 memory controller, for hybrid hosts without a v2 limit.
-    public static func v1MemoryLimit(pid: Int32? = nil) -> (limit: UInt64, path: String)? {
+    package static func v1MemoryLimit(pid: Int32? = nil) -> (limit: UInt64, path: String)? {
         let file = pid.map { "/proc/\($0)/cgroup" } ?? "/proc/self/cgroup"
         guard let text = try? ProcFile.read(file),
               let line = text.split(separator: "\n").first(where: { $0.contains(":memory:") }) else { return nil }

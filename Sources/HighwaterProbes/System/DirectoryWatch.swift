@@ -5,23 +5,23 @@ import HighwaterSystem
 /// A directory's filesystem read with one `statvfs` per tick (about a microsecond), at a rate of its own on the
 /// sampler's timer: a tmpfs can fill and empty again within a few milliseconds, far inside a 10 ms sample interval.
 /// Keeps running figures only, no history.
-public final class DirectoryWatch {
-    public let path: String
-    public private(set) var record: WatchedFilesystem
+package final class DirectoryWatch {
+    package let path: String
+    package private(set) var record: WatchedFilesystem
     /// Bytes in use at the latest reading: the sampler's `tmp_used`.
-    public private(set) var used: UInt64 = 0
+    package private(set) var used: UInt64 = 0
     private var fullSince: UInt64?
     private var lastAt: UInt64 = 0
 
     /// Reads once now, so a missing directory fails with its path before sampling starts.
-    public init(path: String, intervalNs: UInt64) throws {
+    package init(path: String, intervalNs: UInt64) throws {
         self.path = path
         record = WatchedFilesystem(path: path, capacity: 0, interval_ns: intervalNs)
         try read(at: MonotonicClock.nanoseconds())
     }
 
     /// One reading at monotonic time `t`.
-    public func read(at t: UInt64) throws {
+    package func read(at t: UInt64) throws {
         let st: FilesystemStatus
         do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         let block = UInt64(st.f_frsize)

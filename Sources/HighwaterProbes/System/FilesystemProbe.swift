@@ -2,22 +2,22 @@
 import HighwaterSystem
 
 /// What a directory's filesystem is and how full it is.
-public struct FilesystemUsage: Equatable, Sendable, Codable {
-    public var path: String
+package struct FilesystemUsage: Equatable, Sendable, Codable {
+    package var path: String
     /// The mount point that holds `path`.
-    public var mountPoint: String
+    package var mountPoint: String
     /// The filesystem type from mountinfo (`tmpfs`, `ext4`, …).
-    public var type: String
-    public var capacity: UInt64
-    public var free: UInt64
+    package var type: String
+    package var capacity: UInt64
+    package var free: UInt64
     /// Free to an unprivileged user (statvfs f_bavail).
-    public var available: UInt64
-    public var used: UInt64 { capacity - free }
-    public var isTmpfs: Bool { type == "tmpfs" }
+    package var available: UInt64
+    package var used: UInt64 { capacity - free }
+    package var isTmpfs: Bool { type == "tmpfs" }
 }
 
-public enum FilesystemProbe {
-    public static func usage(of path: String) throws -> FilesystemUsage {
+package enum FilesystemProbe {
+    package static func usage(of path: String) throws -> FilesystemUsage {
         let st: FilesystemStatus
         do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         let block = UInt64(st.f_frsize)
@@ -28,21 +28,21 @@ public enum FilesystemProbe {
     }
 
     /// Bytes in use on the filesystem holding `path`: one `statvfs`, no mount lookup, for every sample.
-    public static func used(of path: String) throws -> UInt64 {
+    package static func used(of path: String) throws -> UInt64 {
         let st: FilesystemStatus
         do { st = try Syscall.filesystemStatus(path) } catch { throw ProbeError(error) }
         return (UInt64(st.f_blocks) - UInt64(st.f_bfree)) * UInt64(st.f_frsize)
     }
 
     /// The longest mount point in /proc/self/mountinfo that is a prefix of the resolved path.
-    public static func mountEntry(containing path: String) throws -> (point: String, type: String) {
+    package static func mountEntry(containing path: String) throws -> (point: String, type: String) {
         let resolved = Syscall.realPath(path) ?? path
         let info = try ProcFile.read("/proc/self/mountinfo")
         return try mountEntry(containing: resolved, mountinfo: info)
     }
 
     /// Pure lookup over mountinfo text; the last matching mount wins, as mounts stack.
-    public static func mountEntry(containing resolved: String, mountinfo: String) throws -> (point: String, type: String) {
+    package static func mountEntry(containing resolved: String, mountinfo: String) throws -> (point: String, type: String) {
         var best: (point: String, type: String)?
         for line in mountinfo.split(separator: "\n") {
             // id parent major:minor root mountpoint options [optional…] - fstype source superoptions

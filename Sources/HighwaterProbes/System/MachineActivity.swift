@@ -2,21 +2,21 @@
 import HighwaterSystem
 
 /// The machine-wide figures that say whether the previous work has settled: pending writes and the load average.
-public struct MachineActivity: Sendable, Equatable {
+package struct MachineActivity: Sendable, Equatable {
     /// `Dirty:` in /proc/meminfo: written by programs, not yet handed to the disk.
-    public var dirtyBytes: UInt64
+    package var dirtyBytes: UInt64
     /// `Writeback:` in /proc/meminfo: on its way to the disk now.
-    public var writebackBytes: UInt64
-    public var load1m: Double
+    package var writebackBytes: UInt64
+    package var load1m: Double
 
-    public var pendingBytes: UInt64 { dirtyBytes + writebackBytes }
+    package var pendingBytes: UInt64 { dirtyBytes + writebackBytes }
 
     /// Reads /proc/meminfo and /proc/loadavg; a figure a file lacks reads as 0.
-    public static func read() throws -> MachineActivity {
+    package static func read() throws -> MachineActivity {
         try parse(meminfo: ProcFile.read("/proc/meminfo"), loadavg: (try? ProcFile.read("/proc/loadavg")) ?? "")
     }
 
-    public static func parse(meminfo: String, loadavg: String) -> MachineActivity {
+    package static func parse(meminfo: String, loadavg: String) -> MachineActivity {
         MachineActivity(dirtyBytes: kibibytes("Dirty:", in: meminfo), writebackBytes: kibibytes("Writeback:", in: meminfo),
                         load1m: Double(loadavg.split(separator: " ").first ?? "") ?? 0)
     }

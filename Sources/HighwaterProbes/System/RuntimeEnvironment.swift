@@ -5,28 +5,28 @@ import HighwaterSystem
 
 /// How this machine and process look to each runtime that sizes a pool or an allocator from it,
 /// with the source of every figure.
-public struct RuntimeEnvironment: Codable, Sendable {
-    public struct Figure: Codable, Sendable {
-        public var name: String
-        public var value: String
+package struct RuntimeEnvironment: Codable, Sendable {
+    package struct Figure: Codable, Sendable {
+        package var name: String
+        package var value: String
         /// A number where the figure is one (bytes, counts), for scripts.
-        public var number: Double?
-        public var source: String
+        package var number: Double?
+        package var source: String
     }
 
-    public struct Section: Codable, Sendable {
-        public var title: String
-        public var figures: [Figure]
+    package struct Section: Codable, Sendable {
+        package var title: String
+        package var figures: [Figure]
     }
 
-    public var sections: [Section]
+    package var sections: [Section]
 
-    public subscript(_ name: String) -> Figure? {
+    package subscript(_ name: String) -> Figure? {
         sections.lazy.flatMap(\.figures).first { $0.name == name }
     }
 
     /// Reads everything now. Nothing here throws: an absent figure says why it is absent.
-    public static func read(environment: [String: String] = ProcessEnvironment.current) -> RuntimeEnvironment {
+    package static func read(environment: [String: String] = ProcessEnvironment.current) -> RuntimeEnvironment {
         let online = SystemFacts.onlineCPUs
         let configured = SystemFacts.configuredCPUs
         let affinity = Int(hw_affinity_cpu_count())
@@ -107,7 +107,7 @@ public struct RuntimeEnvironment: Codable, Sendable {
     }
 
     /// Text for a terminal: one figure per line, with its source.
-    public func text() -> String {
+    package func text() -> String {
         var out = ""
         for section in sections {
             out += "\(section.title)\n"
@@ -122,8 +122,8 @@ public struct RuntimeEnvironment: Codable, Sendable {
 
 /// The temp dir as Python's tempfile resolves it: TMPDIR, TEMP, TMP, then /tmp, /var/tmp, /usr/tmp,
 /// then the working directory; the first that is a writable directory.
-public enum TempDirectory {
-    public static func resolve(environment: [String: String]) -> (path: String, source: String) {
+package enum TempDirectory {
+    package static func resolve(environment: [String: String]) -> (path: String, source: String) {
         for name in ["TMPDIR", "TEMP", "TMP"] {
             if let dir = environment[name], !dir.isEmpty, isWritableDirectory(dir) { return (dir, "environment \(name)") }
         }

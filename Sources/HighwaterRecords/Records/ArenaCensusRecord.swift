@@ -1,25 +1,25 @@
 /// What the arena census (`/proc/PID/smaps`, any glibc process) saw over a run, against glibc's limit for the
 /// target: `summary.json`'s `arena_census`, written by `record`.
-public struct ArenaCensusRecord: Codable, Equatable, Sendable {
+package struct ArenaCensusRecord: Codable, Equatable, Sendable {
     /// Arenas at most (the main one included, per process), and the non-main heaps behind them.
-    public var arenas_max: Int
-    public var heaps_max: Int
+    package var arenas_max: Int
+    package var heaps_max: Int
     /// Resident bytes in the non-main heaps: at their peak and at the end.
-    public var heap_resident_peak: UInt64
-    public var heap_resident_end: UInt64
+    package var heap_resident_peak: UInt64
+    package var heap_resident_end: UInt64
     /// The main arena's `[heap]` resident at the end.
-    public var main_heap_resident_end: UInt64
+    package var main_heap_resident_end: UInt64
     /// glibc's arena limit for the target, and where it came from (its MALLOC_ARENA_MAX or GLIBC_TUNABLES, read from
     /// /proc/PID/environ, or 8 x cores).
-    public var limit: Int
-    public var limit_source: String
-    public var cores: Int
-    public var readings: Int
-    public var interval_ns: UInt64
+    package var limit: Int
+    package var limit_source: String
+    package var cores: Int
+    package var readings: Int
+    package var interval_ns: UInt64
     /// The census put in one sentence for the report.
-    public var finding: String
+    package var finding: String
 
-    public init(arenas_max: Int, heaps_max: Int, heap_resident_peak: UInt64, heap_resident_end: UInt64,
+    package init(arenas_max: Int, heaps_max: Int, heap_resident_peak: UInt64, heap_resident_end: UInt64,
                 main_heap_resident_end: UInt64, limit: Int, limit_source: String, cores: Int, readings: Int,
                 interval_ns: UInt64, finding: String) {
         self.arenas_max = arenas_max; self.heaps_max = heaps_max; self.heap_resident_peak = heap_resident_peak
@@ -29,7 +29,7 @@ public struct ArenaCensusRecord: Codable, Equatable, Sendable {
     }
 
     /// The census of a run's samples; nil when no sample carried one.
-    public static func from(samples: [SampleRecord], limit: Int, limitSource: String, cores: Int, intervalNs: UInt64) -> ArenaCensusRecord? {
+    package static func from(samples: [SampleRecord], limit: Int, limitSource: String, cores: Int, intervalNs: UInt64) -> ArenaCensusRecord? {
         let counted = samples.filter { $0.arena_heaps != nil }
         guard let last = counted.last else { return nil }
         let arenas = counted.compactMap(\.arenas).max().map(Int.init) ?? 0

@@ -1,10 +1,10 @@
 /// A decoding failure in words for the person who gave the file: where in the document and what is wrong,
 /// instead of the decoder's `DecodingError.typeMismatch(… CodingKeys …)` dump.
-public enum DecodingExplanation {
+package enum DecodingExplanation {
     /// `at runs[2].rss_end: expected a number`; `it is not valid JSON (…)` when the text does not parse.
     /// As `describe(error)`, with the bytes that were decoded: a number out of its field's range is named at its place
     /// (the decoder reports it as invalid JSON).
-    public static func describe(_ error: any Error, in bytes: [UInt8]) -> String {
+    package static func describe(_ error: any Error, in bytes: [UInt8]) -> String {
         if case .dataCorrupted(let context)? = error as? DecodingError, context.codingPath.isEmpty,
            let number = JSONNumberRange.firstOutOfRange(bytes) {
             return "at \(number): a number out of range (negative where a count or size is expected, past 2^64, or past the largest number)"
@@ -12,7 +12,7 @@ public enum DecodingExplanation {
         return describe(error)
     }
 
-    public static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "it cannot be read as JSON" }
         switch error {
         case .typeMismatch(let type, let context):

@@ -1,5 +1,5 @@
 /// What a run's memory did over its requests.
-public enum GrowthClass: String, Codable, Sendable, CaseIterable {
+package enum GrowthClass: String, Codable, Sendable, CaseIterable {
     /// RSS stayed within the noise of where it started.
     case stable
     /// RSS grew, then stopped and held for a documented share of the run: a pool filling up, caches warming.
@@ -18,34 +18,34 @@ public enum GrowthClass: String, Codable, Sendable, CaseIterable {
     case crashed
 
     /// Runs without a verdict on their memory: nothing to judge.
-    public var hasData: Bool { self != .notRun && self != .crashed }
+    package var hasData: Bool { self != .notRun && self != .crashed }
 
     /// A class that calls for attention (a red or orange badge); `inconclusive` never does.
-    public var isGrowth: Bool { self == .plateau || self == .retention || self == .linear || self == .stillGrowing }
+    package var isGrowth: Bool { self == .plateau || self == .retention || self == .linear || self == .stillGrowing }
 }
 
 /// The least evidence a verdict needs; below it the class is `inconclusive`. Settable per scenario
 /// (`verdict: {min_requests: 30, min_samples: 10, min_seconds: 10, plateau_share: 0.2}`).
-public struct GrowthMinimums: Codable, Equatable, Sendable {
+package struct GrowthMinimums: Codable, Equatable, Sendable {
     /// Requests after the warm-up.
-    public var requests: Int
+    package var requests: Int
     /// Sampler readings taken after the warm-up.
-    public var samples: Int
+    package var samples: Int
     /// Wall time after the warm-up, in seconds. Requests alone can come in a fraction of a second, far faster
     /// than an allocator gives memory back: jemalloc purges dirty pages over its decay time (10 s by default),
     /// tcmalloc releases its page heap gradually, so a verdict over less than that judges memory the allocator
     /// has not yet had the chance to return.
-    public var seconds: Double
+    package var seconds: Double
     /// Share of the counted run that a plateau must hold for; one found later is `still-growing`.
-    public var plateauShare: Double
+    package var plateauShare: Double
 
-    public static let defaultRequests = 30
-    public static let defaultSamples = 10
+    package static let defaultRequests = 30
+    package static let defaultSamples = 10
     /// jemalloc's default dirty_decay_ms (and muzzy_decay_ms): one full decay period.
-    public static let defaultSeconds = 10.0
-    public static let defaultPlateauShare = 0.2
+    package static let defaultSeconds = 10.0
+    package static let defaultPlateauShare = 0.2
 
-    public init(requests: Int = defaultRequests, samples: Int = defaultSamples, seconds: Double = defaultSeconds,
+    package init(requests: Int = defaultRequests, samples: Int = defaultSamples, seconds: Double = defaultSeconds,
                 plateauShare: Double = defaultPlateauShare) {
         self.requests = requests; self.samples = samples; self.seconds = seconds; self.plateauShare = plateauShare
     }
@@ -53,7 +53,7 @@ public struct GrowthMinimums: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey { case requests, samples, seconds, plateauShare }
 
     /// A plan written before `seconds` existed held its runs to no minimum of time.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         requests = try c.decode(Int.self, forKey: .requests)
         samples = try c.decode(Int.self, forKey: .samples)

@@ -1,26 +1,26 @@
 /// A host of the user's own that a scenario names (`host: {command: PATH}` or `host: {package: DIR, product: NAME}`):
 /// a program built on HighwaterHost's `Host.main`, started instead of `highwater host` for each configuration.
 /// Its routes are the scenario's workloads.
-public struct HostProgram: Codable, Equatable, Sendable {
+package struct HostProgram: Codable, Equatable, Sendable {
     /// The executable to start, absolute; nil when it comes from `package`.
-    public var command: String?
+    package var command: String?
     /// A Swift package's directory, absolute: Highwater builds `product` in it (`swift build -c release`) once per run.
-    public var package: String?
+    package var package: String?
     /// The executable product of `package`.
-    public var product: String?
+    package var product: String?
 
     /// A host already built: the executable at `command`.
-    public init(command: String) { self.command = command }
+    package init(command: String) { self.command = command }
 
     /// A host to build: the executable product `product` of the Swift package in `package`.
-    public init(package: String, product: String) { self.package = package; self.product = product }
+    package init(package: String, product: String) { self.package = package; self.product = product }
 
     /// How the scenario named it, for messages: the command, or `package DIR, product NAME`.
-    public var described: String {
+    package var described: String {
         if let command { return command }
         return "package \(package ?? "?"), product \(product ?? "?")"
     }
 
     /// The path the route of a workload name takes: `json` and `/json` are both `/json`.
-    public static func route(ofWorkload name: String) -> String { name.hasPrefix("/") ? name : "/" + name }
+    package static func route(ofWorkload name: String) -> String { name.hasPrefix("/") ? name : "/" + name }
 }

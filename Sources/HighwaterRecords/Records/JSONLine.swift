@@ -1,16 +1,16 @@
 /// Builds one JSON object per line by hand: the sampler and the per-request path write these,
 /// and a general encoder would allocate and reflect on every record.
-public struct JSONLine {
-    public private(set) var bytes: [UInt8] = []
+package struct JSONLine {
+    package private(set) var bytes: [UInt8] = []
     private var first = true
 
-    public init(capacity: Int = 512) {
+    package init(capacity: Int = 512) {
         bytes.reserveCapacity(capacity)
         bytes.append(UInt8(ascii: "{"))
     }
 
     /// Starts over, keeping the storage.
-    public mutating func reset() {
+    package mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(UInt8(ascii: "{"))
         first = true
@@ -25,46 +25,46 @@ public struct JSONLine {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    public mutating func field(_ name: StaticString, _ value: UInt64) {
+    package mutating func field(_ name: StaticString, _ value: UInt64) {
         key(name)
         appendDigits(value)
     }
 
-    public mutating func field(_ name: StaticString, _ value: Int64) {
+    package mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         appendDigits(value.magnitude)
     }
 
-    public mutating func field(_ name: StaticString, _ value: Int) { field(name, Int64(value)) }
+    package mutating func field(_ name: StaticString, _ value: Int) { field(name, Int64(value)) }
 
-    public mutating func field(_ name: StaticString, _ value: Bool) {
+    package mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    public mutating func field(_ name: StaticString, _ value: UInt64?) {
+    package mutating func field(_ name: StaticString, _ value: UInt64?) {
         if let value { field(name, value) }
     }
 
-    public mutating func field(_ name: StaticString, _ value: Int64?) {
+    package mutating func field(_ name: StaticString, _ value: Int64?) {
         if let value { field(name, value) }
     }
 
-    public mutating func field(_ name: StaticString, _ value: String?) {
+    package mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
         guard let value else { bytes.append(contentsOf: "null".utf8); return }
         JSONLine.appendQuoted(value, to: &bytes)
     }
 
     /// Closes the object and ends the line.
-    public mutating func finish() {
+    package mutating func finish() {
         bytes.append(UInt8(ascii: "}"))
         bytes.append(UInt8(ascii: "\n"))
     }
 
     /// Appends `value` as a quoted JSON string, escaping quotes, backslashes and control bytes.
-    public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+    package static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         bytes.append(UInt8(ascii: "\""))
         for b in value.utf8 {

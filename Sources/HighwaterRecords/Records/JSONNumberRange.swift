@@ -1,9 +1,9 @@
 /// Finds, in JSON that parses, the first number no Highwater field can hold (negative where counts and bytes are
 /// unsigned, past 2^64, past the largest double): the decoder calls all of these "not valid JSON", which sends a
 /// reader looking for a syntax error that is not there. Nil when the text is not valid JSON or has no such number.
-public enum JSONNumberRange {
+package enum JSONNumberRange {
     /// `runs[0].rss_end: -5`.
-    public static func firstOutOfRange(_ bytes: [UInt8]) -> String? {
+    package static func firstOutOfRange(_ bytes: [UInt8]) -> String? {
         var scanner = Scanner(bytes: bytes)
         guard scanner.value(path: ""), scanner.atEnd else { return nil }
         return scanner.found

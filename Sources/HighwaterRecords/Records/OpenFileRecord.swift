@@ -1,26 +1,26 @@
 /// One line of `open-files.jsonl` (`record --watch-dir`): a file the target (or a descendant) held open on a
 /// watched directory's filesystem, written when it is first seen and whenever its size changes. `deleted` files
 /// are the ones `ls` no longer shows but `df` still counts (a spooled upload unlinked at once).
-public struct OpenFileRecord: Codable, Equatable, Sendable {
-    public var t_ns: UInt64
-    public var t_unix_ns: UInt64?
-    public var pid: Int32
+package struct OpenFileRecord: Codable, Equatable, Sendable {
+    package var t_ns: UInt64
+    package var t_unix_ns: UInt64?
+    package var pid: Int32
     /// The process's name (`/proc/PID/comm`).
-    public var process: String
-    public var fd: Int32
+    package var process: String
+    package var fd: Int32
     /// Where the descriptor points, without the kernel's ` (deleted)` suffix.
-    public var path: String
-    public var deleted: Bool
-    public var size: UInt64
+    package var path: String
+    package var deleted: Bool
+    package var size: UInt64
     /// The watched directory whose filesystem holds it.
-    public var dir: String
+    package var dir: String
 
-    public init(t_ns: UInt64, pid: Int32, process: String, fd: Int32, path: String, deleted: Bool, size: UInt64, dir: String) {
+    package init(t_ns: UInt64, pid: Int32, process: String, fd: Int32, path: String, deleted: Bool, size: UInt64, dir: String) {
         self.t_ns = t_ns; self.pid = pid; self.process = process; self.fd = fd; self.path = path; self.deleted = deleted
         self.size = size; self.dir = dir
     }
 
-    public func write(to line: inout JSONLine) {
+    package func write(to line: inout JSONLine) {
         line.reset()
         line.field("t_ns", t_ns)
         line.field("t_unix_ns", t_unix_ns)
@@ -36,24 +36,24 @@ public struct OpenFileRecord: Codable, Equatable, Sendable {
 }
 
 /// A file held open on a watched filesystem over a run, at its largest: `summary.json`'s `temp_dir_holders`.
-public struct TempFileHolder: Codable, Equatable, Sendable {
-    public var dir: String
-    public var pid: Int32
-    public var process: String
-    public var path: String
-    public var deleted: Bool
-    public var size_peak: UInt64
-    public var first_seen_ns: UInt64
-    public var last_seen_ns: UInt64
+package struct TempFileHolder: Codable, Equatable, Sendable {
+    package var dir: String
+    package var pid: Int32
+    package var process: String
+    package var path: String
+    package var deleted: Bool
+    package var size_peak: UInt64
+    package var first_seen_ns: UInt64
+    package var last_seen_ns: UInt64
 
-    public init(dir: String, pid: Int32, process: String, path: String, deleted: Bool, size_peak: UInt64,
+    package init(dir: String, pid: Int32, process: String, path: String, deleted: Bool, size_peak: UInt64,
                 first_seen_ns: UInt64, last_seen_ns: UInt64) {
         self.dir = dir; self.pid = pid; self.process = process; self.path = path; self.deleted = deleted
         self.size_peak = size_peak; self.first_seen_ns = first_seen_ns; self.last_seen_ns = last_seen_ns
     }
 
     /// "python3 (pid 4121) held a deleted 31 MiB file /tmp/x/tmpab12 in /tmp/x".
-    public var sentence: String {
+    package var sentence: String {
         "\(process) (pid \(pid)) held \(deleted ? "a deleted" : "an open") \(Quantity.formatBytes(size_peak)) file \(path) in \(dir)"
     }
 }

@@ -1,42 +1,42 @@
 /// One line of `requests.jsonl`: a request as its worker thread saw it, taken at the handler's
 /// start and end. `worker` is the worker thread's name; `tid` its kernel thread id.
-public struct RequestRecord: Codable, Equatable, Sendable {
-    public var i: Int
-    public var config: String
-    public var route: String
-    public var tid: Int32
-    public var worker: String
-    public var start_ns: UInt64
-    public var end_ns: UInt64
+package struct RequestRecord: Codable, Equatable, Sendable {
+    package var i: Int
+    package var config: String
+    package var route: String
+    package var tid: Int32
+    package var worker: String
+    package var start_ns: UInt64
+    package var end_ns: UInt64
     /// Wall-clock time (CLOCK_REALTIME, ns since the epoch) at `start_ns`: for lining up with a server's log.
-    public var t_unix_ns: UInt64?
-    public var status: Int
-    public var rss_before: UInt64
-    public var rss_after: UInt64
-    public var heap_in_use_before: UInt64
-    public var heap_in_use_after: UInt64
-    public var error: String?
+    package var t_unix_ns: UInt64?
+    package var status: Int
+    package var rss_before: UInt64
+    package var rss_after: UInt64
+    package var heap_in_use_before: UInt64
+    package var heap_in_use_after: UInt64
+    package var error: String?
     // Upload workloads only: the file size the client sent, and where its bytes went.
-    public var payload_bytes: UInt64?
-    public var bytes_received: UInt64?
-    public var bytes_to_temp_dir: UInt64?
-    public var bytes_to_destination: UInt64?
+    package var payload_bytes: UInt64?
+    package var bytes_received: UInt64?
+    package var bytes_to_temp_dir: UInt64?
+    package var bytes_to_destination: UInt64?
     /// 1 when the spool passed its threshold and went to the temp dir.
-    public var threshold_crossed: UInt64?
-    public var receive_ns: UInt64?
-    public var copy_ns: UInt64?
+    package var threshold_crossed: UInt64?
+    package var receive_ns: UInt64?
+    package var copy_ns: UInt64?
     // With the allocation agent preloaded (absent without it): the handler thread's malloc calls between
     // the handler's start and end, in usable bytes, so what it allocated and freed balances to the byte.
-    public var heap_allocs: UInt64?
-    public var heap_alloc_bytes: UInt64?
-    public var heap_freed_bytes: UInt64?
+    package var heap_allocs: UInt64?
+    package var heap_alloc_bytes: UInt64?
+    package var heap_freed_bytes: UInt64?
     /// heap_alloc_bytes - heap_freed_bytes: what the request left on the live heap (a leak's size).
-    public var heap_live_delta: Int64?
+    package var heap_live_delta: Int64?
     /// `record` only, from the load driver's side: the bytes it sent (body) and received (response body).
-    public var request_bytes: UInt64?
-    public var response_bytes: UInt64?
+    package var request_bytes: UInt64?
+    package var response_bytes: UInt64?
 
-    public init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
+    package init(i: Int, config: String, route: String, tid: Int32, worker: String, start_ns: UInt64, end_ns: UInt64,
                 status: Int, rss_before: UInt64, rss_after: UInt64, heap_in_use_before: UInt64,
                 heap_in_use_after: UInt64, error: String? = nil) {
         self.i = i; self.config = config; self.route = route; self.tid = tid; self.worker = worker
@@ -45,10 +45,10 @@ public struct RequestRecord: Codable, Equatable, Sendable {
         self.heap_in_use_after = heap_in_use_after; self.error = error
     }
 
-    public var rssDelta: Int64 { Int64(bitPattern: rss_after &- rss_before) }
-    public var heapDelta: Int64 { Int64(bitPattern: heap_in_use_after &- heap_in_use_before) }
+    package var rssDelta: Int64 { Int64(bitPattern: rss_after &- rss_before) }
+    package var heapDelta: Int64 { Int64(bitPattern: heap_in_use_after &- heap_in_use_before) }
 
-    public func write(to line: inout JSONLine) {
+    package func write(to line: inout JSONLine) {
         line.reset()
         line.field("i", i)
         line.field("config", config)

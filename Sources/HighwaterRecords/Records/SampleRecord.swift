@@ -1,38 +1,38 @@
 /// One line of `samples.jsonl`: a process as the sampler saw it at `t_ns` (CLOCK_MONOTONIC), which is also
 /// `t_unix_ns` on the wall clock (CLOCK_REALTIME, for lining samples up with other logs).
 /// Byte counts in bytes. The allocator fields are present only when a process samples itself.
-public struct SampleRecord: Codable, Equatable, Sendable {
-    public var t_ns: UInt64
-    public var t_unix_ns: UInt64?
-    public var pid: Int32
-    public var rss: UInt64
-    public var rss_anon: UInt64
-    public var rss_file: UInt64
-    public var rss_shmem: UInt64
-    public var vm_size: UInt64
-    public var vm_hwm: UInt64
-    public var threads: UInt64
-    public var fds: UInt64
-    public var utime_ns: UInt64
-    public var stime_ns: UInt64
-    public var heap_in_use: UInt64?
-    public var heap_free: UInt64?
-    public var heap_system: UInt64?
-    public var arenas: UInt64?
-    public var tmp_used: UInt64?
+package struct SampleRecord: Codable, Equatable, Sendable {
+    package var t_ns: UInt64
+    package var t_unix_ns: UInt64?
+    package var pid: Int32
+    package var rss: UInt64
+    package var rss_anon: UInt64
+    package var rss_file: UInt64
+    package var rss_shmem: UInt64
+    package var vm_size: UInt64
+    package var vm_hwm: UInt64
+    package var threads: UInt64
+    package var fds: UInt64
+    package var utime_ns: UInt64
+    package var stime_ns: UInt64
+    package var heap_in_use: UInt64?
+    package var heap_free: UInt64?
+    package var heap_system: UInt64?
+    package var arenas: UInt64?
+    package var tmp_used: UInt64?
     /// `record` with a process tree: how many processes the figures above add up (the root and its descendants).
-    public var processes: UInt64?
+    package var processes: UInt64?
     /// Another process's heap from inside it (`sample --agent`, `record --agent`): how many processes' agents the
     /// heap figures add up; heap_in_use is their live bytes, heap_free and heap_system their last mallinfo2.
-    public var heap_processes: UInt64?
+    package var heap_processes: UInt64?
     /// The arena census from /proc/PID/smaps (any glibc process, read at a slower rate of its own): glibc's
     /// non-main arena heaps (64 MiB-aligned anonymous reservations) and the resident bytes in them, and the
     /// main arena's `[heap]`; `arenas` is then the heaps plus the main arena.
-    public var arena_heaps: UInt64?
-    public var arena_heap_resident: UInt64?
-    public var main_heap_resident: UInt64?
+    package var arena_heaps: UInt64?
+    package var arena_heap_resident: UInt64?
+    package var main_heap_resident: UInt64?
 
-    public init(t_ns: UInt64, pid: Int32, rss: UInt64, rss_anon: UInt64, rss_file: UInt64, rss_shmem: UInt64,
+    package init(t_ns: UInt64, pid: Int32, rss: UInt64, rss_anon: UInt64, rss_file: UInt64, rss_shmem: UInt64,
                 vm_size: UInt64, vm_hwm: UInt64, threads: UInt64, fds: UInt64, utime_ns: UInt64, stime_ns: UInt64,
                 heap_in_use: UInt64? = nil, heap_free: UInt64? = nil, heap_system: UInt64? = nil,
                 arenas: UInt64? = nil, tmp_used: UInt64? = nil) {
@@ -43,7 +43,7 @@ public struct SampleRecord: Codable, Equatable, Sendable {
     }
 
     /// Writes the record as one JSON line without a general encoder.
-    public func write(to line: inout JSONLine) {
+    package func write(to line: inout JSONLine) {
         line.reset()
         line.field("t_ns", t_ns)
         line.field("t_unix_ns", t_unix_ns)

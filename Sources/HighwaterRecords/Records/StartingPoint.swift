@@ -1,18 +1,18 @@
 /// What the machine was doing when a run started, so runs compared side by side can be seen to start alike:
 /// file data still waiting to reach the disk (a run before wrote it, and its writeback would slow this one),
 /// and the load average.
-public struct StartingPoint: Codable, Sendable, Equatable {
+package struct StartingPoint: Codable, Sendable, Equatable {
     /// Dirty and Writeback from /proc/meminfo when the run started, after settling.
-    public var dirty_bytes: UInt64
-    public var writeback_bytes: UInt64
+    package var dirty_bytes: UInt64
+    package var writeback_bytes: UInt64
     /// The 1-minute load average from /proc/loadavg.
-    public var load_1m: Double
+    package var load_1m: Double
     /// Time spent letting the previous runs' writes reach the disk before this run.
-    public var settle_ms: Double
+    package var settle_ms: Double
     /// False when the wait ended at its limit with data still dirty.
-    public var settled: Bool
+    package var settled: Bool
 
-    public init(dirty_bytes: UInt64, writeback_bytes: UInt64, load_1m: Double, settle_ms: Double, settled: Bool) {
+    package init(dirty_bytes: UInt64, writeback_bytes: UInt64, load_1m: Double, settle_ms: Double, settled: Bool) {
         self.dirty_bytes = dirty_bytes; self.writeback_bytes = writeback_bytes; self.load_1m = load_1m
         self.settle_ms = settle_ms; self.settled = settled
     }

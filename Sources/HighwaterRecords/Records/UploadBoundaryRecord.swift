@@ -1,19 +1,19 @@
 /// Where uploads of one workload in one scenario started failing, across the runs of a size sweep:
 /// `summary.json`'s `upload_boundaries`. Sizes are file bytes.
-public struct UploadBoundaryRecord: Codable, Equatable, Sendable {
-    public var scenario: String
-    public var workload: String
-    public var sizes_tried: [UInt64]
-    public var largest_passed: UInt64?
-    public var smallest_failed: UInt64?
+package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
+    package var scenario: String
+    package var workload: String
+    package var sizes_tried: [UInt64]
+    package var largest_passed: UInt64?
+    package var smallest_failed: UInt64?
     /// From the capacity of whatever the upload fills first (the temp dir when spooled); nil when nothing bounds it.
-    public var predicted_largest_file: UInt64?
-    public var tmp_capacity: UInt64?
+    package var predicted_largest_file: UInt64?
+    package var tmp_capacity: UInt64?
     /// Every pass is below every failure, and the prediction lies between them (give or take 1 MiB).
-    public var agrees_with_prediction: Bool?
+    package var agrees_with_prediction: Bool?
 
     /// One record per (scenario, upload workload) among `runs`, from the `workload` fields of each run.
-    public static func collect(from runs: [RunSummary], tolerance: UInt64 = 1 << 20) -> [UploadBoundaryRecord] {
+    package static func collect(from runs: [RunSummary], tolerance: UInt64 = 1 << 20) -> [UploadBoundaryRecord] {
         var order: [String] = []
         var groups: [String: [RunSummary]] = [:]
         for run in runs {

@@ -1,32 +1,32 @@
 /// What a watched directory's filesystem did over a run, read with `statvfs` at the watch rate (1 ms by default):
 /// its size, the most it held, and when and for how long it was full. Written by the hosted child as `watch.json`
 /// and carried into a run's `summary.json` as `temp_dir`.
-public struct WatchedFilesystem: Codable, Equatable, Sendable {
-    public var path: String
-    public var capacity: UInt64
+package struct WatchedFilesystem: Codable, Equatable, Sendable {
+    package var path: String
+    package var capacity: UInt64
     /// The most bytes in use any reading saw.
-    public var peak_used: UInt64
+    package var peak_used: UInt64
     /// Time seen full (no block available), summed: a full reading counts until the next reading.
-    public var full_ns: UInt64
+    package var full_ns: UInt64
     /// When it was first seen full, on the monotonic clock and the wall clock; absent when it never was.
-    public var first_full_ns: UInt64?
-    public var first_full_unix_ns: UInt64?
+    package var first_full_ns: UInt64?
+    package var first_full_unix_ns: UInt64?
     /// Separate times it filled up.
-    public var full_episodes: Int
-    public var readings: Int
-    public var interval_ns: UInt64
+    package var full_episodes: Int
+    package var readings: Int
+    package var interval_ns: UInt64
 
-    public init(path: String, capacity: UInt64, interval_ns: UInt64) {
+    package init(path: String, capacity: UInt64, interval_ns: UInt64) {
         self.path = path; self.capacity = capacity; self.interval_ns = interval_ns
         peak_used = 0; full_ns = 0; full_episodes = 0; readings = 0
     }
 
-    public var wasFull: Bool { full_episodes > 0 }
+    package var wasFull: Bool { full_episodes > 0 }
 }
 
 extension WatchedFilesystem {
     /// "temp dir FULL (4 MiB) for 6 ms, first at 04:12:33.512 UTC": for the summary line of a run that filled it.
-    public static func fullSentence(_ w: WatchedFilesystem, name: String = "temp dir") -> String {
+    package static func fullSentence(_ w: WatchedFilesystem, name: String = "temp dir") -> String {
         var text = "\(name) FULL (\(Quantity.formatBytes(w.capacity))) for \(Quantity.formatDuration(nanoseconds: Double(w.full_ns)))"
         if w.full_episodes > 1 { text += " over \(w.full_episodes) times" }
         if let unix = w.first_full_unix_ns { text += ", first at \(utcTime(unix))" }
@@ -34,7 +34,7 @@ extension WatchedFilesystem {
     }
 
     /// HH:MM:SS.mmm UTC from nanoseconds since the epoch, without Foundation.
-    public static func utcTime(_ unixNs: UInt64) -> String {
+    package static func utcTime(_ unixNs: UInt64) -> String {
         let ms = unixNs / 1_000_000
         let day = ms % 86_400_000
         func two(_ n: UInt64) -> String { n < 10 ? "0\(n)" : "\(n)" }

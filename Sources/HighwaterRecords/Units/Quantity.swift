@@ -1,23 +1,23 @@
 /// Sizes and durations as people write them: `64 MiB`, `1GB`, `10ms`, `5s`.
-public enum Quantity {
-    public static let byteUnits: [(String, Double)] = [
+package enum Quantity {
+    package static let byteUnits: [(String, Double)] = [
         ("b", 1), ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12), ("pb", 1e15),
         ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776), ("pib", 1_125_899_906_842_624),
         ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824),
     ]
-    public static let durationUnits: [(String, Double)] = [
+    package static let durationUnits: [(String, Double)] = [
         ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("min", 60e9), ("h", 3600e9),
         // Days, so the largest duration the errors name (7 days) can be written as they write it.
         ("d", 86_400e9), ("day", 86_400e9), ("days", 86_400e9),
     ]
 
     /// Bytes from `64 MiB`, `1.5GB`, `4096`; nil when the text is not a size or the size does not fit in 64 bits.
-    public static func bytes(_ text: String) -> UInt64? {
+    package static func bytes(_ text: String) -> UInt64? {
         byteMagnitude(text).flatMap(exactUInt64)
     }
 
     /// The size a text writes, before it is checked against any range (so an error can say "too large").
-    public static func byteMagnitude(_ text: String) -> Double? {
+    package static func byteMagnitude(_ text: String) -> Double? {
         guard let (value, unit) = split(text), value >= 0 else { return nil }
         if unit.isEmpty { return value == value.rounded() ? value : nil }
         guard let factor = byteUnits.first(where: { $0.0 == unit.lowercased() })?.1 else { return nil }
@@ -25,11 +25,11 @@ public enum Quantity {
     }
 
     /// Nanoseconds from `10ms`, `5s`, `1.5 min`; nil when the text is not a duration with a unit, or too long for 64 bits.
-    public static func nanoseconds(_ text: String) -> UInt64? {
+    package static func nanoseconds(_ text: String) -> UInt64? {
         durationMagnitude(text).flatMap(exactUInt64)
     }
 
-    public static func durationMagnitude(_ text: String) -> Double? {
+    package static func durationMagnitude(_ text: String) -> Double? {
         guard let (value, unit) = split(text), value >= 0, !unit.isEmpty,
               let factor = durationUnits.first(where: { $0.0 == unit.lowercased() })?.1 else { return nil }
         return (value * factor).rounded()
@@ -48,7 +48,7 @@ public enum Quantity {
     }
 
     /// `1.5 GiB`, `640 KiB`, `12 B`: binary units, three significant figures.
-    public static func formatBytes<T: BinaryInteger>(_ value: T) -> String {
+    package static func formatBytes<T: BinaryInteger>(_ value: T) -> String {
         let v = Double(value)
         let sign = v < 0 ? "-" : ""
         var m = abs(v)
@@ -62,13 +62,13 @@ public enum Quantity {
         return "\(value) B"
     }
 
-    public static func formatBytes(_ value: Double) -> String {
+    package static func formatBytes(_ value: Double) -> String {
         guard value.isFinite else { return "\(value) B" }
         return formatBytes(Int64(exactly: value.rounded()) ?? (value < 0 ? .min : .max))
     }
 
     /// `850 µs`, `12.3 ms`, `4.20 s`.
-    public static func formatDuration(nanoseconds ns: Double) -> String {
+    package static func formatDuration(nanoseconds ns: Double) -> String {
         guard ns.isFinite else { return "\(ns) ns" }
         if ns < 1e3 { return "\(Int(ns)) ns" }
         if ns < 1e6 { return format(ns / 1e3, significant: 3) + " µs" }
@@ -77,7 +77,7 @@ public enum Quantity {
     }
 
     /// A number with about `significant` figures, without trailing zeros after the point.
-    public static func format(_ x: Double, significant: Int = 3) -> String {
+    package static func format(_ x: Double, significant: Int = 3) -> String {
         guard x.isFinite else { return "\(x)" }
         if x == 0 { return "0" }
         let digitsBefore = max(1, Int((log10Approx(abs(x))).rounded(.down)) + 1)

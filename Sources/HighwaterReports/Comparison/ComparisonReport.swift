@@ -1,7 +1,7 @@
 import HighwaterRecords
 
 /// `highwater diff`'s renderings of a `ResultsComparison`: a terminal table, Markdown and a self-contained page.
-public enum ComparisonReport {
+package enum ComparisonReport {
     /// The figures a table shows, memory first.
     static let figures = ResultsComparison.Figure.allCases
 
@@ -23,7 +23,7 @@ public enum ComparisonReport {
     }
 
     /// One line per configuration with what moved, then a table of every figure, then the sites that moved most.
-    public static func terminal(_ c: ResultsComparison) -> String {
+    package static func terminal(_ c: ResultsComparison) -> String {
         var out = headline(c) + "\n"
         for conf in c.configurations {
             out += "  \(conf.change == .worse ? "WORSE    " : conf.change == .better ? "better   " : "unchanged") \(conf.name)\(changedFigures(conf))\n"
@@ -67,7 +67,7 @@ public enum ComparisonReport {
         }.joined(separator: "\n") + "\n"
     }
 
-    public static func markdown(_ c: ResultsComparison) -> String {
+    package static func markdown(_ c: ResultsComparison) -> String {
         var m = "# Highwater diff\n\n" + headline(c) + ".\n\n"
         m += "| configuration | change | " + figures.map(\.rawValue).joined(separator: " | ") + " |\n|---|---|" + String(repeating: "---|", count: figures.count) + "\n"
         for conf in c.configurations {
@@ -92,7 +92,7 @@ public enum ComparisonReport {
         }
     }
 
-    public static func html(_ c: ResultsComparison) -> String {
+    package static func html(_ c: ResultsComparison) -> String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Highwater diff</title><style>\(HTMLReport.css)"
         h += "td.better{background:#e3f4e4}td.worse{background:#fbe2e2}</style></head><body><h1>Highwater diff</h1>"
         h += "<p class=\"meta\">\(Markup.escape(headline(c))).</p><table><tr><th class=\"l\">configuration</th><th class=\"l\">change</th>"
@@ -117,7 +117,7 @@ public enum ComparisonReport {
 
     /// The configurations `check --baseline` fails, each naming the figure: "threadpool-growth/eager-40: steady RSS
     /// 27 MiB → 60.1 MiB (×2.23), beyond ±10% and the spread of repeats".
-    public static func regressions(_ c: ResultsComparison) -> [(configuration: String, line: String)] {
+    package static func regressions(_ c: ResultsComparison) -> [(configuration: String, line: String)] {
         c.configurations.compactMap { conf in
             let worse = conf.deltas.filter { $0.figure.isMemory && $0.change == .worse }
             guard !worse.isEmpty else { return nil }

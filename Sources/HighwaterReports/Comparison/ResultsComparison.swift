@@ -4,15 +4,15 @@ import HighwaterSystem
 /// Two results directories side by side (`highwater diff A B`, `check --baseline`): per configuration both share, each
 /// figure before and after with its ratio, and whether the change goes beyond the noise: the spread the repeats of the
 /// configuration showed (`repeat:`), and at least `tolerance` of the figure. Read from the stored summaries only.
-public struct ResultsComparison: Sendable {
-    public enum Figure: String, Sendable, CaseIterable {
+package struct ResultsComparison: Sendable {
+    package enum Figure: String, Sendable, CaseIterable {
         case steadyRSS = "steady RSS", growth, peak = "peak RSS", threads, arenas, liveHeap = "live heap", p99, throughput = "req/s"
 
         /// Whether a smaller value is the better one.
         var lowerIsBetter: Bool { self != .throughput }
         /// Memory figures decide a configuration's verdict and fail `check --baseline`; latency and throughput are
         /// shown with their ratio but move with the machine and its load.
-        public var isMemory: Bool { self != .p99 && self != .throughput }
+        package var isMemory: Bool { self != .p99 && self != .throughput }
         var isBytes: Bool { self == .steadyRSS || self == .growth || self == .peak || self == .liveHeap }
         var isCount: Bool { self == .threads || self == .arenas }
 
@@ -23,51 +23,51 @@ public struct ResultsComparison: Sendable {
         }
     }
 
-    public enum Change: String, Sendable {
+    package enum Change: String, Sendable {
         case better, worse, unchanged
     }
 
     /// One figure of one configuration, before (A) and after (B), each the median over its repeats.
-    public struct Delta: Sendable {
-        public var figure: Figure
-        public var before: Double
-        public var after: Double
+    package struct Delta: Sendable {
+        package var figure: Figure
+        package var before: Double
+        package var after: Double
         /// The largest spread (highest less lowest) either side's repeats showed; 0 without repeats.
-        public var spread: Double
+        package var spread: Double
         /// The least change that counts: the spread, or the tolerance of the figure (of the steady RSS for growth).
-        public var threshold: Double
-        public var change: Change
+        package var threshold: Double
+        package var change: Change
 
-        public var ratio: Double? { before != 0 ? after / before : nil }
-        public var ratioText: String { ratio.map { "×" + Quantity.format($0, significant: 3) } ?? "—" }
+        package var ratio: Double? { before != 0 ? after / before : nil }
+        package var ratioText: String { ratio.map { "×" + Quantity.format($0, significant: 3) } ?? "—" }
     }
 
-    public struct Configuration: Sendable {
-        public var scenario: String
-        public var config: String
-        public var repeatsBefore: Int
-        public var repeatsAfter: Int
-        public var deltas: [Delta]
-        public var sites: [SiteDelta]
+    package struct Configuration: Sendable {
+        package var scenario: String
+        package var config: String
+        package var repeatsBefore: Int
+        package var repeatsAfter: Int
+        package var deltas: [Delta]
+        package var sites: [SiteDelta]
 
         /// Worse when a memory figure got worse beyond its threshold, better when one got better and none worse.
-        public var change: Change {
+        package var change: Change {
             let memory = deltas.filter(\.figure.isMemory)
             if memory.contains(where: { $0.change == .worse }) { return .worse }
             if memory.contains(where: { $0.change == .better }) { return .better }
             return .unchanged
         }
 
-        public var name: String { scenario + "/" + config }
+        package var name: String { scenario + "/" + config }
     }
 
-    public var before: String
-    public var after: String
-    public var tolerance: Double
-    public var configurations: [Configuration]
+    package var before: String
+    package var after: String
+    package var tolerance: Double
+    package var configurations: [Configuration]
     /// Configurations only one side has.
-    public var onlyBefore: [String]
-    public var onlyAfter: [String]
+    package var onlyBefore: [String]
+    package var onlyAfter: [String]
 
     /// The bytes a byte figure must move at least, whatever the tolerance: RSS moves by pages and samples.
     static let byteFloor = 1024.0 * 1024
@@ -75,7 +75,7 @@ public struct ResultsComparison: Sendable {
     /// Compares the results in `before` (the baseline) with those in `after`. Throws a `ReportError` of kind `.input`
     /// when either is not a results directory (nor a run's), when they come from different Highwater versions, or
     /// when they have no configuration in common.
-    public init(before: String, after: String, tolerance: Double = 0.10) throws {
+    package init(before: String, after: String, tolerance: Double = 0.10) throws {
         let a = try Self.load(before), b = try Self.load(after)
         guard a.version == b.version else {
             throw ReportError("\(before) was written by highwater \(a.version) and \(after) by \(b.version): their figures are not "
@@ -182,6 +182,6 @@ public struct ResultsComparison: Sendable {
         }
     }
 
-    public var better: [Configuration] { configurations.filter { $0.change == .better } }
-    public var worse: [Configuration] { configurations.filter { $0.change == .worse } }
+    package var better: [Configuration] { configurations.filter { $0.change == .better } }
+    package var worse: [Configuration] { configurations.filter { $0.change == .worse } }
 }

@@ -3,11 +3,11 @@ import HighwaterRecords
 /// An allocation site whose retained bytes changed between two runs of one configuration, from each run's
 /// `alloc-sites.jsonl`: the difference `go tool pprof -top -diff_base A/profile.pb.gz B/profile.pb.gz` shows for
 /// `inuse_space`, site by site.
-public struct SiteDelta: Sendable {
-    public var site: String
-    public var before: UInt64
-    public var after: UInt64
-    public var change: Int64 { Int64(after) - Int64(before) }
+package struct SiteDelta: Sendable {
+    package var site: String
+    package var before: UInt64
+    package var after: UInt64
+    package var change: Int64 { Int64(after) - Int64(before) }
 
     /// Sites shown per configuration, largest change first.
     static let shown = 5

@@ -3,8 +3,8 @@ import HighwaterRecords
 import HighwaterSystem
 
 /// An assertion over a run's summary, such as `rss_growth < 8 MiB`, optionally limited to matching runs.
-public struct Expectation: Sendable {
-    public enum Comparison: String, Sendable, CaseIterable {
+package struct Expectation: Sendable {
+    package enum Comparison: String, Sendable, CaseIterable {
         // Longest first so `<=` is not read as `<`.
         case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==", notEqual = "!=", less = "<", greater = ">"
 
@@ -21,34 +21,34 @@ public struct Expectation: Sendable {
     }
 
     /// Which runs an expectation applies to: every key must match one of its patterns (`*` is a wildcard).
-    public struct Filter: Sendable {
-        public var conditions: [(path: String, patterns: [String], location: SourceLocation)]
-        public var isEmpty: Bool { conditions.isEmpty }
-        public var description: String {
+    package struct Filter: Sendable {
+        package var conditions: [(path: String, patterns: [String], location: SourceLocation)]
+        package var isEmpty: Bool { conditions.isEmpty }
+        package var description: String {
             conditions.map { "\($0.path) = \($0.patterns.joined(separator: " | "))" }.joined(separator: ", ")
         }
     }
 
     /// The assertion as written.
-    public var text: String
-    public var field: SummaryField
-    public var comparison: Comparison
+    package var text: String
+    package var field: SummaryField
+    package var comparison: Comparison
     /// The limit in the field's own unit (bytes, milliseconds, count), or a word.
-    public var limit: SummaryField.Observed
-    public var filter: Filter
-    public var location: SourceLocation
+    package var limit: SummaryField.Observed
+    package var filter: Filter
+    package var location: SourceLocation
 
     /// `rss_growth < 8 MiB`, with the filter when there is one: the text stored in `RunSummary.expectations`.
-    public var fullText: String { filter.isEmpty ? text : "\(text) where \(filter.description)" }
+    package var fullText: String { filter.isEmpty ? text : "\(text) where \(filter.description)" }
 
     /// The limit as a person reads it.
-    public var limitText: String { field.format(limit) }
+    package var limitText: String { field.format(limit) }
 
     /// An expectation given on the command line (`record --expect 'rss_growth < 64 MiB'`), for every run it is
     /// checked against; the error says what is wrong and how to write it.
     /// `FIELD OP VALUE`, or `PHASE: FIELD OP VALUE` for the phases of a record whose names match PHASE (`*` any
     /// characters): `03-*: growth.classification == linear`.
-    public static func parse(commandLine written: String, cores: Int = SystemFacts.onlineCPUs) throws(ExpectationSyntaxError) -> Expectation {
+    package static func parse(commandLine written: String, cores: Int = SystemFacts.onlineCPUs) throws(ExpectationSyntaxError) -> Expectation {
         let location = SourceLocation(file: "--expect", line: 1, column: 1)
         var text = written, filter = Filter(conditions: [])
         if let colon = written.firstIndex(of: ":"), case let phase = written[..<colon],
@@ -136,7 +136,7 @@ public struct Expectation: Sendable {
     /// Whether this expectation is about `run` (its filter matches the run or the configuration it ran);
     /// `setting` reads a setting of that configuration.
     /// An external target's phase carries its configuration's label (`config`) and its phase (`phase`).
-    public func applies(to run: RunSummary, setting: (String) -> String?) -> Bool {
+    package func applies(to run: RunSummary, setting: (String) -> String?) -> Bool {
         filter.conditions.allSatisfy { condition in
             let actual: String?
             if condition.path == "config" {
@@ -164,7 +164,7 @@ public struct Expectation: Sendable {
     }
 
     /// Checks the run; the result names what was observed in readable units.
-    public func evaluate(_ run: RunSummary) -> RunSummary.Expectation {
+    package func evaluate(_ run: RunSummary) -> RunSummary.Expectation {
         // A run without data proves nothing: `errors == 0` on a run that never sent a request must not pass.
         if !run.growth.classification.hasData {
             return .init(text: fullText, passed: false, observed: "no data: the run is \(run.growth.classification.rawValue)" + (run.run_error.map { " (\($0))" } ?? ""))
@@ -183,35 +183,35 @@ public struct Expectation: Sendable {
 }
 
 /// One expectation checked against one run (or against none, when no run matched), for reports and exit codes.
-public struct ExpectationOutcome: Sendable {
-    public var scenario: String
+package struct ExpectationOutcome: Sendable {
+    package var scenario: String
     /// The run's label; nil when no run matched the expectation.
-    public var config: String?
-    public var text: String
-    public var passed: Bool
-    public var observed: String
-    public var limit: String
-    public var location: SourceLocation?
+    package var config: String?
+    package var text: String
+    package var passed: Bool
+    package var observed: String
+    package var limit: String
+    package var location: SourceLocation?
 
     /// `threadpool-growth/eager-40: rss_growth < 8 MiB failed: observed 31.2 MiB, limit 8 MiB`
-    public var failureLine: String {
+    package var failureLine: String {
         "\(scenario)/\(config ?? "*"): \(text) failed: \(detail)" + (location.map { " (\($0))" } ?? "")
     }
 
     /// `observed 31.2 MiB, limit 8 MiB`; an expectation stored with its run (`record --expect`) keeps no limit apart
     /// from its text, so only what was observed.
-    public var detail: String {
+    package var detail: String {
         "observed \(observed)" + (limit.isEmpty ? "" : ", limit \(limit)")
     }
 }
 
-public struct ExpectationSyntaxError: Error, CustomStringConvertible {
-    public var description: String
+package struct ExpectationSyntaxError: Error, CustomStringConvertible {
+    package var description: String
 }
 
-public enum ExpectationEvaluator {
+package enum ExpectationEvaluator {
     /// The expectations a run carries already (`record --expect` stored them): for results of no scenario file.
-    public static func stored(_ runs: [RunSummary]) -> [ExpectationOutcome] {
+    package static func stored(_ runs: [RunSummary]) -> [ExpectationOutcome] {
         runs.flatMap { run in
             run.expectations.map {
                 ExpectationOutcome(scenario: run.scenario, config: run.config, text: $0.text, passed: $0.passed,
@@ -224,7 +224,7 @@ public enum ExpectationEvaluator {
     /// Evaluates every scenario's expectations on the runs that belong to it (by scenario name), fills each run's
     /// `expectations`, and returns one outcome per pair; an expectation that matches no run fails, so a renamed
     /// configuration cannot silently stop being checked.
-    public static func evaluate(_ scenarios: [Scenario], runs: [RunSummary]) -> (runs: [RunSummary], outcomes: [ExpectationOutcome]) {
+    package static func evaluate(_ scenarios: [Scenario], runs: [RunSummary]) -> (runs: [RunSummary], outcomes: [ExpectationOutcome]) {
         var runs = runs
         var outcomes: [ExpectationOutcome] = []
         for scenario in scenarios {

@@ -1,8 +1,8 @@
 import HighwaterRecords
 
 /// A field of a run's summary that an expectation can test, with the unit its number is in.
-public struct SummaryField: Sendable {
-    public enum Dimension: Sendable, Equatable {
+package struct SummaryField: Sendable {
+    package enum Dimension: Sendable, Equatable {
         case bytes
         /// Stored in milliseconds (`latency_ms`).
         case milliseconds
@@ -14,19 +14,19 @@ public struct SummaryField: Sendable {
         case workloadNumber
     }
 
-    public enum Observed: Sendable, Equatable {
+    package enum Observed: Sendable, Equatable {
         case number(Double)
         case word(String)
     }
 
-    public var path: String
-    public var dimension: Dimension
+    package var path: String
+    package var dimension: Dimension
     let read: @Sendable (RunSummary) -> Observed?
 
     static func number<T: BinaryInteger>(_ v: T?) -> Observed? { v.map { .number(Double($0)) } }
     static func number(_ v: Double?) -> Observed? { v.map { .number($0) } }
 
-    public static let all: [SummaryField] = [
+    package static let all: [SummaryField] = [
         .init(path: "requests", dimension: .count) { number($0.requests) },
         .init(path: "errors", dimension: .count) { number($0.errors) },
         .init(path: "rss_start", dimension: .bytes) { number($0.rss_start) },
@@ -63,7 +63,7 @@ public struct SummaryField: Sendable {
     ]
 
     /// The field a written name means, `workload.NAME` included; nil when unknown.
-    public static func lookup(_ written: String) -> SummaryField? {
+    package static func lookup(_ written: String) -> SummaryField? {
         let path = aliases[written] ?? written
         if let field = all.first(where: { $0.path == path }) { return field }
         if path.hasPrefix("workload."), path.count > "workload.".count {

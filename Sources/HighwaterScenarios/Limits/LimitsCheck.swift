@@ -2,25 +2,25 @@ import FoundationEssentials
 import HighwaterRecords
 
 /// A service's configuration as a limits file describes it (`check --limits FILE`), checked without running anything.
-public struct ServiceLimits: Sendable {
-    public var service: String
-    public var file: String
+package struct ServiceLimits: Sendable {
+    package var service: String
+    package var file: String
     /// Container memory; nil with `memoryFromCgroup` means read it from cgroup `memory.max`.
-    public var memoryLimit: UInt64?
-    public var memoryFromCgroup: Bool
+    package var memoryLimit: UInt64?
+    package var memoryFromCgroup: Bool
     /// Memory the process holds besides its workers.
-    public var baseline: UInt64
-    public var executorSize: Int?
-    public var memoryPerWorker: UInt64?
+    package var baseline: UInt64
+    package var executorSize: Int?
+    package var memoryPerWorker: UInt64?
     /// Where to take `memoryPerWorker` from: a results directory's run (`rss_growth / worker threads`).
-    public var measured: (results: String, scenario: String?, config: String?)?
-    public var largestUpload: UInt64?
-    public var concurrentUploads: Int
-    public var tempDir: String?
+    package var measured: (results: String, scenario: String?, config: String?)?
+    package var largestUpload: UInt64?
+    package var concurrentUploads: Int
+    package var tempDir: String?
     /// Temp dir capacity; nil means read it with statvfs.
-    public var tempDirCapacity: UInt64?
+    package var tempDirCapacity: UInt64?
     /// Whether the temp dir is a tmpfs (its files are memory); nil means read it from the mount table.
-    public var tempDirIsTmpfs: Bool?
+    package var tempDirIsTmpfs: Bool?
 
     static let fields: [(path: String, kind: ScenarioField.Kind)] = [
         ("service", .text), ("memory.limit", .text), ("memory.baseline", .bytes(positive: false)),
@@ -31,7 +31,7 @@ public struct ServiceLimits: Sendable {
     ]
 
     /// Parses a limits file; every problem is a `file:line:column` diagnostic.
-    public static func load(path: String) throws(ScenarioLoadError) -> ServiceLimits {
+    package static func load(path: String) throws(ScenarioLoadError) -> ServiceLimits {
         let text: String
         do { text = try TextFile.read(path) } catch {
             throw ScenarioLoadError([.init(location: .init(file: path, line: 1, column: 1), message: error.description)])
@@ -39,7 +39,7 @@ public struct ServiceLimits: Sendable {
         return try load(text: text, file: path)
     }
 
-    public static func load(text: String, file: String) throws(ScenarioLoadError) -> ServiceLimits {
+    package static func load(text: String, file: String) throws(ScenarioLoadError) -> ServiceLimits {
         var sink = DiagnosticSink(file: file, text: text)
         var values: [String: (String, SourceLocation)] = [:]
         func walk(_ node: ConfigNode, path: String, keyLocation: SourceLocation) {
@@ -102,41 +102,41 @@ public struct ServiceLimits: Sendable {
 
 /// Readings of this machine the command supplies (cgroup `memory.max`, statvfs and the mount table), so the
 /// arithmetic stays pure and testable.
-public struct MachineReadings: Sendable {
-    public var cgroupMemoryMax: UInt64?
-    public var filesystem: @Sendable (String) -> (capacity: UInt64, isTmpfs: Bool)?
-    public init(cgroupMemoryMax: UInt64? = nil, filesystem: @escaping @Sendable (String) -> (capacity: UInt64, isTmpfs: Bool)? = { _ in nil }) {
+package struct MachineReadings: Sendable {
+    package var cgroupMemoryMax: UInt64?
+    package var filesystem: @Sendable (String) -> (capacity: UInt64, isTmpfs: Bool)?
+    package init(cgroupMemoryMax: UInt64? = nil, filesystem: @escaping @Sendable (String) -> (capacity: UInt64, isTmpfs: Bool)? = { _ in nil }) {
         self.cgroupMemoryMax = cgroupMemoryMax; self.filesystem = filesystem
     }
 }
 
 /// What a limit bounds: the service's memory, or its temp dir's filesystem (`watch` compares each with its live figure).
-public enum LimitResource: String, Sendable, Equatable {
+package enum LimitResource: String, Sendable, Equatable {
     case memory
     case tempDir = "temp_dir"
 }
 
 /// One limit checked: the worst case against the capacity, the headroom, and a sentence saying it.
-public struct LimitOutcome: Sendable, Equatable {
-    public var name: String
-    public var worstCase: UInt64
-    public var capacity: UInt64
-    public var passed: Bool
-    public var sentence: String
-    public var resource: LimitResource = .memory
+package struct LimitOutcome: Sendable, Equatable {
+    package var name: String
+    package var worstCase: UInt64
+    package var capacity: UInt64
+    package var passed: Bool
+    package var sentence: String
+    package var resource: LimitResource = .memory
     /// Capacity minus worst case; negative when over.
-    public var headroom: Int64 { Int64(clamping: capacity) - Int64(clamping: worstCase) }
-    public var failureLine: String {
+    package var headroom: Int64 { Int64(clamping: capacity) - Int64(clamping: worstCase) }
+    package var failureLine: String {
         "\(name): worst case \(Quantity.formatBytes(worstCase)) > limit \(Quantity.formatBytes(capacity)): \(sentence)"
     }
 }
 
-public struct LimitsCheckError: Error, CustomStringConvertible, Sendable {
-    public var description: String
+package struct LimitsCheckError: Error, CustomStringConvertible, Sendable {
+    package var description: String
 }
 
-public enum LimitsCheck {
-    public static func evaluate(_ limits: ServiceLimits, readings: MachineReadings) throws(LimitsCheckError) -> [LimitOutcome] {
+package enum LimitsCheck {
+    package static func evaluate(_ limits: ServiceLimits, readings: MachineReadings) throws(LimitsCheckError) -> [LimitOutcome] {
         var outcomes: [LimitOutcome] = []
         var memory = limits.memoryLimit
         if memory == nil, limits.memoryFromCgroup {

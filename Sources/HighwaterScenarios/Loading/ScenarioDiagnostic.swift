@@ -1,28 +1,28 @@
 import HighwaterRecords
 
 /// A place in an input file, 1-based like compilers and Yams' `Mark`.
-public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
-    public var description: String { "\(file):\(line):\(column)" }
+package struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package var file: String
+    package var line: Int
+    package var column: Int
+    package init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+    package var description: String { "\(file):\(line):\(column)" }
 }
 
 /// One problem in an input file, rendered as `file:line:column: error: message`, the offending line, a caret
 /// and a hint, the way Yams and compilers print them so editors and CI annotate the line.
-public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public var location: SourceLocation
-    public var message: String
-    public var hint: String?
+package struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package var location: SourceLocation
+    package var message: String
+    package var hint: String?
     /// The offending line as written, without its newline.
-    public var sourceLine: String
+    package var sourceLine: String
 
-    public init(location: SourceLocation, message: String, hint: String? = nil, sourceLine: String = "") {
+    package init(location: SourceLocation, message: String, hint: String? = nil, sourceLine: String = "") {
         self.location = location; self.message = message; self.hint = hint; self.sourceLine = sourceLine
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(location): error: \(Excerpt.shortening(message))"
         if !sourceLine.isEmpty {
             // Columns count Unicode scalars (libyaml); pad with the same count so the caret lines up.
@@ -35,7 +35,7 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
     }
 
     /// The closest of `candidates` to `word` when it is close enough to be a likely typo.
-    public static func suggestion(for word: String, among candidates: [String]) -> String? {
+    package static func suggestion(for word: String, among candidates: [String]) -> String? {
         let w = Array(word.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates {
@@ -67,10 +67,10 @@ public struct ScenarioDiagnostic: Equatable, Hashable, Sendable, CustomStringCon
 
 /// What an error may echo of the input: a long line or value is cut, so a 100,000-character line prints one
 /// screen line, not a screenful.
-public enum Excerpt {
+package enum Excerpt {
     /// Part of `line` around `column` (1-based, in Unicode scalars), at most `InputLimits.maxEchoedLineCharacters`
     /// long, with `…` where it was cut; and where the column falls in what is shown.
-    public static func window(of line: String, around column: Int, width: Int = InputLimits.maxEchoedLineCharacters) -> (String, Int) {
+    package static func window(of line: String, around column: Int, width: Int = InputLimits.maxEchoedLineCharacters) -> (String, Int) {
         let scalars = Array(line.unicodeScalars)
         guard scalars.count > width else { return (line, column) }
         let start = min(max(0, column - 1 - width / 2), scalars.count - width)
@@ -84,7 +84,7 @@ public enum Excerpt {
 
     /// `text` with every quoted value (between backticks) longer than 80 characters cut to its start, and the
     /// whole at most a few screen lines.
-    public static func shortening(_ text: String, value width: Int = 80, total: Int = 2000) -> String {
+    package static func shortening(_ text: String, value width: Int = 80, total: Int = 2000) -> String {
         var out = ""
         var parts = text.split(separator: "`", omittingEmptySubsequences: false)
         for i in parts.indices where i % 2 == 1 && i < parts.count - 1 && parts[i].count > width {
@@ -97,10 +97,10 @@ public enum Excerpt {
 }
 
 /// Every problem found in one or more files; loading reports them all at once, not the first only.
-public struct ScenarioLoadError: Error, Sendable, CustomStringConvertible {
-    public var diagnostics: [ScenarioDiagnostic]
-    public init(_ diagnostics: [ScenarioDiagnostic]) { self.diagnostics = diagnostics }
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+package struct ScenarioLoadError: Error, Sendable, CustomStringConvertible {
+    package var diagnostics: [ScenarioDiagnostic]
+    package init(_ diagnostics: [ScenarioDiagnostic]) { self.diagnostics = diagnostics }
+    package var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 
 /// Collects diagnostics for one file, with its text so each can quote its line.

@@ -3,11 +3,11 @@ import HighwaterSystem
 
 /// Reads scenario files into `Scenario`s, reporting every problem of every file at once as
 /// `file:line:column: error: …` before anything runs.
-public struct ScenarioLoader: Sendable {
+package struct ScenarioLoader: Sendable {
     /// CPUs of the machine the runs will use, for sizes written as `cores * 5`.
-    public var cores: Int
+    package var cores: Int
 
-    public init(cores: Int) { self.cores = max(1, cores) }
+    package init(cores: Int) { self.cores = max(1, cores) }
 
     static let topLevelKeys = ["name", "description", "executor", "workload", "environment", "load", "storage",
                                "verdict", "sample_interval", "time_limit", "repeat", "host", "target", "sweep", "variants", "expect"]
@@ -17,12 +17,12 @@ public struct ScenarioLoader: Sendable {
     var hostsOwnRoutes = false
 
     /// The scenario files of a directory (`*.yaml`, `*.yml`), sorted.
-    public static func scenarioFiles(in directory: String) throws -> [String] {
+    package static func scenarioFiles(in directory: String) throws -> [String] {
         try TextFile.list(directory, suffixes: [".yaml", ".yml"])
     }
 
     /// Loads files and directories (every scenario file in them); throws all diagnostics of all files together.
-    public func load(paths: [String]) throws(ScenarioLoadError) -> [Scenario] {
+    package func load(paths: [String]) throws(ScenarioLoadError) -> [Scenario] {
         var scenarios: [Scenario] = []
         var diagnostics: [ScenarioDiagnostic] = []
         for path in paths {
@@ -51,7 +51,7 @@ public struct ScenarioLoader: Sendable {
         return scenarios
     }
 
-    public func load(path: String) throws(ScenarioLoadError) -> Scenario {
+    package func load(path: String) throws(ScenarioLoadError) -> Scenario {
         let text: String
         do { text = try TextFile.read(path) } catch {
             throw ScenarioLoadError([.init(location: .init(file: path, line: 1, column: 1), message: error.description)])
@@ -59,7 +59,7 @@ public struct ScenarioLoader: Sendable {
         return try load(text: text, file: path)
     }
 
-    public func load(text: String, file: String) throws(ScenarioLoadError) -> Scenario {
+    package func load(text: String, file: String) throws(ScenarioLoadError) -> Scenario {
         var sink = DiagnosticSink(file: file, text: text)
         var loader = self
         loader.hostsOwnRoutes = Self.namesOwnHost(text)

@@ -1,12 +1,12 @@
 /// A count written with the machine's CPUs in it: `40`, `cores`, `cores * 5`, `2 * cores + 1`.
 /// Kept as written so a scenario reads the same on every machine; resolved when plans are made.
-public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
+package struct CountExpression: Equatable, Sendable, CustomStringConvertible {
     enum Token: Equatable, Sendable { case number(Int), cores, plus, minus, times }
 
     let tokens: [Token]
-    public let text: String
+    package let text: String
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var tokens: [Token] = []
         var rest = Substring(text.lowercased())
         while let c = rest.first {
@@ -38,7 +38,7 @@ public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The value on a machine with `cores` CPUs; `*` binds tighter than `+` and `-`. Nil when it overflows.
-    public func value(cores: Int) -> Int? {
+    package func value(cores: Int) -> Int? {
         var total = 0, term = 1, sign = 1
         func multiply(_ n: Int) -> Bool {
             let (v, o) = term.multipliedReportingOverflow(by: n)
@@ -64,12 +64,12 @@ public struct CountExpression: Equatable, Sendable, CustomStringConvertible {
         return add() ? total : nil
     }
 
-    public var usesCores: Bool { tokens.contains(.cores) }
+    package var usesCores: Bool { tokens.contains(.cores) }
 
     /// `cores * 5` as a label part: `coresx5`.
-    public var label: String {
+    package var label: String {
         String(text.lowercased().filter { $0 != " " }.map { $0 == "*" || $0 == "×" ? "x" : $0 })
     }
 
-    public var description: String { text }
+    package var description: String { text }
 }

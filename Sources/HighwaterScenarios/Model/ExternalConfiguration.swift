@@ -3,8 +3,8 @@ import HighwaterRecords
 /// One configuration of a scenario whose target is a server Highwater did not build (`target:`): what
 /// `highwater record` needs to start it, wait for it, load it phase by phase and stop it, with the
 /// configuration's placeholders filled in — all but `{port}`, which is a free loopback port chosen when it runs.
-public struct ExternalConfiguration: Sendable, Equatable {
-    public enum Ready: Sendable, Equatable {
+package struct ExternalConfiguration: Sendable, Equatable {
+    package enum Ready: Sendable, Equatable {
         /// At once: no load to wait for, and nothing said.
         case immediately
         /// A GET to this loopback URL answers, whatever its status.
@@ -13,43 +13,43 @@ public struct ExternalConfiguration: Sendable, Equatable {
         case log(String)
     }
 
-    public var scenario: String
+    package var scenario: String
     /// The configuration's label (`arena2`), or `default` when the scenario has one.
-    public var config: String
+    package var config: String
     /// Put before each phase's name (`arena2-`), so the configurations' phases are distinct runs; empty when the
     /// scenario has one configuration, whose phases are then named as `record` names them (`01-get-work`).
-    public var phasePrefix: String
-    public var command: [String]
+    package var phasePrefix: String
+    package var command: [String]
     /// Added to Highwater's own environment for the command.
-    public var environment: [String: String]
-    public var ready: Ready
-    public var readyTimeoutNs: UInt64
+    package var environment: [String: String]
+    package var ready: Ready
+    package var readyTimeoutNs: UInt64
     /// Load phases as `record --load` takes them.
-    public var phases: [String]
-    public var watchDirs: [String]
-    public var agent: Bool
-    public var graceNs: UInt64
-    public var sampleIntervalNs: UInt64
-    public var timeLimitNs: UInt64?
+    package var phases: [String]
+    package var watchDirs: [String]
+    package var agent: Bool
+    package var graceNs: UInt64
+    package var sampleIntervalNs: UInt64
+    package var timeLimitNs: UInt64?
     /// Every setting of this configuration by its scenario path, as written, for `where` filters.
-    public var settings: [String: String]
+    package var settings: [String: String]
 
     /// The key of a phase's `configuration` that names the external configuration it belongs to.
-    public static let configKey = "config"
+    package static let configKey = "config"
     /// The key of a phase's `configuration` that names the phase (`01-get-work`).
-    public static let phaseKey = "phase"
+    package static let phaseKey = "phase"
 
-    public static let defaultReadyTimeoutNs: UInt64 = 30_000_000_000
-    public static let defaultGraceNs: UInt64 = 5_000_000_000
+    package static let defaultReadyTimeoutNs: UInt64 = 30_000_000_000
+    package static let defaultGraceNs: UInt64 = 5_000_000_000
 
     /// Whether the command, environment, readiness or load ask for `{port}`.
-    public var usesPort: Bool {
+    package var usesPort: Bool {
         let texts = command + Array(environment.values) + phases + [readyText]
         return texts.contains { $0.contains(Placeholders.port) }
     }
 
     /// This configuration with `{port}` replaced by a port chosen for the run.
-    public func onPort(_ port: Int) -> ExternalConfiguration {
+    package func onPort(_ port: Int) -> ExternalConfiguration {
         var c = self
         let fill = { (text: String) in text.replacing(Placeholders.port, with: String(port)) }
         c.command = command.map(fill)

@@ -1,22 +1,22 @@
 import HighwaterRecords
 
 /// A value given in a scenario file for one dotted path, with where it was written.
-public struct Setting: Equatable, Sendable {
-    public enum Value: Equatable, Sendable {
+package struct Setting: Equatable, Sendable {
+    package enum Value: Equatable, Sendable {
         case value(String)
         case list([String])
         /// `unset` in `environment`: the variable is left out.
         case unset
     }
 
-    public var path: String
-    public var value: Value
-    public var location: SourceLocation
+    package var path: String
+    package var value: Value
+    package var location: SourceLocation
     /// Where each item of a list was written, when they are worth pointing at one by one (load phases).
-    public var itemLocations: [SourceLocation] = []
+    package var itemLocations: [SourceLocation] = []
 
     /// The value as a person wrote it, for labels and filters.
-    public var written: String {
+    package var written: String {
         switch value {
         case .value(let s): return s
         case .list(let l): return l.joined(separator: "+")
@@ -26,20 +26,20 @@ public struct Setting: Equatable, Sendable {
 }
 
 /// A scenario file compiled: what it says, and the runs it makes (one `RunPlan` per point of its sweep).
-public struct Scenario: Sendable {
-    public var name: String
-    public var description: String
+package struct Scenario: Sendable {
+    package var name: String
+    package var description: String
     /// The file it came from.
-    public var file: String
+    package var file: String
     /// One plan per configuration, with the request counts as written.
-    public var plans: [RunPlan]
+    package var plans: [RunPlan]
     /// Requests per plan under `--quick` (same order as `plans`).
-    public var quickRequests: [Int]
-    public var expectations: [Expectation]
+    package var quickRequests: [Int]
+    package var expectations: [Expectation]
     /// With `target:`, the configurations of a server Highwater did not build, run by `record`; `plans` is then empty.
-    public var external: [ExternalConfiguration]
+    package var external: [ExternalConfiguration]
 
-    public init(name: String, description: String, file: String, plans: [RunPlan], quickRequests: [Int],
+    package init(name: String, description: String, file: String, plans: [RunPlan], quickRequests: [Int],
                 expectations: [Expectation], external: [ExternalConfiguration] = []) {
         self.name = name; self.description = description; self.file = file; self.plans = plans
         self.quickRequests = quickRequests; self.expectations = expectations; self.external = external
@@ -47,21 +47,21 @@ public struct Scenario: Sendable {
 
     /// The most configurations (variants times sweep values) one scenario may have: a few lines of YAML can
     /// ask for a billion, and even a thousand runs for hours.
-    public static let maxConfigurations = 1000
+    package static let maxConfigurations = 1000
     /// Above this many configurations `run` and `check` say the count before the first one starts.
-    public static let noticeConfigurations = 100
+    package static let noticeConfigurations = 100
 
     /// How many configurations this scenario runs.
-    public var configurationCount: Int { external.isEmpty ? plans.count : external.count }
+    package var configurationCount: Int { external.isEmpty ? plans.count : external.count }
 
     /// The most runs of one configuration a scenario may ask for (`repeat`).
-    public static let maxRepeats = 20
+    package static let maxRepeats = 20
 
     /// The plans to run; `quick` shrinks each request count (and warm-up) for a smoke run, and runs each
     /// configuration once. Repeated configurations are interleaved and counterbalanced: in each round the
     /// configurations under the same load run back to back, in one order in odd rounds and the reverse in even
     /// ones (A B B A), so a drift of the machine, or a cost of going first, falls on every configuration alike.
-    public func plans(quick: Bool) -> [RunPlan] {
+    package func plans(quick: Bool) -> [RunPlan] {
         guard quick else {
             let rounds = plans.map { $0.repeats ?? 1 }.max() ?? 1
             guard rounds > 1 else { return plans }
@@ -100,14 +100,14 @@ public struct Scenario: Sendable {
     }
 
     /// Default request count under `--quick`: a tenth, at least 20, never more than the full run.
-    public static func defaultQuickRequests(_ requests: Int) -> Int { min(requests, max(20, requests / 10)) }
+    package static func defaultQuickRequests(_ requests: Int) -> Int { min(requests, max(20, requests / 10)) }
 
     /// The plan a stored run came from, matched by its configuration label.
-    public func plan(forConfig config: String) -> RunPlan? { plans.first { $0.config == config } }
+    package func plan(forConfig config: String) -> RunPlan? { plans.first { $0.config == config } }
 
     /// The value of a setting for one of this scenario's runs, for `where` filters: from its plan, or from the
     /// external configuration its phase belongs to.
-    public func setting(_ path: String, of run: RunSummary) -> String? {
+    package func setting(_ path: String, of run: RunSummary) -> String? {
         if let label = run.configuration?[ExternalConfiguration.configKey], let c = external.first(where: { $0.config == label }) {
             return c.settings[path]
         }
@@ -115,7 +115,7 @@ public struct Scenario: Sendable {
     }
 
     /// This scenario's expectations evaluated on one of its runs (those whose filter matches it).
-    public func evaluate(_ run: RunSummary) -> [RunSummary.Expectation] {
+    package func evaluate(_ run: RunSummary) -> [RunSummary.Expectation] {
         expectations.filter { $0.applies(to: run, setting: { setting($0, of: run) }) }.map { $0.evaluate(run) }
     }
 }
@@ -123,7 +123,7 @@ public struct Scenario: Sendable {
 extension RunPlan {
     /// The value of a configuration setting by its scenario path (`executor.kind`, `environment.MALLOC_ARENA_MAX`),
     /// for `where` filters; nil when the plan does not set it.
-    public func settingValue(_ path: String) -> String? {
+    package func settingValue(_ path: String) -> String? {
         switch path {
         case "config": return config
         case "scenario": return scenario

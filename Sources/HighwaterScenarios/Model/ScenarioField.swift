@@ -2,8 +2,8 @@ import HighwaterRecords
 
 /// A setting a scenario can give, sweep or filter on, addressed by its dotted path (`executor.size`).
 /// One table drives validation, did-you-mean suggestions and the documentation.
-public struct ScenarioField: Sendable {
-    public enum Kind: Sendable, Equatable {
+package struct ScenarioField: Sendable {
+    package enum Kind: Sendable, Equatable {
         case text
         case choice([String])
         /// A whole number or an expression over `cores`, at least 1 once resolved.
@@ -29,11 +29,11 @@ public struct ScenarioField: Sendable {
         var isList: Bool { self == .words || self == .paths || self == .loadPhases }
     }
 
-    public var path: String
-    public var kind: Kind
-    public var summary: String
+    package var path: String
+    package var kind: Kind
+    package var summary: String
 
-    public static let all: [ScenarioField] = [
+    package static let all: [ScenarioField] = [
         .init(path: "executor.kind", kind: .choice(RunPlan.executorKinds), summary: "how requests are dispatched to handler threads"),
         .init(path: "executor.size", kind: .count, summary: "threads in the pool: a number, `cores` or `cores * 5`"),
         .init(path: "workload.name", kind: .choice(RunPlan.workloads), summary: "the handler to host"),
@@ -76,13 +76,13 @@ public struct ScenarioField: Sendable {
     static let hostedOnlyPrefixes = ["executor.", "workload.", "load.", "storage.", "verdict.", "repeat", "host."]
 
     /// The parts a load phase written as a mapping may have, and the `record --load` key each becomes.
-    public static let loadPhaseKeys: [(name: String, specKey: String?)] = [
+    package static let loadPhaseKeys: [(name: String, specKey: String?)] = [
         ("method", nil), ("url", nil), ("requests", "n"), ("concurrency", "c"), ("rate", "rate"), ("body", "body"),
         ("upload", "upload"), ("field", "field"),
     ]
 
     /// The options each workload reads (names the harness uses), with their kinds.
-    public static let workloadOptions: [String: [(name: String, kind: Kind)]] = [
+    package static let workloadOptions: [String: [(name: String, kind: Kind)]] = [
         "alloc-churn": [("working_set", .bytes(positive: true)), ("chunk", .bytes(positive: true)), ("pin", .flag), ("trim", .flag)] + faults,
         "leak": [("bytes_per_request", .bytes(positive: true))] + faults,
         "sleep": [("duration", .duration)] + faults,
@@ -109,7 +109,7 @@ public struct ScenarioField: Sendable {
     ]
 
     /// What the downstream service can be told to do wrong.
-    public static let downstreamFaults = ["none", "stall", "reset"]
+    package static let downstreamFaults = ["none", "stall", "reset"]
 
     /// How the load driver sends the file (`multipart` or `raw`), limits past which the host answers 413, and
     /// whether uploaded files stay in the destination.
@@ -118,9 +118,9 @@ public struct ScenarioField: Sendable {
     ]
 
     /// How the load driver can send an upload's file.
-    public static let uploadEncodings = ["multipart", "raw"]
+    package static let uploadEncodings = ["multipart", "raw"]
     /// When a load may stop before its request count (`load.until`).
-    public static let loadUntil = ["settled"]
+    package static let loadUntil = ["settled"]
 
     /// Faults any compute handler can be told to show: every Nth request throws (500), or the host
     /// aborts at request N (a crashed child).
@@ -134,7 +134,7 @@ public struct ScenarioField: Sendable {
     }()
 
     /// The field at a dotted path, with the option's own kind for `workload.options.NAME`.
-    public static func lookup(_ path: String) -> ScenarioField? {
+    package static func lookup(_ path: String) -> ScenarioField? {
         if let exact = all.first(where: { $0.path == path }) { return exact }
         if path.hasPrefix("environment."), path.count > "environment.".count {
             return all.first { $0.path == "environment.*" }

@@ -4,13 +4,13 @@
 /// changes (a worker waiting for a job). `Synchronization.Mutex` cannot wait; this is NIO's
 /// `ConditionLock` shape: the pthread objects live at a stable heap address for the lock's life and
 /// are destroyed with it, never stored inline in a class and passed with `&`.
-public final class ConditionLock<State>: @unchecked Sendable {
+package final class ConditionLock<State>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Read and written only with `mutex` held.
     private var state: State
 
-    public init(_ initial: State) {
+    package init(_ initial: State) {
         state = initial
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
@@ -25,14 +25,14 @@ public final class ConditionLock<State>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func withLock<T>(_ body: (inout State) throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: (inout State) throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&state)
     }
 
     /// Sleeps (the lock released) until `ready` holds, then runs `body` with the lock held.
-    public func wait<T>(until ready: (State) -> Bool, then body: (inout State) throws -> T) rethrows -> T {
+    package func wait<T>(until ready: (State) -> Bool, then body: (inout State) throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !ready(state) { pthread_cond_wait(condition, mutex) }
@@ -40,8 +40,8 @@ public final class ConditionLock<State>: @unchecked Sendable {
     }
 
     /// Wakes one waiter; call after changing the state.
-    public func signal() { pthread_cond_signal(condition) }
+    package func signal() { pthread_cond_signal(condition) }
 
     /// Wakes every waiter.
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 }

@@ -1,9 +1,9 @@
 @preconcurrency import Glibc
 
 /// The file operations Highwater needs, each written once on `Syscall`, with errors that name the path.
-public enum FileTree {
+package enum FileTree {
     /// Creates a directory and its parents.
-    public static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    package static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -12,7 +12,7 @@ public enum FileTree {
     }
 
     /// Writes through a temporary file and a rename, so a reader never sees half a file.
-    public static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(SystemError) {
+    package static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(SystemError) {
         let temporary = path + ".partial"
         let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         do throws(SystemError) {
@@ -26,7 +26,7 @@ public enum FileTree {
         }
     }
 
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemError) {
+    package static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemError) {
         var failure: SystemError?
         bytes.withUnsafeBytes { raw in
             do throws(SystemError) { try writeAtomically(raw, to: path) } catch { failure = error }
@@ -34,19 +34,19 @@ public enum FileTree {
         if let failure { throw failure }
     }
 
-    public static func writeAtomically(_ text: String, to path: String) throws(SystemError) {
+    package static func writeAtomically(_ text: String, to path: String) throws(SystemError) {
         try writeAtomically(Array(text.utf8), to: path)
     }
 
     /// The most read whole of a file Highwater wrote itself and reads back (a phase's requests.jsonl): files a
     /// user names have their own, smaller limits.
-    public static let largestReadBack = 1 << 30
+    package static let largestReadBack = 1 << 30
 
     /// The whole of a regular file of at most `limit` bytes, read to EOF (so /proc and /sys files, which report
     /// size 0, read whole too). This is the one read of a file a user names or Highwater reads back: it opens
     /// without blocking (a FIFO does not hang it), refuses what is not a regular file (a FIFO, /dev/zero, a
     /// directory) and stops with EFBIG before more than `limit` + 64 KiB is held; both errors say so in words.
-    public static func readBytes(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> [UInt8] {
+    package static func readBytes(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> [UInt8] {
         let fd = try openRegularFile(path)
         defer { Syscall.close(fd) }
         var bytes: [UInt8] = []
@@ -72,7 +72,7 @@ public enum FileTree {
 
     /// Opens a regular file for reading without blocking in open(2), then reads it blocking (a regular file never
     /// waits); anything else is refused with its kind named, before a byte is read.
-    public static func openRegularFile(_ path: String) throws(SystemError) -> Int32 {
+    package static func openRegularFile(_ path: String) throws(SystemError) -> Int32 {
         let fd = try Syscall.open(path, O_RDONLY | O_NONBLOCK)
         let st: FileStatus
         do { st = try Syscall.status(descriptor: fd, path: path) } catch { Syscall.close(fd); throw error }
@@ -96,59 +96,59 @@ public enum FileTree {
     }
 
     /// A byte limit in the largest binary unit that divides it (`64 MiB`, `1 MiB`, `512 KiB`).
-    public static func formatLimit(_ bytes: Int) -> String {
+    package static func formatLimit(_ bytes: Int) -> String {
         for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
             return "\(bytes >> shift) \(unit)"
         }
         return "\(bytes) bytes"
     }
 
-    public static func readText(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> String {
+    package static func readText(_ path: String, limit: Int = largestReadBack) throws(SystemError) -> String {
         String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
     }
 
     /// The last `lines` lines of a text file (of at most 64 MiB), or nil when it is absent, empty or larger.
-    public static func tail(_ path: String, lines: Int) -> String? {
+    package static func tail(_ path: String, lines: Int) -> String? {
         guard let text = try? readText(path, limit: 64 << 20), !text.isEmpty else { return nil }
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         guard let st = try? Syscall.status(path) else { return false }
         return (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public static func size(_ path: String) throws(SystemError) -> Int {
+    package static func size(_ path: String) throws(SystemError) -> Int {
         Int(try Syscall.status(path).st_size)
     }
 
     /// Paths in a directory whose names end in one of `suffixes`, hidden ones left out, sorted for a stable order.
-    public static func list(_ directory: String, suffixes: [String]) throws(SystemError) -> [String] {
+    package static func list(_ directory: String, suffixes: [String]) throws(SystemError) -> [String] {
         let names = try Syscall.directoryNames(directory)
             .filter { name in !name.hasPrefix(".") && suffixes.contains { name.hasSuffix($0) } }
         return names.sorted().map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
     }
 
     /// The working directory, to make a relative path absolute before a child starts elsewhere; `.` if unreadable.
-    public static var currentDirectory: String {
+    package static var currentDirectory: String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         return getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
     }
 
     /// The directory part of a path, as the path gives it: `.` for a bare name, `/` for a file at the root.
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// A new, empty, private directory `DIR/PREFIXxxxxxx`.
-    public static func makeTemporaryDirectory(in directory: String, prefix: String) throws(SystemError) -> String {
+    package static func makeTemporaryDirectory(in directory: String, prefix: String) throws(SystemError) -> String {
         try Syscall.mkdtemp(directory + "/" + prefix + "XXXXXX")
     }
 
     /// Removes `path` and everything under it, without following links or entering another filesystem
     /// (a mount left behind is skipped, not emptied); absent is fine.
-    public static func removeTree(_ path: String) {
+    package static func removeTree(_ path: String) {
         guard let top = try? Syscall.linkStatus(path) else { return }
         removeTree(path, device: top.st_dev)
     }

@@ -2,11 +2,11 @@
 
 /// A file mapped read-only and private: its bytes read where they lie, not copied (a library's symbol tables, an
 /// allocation events file of hundreds of MiB). Unmapped when the last reference goes.
-public final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     /// The file's bytes; empty for an empty file.
-    public let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
-    public init(path: String) throws(SystemError) {
+    package init(path: String) throws(SystemError) {
         // A FIFO would block the open and /dev/zero map without end: a regular file only.
         let fd = try FileTree.openRegularFile(path)
         defer { Syscall.close(fd) }

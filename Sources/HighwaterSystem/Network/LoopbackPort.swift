@@ -1,10 +1,10 @@
 @preconcurrency import Glibc
 
 /// TCP ports on 127.0.0.1: one Highwater may give a server it starts, and whether a server listens on one yet.
-public enum LoopbackPort {
+package enum LoopbackPort {
     /// A port nothing listens on now (bound to port 0, read, closed), for a server to bind next. Another process
     /// may take it in between: the caller's server failing to bind is that race, and says so.
-    public static func free() throws(SystemError) -> Int {
+    package static func free() throws(SystemError) -> Int {
         let fd = try Syscall.retrying("socket", path: "127.0.0.1") {
             Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
@@ -25,7 +25,7 @@ public enum LoopbackPort {
     }
 
     /// Whether something accepts connections on `port` now: one connect(2), closed at once.
-    public static func accepts(_ port: Int) -> Bool {
+    package static func accepts(_ port: Int) -> Bool {
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { Syscall.close(fd) }

@@ -2,11 +2,11 @@
 import Synchronization
 
 /// How a child process ended.
-public enum Termination: Equatable, Sendable, CustomStringConvertible {
+package enum Termination: Equatable, Sendable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .exited(let code): return "exit \(code)"
         case .signaled(let sig):
@@ -17,7 +17,7 @@ public enum Termination: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var succeeded: Bool { self == .exited(0) }
+    package var succeeded: Bool { self == .exited(0) }
 
     init(status: Int32) {
         // WIFEXITED / WEXITSTATUS / WTERMSIG are macros; their arithmetic is fixed on Linux.
@@ -29,8 +29,8 @@ public enum Termination: Equatable, Sendable, CustomStringConvertible {
 ///
 /// The pid is reaped only under `state`'s lock, and signals are sent under the same lock while the
 /// child is still unreaped, so a signal can never reach a recycled pid.
-public final class ChildProcess: Sendable {
-    public enum Output: Sendable {
+package final class ChildProcess: Sendable {
+    package enum Output: Sendable {
         case inherit
         case null
         /// Created or truncated.
@@ -42,14 +42,14 @@ public final class ChildProcess: Sendable {
         case ended(Termination)
     }
 
-    public let pid: pid_t
-    public let command: [String]
+    package let pid: pid_t
+    package let command: [String]
     private let state = Mutex(State.running)
 
     /// Starts `command[0]` (looked up in PATH) with the given arguments and environment.
     /// - Parameter lifeline: hand the child the end of `Lifeline` that tells it when Highwater is gone.
     /// - Parameter processGroup: start a process group of its own, so a signal to `-pid` reaches it and what it starts.
-    public init(_ command: [String], environment: [String: String]? = nil, stdout: Output = .inherit,
+    package init(_ command: [String], environment: [String: String]? = nil, stdout: Output = .inherit,
                 stderr: Output = .inherit, lifeline: Bool = false, processGroup: Bool = false) throws(SystemError) {
         precondition(!command.isEmpty, "a command needs an executable")
         self.command = command
@@ -103,7 +103,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// The termination if the child has ended; nil while it runs. Reaps it once.
-    public func poll() -> Termination? {
+    package func poll() -> Termination? {
         state.withLock { state in
             if case .ended(let termination) = state { return termination }
             var status: Int32 = 0
@@ -115,7 +115,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// Sends `sig` if the child has not been reaped (so its pid is still its own).
-    public func signal(_ sig: Int32) {
+    package func signal(_ sig: Int32) {
         state.withLock { state in
             if case .running = state { _ = kill(pid, sig) }
         }
@@ -123,7 +123,7 @@ public final class ChildProcess: Sendable {
 
     /// Blocks the calling thread until the child ends or `timeoutNs` passes (nil: forever).
     /// For synchronous callers; async code uses `exit(timeoutNs:)`, which does not hold a pool thread.
-    public func wait(timeoutNs: UInt64? = nil) -> Termination? {
+    package func wait(timeoutNs: UInt64? = nil) -> Termination? {
         let deadline = timeoutNs.map { MonotonicClock.nanoseconds() &+ $0 }
         while true {
             if let t = poll() { return t }
@@ -133,7 +133,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// Suspends until the child ends or `timeoutNs` passes (nil: forever), without blocking a thread.
-    public func exit(timeoutNs: UInt64? = nil) async -> Termination? {
+    package func exit(timeoutNs: UInt64? = nil) async -> Termination? {
         let deadline = timeoutNs.map { MonotonicClock.nanoseconds() &+ $0 }
         while true {
             if let t = poll() { return t }
@@ -144,7 +144,7 @@ public final class ChildProcess: Sendable {
 
     /// SIGTERM, then SIGKILL after `grace`; returns how it ended. Blocks the calling thread.
     @discardableResult
-    public func terminate(grace: UInt64 = 2_000_000_000) -> Termination {
+    package func terminate(grace: UInt64 = 2_000_000_000) -> Termination {
         if let t = poll() { return t }
         signal(SIGTERM)
         if let t = wait(timeoutNs: grace) { return t }
@@ -154,7 +154,7 @@ public final class ChildProcess: Sendable {
 
     /// SIGTERM, then SIGKILL after `grace`, without blocking a thread.
     @discardableResult
-    public func terminate(grace: UInt64 = 2_000_000_000) async -> Termination {
+    package func terminate(grace: UInt64 = 2_000_000_000) async -> Termination {
         if let t = poll() { return t }
         signal(SIGTERM)
         if let t = await exit(timeoutNs: grace) { return t }

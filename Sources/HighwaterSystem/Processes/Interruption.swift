@@ -3,11 +3,11 @@ import Synchronization
 
 /// Ctrl-C and SIGTERM as a flag that long loops poll, so they stop cleanly and leave their files
 /// complete and their mounts and children cleaned up, instead of dying mid-write.
-public enum Interruption {
+package enum Interruption {
     private static let received = Atomic<Int32>(0)
 
     /// Installs the handlers. A second Ctrl-C while we clean up restores the default and exits at once.
-    public static func install() {
+    package static func install() {
         let handler: @convention(c) (Int32) -> Void = { sig in
             if Interruption.received.exchange(sig, ordering: .relaxed) != 0 {
                 Glibc.signal(sig, SIG_DFL)
@@ -21,10 +21,10 @@ public enum Interruption {
     }
 
     /// The signal received, or nil.
-    public static var signal: Int32? {
+    package static var signal: Int32? {
         let s = received.load(ordering: .relaxed)
         return s == 0 ? nil : s
     }
 
-    public static var requested: Bool { signal != nil }
+    package static var requested: Bool { signal != nil }
 }

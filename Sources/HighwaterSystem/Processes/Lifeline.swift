@@ -8,11 +8,11 @@
 /// in gets the read end and a thread that blocks reading it. The read returns end-of-file only when
 /// every holder of the write end is gone — Highwater exited, however it died — and the child then
 /// ends itself.
-public enum Lifeline {
+package enum Lifeline {
     /// The environment variable naming the descriptor at which a child finds its end of the lifeline.
-    public static let environmentKey = "HIGHWATER_LIFELINE_FD"
+    package static let environmentKey = "HIGHWATER_LIFELINE_FD"
     /// Where the read end is placed in a child (`dup2`), above stdin, stdout and stderr.
-    public static let childDescriptor: Int32 = 3
+    package static let childDescriptor: Int32 = 3
 
     /// The read end to hand to children; the write end is kept open, unused, until this process ends.
     /// Both sit above the low descriptors so `dup2` onto 3 always makes a fresh, inheritable copy.
@@ -28,7 +28,7 @@ public enum Lifeline {
 
     /// In a child started with a lifeline: its end, taken out of the environment so our own children do not
     /// mistake it for theirs; nil when this process has none.
-    public static func fromParent() -> End? {
+    package static func fromParent() -> End? {
         guard let text = getenv(environmentKey).map({ String(cString: $0) }), let fd = Int32(text), fd >= 0 else {
             return nil
         }
@@ -39,18 +39,18 @@ public enum Lifeline {
 
     /// A child's end of the lifeline. Checked from a loop the child already runs, so watching it costs
     /// no thread of its own (a thread would show in the thread counts Highwater measures).
-    public struct End: Sendable {
-        public let descriptor: Int32
+    package struct End: Sendable {
+        package let descriptor: Int32
 
         /// True once the parent is gone: the pipe reports hang-up (no writer is left).
-        public var isCut: Bool {
+        package var isCut: Bool {
             var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&entry, 1, 0)
             return ready > 0 && entry.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
         }
 
         /// Ends this process at once, as the kernel's parent-death signal would have.
-        public func endIfCut() {
+        package func endIfCut() {
             if isCut { kill(getpid(), SIGKILL) }
         }
     }

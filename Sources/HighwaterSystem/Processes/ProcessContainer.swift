@@ -5,24 +5,24 @@ import Synchronization
 /// session of their own and leave its process group — so all of it ends with the run: a cgroup v2 of the run's own
 /// (`CGROUP/highwater-PID.N`) where one can be made, which no descendant can leave; else only the process group.
 /// A cgroup whose Highwater was killed is emptied and removed by the next one that starts.
-public final class ProcessContainer: Sendable {
+package final class ProcessContainer: Sendable {
     /// The cgroup's directory; nil when none could be made (no cgroup2 mount, no right to write it).
     private let made: String?
     private let moved = Atomic<Bool>(false)
     /// The cgroup holding the command, once it was moved there.
-    public var cgroup: String? { moved.load(ordering: .acquiring) ? made : nil }
+    package var cgroup: String? { moved.load(ordering: .acquiring) ? made : nil }
 
     /// What contains the command, in words for a note.
-    public var description: String {
+    package var description: String {
         cgroup.map { "a cgroup v2 of its own (\($0))" } ?? "its process group (no cgroup v2 could be made here)"
     }
 
-    public static let prefix = "highwater-"
+    package static let prefix = "highwater-"
 
     private static let count = Atomic<Int>(0)
 
     /// Makes a new cgroup beside this process's own, after sweeping those that killed runs left.
-    public init() {
+    package init() {
         // The keeper's script quotes the path in '…': a path that holds a quote gets no cgroup, only the group.
         guard let parent = Self.parentDirectory(), !parent.contains("'") else { made = nil; return }
         Self.sweepStale(in: parent)
@@ -34,7 +34,7 @@ public final class ProcessContainer: Sendable {
     /// while the dynamic loader runs, before the program's own code could fork. False when it could not be moved:
     /// the cgroup is then removed and the process group alone contains the command.
     @discardableResult
-    public func add(_ pid: Int32) -> Bool {
+    package func add(_ pid: Int32) -> Bool {
         guard let cgroup = made else { return false }
         let fd = open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
         let text = Array(String(pid).utf8)
@@ -45,7 +45,7 @@ public final class ProcessContainer: Sendable {
     }
 
     /// The processes in the cgroup now.
-    public var members: [Int32] {
+    package var members: [Int32] {
         guard let cgroup, let text = try? FileTree.readText(cgroup + "/cgroup.procs", limit: 16 << 20) else { return [] }
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
@@ -53,13 +53,13 @@ public final class ProcessContainer: Sendable {
     /// SIGKILL to everything in the cgroup (cgroup.kill, one write), waits up to `timeoutNs` for it to empty and
     /// removes it. Returns those still there.
     @discardableResult
-    public func end(timeoutNs: UInt64 = 2_000_000_000) -> [Int32] {
+    package func end(timeoutNs: UInt64 = 2_000_000_000) -> [Int32] {
         guard let cgroup = made else { return [] }
         return Self.end(cgroup, timeoutNs: timeoutNs)
     }
 
     /// The shell text a keeper runs when Highwater is gone: the same end as `end`, without waiting.
-    public var keeperText: String {
+    package var keeperText: String {
         guard let cgroup else { return "" }
         // Starts with `;`: it follows another script. cgroup.procs reports size 0, so emptiness is read, not stat'ed.
         return "; echo 1 > '\(cgroup)/cgroup.kill' 2>/dev/null; i=0; while [ -n \"$(cat '\(cgroup)/cgroup.procs' 2>/dev/null)\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; rmdir '\(cgroup)' 2>/dev/null"
@@ -85,7 +85,7 @@ public final class ProcessContainer: Sendable {
     }
 
     /// Ends and removes the cgroups of Highwater processes that no longer run, beside this process's own.
-    public static func sweepStale() {
+    package static func sweepStale() {
         if let parent = parentDirectory() { sweepStale(in: parent) }
     }
 

@@ -1,8 +1,8 @@
 @preconcurrency import Glibc
 
 /// The environment of this process as a dictionary.
-public enum ProcessEnvironment {
-    public static var current: [String: String] {
+package enum ProcessEnvironment {
+    package static var current: [String: String] {
         var result: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {
