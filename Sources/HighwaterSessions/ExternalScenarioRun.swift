@@ -62,6 +62,7 @@ package enum ExternalScenarioRun {
         options.outDirectory = out
         options.name = scenario.name
         options.phasePrefix = configuration.phasePrefix
+        options.filedUnder = configuration.config
         options.earlierRuns = earlier
         options.version = HighwaterVersion.current
 
@@ -73,13 +74,13 @@ package enum ExternalScenarioRun {
             return [notRecorded(written, of: scenario, reason: error.description)]
         }
         for i in outcome.summaries.indices {
-            let phase = String(outcome.summaries[i].run_id.dropFirst(configuration.phasePrefix.count))
-            outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = configuration.config
-            outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
             outcome.summaries[i].expectations = scenario.evaluate(outcome.summaries[i])
-            session.rewrite(outcome.summaries[i])
         }
-        session.store(outcome.summaries)
+        do { try session.store(outcome.summaries) } catch {
+            // Measured but not stored: each phase says so as a run error, and the run exits 3 as for one not recorded.
+            for i in outcome.summaries.indices { outcome.summaries[i].run_error = error.description }
+            Terminal.line("      " + error.description)
+        }
         // What `record` says of a crash, said here too: its phase's expectations then fail for want of data.
         if let ended = outcome.targetEnded, !ended.succeeded {
             Terminal.line("      the target ended with \(ended) before it was stopped"

@@ -51,6 +51,9 @@ package struct RecordRun {
         }
         options.name = Self.scenario
         options.phasePrefix = name.map { $0 + "-" } ?? ""
+        // Named, the phases carry their configuration as a scenario's external configurations do, so the report and
+        // `check` read two records of one server as two configurations of a sweep.
+        options.filedUnder = name
         options.earlierRuns = try keptRuns()
         options.version = HighwaterVersion.current
         let session = RecordSession(options: options)
@@ -70,17 +73,6 @@ package struct RecordRun {
                 for line in said { Terminal.line("\(summary.config): \(line)") }
             }
         }
-        // Named, the phases carry their configuration as a scenario's external configurations do, so the report and
-        // `check` read two records of one server as two configurations of a sweep.
-        if let name {
-            for i in outcome.summaries.indices {
-                outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = name
-                let phase = String(outcome.summaries[i].run_id.dropFirst(name.count + 1))
-                outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
-                session.rewrite(outcome.summaries[i])
-            }
-            session.store(outcome.summaries)
-        }
         var failedExpectations = 0, checkedExpectations = 0
         if !expectations.isEmpty {
             let parsed = expectations
@@ -93,10 +85,9 @@ package struct RecordRun {
                     failedExpectations += 1
                     Terminal.write("FAILED \(outcome.summaries[i].config): \(e.text) (observed \(e.observed))\n")
                 }
-                session.rewrite(outcome.summaries[i])
             }
-            session.store(outcome.summaries)
         }
+        do { try session.store(outcome.summaries) } catch { throw HighwaterFailure.couldNotRun(error.description) }
         // "wrote" only once written: a full disk is an error (exit 3), not a line naming files that are not there.
         do { _ = try ReportWriter.write(resultsDirectory: out) } catch {
             throw HighwaterFailure.couldNotRun("cannot write the results in \(out): \(error); check that it is writable and its disk has room")

@@ -53,6 +53,10 @@ package enum GrowthSubject: Sendable {
             d["target"] = phase.target
             // record's phases are told apart from its watching by this key (and the load is shown as written).
             if let spec = phase.loadSpec { d["workload.load"] = spec }
+            if let label = phase.filedUnder {
+                d[PhasePlan.configurationKey] = label
+                d[PhasePlan.phaseKey] = phase.phase ?? phase.config
+            }
         }
         for (k, v) in environment { d["env." + k] = v }
         if let r = load.rate { d["rate"] = "\(r)" }

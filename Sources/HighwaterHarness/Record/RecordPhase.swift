@@ -121,10 +121,7 @@ struct RecordPhase: Sendable {
             summary.records_lost = lost
             summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
         }
-        // As a hosted run's: a summary that cannot be written is a failure (exit 3), not a phase quietly missing.
-        do { try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json") } catch {
-            throw .couldNotRun("cannot write \(directory)/summary.json: \(error)")
-        }
+        // Not written here: the session stores it once it is final (see RecordSession).
         return summary
     }
 

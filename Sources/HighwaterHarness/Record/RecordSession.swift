@@ -8,6 +8,11 @@ import HighwaterSystem
 /// phase and sampled with its descendants, each phase written as a run directory that `run` would write
 /// (`DIR/<name>/NN-<phase>/{plan.json, samples.jsonl, requests.jsonl, summary.json}` and `DIR/summary.json`),
 /// so `highwater report` and `check --results` read it as they read a run.
+///
+/// A phase's summary is final only once the target has stopped (its exit, a kill after the grace period) and the
+/// agent's events are whole (they are written as the target exits), so `run` returns the summaries and the caller,
+/// having added the expectations, stores them once (`store`). While the record goes on, `DIR/summary.json` is the
+/// index of the phases so far, as a hosted run's is after each run, so a record killed outright keeps them listed.
 package struct RecordSession: Sendable {
     package struct Options: Sendable {
         package var command: [String] = []
@@ -30,6 +35,8 @@ package struct RecordSession: Sendable {
         package var name = "record"
         /// Put before each phase's name: a scenario's configuration (`arena2-01-get-work`).
         package var phasePrefix = ""
+        /// The configuration the phases are filed under (a scenario's external configuration, `record --name`).
+        package var filedUnder: String?
         /// Runs this session made before the record (a scenario's earlier configurations): kept in DIR/summary.json
         /// before the record's own, and their run directories are not cleared.
         package var earlierRuns: [RunSummary] = []
@@ -152,7 +159,7 @@ package struct RecordSession: Sendable {
                 progress("      " + finding)
             }
             outcome.summaries.append(summary)
-            store(outcome.summaries)
+            checkpoint(outcome.summaries)
             if ended || outcome.timedOut || outcome.interrupted { break }
         }
 
@@ -186,15 +193,11 @@ package struct RecordSession: Sendable {
                     last.notes = (last.notes ?? []) + ["processes still alive after SIGKILL: \(stopped.leftBehind.map(String.init).joined(separator: ", "))"]
                 }
                 outcome.summaries.append(last)
-                rewrite(last)
-                store(outcome.summaries)
             }
         }
         // The agent writes its events as the target exits: only now are they whole.
         if options.agentLibrary != nil {
             RecordAgent.finish(directory: targetDirectory, phases: scenarioDirectory, summaries: &outcome.summaries)
-            for summary in outcome.summaries { rewrite(summary) }
-            store(outcome.summaries)
         }
         return outcome
     }
@@ -205,21 +208,37 @@ package struct RecordSession: Sendable {
         let target = options.pid.map { "PID \($0)" } ?? options.command.joined(separator: " ")
         return specs.enumerated().map { k, spec in
             let number = k + 1 < 10 ? "0\(k + 1)" : "\(k + 1)"
-            return PhasePlan(scenario: options.name, config: options.phasePrefix + number + "-" + (spec?.label ?? "observe"),
-                             target: target, loadSpec: spec?.text,
-                             load: .init(requests: spec?.requests ?? 0, concurrency: spec?.concurrency ?? 0, rate: spec?.rate),
-                             environment: options.environment, warmup: spec == nil ? 0 : 1, sampleIntervalNs: options.intervalNs,
-                             timeLimitNs: options.timeLimitNs, tempDir: options.watchDirs.first)
+            let phase = number + "-" + (spec?.label ?? "observe")
+            var plan = PhasePlan(scenario: options.name, config: options.phasePrefix + phase,
+                                 target: target, loadSpec: spec?.text,
+                                 load: .init(requests: spec?.requests ?? 0, concurrency: spec?.concurrency ?? 0, rate: spec?.rate),
+                                 environment: options.environment, warmup: spec == nil ? 0 : 1, sampleIntervalNs: options.intervalNs,
+                                 timeLimitNs: options.timeLimitNs, tempDir: options.watchDirs.first)
+            if let label = options.filedUnder { plan.filedUnder = label; plan.phase = phase }
+            return plan
         }
     }
 
-    package func store(_ summaries: [RunSummary]) {
-        try? RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version).store(options.earlierRuns + summaries)
+    /// The record's results, once they are final: each phase's summary.json and DIR/summary.json (after the runs kept
+    /// from before). A summary that cannot be written fails the record (exit 3), as a hosted run's does.
+    package func store(_ summaries: [RunSummary]) throws(RecordError) {
+        for summary in summaries {
+            let path = scenarioDirectory + "/" + summary.run_id + "/summary.json"
+            do { try FileTree.writeAtomically(try RecordCoding.document(summary), to: path) } catch {
+                throw .couldNotRun("cannot write \(path): \(error)")
+            }
+        }
+        do { try index(summaries) } catch { throw .couldNotRun("cannot write \(options.outDirectory)/summary.json: \(error)") }
     }
 
-    package func rewrite(_ summary: RunSummary) {
-        guard let bytes = try? RecordCoding.document(summary) else { return }
-        try? FileTree.writeAtomically(bytes, to: scenarioDirectory + "/" + summary.run_id + "/summary.json")
+    /// DIR/summary.json listing the phases so far; a failure here is not the record's (`store` says it at the end).
+    func checkpoint(_ summaries: [RunSummary]) {
+        try? index(summaries)
+    }
+
+    private func index(_ summaries: [RunSummary]) throws {
+        try RunSession(outDirectory: options.outDirectory, executable: "", showProgress: false, version: options.version)
+            .store(options.earlierRuns + summaries)
     }
 
     /// Why a `body=@FILE` cannot be sent, before anything starts; nil when it can (a regular file within the limit).

@@ -35,9 +35,9 @@ package struct ExternalConfiguration: Sendable, Equatable {
     package var settings: [String: String]
 
     /// The key of a phase's `configuration` that names the external configuration it belongs to.
-    package static let configKey = "config"
+    package static let configKey = PhasePlan.configurationKey
     /// The key of a phase's `configuration` that names the phase (`01-get-work`).
-    package static let phaseKey = "phase"
+    package static let phaseKey = PhasePlan.phaseKey
 
     package static let defaultReadyTimeoutNs: UInt64 = 30_000_000_000
     package static let defaultGraceNs: UInt64 = 5_000_000_000

@@ -43,6 +43,8 @@ struct RecordCommandTests {
         #expect(check.termination == .exited(0), "\(check.stdout)\n\(check.stderr)")
         #expect(check.stdout.contains("4 of 4 checks hold"), "\(check.stdout)")
         #expect(results.runs.allSatisfy { $0.expectations.count == 2 && $0.expectations.allSatisfy(\.passed) })
+        // Stored once, final: each phase's own file is its entry in DIR/summary.json, expectations and the exit included.
+        #expect(try RecordTestServer.phaseSummaries(out) == results.runs)
     }
 
     @Test("each phase's peak is its own: a 64 MiB spike in the first phase is not the second phase's peak")
@@ -269,6 +271,8 @@ struct RecordCommandTests {
         for pid in pids { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
         let run = try #require(try RecordTestServer.results(out).runs.first)
         #expect(run.requests > 0)
+        // Interrupted, the phase is still stored whole: its own summary.json is there and says what DIR/summary.json says.
+        #expect(try RecordTestServer.phaseSummaries(out) == RecordTestServer.results(out).runs)
     }
 
     @Test("highwater killed outright: the keeper on the lifeline ends the server's group")

@@ -130,4 +130,11 @@ enum RecordTestServer {
     static func results(_ out: String) throws -> ResultsSummary {
         try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json"))
     }
+
+    /// Each phase's own summary.json, as stored beside its records: the one the session stores once it is final.
+    static func phaseSummaries(_ out: String, scenario: String = "record") throws -> [RunSummary] {
+        try results(out).runs.filter { $0.scenario == scenario }.map {
+            try RecordCoding.decode(RunSummary.self, from: FileTree.readBytes(out + "/" + scenario + "/" + $0.run_id + "/summary.json"))
+        }
+    }
 }
