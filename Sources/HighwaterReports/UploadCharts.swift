@@ -49,7 +49,7 @@ extension HTMLReport {
 
     /// Bytes written per byte uploaded beside the median latency, per configuration: spooling writes twice.
     static func costCharts(_ uploads: UploadOutcomes) -> String {
-        func color(_ a: UploadOutcomes.Attempt) -> String { palette[(RunPlan.uploadWorkloads.firstIndex(of: a.workload) ?? 0) * 2 % palette.count] }
+        func color(_ a: UploadOutcomes.Attempt) -> String { palette[(WorkloadKind.names(of: .upload).firstIndex(of: a.workload) ?? 0) * 2 % palette.count] }
         let written = uploads.attempts.compactMap { a in a.bytesWrittenPerByte.map { (label: a.config, value: $0, color: color(a)) } }
         var h = "<div class=\"multiples\">"
         if !written.isEmpty { h += BarChart(title: "Bytes written per byte uploaded", unit: .plain, bars: written).svg() }

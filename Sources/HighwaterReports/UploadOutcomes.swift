@@ -93,7 +93,7 @@ package struct UploadOutcomes: Sendable {
 
     static func attempt(_ run: ReportModel.Run) -> Attempt? {
         let s = run.summary
-        guard let workload = s.configuration?["workload"], RunPlan.uploadWorkloads.contains(workload) else { return nil }
+        guard let workload = s.configuration?["workload"], WorkloadKind.family(named: workload) == .upload else { return nil }
         let w = s.workload ?? [:]
         let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
         let expected = !passed && !s.expectations.isEmpty && s.expectations.allSatisfy(\.passed)

@@ -20,7 +20,7 @@ extension SyntheticResults {
             self.fileBytes = fileBytes; self.tmpCapacity = tmpCapacity; self.requests = requests
         }
 
-        var isSpooled: Bool { workload == "upload-spooled" }
+        var isSpooled: Bool { workload == WorkloadKind.uploadSpooled.rawValue }
         /// A spooled file needs its whole size in the temp dir; this model fills it exactly at capacity.
         var fits: Bool { !isSpooled || fileBytes < tmpCapacity }
     }

@@ -7,10 +7,14 @@ package enum BuiltInWorkloads {
     /// Every built-in workload name and how its routes are made.
     package static let registry: [String: RouteMaker] = {
         var all: [String: RouteMaker] = [:]
-        for name in ["alloc-churn", "leak", "sleep", "cpu"] { all[name] = compute }
-        for name in RunPlan.uploadWorkloads { all[name] = upload }
-        for name in RunPlan.downloadWorkloads { all[name] = download }
-        for name in RunPlan.downstreamWorkloads { all[name] = downstream }
+        for kind in WorkloadKind.allCases {
+            switch kind.family {
+            case .compute: all[kind.rawValue] = compute
+            case .upload: all[kind.rawValue] = upload
+            case .download: all[kind.rawValue] = download
+            case .downstream: all[kind.rawValue] = downstream
+            }
+        }
         return all
     }()
 

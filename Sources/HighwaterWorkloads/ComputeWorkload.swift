@@ -25,14 +25,14 @@ package enum ComputeWorkload: Sendable, Equatable {
     /// Reads a workload from a plan, with clear errors for bad options.
     package init(_ workload: RunPlan.Workload) throws {
         let o = WorkloadOptions(workload)
-        switch workload.name {
-        case "alloc-churn":
+        switch WorkloadKind(rawValue: workload.name) {
+        case .allocChurn:
             let chunk = try o.bytes("chunk", Self.defaultChunk)
             self = .allocChurn(workingSet: max(chunk, try o.bytes("working_set", Self.defaultWorkingSet)), chunk: chunk,
                                pin: try o.flag("pin", true), trim: try o.flag("trim", false))
-        case "leak": self = .leak(bytesPerRequest: try o.bytes("bytes_per_request", 64 << 10))
-        case "sleep": self = .sleep(nanoseconds: try o.duration("duration", 5_000_000))
-        case "cpu": self = .cpu(nanoseconds: try o.duration("duration", 1_000_000))
+        case .leak: self = .leak(bytesPerRequest: try o.bytes("bytes_per_request", 64 << 10))
+        case .sleep: self = .sleep(nanoseconds: try o.duration("duration", 5_000_000))
+        case .cpu: self = .cpu(nanoseconds: try o.duration("duration", 1_000_000))
         default: throw HarnessError.unknownWorkload(workload.name)
         }
     }

@@ -11,10 +11,18 @@ import HighwaterHost
 /// Starlette, 128 KiB is Vapor's and Hummingbird's), `file` (serve this file instead of a generated one; the
 /// harness fills it in for a generated file).
 package struct DownloadWorkload: Sendable {
-    package enum Mode: String, Sendable {
-        case chunked = "download-chunked"
-        case sendfile = "download-sendfile"
-        case accel = "download-accel"
+    /// How the file is sent: the download workloads of `WorkloadKind`.
+    package enum Mode: Sendable {
+        case chunked, sendfile, accel
+
+        package init?(_ kind: WorkloadKind?) {
+            switch kind {
+            case .downloadChunked: self = .chunked
+            case .downloadSendfile: self = .sendfile
+            case .downloadAccel: self = .accel
+            default: return nil
+            }
+        }
     }
 
     package static let route = "/download"
@@ -31,7 +39,7 @@ package struct DownloadWorkload: Sendable {
     package var path: String?
 
     package init(_ workload: RunPlan.Workload) throws {
-        guard let mode = Mode(rawValue: workload.name) else { throw HarnessError.unknownWorkload(workload.name) }
+        guard let mode = Mode(WorkloadKind(rawValue: workload.name)) else { throw HarnessError.unknownWorkload(workload.name) }
         let o = WorkloadOptions(workload)
         self.mode = mode
         fileBytes = try o.bytes("file_size", Self.defaultFileBytes)

@@ -17,9 +17,17 @@ import HighwaterHost
 /// that call's connection fires (measured: at 25 calls/s the live heap rose for 5 s and then held with
 /// `idle_timeout: 5 s`, and for 60 s with the default), so a run shorter than `idle_timeout` sees it grow per call.
 package final class DownstreamWorkload: Sendable {
-    package enum Mode: String, Sendable {
-        case shared = "downstream-shared"
-        case perRequest = "downstream-per-request"
+    /// One client shared by every request, or one per request: the downstream workloads of `WorkloadKind`.
+    package enum Mode: Sendable {
+        case shared, perRequest
+
+        package init?(_ kind: WorkloadKind?) {
+            switch kind {
+            case .downstreamShared: self = .shared
+            case .downstreamPerRequest: self = .perRequest
+            default: return nil
+            }
+        }
     }
 
     package enum Fault: String, Sendable, CaseIterable {
@@ -42,7 +50,7 @@ package final class DownstreamWorkload: Sendable {
     let sharedClient: HTTPClient?
 
     package init(_ workload: RunPlan.Workload, makeClient: Bool = false) throws {
-        guard let mode = Mode(rawValue: workload.name) else { throw HarnessError.unknownWorkload(workload.name) }
+        guard let mode = Mode(WorkloadKind(rawValue: workload.name)) else { throw HarnessError.unknownWorkload(workload.name) }
         let o = WorkloadOptions(workload)
         self.mode = mode
         responseBytes = try o.bytes("response_size", 64 << 10)

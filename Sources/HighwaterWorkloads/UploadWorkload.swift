@@ -25,12 +25,12 @@ package struct UploadWorkload: Sendable {
     package init(plan: RunPlan) throws {
         let o = WorkloadOptions(plan.workload)
         let storage = plan.storage
-        switch plan.workload.name {
-        case "upload-spooled":
+        switch WorkloadKind(rawValue: plan.workload.name) {
+        case .uploadSpooled:
             let tempDir = storage.tempDir ?? TempDirectory.resolve(environment: ProcessEnvironment.current).path
             let threshold = storage.spoolThreshold.map { Int($0) } ?? SpooledFile.defaultThreshold
             mode = .spooled(threshold: threshold, tempDir: tempDir)
-        case "upload-streamed":
+        case .uploadStreamed:
             mode = .streamed
         default:
             throw HarnessError.unknownWorkload(plan.workload.name)

@@ -228,7 +228,7 @@ package enum GrowthExplanation {
             } else {
                 fixes.append("set MALLOC_ARENA_MAX=2")
             }
-            if let plan = subject.hosted, plan.workload.options["trim"] == "true" { has.append("malloc_trim after each request") } else if let plan = subject.hosted, plan.workload.name == "alloc-churn" || plan.workload.name == "leak" {
+            if let plan = subject.hosted, plan.workload.options["trim"] == "true" { has.append("malloc_trim after each request") } else if let plan = subject.hosted, [.allocChurn, .leak].contains(WorkloadKind(rawValue: plan.workload.name)) {
                 fixes.append("call malloc_trim(0) after large requests")
             }
             fixes.append("preload jemalloc or tcmalloc (LD_PRELOAD)")

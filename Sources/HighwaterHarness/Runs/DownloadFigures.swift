@@ -66,7 +66,7 @@ package enum DownloadFigures {
         if summary.configuration?["workload.file"]?.contains("/highwater-files-") == true { summary.configuration?["workload.file"] = nil }
         summary.configuration?["workload.downstream_url"] = nil
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
-        if plan.workload.name == DownstreamWorkload.Mode.perRequest.rawValue, let idle = w["idle_timeout_seconds"],
+        if plan.workload.name == WorkloadKind.downstreamPerRequest.rawValue, let idle = w["idle_timeout_seconds"],
            Double(r.load.wallNs) / 1e9 < idle {
             // What this run measured per call: the live heap where the allocator probe applies, RSS otherwise.
             let e = summary.growth.evidence
@@ -101,10 +101,10 @@ package enum DownloadFigures {
     /// Adds how a sendfile or accel run compares with the chunked run of the same file size and concurrency in this
     /// session (`throughput_vs_chunked`, `cpu_per_gib_vs_chunked`): ratios measured in one `run`.
     package static func compare(_ summary: inout RunSummary, with earlier: [RunSummary]) {
-        guard let c = summary.configuration, let name = c["workload"], name.hasPrefix("download-"),
-              name != DownloadWorkload.Mode.chunked.rawValue, var w = summary.workload else { return }
+        guard let c = summary.configuration, let name = c["workload"], WorkloadKind.family(named: name) == .download,
+              name != WorkloadKind.downloadChunked.rawValue, var w = summary.workload else { return }
         guard let chunked = earlier.last(where: {
-            $0.scenario == summary.scenario && $0.configuration?["workload"] == DownloadWorkload.Mode.chunked.rawValue
+            $0.scenario == summary.scenario && $0.configuration?["workload"] == WorkloadKind.downloadChunked.rawValue
                 && $0.configuration?["workload.file_size"] == c["workload.file_size"]
                 && $0.configuration?["concurrency"] == c["concurrency"]
         }), let base = chunked.workload else { return }

@@ -55,7 +55,7 @@ package final class RunCompanions: @unchecked Sendable {
 
     /// Where the load goes: nginx in front of the host for `download-accel` (started here), else the host.
     package func front(hostPort: Int) throws -> Int {
-        guard plan.workload.name == DownloadWorkload.Mode.accel.rawValue else { return hostPort }
+        guard plan.workload.name == WorkloadKind.downloadAccel.rawValue else { return hostPort }
         let workload = try DownloadWorkload(plan.workload)
         let base = TempDirectory.resolve(environment: ProcessEnvironment.current).path
         let nginx = try NginxOffload(upstreamPort: hostPort, filesDirectory: workload.directory,

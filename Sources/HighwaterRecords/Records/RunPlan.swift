@@ -99,16 +99,14 @@ package struct RunPlan: Codable, Equatable, Sendable {
 
     /// The executor kinds the host knows, by name.
     package static let executorKinds = ExecutorKind.allCases.map(\.rawValue)
-    /// The workloads the harness knows.
-    package static let workloads = ["alloc-churn", "leak", "sleep", "cpu", "upload-spooled", "upload-streamed"]
-        + downloadWorkloads + downstreamWorkloads
-    package static let uploadWorkloads = ["upload-spooled", "upload-streamed"]
-    package static let downloadWorkloads = ["download-chunked", "download-sendfile", "download-accel"]
-    package static let downstreamWorkloads = ["downstream-shared", "downstream-per-request"]
+    /// The built-in workloads, by name (`WorkloadKind`).
+    package static let workloads = WorkloadKind.allCases.map(\.rawValue)
 
-    package var isUpload: Bool { host == nil && Self.uploadWorkloads.contains(workload.name) }
-    package var isDownload: Bool { host == nil && Self.downloadWorkloads.contains(workload.name) }
-    package var isDownstream: Bool { host == nil && Self.downstreamWorkloads.contains(workload.name) }
+    /// The built-in workload's family; nil for a user's own host, whose routes are its own.
+    package var family: WorkloadKind.Family? { host == nil ? WorkloadKind.family(named: workload.name) : nil }
+    package var isUpload: Bool { family == .upload }
+    package var isDownload: Bool { family == .download }
+    package var isDownstream: Bool { family == .downstream }
     /// The route the load driver sends its requests to: a user's host serves its workload's name as a path.
     package var route: String {
         if host != nil { return HostProgram.route(ofWorkload: workload.name) }

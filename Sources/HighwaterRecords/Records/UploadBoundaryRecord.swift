@@ -17,7 +17,7 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         var order: [String] = []
         var groups: [String: [RunSummary]] = [:]
         for run in runs {
-            guard let name = run.configuration?["workload"], RunPlan.uploadWorkloads.contains(name),
+            guard let name = run.configuration?["workload"], WorkloadKind.family(named: name) == .upload,
                   run.workload?["upload_file_bytes"] != nil else { continue }
             let key = run.scenario + "\u{0}" + name
             if groups[key] == nil { order.append(key) }

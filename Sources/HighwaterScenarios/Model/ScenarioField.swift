@@ -82,19 +82,20 @@ package struct ScenarioField: Sendable {
     ]
 
     /// The options each workload reads (names the harness uses), with their kinds.
-    package static let workloadOptions: [String: [(name: String, kind: Kind)]] = [
-        "alloc-churn": [("working_set", .bytes(positive: true)), ("chunk", .bytes(positive: true)), ("pin", .flag), ("trim", .flag)] + faults,
-        "leak": [("bytes_per_request", .bytes(positive: true))] + faults,
-        "sleep": [("duration", .duration)] + faults,
-        "cpu": [("duration", .duration)] + faults,
-        "upload-spooled": uploadOptions,
-        "upload-streamed": uploadOptions,
-        "download-chunked": downloadOptions,
-        "download-sendfile": downloadOptions,
-        "download-accel": downloadOptions,
-        "downstream-shared": downstreamOptions,
-        "downstream-per-request": downstreamOptions,
-    ]
+    package static let workloadOptions: [String: [(name: String, kind: Kind)]] = Dictionary(uniqueKeysWithValues:
+        WorkloadKind.allCases.map { kind in (kind.rawValue, options(of: kind)) })
+
+    /// One workload's options: switched over every kind, so a workload added to `WorkloadKind` must say its own.
+    static func options(of kind: WorkloadKind) -> [(name: String, kind: Kind)] {
+        switch kind {
+        case .allocChurn: [("working_set", .bytes(positive: true)), ("chunk", .bytes(positive: true)), ("pin", .flag), ("trim", .flag)] + faults
+        case .leak: [("bytes_per_request", .bytes(positive: true))] + faults
+        case .sleep, .cpu: [("duration", .duration)] + faults
+        case .uploadSpooled, .uploadStreamed: uploadOptions
+        case .downloadChunked, .downloadSendfile, .downloadAccel: downloadOptions
+        case .downstreamShared, .downstreamPerRequest: downstreamOptions
+        }
+    }
 
     /// The file served (generated at `file_size`, or a file of the user's) and the chunked path's read size.
     static let downloadOptions: [(name: String, kind: Kind)] = [

@@ -206,7 +206,7 @@ struct PlanBuilder {
         case .list(let l)?: payload = l.compactMap(Quantity.bytes)
         default: break
         }
-        if host == nil, workloadName.hasPrefix("upload"), payload.isEmpty {
+        if host == nil, WorkloadKind.family(named: workloadName) == .upload, payload.isEmpty {
             sink.error("workload `\(workloadName)` needs `load.payload`", at: settings["workload.name"]?.location,
                        hint: "give the upload size, e.g. `load: {payload: 10 MB}`, or sweep it")
         }

@@ -51,7 +51,7 @@ import HighwaterWorkloads
         // Seed 002: three paths x two sizes x two concurrencies; seed 003: two clients x three concurrencies, two faults.
         let downloads = try #require(scenarios.first { $0.name == "downloads" })
         #expect(downloads.plans.count == 12)
-        #expect(Set(downloads.plans.map(\.workload.name)) == Set(RunPlan.downloadWorkloads))
+        #expect(Set(downloads.plans.map(\.workload.name)) == Set(WorkloadKind.names(of: .download)))
         #expect(Set(downloads.plans.map(\.load.concurrency)) == [10, 100])
         let downstream = try #require(scenarios.first { $0.name == "downstream-client" })
         #expect(downstream.plans.filter { $0.workload.options["downstream_fault"] == "none" }.map(\.config)
