@@ -42,27 +42,14 @@ final class OpenFileWatch {
     func scan(pids: [Int32], at t: UInt64, wall: UInt64) {
         var present = Set<Key>()
         for pid in pids {
-            let base = "/proc/\(pid)/fd"
-            var fds: [Int32] = []
-            // A process that ended since the tree was listed has no fd directory: nothing of it to look at.
-            try? Syscall.forEachDirectoryEntry(base) { name in
-                if name[0] >= 48 && name[0] <= 57, let fd = Int32(String(decoding: name, as: UTF8.self)) { fds.append(fd) }
-            }
-            for fd in fds {
-                let link = base + "/\(fd)"
-                // Sockets, pipes and anon inodes are not files on a filesystem.
-                guard let n = Syscall.readLink(link, into: &buffer), buffer[0] == 47,
-                      let st = try? Syscall.status(link), st.st_mode & S_IFMT == S_IFREG,
-                      let w = watched.first(where: { $0.device == UInt64(st.st_dev) }) else { continue }
-                var target = String(decoding: buffer[0..<n], as: UTF8.self)
-                let deleted = target.hasSuffix(" (deleted)")
-                if deleted { target.removeLast(" (deleted)".count) }
+            OpenDescriptors.forEachFile(of: pid, buffer: &buffer) { file in
+                guard let w = watched.first(where: { $0.device == file.device }) else { return }
+                let (fd, target, deleted, size) = (file.fd, file.path, file.deleted, file.size)
                 // On a filesystem shared with everything else (a /tmp on /), only what is in the directory, or
                 // deleted and so invisible to `ls` while it still takes space, tells who fills it.
-                guard deleted || target.hasPrefix(w.prefix) else { continue }
+                guard deleted || target.hasPrefix(w.prefix) else { return }
                 let key = Key(pid: pid, fd: fd, path: target)
                 present.insert(key)
-                let size = UInt64(max(0, st.st_size))
                 let name = names[pid] ?? ProcessTree.name(of: pid)
                 names[pid] = name
                 if var h = holders[key] {
