@@ -47,8 +47,9 @@ package struct ScenarioFindings: Sendable {
             lines.append(Line(kind: .uploads, configs: [], text: boundary.sentence))
         }
         for run in scenario.runs {
-            for note in (run.summary.notes ?? []) where note.hasPrefix("uploads started failing") {
-                lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(note)"))
+            // A run of a scenario's size sweep is told in its workload's boundary above; a record phase's own.
+            if UploadOutcomes.attempt(run) == nil, let sentence = UploadBoundary(figures: run.summary.workload)?.sentence {
+                lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(sentence)"))
             }
             if let filler = run.summary.temp_dir_finding {
                 lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(filler)"))

@@ -28,9 +28,8 @@ struct PhaseDriver: Sendable {
     /// What the phase saw, beside its request lines.
     struct Outcome: Sendable {
         var result = LoadDriver.Result()
-        /// Uploads: the largest size that passed, and the first request that failed with its size and status.
-        var largestPassed: UInt64?
-        var firstFailure: (size: UInt64, status: Int, error: String?)?
+        /// Uploads: where they started failing.
+        var uploads = UploadBoundary()
     }
 
     func run(stop: @escaping @Sendable () -> Bool) async -> Outcome {
@@ -42,17 +41,12 @@ struct PhaseDriver: Sendable {
         }
         try? await client.shutdown()
         let tally = uploads.state.withLock { $0 }
-        return Outcome(result: result, largestPassed: tally.largestPassed, firstFailure: tally.firstFailure)
+        return Outcome(result: result, uploads: tally)
     }
 
     /// Shared by the phase's workers.
     final class UploadTally: Sendable {
-        struct State: Sendable {
-            var largestPassed: UInt64?
-            var firstFailure: (size: UInt64, status: Int, error: String?)?
-            var firstFailureIndex = Int.max
-        }
-        let state = Mutex(State())
+        let state = Mutex(UploadBoundary())
     }
 
     func body(request i: Int) -> RequestBody? {
@@ -81,14 +75,7 @@ struct PhaseDriver: Sendable {
         let heapAfter = liveHeap()
         let upload = spec.uploadBytes(request: i)
         if let upload {
-            uploads.state.withLock { t in
-                if failure == nil && (200..<300).contains(status) {
-                    t.largestPassed = max(t.largestPassed ?? 0, upload)
-                } else if i < t.firstFailureIndex {
-                    t.firstFailureIndex = i
-                    t.firstFailure = (upload, status, failure)
-                }
-            }
+            uploads.state.withLock { $0.add(bytes: upload, status: status, error: failure) }
         }
         var record = RequestRecord(i: i, config: label, route: spec.path, tid: 0, worker: "client", start_ns: exchange.startNs, end_ns: exchange.endNs,
                                    status: status, rss_before: rssBefore, rss_after: rssAfter, heap_in_use_before: heapBefore ?? 0,

@@ -98,17 +98,11 @@ struct RecordPhase: Sendable {
                 .map { "\($0.value) x \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")
             summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
         }
-        if let failure = outcome.firstFailure {
+        if outcome.uploads != UploadBoundary() {
             var w = summary.workload ?? [:]
-            if let passed = outcome.largestPassed { w["largest_passed"] = Double(passed) }
-            w["smallest_failed"] = Double(failure.size)
-            w["failed_status"] = Double(failure.status)
+            outcome.uploads.write(into: &w)
             summary.workload = w
-            let answer = failure.status == 0 ? "no answer (\(failure.error ?? "?"))" : "status \(failure.status)"
-            let passed = outcome.largestPassed.map { "; the largest that passed was \(Quantity.formatBytes($0))" } ?? ""
-            summary.notes = (summary.notes ?? []) + ["uploads started failing at \(Quantity.formatBytes(failure.size)) with \(answer)\(passed)"]
-        } else if let passed = outcome.largestPassed {
-            summary.workload = (summary.workload ?? [:]).merging(["largest_passed": Double(passed)]) { $1 }
+            if let sentence = outcome.uploads.sentence { summary.notes = (summary.notes ?? []) + [sentence] }
         }
         let holders = sampler.openFileHolders
         if !holders.isEmpty {
@@ -129,7 +123,7 @@ struct RecordPhase: Sendable {
     /// server answered 400": the holder alive when the watched filesystem first filled, else the largest file seen.
     static func filler(holders: [TempFileHolder], watched: [WatchedFilesystem], outcome: PhaseDriver.Outcome) -> String? {
         let statuses = outcome.result.statuses.filter { !(200..<300).contains($0.key) }
-        let status = outcome.firstFailure?.status ?? statuses.max { $0.value < $1.value }?.key
+        let status = outcome.uploads.failedStatus ?? statuses.max { $0.value < $1.value }?.key
         let answer = status.map { $0 == 0 ? "; the server gave no answer" : "; the server answered \($0)" } ?? ""
         for w in watched where w.wasFull {
             let inDir = holders.filter { $0.dir == w.path }

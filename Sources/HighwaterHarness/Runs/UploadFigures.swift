@@ -31,8 +31,12 @@ enum UploadFigures {
             w["receive_ms_p50"] = Percentiles.of(passed.compactMap(\.receive_ns).map { Double($0) / 1e6 }).p50
             w["copy_ms_p50"] = Percentiles.of(passed.compactMap(\.copy_ns).map { Double($0) / 1e6 }).p50
         }
-        if let largest = passed.compactMap(\.payload_bytes).max() { w["largest_passed"] = Double(largest) }
-        if let smallest = failed.compactMap(\.payload_bytes).min() { w["smallest_failed"] = Double(smallest) }
+        // Where they started failing, as a record phase finds it: the same fields and the same sentence.
+        var boundary = UploadBoundary()
+        for r in requests {
+            if let bytes = r.payload_bytes { boundary.add(bytes: bytes, status: Int(r.status), error: r.status == 200 ? nil : r.error) }
+        }
+        boundary.write(into: &w)
 
         let tmpUsed = samples.compactMap(\.tmp_used)
         // The run's own use: the peak above the level at the start (0 on a fresh tmpfs; others' files on a shared /tmp).
@@ -55,7 +59,7 @@ enum UploadFigures {
         }
         if let prediction { w["predicted_largest_file"] = Double(prediction.largestFileBytes) }
         summary.workload = w
-        summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, failed: failed)]
+        summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, failed: failed)] + (boundary.sentence.map { [$0] } ?? [])
     }
 
     /// One sentence on what the run's uploads did.

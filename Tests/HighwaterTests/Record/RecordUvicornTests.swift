@@ -117,6 +117,10 @@ struct RecordUvicornTests {
         // The spool fits while the file fits the 16 MiB tmpfs (sizes step by 2 MiB): 16 MiB passes, 18 MiB does not.
         #expect(passed <= Double(16 << 20) && failedAt > Double(16 << 20) && failedAt <= Double(18 << 20), "passed \(passed), failed at \(failedAt)")
         #expect(run.workload?["failed_status"] == 507)
+        // The sentence a hosted run's uploads get, from the same fields.
+        let sentence = try #require(UploadBoundary(figures: run.workload)?.sentence)
+        #expect(sentence.hasPrefix("uploads started failing at ") && sentence.contains("with status 507; the largest that passed was"))
+        #expect(run.notes?.contains(sentence) == true, "\(run.notes ?? [])")
         let filled = try #require(run.temp_dir)
         #expect(filled.wasFull && filled.path == tmp)
         let holder = try #require(run.temp_dir_holders?.first)

@@ -35,4 +35,25 @@ import Testing
         #expect(!b.agrees(with: 32 * mib))
         #expect(!UploadBoundary(outcomes: [(mib, false), (2 * mib, true)]).isConsistent)
     }
+
+    @Test("one boundary from uploads as they are answered: 2xx passes, the smallest failure is kept with its answer, and the fields round-trip")
+    func boundaryFromAnswers() throws {
+        let mib: UInt64 = 1 << 20
+        var b = UploadBoundary()
+        for (bytes, status, error) in [(2 * mib, 200, nil), (20 * mib, 0, "connection reset"), (18 * mib, 507, nil), (16 * mib, 200, nil),
+                                       (24 * mib, 413, nil)] as [(UInt64, Int, String?)] {
+            b.add(bytes: bytes, status: status, error: error)
+        }
+        #expect(b.largestPassed == 16 * mib && b.smallestFailed == 18 * mib && b.failedStatus == 507)
+        #expect(b.sentence == "uploads started failing at 18 MiB with status 507; the largest that passed was 16 MiB")
+        var fields: [String: Double] = [:]
+        b.write(into: &fields)
+        #expect(fields == ["largest_passed": Double(16 * mib), "smallest_failed": Double(18 * mib), "failed_status": 507])
+        #expect(UploadBoundary(figures: fields) == UploadBoundary(largestPassed: b.largestPassed, smallestFailed: b.smallestFailed, failedStatus: 507))
+        var unanswered = UploadBoundary()
+        unanswered.add(bytes: mib, status: 0, error: "connection reset")
+        #expect(unanswered.sentence == "uploads started failing at 1 MiB with no answer (connection reset)")
+        #expect(UploadBoundary(figures: ["uploads_passed": 3]) == nil)
+        #expect(UploadBoundary().sentence == nil)
+    }
 }

@@ -53,6 +53,10 @@ struct UploadRunTests {
         #expect(records.map(\.status) == [507])
         #expect(records.first?.error?.contains("ENOSPC") == true)
         #expect(records.first?.error?.contains("highwater-tmpfs-") == true)
+        // The boundary in the fields and the sentence a record phase has: the hosted run that failed says where and how.
+        let boundary = try #require(UploadBoundary(figures: failed.workload))
+        #expect(boundary.smallestFailed == 3 * MiB && boundary.failedStatus == 507 && boundary.largestPassed == nil)
+        #expect(failed.notes?.contains("uploads started failing at 3 MiB with status 507") == true, "\(failed.notes ?? [])")
 
         let stored = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json"))
         let spooledBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-spooled" })
