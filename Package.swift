@@ -132,14 +132,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        // The application layer between the commands and the parts: sessions that run scenarios (hosted and external)
-        // and store and report their results, with the failures that map to exit codes. Commands parse arguments
-        // and hand over; tests drive sessions in process.
+        // The application layer between the commands and the parts: a session per command (run, check, record, sample
+        // and watch from a typed spec that says what is wrong with itself; diff, report, env), with the failures that
+        // map to exit codes. Commands parse arguments and hand over; tests drive sessions in process.
         .target(
             name: "HighwaterSessions",
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
-                "HighwaterScenarios", "HighwaterReports",
+                "HighwaterScenarios", "HighwaterReports", "HighwaterWatch",
             ]
         ),
         // `highwater watch`: targets sampled for as long as it runs, their figures on /metrics (Prometheus) and their
@@ -182,7 +182,7 @@ let package = Package(
             dependencies: [
                 "HighwaterSystem", "HighwaterRecords", "HighwaterProbes", "HighwaterAnalysis", "HighwaterHarness",
                 "HighwaterHost", "HighwaterWorkloads", "HighwaterScenarios", "HighwaterReports", "HighwaterUploads", "HighwaterSynthetic", "HighwaterFuzzTargets",
-                "HighwaterWatch", "highwater",
+                "HighwaterSessions", "HighwaterWatch", "highwater",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // Recorded series of real runs, read from the source tree by the growth corpus test.

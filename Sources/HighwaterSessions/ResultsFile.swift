@@ -22,6 +22,13 @@ package enum ResultsFile {
         do { try FileTree.writeAtomically(Array(text.utf8), to: path) } catch { throw Failure(reason: error.reason) }
     }
 
+    /// Writes a report a user asked for (`--junit`, `--markdown`, `--html`); one that cannot be written could not run (exit 3).
+    package static func save(_ text: String, to path: String) throws {
+        do { try write(path, text) } catch {
+            throw HighwaterFailure.couldNotRun("cannot write \(path): \(error.reason); check that its folder exists and is writable")
+        }
+    }
+
     /// The runs of a results directory's summary.json (or of a summary file named directly).
     package static func runs(_ dir: String) throws -> [RunSummary] {
         let path = dir.hasSuffix(".json") ? dir : dir + "/summary.json"

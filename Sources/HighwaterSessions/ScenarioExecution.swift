@@ -45,7 +45,9 @@ package enum ScenarioExecution {
 
     /// Runs every plan, evaluates expectations, writes DIR/summary.json and the report.
     /// - Parameter timeLimitNs: `--time-limit`, for the plans whose scenario gives none.
-    package static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64? = nil) async throws
+    /// - Parameter executable: the `highwater` that serves hosted plans as `highwater host` (a test's own process is not it).
+    package static func run(_ scenarios: [Scenario], quick: Bool, requests: Int?, out: String, timeLimitNs: UInt64? = nil,
+                            executable: String = Executable.current) async throws
         -> (runs: [RunSummary], outcomes: [ExpectationOutcome])
     {
         var plans = scenarios.flatMap { $0.plans(quick: quick) }
@@ -59,7 +61,7 @@ package enum ScenarioExecution {
             }
         }
         let byName = Dictionary(scenarios.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let session = RunSession(outDirectory: out, executable: Executable.current, version: HighwaterVersion.current)
+        let session = RunSession(outDirectory: out, executable: executable, version: HighwaterVersion.current)
         var runs: [RunSummary]
         do {
             runs = try await session.run(plans) { _, summary in

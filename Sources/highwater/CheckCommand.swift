@@ -1,11 +1,5 @@
 import ArgumentParser
 import HighwaterSessions
-import FoundationEssentials
-import HighwaterRecords
-import HighwaterProbes
-import HighwaterReports
-import HighwaterScenarios
-@preconcurrency import Glibc
 import HighwaterSystem
 
 struct CheckCommand: AsyncParsableCommand {
@@ -54,136 +48,28 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var options: RunOptions
 
     func validate() throws {
-        if scenarios.isEmpty && results == nil && limits.isEmpty {
-            throw ValidationError("give scenario files, --results DIR or --limits FILE")
-        }
-        if baseline != nil && scenarios.isEmpty && results == nil {
-            throw ValidationError("--baseline compares results: give --results DIR or scenario files to run")
-        }
+        if let problem = spec.problems().first { throw ValidationError(problem) }
+    }
+
+    var spec: CheckSession.Spec {
+        var spec = CheckSession.Spec()
+        spec.scenarios = scenarios
+        spec.results = results
+        spec.limits = limits
+        spec.junit = junit
+        spec.markdown = markdown
+        spec.baseline = baseline
+        spec.tolerance = tolerance.share
+        spec.out = options.out
+        spec.quick = options.quick
+        spec.cores = options.cpuCount
+        spec.timeLimitNs = options.timeLimit?.nanoseconds
+        return spec
     }
 
     func run() async throws {
         Interruption.install()
-        var cases: [CheckCase] = []
-        let cpuCount = options.cpuCount
-        if !scenarios.isEmpty || results != nil {
-            let evaluated: (runs: [RunSummary], outcomes: [ExpectationOutcome])
-            if let results {
-                let runs = try ResultsFile.runs(results)
-                // Named files are checked whole (an expectation with no run fails); the default scenarios/ only
-                // where DIR holds their runs, beside the expectations runs carry themselves (`record --expect`).
-                var loaded = scenarios.isEmpty && (try? ScenarioExecution.defaultScenarioDirectory()) == nil
-                    ? [] : try ScenarioExecution.load(scenarios, cores: cpuCount)
-                if scenarios.isEmpty { loaded = loaded.filter { s in runs.contains { $0.scenario == s.name } } }
-                let named = Set(loaded.map(\.name))
-                var found = ExpectationEvaluator.evaluate(loaded, runs: runs)
-                found.outcomes += ExpectationEvaluator.stored(runs.filter { !named.contains($0.scenario) })
-                evaluated = found
-            } else {
-                let loaded = try ScenarioExecution.load(scenarios, cores: cpuCount)
-                evaluated = try await ScenarioExecution.run(loaded, quick: options.quick, requests: nil, out: options.out,
-                                                            timeLimitNs: options.timeLimit?.nanoseconds)
-                // A run cut short by Ctrl-C proves nothing either way: not a failed expectation, a check not carried out.
-                if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(options.out)") }
-            }
-            cases += evaluated.outcomes.map {
-                CheckCase(suite: $0.scenario, name: "\($0.config ?? "*"): \($0.text)", passed: $0.passed,
-                          detail: $0.detail, failureLine: $0.failureLine)
-            }
-            // A run cut short (time limit, crash) fails the check as it fails `run` and `record`.
-            cases += ScenarioExecution.cutShort(evaluated.runs).map {
-                CheckCase(suite: "runs", name: $0, passed: false, detail: $0, failureLine: $0)
-            }
-        }
-        if let baseline {
-            // Compared once the results are there, read back as `diff` reads them.
-            let comparison = try DiffCommand.compare(baseline, results ?? options.out, tolerance: tolerance.share)
-            let regressions = ComparisonReport.regressions(comparison)
-            for conf in comparison.configurations {
-                let line = regressions.first { $0.configuration == conf.name }?.line
-                cases.append(CheckCase(suite: "baseline \(baseline)", name: conf.name, passed: line == nil,
-                                       detail: line ?? "\(conf.change.rawValue) against the baseline", failureLine: line ?? ""))
-            }
-        }
-        for file in limits {
-            let service: ServiceLimits
-            do { service = try ServiceLimits.load(path: file) } catch { throw HighwaterFailure.badFiles(error.description) }
-            let readings = MachineReadings(cgroupMemoryMax: try? CgroupProbe.read().memoryMax) { path in
-                (try? FilesystemProbe.usage(of: path)).map { ($0.capacity, $0.isTmpfs) }
-            }
-            let outcomes: [LimitOutcome]
-            do { outcomes = try LimitsCheck.evaluate(service, readings: readings) } catch {
-                throw HighwaterFailure.couldNotRun("\(error)")
-            }
-            for o in outcomes {
-                print("\(o.passed ? "PASS" : "FAIL") \(o.name): worst case \(Quantity.formatBytes(o.worstCase)), limit \(Quantity.formatBytes(o.capacity)), headroom \(Quantity.formatBytes(o.headroom)). \(o.sentence)")
-            }
-            cases += outcomes.map {
-                CheckCase(suite: "limits \(file)", name: $0.name, passed: $0.passed,
-                          detail: "worst case \(Quantity.formatBytes($0.worstCase)), limit \(Quantity.formatBytes($0.capacity)), headroom \(Quantity.formatBytes($0.headroom)). \($0.sentence)",
-                          failureLine: $0.failureLine)
-            }
-        }
-        for c in cases where !c.passed { Terminal.write("FAILED \(c.failureLine)\n") }
-        if let junit { try Self.write(CheckCase.junit(cases), to: junit) }
-        if let markdown { try Self.write(CheckCase.markdown(cases), to: markdown) }
-        let failed = cases.filter { !$0.passed }.count
-        print("\(cases.count - failed) of \(cases.count) checks hold" + (failed > 0 ? "; \(failed) failed" : ""))
-        if failed > 0 { throw ExitStatus.failed }
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        do { try ResultsFile.write(path, text) } catch {
-            throw HighwaterFailure.couldNotRun("cannot write \(path): \(error.reason); check that its folder exists and is writable")
-        }
-    }
-}
-
-/// One expectation or limit as CI sees it: a JUnit test case and a Markdown row.
-struct CheckCase {
-    var suite: String
-    var name: String
-    var passed: Bool
-    var detail: String
-    var failureLine: String
-
-    static func junit(_ cases: [CheckCase]) -> String {
-        func esc(_ s: String) -> String {
-            s.reduce(into: "") { r, c in
-                switch c {
-                case "&": r += "&amp;"
-                case "<": r += "&lt;"
-                case ">": r += "&gt;"
-                case "\"": r += "&quot;"
-                default: r.append(c)
-                }
-            }
-        }
-        var suites: [(String, [CheckCase])] = []
-        for c in cases {
-            if let i = suites.firstIndex(where: { $0.0 == c.suite }) { suites[i].1.append(c) } else { suites.append((c.suite, [c])) }
-        }
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"highwater check\" tests=\"\(cases.count)\" failures=\"\(cases.filter { !$0.passed }.count)\">\n"
-        for (suite, list) in suites {
-            xml += "  <testsuite name=\"\(esc(suite))\" tests=\"\(list.count)\" failures=\"\(list.filter { !$0.passed }.count)\">\n"
-            for c in list {
-                xml += "    <testcase classname=\"\(esc(suite))\" name=\"\(esc(c.name))\""
-                xml += c.passed ? ">\n      <system-out>\(esc(c.detail))</system-out>\n    </testcase>\n"
-                    : ">\n      <failure message=\"\(esc(c.detail))\">\(esc(c.failureLine))</failure>\n    </testcase>\n"
-            }
-            xml += "  </testsuite>\n"
-        }
-        return xml + "</testsuites>\n"
-    }
-
-    static func markdown(_ cases: [CheckCase]) -> String {
-        let failed = cases.filter { !$0.passed }
-        var md = "## highwater check: " + (failed.isEmpty ? "all \(cases.count) hold ✅" : "\(failed.count) of \(cases.count) failed ❌") + "\n\n"
-        md += "| | check | result |\n|---|---|---|\n"
-        for c in failed + cases.filter(\.passed) {
-            let cell = { (s: String) in s.replacingOccurrences(of: "|", with: "\\|") }
-            md += "| \(c.passed ? "✅" : "❌") | \(cell(c.suite)): \(cell(c.name)) | \(cell(c.detail)) |\n"
-        }
-        return md
+        let cases = try await CheckSession(spec).run()
+        if cases.contains(where: { !$0.passed }) { throw ExitStatus.failed }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import HighwaterSessions
-import HighwaterReports
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,16 +32,7 @@ struct DiffCommand: ParsableCommand {
     var markdown: String?
 
     func run() throws {
-        let comparison = try Self.compare(before, after, tolerance: tolerance.share)
-        print(ComparisonReport.terminal(comparison), terminator: "")
-        if let html { try CheckCommand.write(ComparisonReport.html(comparison), to: html) }
-        if let markdown { try CheckCommand.write(ComparisonReport.markdown(comparison), to: markdown) }
-    }
-
-    static func compare(_ before: String, _ after: String, tolerance: Double) throws -> ResultsComparison {
-        do { return try ResultsComparison(before: before, after: after, tolerance: tolerance) } catch let error as ReportError {
-            throw HighwaterFailure.badInput(error.description)
-        }
+        try DiffSession.run(before, after, tolerance: tolerance.share, html: html, markdown: markdown)
     }
 }
 

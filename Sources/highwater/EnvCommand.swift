@@ -1,7 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
-import HighwaterRecords
-import HighwaterProbes
+import HighwaterSessions
 
 struct EnvCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,28 +19,6 @@ struct EnvCommand: ParsableCommand {
     var selfTest = false
 
     func run() throws {
-        let environment = RuntimeEnvironment.read()
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(environment), as: UTF8.self))
-        } else {
-            print(environment.text(), terminator: "")
-        }
-        if selfTest { try runSelfTest() }
-    }
-
-    private func runSelfTest() throws {
-        let probe = try ProcessProbe()
-        let status = try probe.status()
-        let heap = AllocatorProbe.totals()
-        let arenas = try AllocatorProbe.arenas()
-        print("\nSelf-test")
-        print("  rss \(Quantity.formatBytes(status.vmRSS)), threads \(status.threads), fds \(try probe.fileDescriptorCount())")
-        print("  heap in use \(Quantity.formatBytes(heap.inUse)), free \(Quantity.formatBytes(heap.free)), arenas \(arenas.count)")
-        print("  stack (libunwind):")
-        for frame in StackCapture.current(maxDepth: 12) {
-            print("    " + frame.description)
-        }
+        try EnvSession.run(json: json, selfTest: selfTest)
     }
 }

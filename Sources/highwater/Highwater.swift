@@ -106,11 +106,3 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     }
     var description: String { defaultValueDescription }
 }
-
-struct ByteArgument: ExpressibleByArgument {
-    var bytes: UInt64
-    init?(argument: String) {
-        guard let b = Quantity.bytes(argument) else { return nil }
-        bytes = b
-    }
-}

@@ -1,11 +1,5 @@
 import ArgumentParser
 import HighwaterSessions
-import HighwaterAnalysis
-@preconcurrency import Glibc
-import HighwaterHarness
-import HighwaterRecords
-import HighwaterReports
-import HighwaterScenarios
 import HighwaterSystem
 
 struct RecordCommand: AsyncParsableCommand {
@@ -91,68 +85,35 @@ struct RecordCommand: AsyncParsableCommand {
     func validate() throws {
         if pid == nil && command.isEmpty { throw ValidationError("Give a command after `--`, or --pid PID.") }
         if pid != nil && !command.isEmpty { throw ValidationError("Give either --pid or a command, not both.") }
-        if let pid, pid <= 0 { throw ValidationError("--pid \(pid) is not a process ID; give the PID of a running process (greater than 0).") }
-        if let pid, !ExternalTarget.isAlive(pid) { throw ValidationError("No live process has PID \(pid).") }
-        if ready != nil && readyLog != nil { throw ValidationError("Give --ready or --ready-log, not both.") }
-        if agent && pid != nil { throw ValidationError("--agent preloads the agent into a command record starts; a running PID cannot take a preload.") }
-        if let readyLog, (try? Regex(readyLog)) == nil { throw ValidationError("--ready-log '\(readyLog)' is not a regular expression.") }
-        if let ready { _ = try Self.readiness(url: ready) }
-        for spec in loads {
-            do { _ = try LoadSpec(parsing: spec) } catch { throw ValidationError(error.description) }
-        }
-        for text in expectations {
-            do { _ = try Expectation.parse(commandLine: text) } catch { throw ValidationError(error.description) }
-        }
-        for pair in environment {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--env \(pair): give KEY=VALUE.") }
-        }
-        if pid != nil && !environment.isEmpty { throw ValidationError("--env sets a started command's environment; an attached process keeps its own.") }
-        if agent {
-            var started = ProcessEnvironment.current
-            for pair in environment { if let eq = pair.firstIndex(of: "=") { started[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) } }
-            if let refusal = AgentPreload.refusal(environment: started) { throw ValidationError(refusal) }
-        }
-        // What the target would only meet after it started: checked now, so a mistake costs no start and says exit 2.
-        for dir in watchDirs where !FileTree.isDirectory(dir) {
-            throw ValidationError("--watch-dir '\(dir)' is not a directory; give the directory the target writes its temporary files to (e.g. /tmp).")
-        }
-        for spec in loads {
-            guard let parsed = try? LoadSpec(parsing: spec), case .file(let path) = parsed.body else { continue }
-            if let problem = RecordSession.fileBodyProblem(path) { throw ValidationError("--load '\(spec)': body=@\(path): \(problem).") }
-        }
+        if let problem = spec.problems().first { throw ValidationError(problem) }
         if censusInterval != "0" && DurationArgument(argument: censusInterval) == nil {
             throw ValidationError("--census-interval \(censusInterval) is not a duration (e.g. 200ms, 1s), nor 0 (off).")
         }
-        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") || !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
-            throw ValidationError("--name \(name): give a plain name of letters, digits, `-`, `_` or `.`.")
-        }
     }
 
-    /// `--ready URL` (and a scenario's `target.ready`) as a readiness check.
-    static func readiness(url: String) throws -> Readiness {
-        do { return try Readiness.loopback(url: url) } catch { throw ValidationError(error.description) }
+    var spec: RecordSpec {
+        var spec = RecordSpec()
+        spec.command = command
+        spec.pid = pid
+        spec.ready = ready
+        spec.readyLog = readyLog
+        spec.readyTimeoutNs = readyTimeout.nanoseconds
+        spec.loads = loads
+        spec.environment = environment
+        spec.watchDirs = watchDirs
+        spec.intervalNs = interval.nanoseconds
+        spec.timeLimitNs = timeLimit?.nanoseconds
+        spec.censusIntervalNs = censusInterval == "0" ? nil : DurationArgument(argument: censusInterval)?.nanoseconds
+        spec.graceNs = grace.nanoseconds
+        spec.expectations = expectations
+        spec.agent = agent
+        spec.out = out
+        spec.name = name
+        return spec
     }
 
     func run() async throws {
         Interruption.install()
-        var options = RecordSession.Options()
-        options.command = command
-        options.pid = pid
-        for pair in environment {
-            let eq = pair.firstIndex(of: "=")!
-            options.environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-        }
-        options.readiness = try ready.map(Self.readiness(url:)) ?? readyLog.map { .log(pattern: $0) } ?? .immediately
-        options.readyTimeoutNs = readyTimeout.nanoseconds
-        options.loads = try loads.map { try LoadSpec(parsing: $0) }
-        options.watchDirs = watchDirs
-        options.intervalNs = interval.nanoseconds
-        options.timeLimitNs = timeLimit?.nanoseconds
-        options.graceNs = grace.nanoseconds
-        options.censusIntervalNs = censusInterval == "0" ? nil : DurationArgument(argument: censusInterval)?.nanoseconds
-        options.outDirectory = out
-        let record = RecordRun(options: options, name: name, agent: agent,
-                               expectations: try expectations.map { try Expectation.parse(commandLine: $0) })
-        try await record.run()
+        try await RecordRun(spec).run()
     }
 }

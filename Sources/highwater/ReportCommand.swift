@@ -1,7 +1,5 @@
 import ArgumentParser
 import HighwaterSessions
-import HighwaterRecords
-import HighwaterReports
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,14 +20,6 @@ struct ReportCommand: ParsableCommand {
     var directory = "results"
 
     func run() throws {
-        let written: (html: String, markdown: String)
-        do {
-            written = try ReportWriter.write(resultsDirectory: directory)
-        } catch let error as ReportError {
-            throw error.kind == .input ? HighwaterFailure.badInput(error.description) : HighwaterFailure.couldNotRun(error.description)
-        } catch {
-            throw HighwaterFailure.badInput("cannot read the results in \(directory): \(DecodingExplanation.describe(error))")
-        }
-        print("wrote \(directory)/index.html (\(written.html.utf8.count) bytes), \(directory)/report.md, \(directory)/junit.xml")
+        try ReportSession.run(directory: directory)
     }
 }

@@ -1,9 +1,5 @@
 import ArgumentParser
 import HighwaterSessions
-@preconcurrency import Glibc
-import HighwaterRecords
-import HighwaterHarness
-import HighwaterProbes
 import HighwaterSystem
 
 struct RunCommand: AsyncParsableCommand {
@@ -37,21 +33,21 @@ struct RunCommand: AsyncParsableCommand {
     var requests: Int?
 
     func validate() throws {
-        try CommandLineBounds.check(requests: requests, cores: nil)
+        if let problem = CommandLineBounds.problems(requests: requests, cores: nil).first { throw ValidationError(problem) }
     }
 
     func run() async throws {
         Interruption.install()
-        let out = options.out
-        let loaded = try ScenarioExecution.load(scenarios, cores: options.cpuCount)
-        let (runs, outcomes) = try await ScenarioExecution.run(loaded, quick: options.quick, requests: requests, out: out,
-                                                               timeLimitNs: options.timeLimit?.nanoseconds)
-        if Interruption.requested { throw HighwaterFailure.couldNotRun("interrupted; the finished runs are in \(out)") }
-        let failed = outcomes.filter { !$0.passed }
-        for f in failed { Terminal.write("FAILED \(f.failureLine)\n") }
-        let cutShort = ScenarioExecution.cutShort(runs)
-        for line in cutShort { Terminal.write("FAILED \(line)\n") }
-        if !failed.isEmpty || !cutShort.isEmpty { throw ExitStatus.failed }
+        var spec = ScenarioSession.Spec()
+        spec.scenarios = scenarios
+        spec.out = options.out
+        spec.quick = options.quick
+        spec.cores = options.cpuCount
+        spec.requests = requests
+        spec.timeLimitNs = options.timeLimit?.nanoseconds
+        let failures = try await ScenarioSession(spec).run().failureLines
+        for line in failures { Terminal.write("FAILED \(line)\n") }
+        if !failures.isEmpty { throw ExitStatus.failed }
     }
 }
 
@@ -71,20 +67,8 @@ struct RunOptions: ParsableArguments {
     var timeLimit: DurationArgument?
 
     func validate() throws {
-        try CommandLineBounds.check(requests: nil, cores: cores)
+        if let problem = CommandLineBounds.problems(requests: nil, cores: cores).first { throw ValidationError(problem) }
     }
 
     var cpuCount: Int { cores ?? SystemFacts.onlineCPUs }
-}
-
-/// The numbers `run` and `check` take on the command line, within the bounds scenario files have.
-enum CommandLineBounds {
-    static func check(requests: Int?, cores: Int?) throws {
-        if let requests, !(1...InputLimits.maxRequests).contains(requests) {
-            throw ValidationError("--requests must be between 1 and \(InputLimits.maxRequests), the largest accepted.")
-        }
-        if let cores, !(1...InputLimits.maxCores).contains(cores) {
-            throw ValidationError("--cores must be between 1 and \(InputLimits.maxCores) (Linux's largest NR_CPUS), the largest accepted.")
-        }
-    }
 }

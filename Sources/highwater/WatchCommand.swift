@@ -1,10 +1,6 @@
 import ArgumentParser
-import HighwaterHarness
-import HighwaterProbes
-import HighwaterScenarios
 import HighwaterSessions
 import HighwaterSystem
-import HighwaterWatch
 
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,61 +71,24 @@ struct WatchCommand: ParsableCommand {
         let given = [!pid.isEmpty, match != nil, !command.isEmpty].filter { $0 }.count
         if given == 0 { throw ValidationError("Give --pid PID, --match REGEX, or a command after `--`.") }
         if given > 1 { throw ValidationError("Give one of --pid, --match or a command after `--`, not several.") }
-        for p in pid where p <= 0 { throw ValidationError("--pid \(p) is not a process ID; give the PID of a running process.") }
-        for p in pid where !Syscall.processExists(p) { throw ValidationError("No process has PID \(p).") }
-        guard let address = ListenAddress(parsing: listen) else {
-            throw ValidationError("--listen '\(listen)' is not HOST:PORT; give e.g. 127.0.0.1:9464 or [::1]:0.")
-        }
-        if !address.isLoopback && !allowRemote {
-            throw ValidationError("--listen \(listen) is not a loopback address: the metrics name processes and their commands, and heap profiles show code. Add --allow-remote to serve there on purpose, or listen on 127.0.0.1 behind your scraper's proxy.")
-        }
-        if let watchDir, !FileTree.isDirectory(watchDir) {
-            throw ValidationError("--watch-dir '\(watchDir)' is not a directory; give the directory the targets write temporary files to (e.g. /tmp).")
-        }
-        if agent && command.isEmpty { throw ValidationError("--agent preloads into a command watch starts; give one after `--`.") }
-        if agent, let refusal = AgentPreload.refusal(environment: ProcessEnvironment.current) { throw ValidationError(refusal) }
+        if let problem = spec.problems().first { throw ValidationError(problem) }
+    }
+
+    var spec: WatchSession.Spec {
+        var spec = WatchSession.Spec(target: !pid.isEmpty ? .pids(pid) : match.map { .match($0) } ?? .command(command))
+        spec.intervalNs = interval.nanoseconds
+        spec.listen = listen
+        spec.allowRemote = allowRemote
+        spec.watchDir = watchDir
+        spec.limits = limits
+        spec.agent = agent
+        return spec
     }
 
     func run() throws {
         Interruption.install()
-        var configuration: Watch.Configuration
-        if !pid.isEmpty {
-            configuration = .init(targets: .pids(pid))
-        } else if let match {
-            configuration = .init(targets: .match(match))
-        } else {
-            let library: String?
-            do { library = agent ? try AgentPreload.library(for: command, besideExecutable: Executable.current) : nil } catch {
-                throw HighwaterFailure.couldNotRun(error.description)
-            }
-            configuration = .init(targets: .command(command, agent: library))
-        }
-        configuration.intervalNs = interval.nanoseconds
-        configuration.listen = ListenAddress(parsing: listen) ?? .default
-        configuration.watchDir = watchDir
-        if let limits {
-            // Before anything is served: a limits file that does not parse is bad input (exit 2).
-            let service: ServiceLimits
-            do { service = try ServiceLimits.load(path: limits) } catch { throw HighwaterFailure.badFiles(error.description) }
-            let readings = MachineReadings(cgroupMemoryMax: try? CgroupProbe.read().memoryMax) { path in
-                (try? FilesystemProbe.usage(of: path)).map { ($0.capacity, $0.isTmpfs) }
-            }
-            do { configuration.limits = (service, try LimitsCheck.evaluate(service, readings: readings)) } catch {
-                throw HighwaterFailure.badFiles("\(error)")
-            }
-        }
-        do {
-            let watch = try Watch(configuration)
-            let reason = try watch.run(ready: { port in
-                var bound = configuration.listen
-                bound.port = port
-                Terminal.output("watch: serving http://\(bound)/metrics\n")
-            }, stop: { Interruption.requested })
-            Terminal.output("watch: ended (\(reason))\n")
-        } catch .badInput(let message) {
-            throw HighwaterFailure.badInput(message)
-        } catch {
-            throw HighwaterFailure.couldNotRun(error.description)
-        }
+        let reason = try WatchSession(spec).run(ready: { Terminal.output("watch: serving http://\($0)/metrics\n") },
+                                                stop: { Interruption.requested })
+        Terminal.output("watch: ended (\(reason))\n")
     }
 }

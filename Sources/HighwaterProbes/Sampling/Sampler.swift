@@ -78,6 +78,9 @@ package final class Sampler: @unchecked Sendable {
         /// What each watched directory's filesystem did (the temp dir first).
         package var watched: [WatchedFilesystem] = []
         package var durationNs: UInt64 { lastNs >= firstNs ? lastNs - firstNs : 0 }
+
+        /// Nothing sampled: before the first sample, or for a process that ended before it (`sample` says so).
+        package init() {}
     }
 
     /// The sampling thread's life: started once, joined once.
