@@ -1,3 +1,5 @@
+import HighwaterRecords
+
 /// Reads one flat JSON object (numbers, strings, booleans, null; no nesting) without a general decoder:
 /// a million request lines must load in seconds, and JSONDecoder per line takes minutes.
 struct JSONLineScanner {
@@ -91,10 +93,10 @@ struct JSONLineScanner {
         }
     }
 
-    /// The keys a caller cares about; `id` returns the position of a key in `keys`.
-    struct KeyTable {
+    /// The keys of a record's field table; a key's id is its field's position.
+    struct KeyTable<Field: JSONLineField> {
         let keys: [[UInt8]]
-        init(_ names: [String]) { keys = names.map { Array($0.utf8) } }
+        init() { keys = Field.allCases.map { Array($0.stringValue.utf8) } }
 
         /// Tries `hint` first: writers emit keys in a fixed order, so the next key is usually the expected one.
         func id(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, hint: Int) -> Int? {
@@ -114,10 +116,10 @@ struct JSONLineScanner {
         }
     }
 
-    /// Calls `body` with each known key's id and value; returns false when the line is not a flat object
-    /// (a line cut short by an interrupted run, for example).
-    static func scan(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, keys: KeyTable,
-                     _ body: (Int, Value) -> Void) -> Bool {
+    /// Calls `body` with each field of the table the line holds and its value; returns false when the line is not a
+    /// flat object (a line cut short by an interrupted run, for example).
+    static func scan<Field>(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, keys: KeyTable<Field>,
+                            _ body: (Field, Value) -> Void) -> Bool {
         var p = from
         @inline(__always) func skipSpace() { while p < end, base[p] == 32 || base[p] == 9 || base[p] == 13 { p += 1 } }
         skipSpace()
@@ -171,8 +173,8 @@ struct JSONLineScanner {
                 guard p > s else { return false }
                 value = Value(kind: .number, start: s, end: p, base: base)
             }
-            if let id = keys.id(base, keyStart, keyEnd, hint: hint) {
-                body(id, value)
+            if let id = keys.id(base, keyStart, keyEnd, hint: hint), let field = Field(rawValue: id) {
+                body(field, value)
                 hint = id + 1
             }
             skipSpace()

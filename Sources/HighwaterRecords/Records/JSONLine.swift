@@ -17,10 +17,21 @@ package struct JSONLine {
     }
 
     private mutating func key(_ name: StaticString) {
+        key(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// `key` already quoted and followed by its colon.
+    private mutating func quotedKey(_ key: UnsafeBufferPointer<UInt8>) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(contentsOf: key)
+    }
+
+    private mutating func key(_ name: UnsafeBufferPointer<UInt8>) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(contentsOf: name)
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
@@ -32,8 +43,7 @@ package struct JSONLine {
 
     package mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude)
+        appendSigned(value)
     }
 
     package mutating func field(_ name: StaticString, _ value: Int) { field(name, Int64(value)) }
@@ -53,8 +63,54 @@ package struct JSONLine {
 
     package mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
-        guard let value else { bytes.append(contentsOf: "null".utf8); return }
-        JSONLine.appendQuoted(value, to: &bytes)
+        appendString(value)
+    }
+
+    /// A field's value as a record's field table gives it to the writer.
+    package enum Value: Equatable, Sendable {
+        /// nil leaves the field off the line.
+        case unsigned(UInt64?)
+        /// nil leaves the field off the line.
+        case signed(Int64?)
+        /// nil is written as `null`.
+        case string(String?)
+    }
+
+    /// Each field's `"name":` of one field table, spelled once so the writer copies it.
+    package struct Keys: Sendable {
+        fileprivate var bytes: [UInt8] = []
+        /// Where field `k`'s key starts: `starts[k]..<starts[k + 1]`.
+        fileprivate var starts: [Int] = [0]
+
+        package init<Field: JSONLineField>(_ table: Field.Type) {
+            for field in Field.allCases {
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: field.stringValue.utf8)
+                bytes.append(contentsOf: "\":".utf8)
+                starts.append(bytes.count)
+            }
+        }
+    }
+
+    /// Writes `record` as the whole line, its fields in table order. Walks the raw values rather than `allCases`,
+    /// which builds an array on every call (this runs per sample and per request).
+    mutating func write<Record: JSONLineRecord>(_ record: Record) {
+        reset()
+        let keys = Record.keys
+        keys.bytes.withUnsafeBufferPointer { names in
+            var position = 0
+            while let field = Record.Field(rawValue: position) {
+                let key = UnsafeBufferPointer(rebasing: names[keys.starts[position]..<keys.starts[position + 1]])
+                switch record[field] {
+                case .unsigned(let value?): quotedKey(key); appendDigits(value)
+                case .signed(let value?): quotedKey(key); appendSigned(value)
+                case .string(let value): quotedKey(key); appendString(value)
+                case .unsigned(nil), .signed(nil): break
+                }
+                position += 1
+            }
+        }
+        finish()
     }
 
     /// Closes the object and ends the line.
@@ -81,6 +137,16 @@ package struct JSONLine {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendSigned(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
+    private mutating func appendString(_ value: String?) {
+        guard let value else { bytes.append(contentsOf: "null".utf8); return }
+        JSONLine.appendQuoted(value, to: &bytes)
     }
 
     private mutating func appendDigits(_ value: UInt64) {
