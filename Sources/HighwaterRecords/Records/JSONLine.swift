@@ -150,20 +150,17 @@ package struct JSONLine {
     }
 
     private mutating func appendDigits(_ value: UInt64) {
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var v = value
-        let start = bytes.count
-        while v > 0 {
-            bytes.append(UInt8(48 + v % 10))
-            v /= 10
-        }
-        // Swapped in place: reversing the slice `bytes[start...]` copied it into a new array on every number
-        // (perf showed an allocation and a free per field on the sampler's thread).
-        var i = start, j = bytes.count - 1
-        while i < j {
-            bytes.swapAt(i, j)
-            i += 1
-            j -= 1
+        // Spelled backwards into a buffer on the stack, then appended at once: appending digit by digit checked the
+        // array's uniqueness per byte, the largest cost of a line.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value
+            var first = digits.count
+            repeat {
+                first -= 1
+                digits[first] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                v /= 10
+            } while v > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[first...]))
         }
     }
 }

@@ -96,6 +96,21 @@ struct RecordFieldTableTests {
         #expect(columns.count == 1 && columns.heapInUse == nil && columns.arenas == nil && columns.tmpUsed == nil)
     }
 
+    @Test("numbers at the ends of their range are spelled in full and read back: 0, UInt64.max, Int64.min")
+    func numbersAtTheEnds() throws {
+        var request = RequestRecord(i: .min, config: "", route: "", tid: .min, worker: "", start_ns: 0, end_ns: .max, status: 0,
+                                    rss_before: 9, rss_after: 10, heap_in_use_before: 99, heap_in_use_after: 100)
+        request.heap_live_delta = .min
+        var line = JSONLine()
+        request.write(to: &line)
+        let text = String(decoding: line.bytes, as: UTF8.self)
+        #expect(text.contains(#""i":-9223372036854775808,"#) && text.contains(#""start_ns":0,"end_ns":18446744073709551615,"#))
+        #expect(text.contains(#""tid":-2147483648,"#) && text.contains(#""heap_live_delta":-9223372036854775808}"#))
+        #expect(try JSONDecoder().decode(RequestRecord.self, from: Data(line.bytes)) == request)
+        let columns = line.bytes.withUnsafeBufferPointer { ResultsLoader.requests(inJSONLines: $0) }
+        #expect(columns.index == [.min] && columns.startNs == [0] && columns.endNs == [.max] && columns.rssAfter == [10])
+    }
+
     /// Checks `line`, written from `record`, against the table: every field carries a value of its own; the loader's
     /// key table finds each with that value; JSONDecoder gives back the record; the table is the stored properties.
     static func roundTrip<Record: JSONLineRecord & Decodable & Equatable>(
