@@ -95,14 +95,18 @@ struct JSONLineScanner {
 
     /// The keys of a record's field table; a key's id is its field's position.
     struct KeyTable<Field: JSONLineField> {
+        /// The fields by id, so a key found becomes its field without `Field(rawValue:)` (a call per key).
+        let fields = Array(Field.allCases)
         let keys: [[UInt8]]
-        init() { keys = Field.allCases.map { Array($0.stringValue.utf8) } }
+        init() { keys = fields.map { Array($0.stringValue.utf8) } }
 
-        /// Tries `hint` first: writers emit keys in a fixed order, so the next key is usually the expected one.
+        /// Looks from `hint` on, then before it: writers emit keys in table order and leave absent fields out, so
+        /// the key is usually the expected one or a little after it.
         func id(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, hint: Int) -> Int? {
             let n = end - start
-            if hint < keys.count, matches(keys[hint], base, start, n) { return hint }
-            for (k, key) in keys.enumerated() where k != hint && matches(key, base, start, n) { return k }
+            let from = min(hint, keys.count)
+            for k in from..<keys.count where matches(keys[k], base, start, n) { return k }
+            for k in 0..<from where matches(keys[k], base, start, n) { return k }
             return nil
         }
 
@@ -173,8 +177,8 @@ struct JSONLineScanner {
                 guard p > s else { return false }
                 value = Value(kind: .number, start: s, end: p, base: base)
             }
-            if let id = keys.id(base, keyStart, keyEnd, hint: hint), let field = Field(rawValue: id) {
-                body(field, value)
+            if let id = keys.id(base, keyStart, keyEnd, hint: hint) {
+                body(keys.fields[id], value)
                 hint = id + 1
             }
             skipSpace()

@@ -76,14 +76,16 @@ package struct JSONLine {
         case string(String?)
     }
 
-    /// Each field's `"name":` of one field table, spelled once so the writer copies it.
-    package struct Keys: Sendable {
+    /// A field table as the writer walks it: its fields in order and each one's `"name":`, made once per table, so
+    /// a line neither builds `allCases` (an array per call) nor spells a key.
+    package struct Keys<Field: JSONLineField>: Sendable {
+        fileprivate let fields = Array(Field.allCases)
         fileprivate var bytes: [UInt8] = []
         /// Where field `k`'s key starts: `starts[k]..<starts[k + 1]`.
         fileprivate var starts: [Int] = [0]
 
-        package init<Field: JSONLineField>(_ table: Field.Type) {
-            for field in Field.allCases {
+        package init() {
+            for field in fields {
                 bytes.append(UInt8(ascii: "\""))
                 bytes.append(contentsOf: field.stringValue.utf8)
                 bytes.append(contentsOf: "\":".utf8)
@@ -92,22 +94,22 @@ package struct JSONLine {
         }
     }
 
-    /// Writes `record` as the whole line, its fields in table order. Walks the raw values rather than `allCases`,
-    /// which builds an array on every call (this runs per sample and per request).
+    /// Writes `record` as the whole line, its fields in table order.
     mutating func write<Record: JSONLineRecord>(_ record: Record) {
         reset()
         let keys = Record.keys
         keys.bytes.withUnsafeBufferPointer { names in
-            var position = 0
-            while let field = Record.Field(rawValue: position) {
-                let key = UnsafeBufferPointer(rebasing: names[keys.starts[position]..<keys.starts[position + 1]])
-                switch record[field] {
-                case .unsigned(let value?): quotedKey(key); appendDigits(value)
-                case .signed(let value?): quotedKey(key); appendSigned(value)
-                case .string(let value): quotedKey(key); appendString(value)
-                case .unsigned(nil), .signed(nil): break
+            keys.starts.withUnsafeBufferPointer { starts in
+                for (position, field) in keys.fields.enumerated() {
+                    // Only for a field on the line: most of a request's optional fields are absent.
+                    func key() { quotedKey(UnsafeBufferPointer(rebasing: names[starts[position]..<starts[position + 1]])) }
+                    switch record[field] {
+                    case .unsigned(let value?): key(); appendDigits(value)
+                    case .signed(let value?): key(); appendSigned(value)
+                    case .string(let value): key(); appendString(value)
+                    case .unsigned(nil), .signed(nil): break
+                    }
                 }
-                position += 1
             }
         }
         finish()

@@ -9,6 +9,6 @@ package protocol JSONLineRecord {
     associatedtype Field: JSONLineField
     /// The value `field` has on the line.
     subscript(field: Field) -> JSONLine.Value { get }
-    /// `JSONLine.Keys(Field.self)`, kept in a `static let`.
-    static var keys: JSONLine.Keys { get }
+    /// `JSONLine.Keys<Field>()`, kept in a `static let`.
+    static var keys: JSONLine.Keys<Field> { get }
 }

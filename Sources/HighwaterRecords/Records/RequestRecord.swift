@@ -11,7 +11,7 @@ package struct RequestRecord: JSONLineRecord, Codable, Equatable, Sendable {
         case request_bytes, response_bytes
     }
     typealias CodingKeys = Field
-    package static let keys = JSONLine.Keys(Field.self)
+    package static let keys = JSONLine.Keys<Field>()
 
     package var i: Int
     package var config: String

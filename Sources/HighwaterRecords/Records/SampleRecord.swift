@@ -10,7 +10,7 @@ package struct SampleRecord: JSONLineRecord, Codable, Equatable, Sendable {
         case arena_heaps, arena_heap_resident, main_heap_resident
     }
     typealias CodingKeys = Field
-    package static let keys = JSONLine.Keys(Field.self)
+    package static let keys = JSONLine.Keys<Field>()
 
     package var t_ns: UInt64
     package var t_unix_ns: UInt64?

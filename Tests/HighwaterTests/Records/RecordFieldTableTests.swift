@@ -111,6 +111,33 @@ struct RecordFieldTableTests {
         #expect(columns.index == [.min] && columns.startNs == [0] && columns.endNs == [.max] && columns.rssAfter == [10])
     }
 
+    @Test("the loader finds a key wherever it stands: a line written in another order loads the same columns")
+    func keysInAnyOrder() throws {
+        let record = Self.everyRequestField
+        var line = JSONLine()
+        record.write(to: &line)
+        // The same fields, last first, spelled from the table.
+        var reversed = Array("{".utf8)
+        for field in RequestRecord.Field.allCases.reversed() {
+            if reversed.count > 1 { reversed.append(UInt8(ascii: ",")) }
+            reversed += Array("\"\(field.stringValue)\":".utf8)
+            switch record[field] {
+            case .unsigned(let v): reversed += Array("\(v!)".utf8)
+            case .signed(let v): reversed += Array("\(v!)".utf8)
+            case .string(let v): JSONLine.appendQuoted(v!, to: &reversed)
+            }
+        }
+        reversed += Array("}\n".utf8)
+        let columns = reversed.withUnsafeBufferPointer { ResultsLoader.requests(inJSONLines: $0) }
+        let inOrder = line.bytes.withUnsafeBufferPointer { ResultsLoader.requests(inJSONLines: $0) }
+        try #require(columns.count == 1 && columns.skippedLines == 0)
+        #expect(columns.index == inOrder.index && columns.tid == inOrder.tid && columns.status == inOrder.status)
+        #expect(columns.startNs == inOrder.startNs && columns.endNs == inOrder.endNs && columns.errors == inOrder.errors)
+        #expect(columns.rssBefore == inOrder.rssBefore && columns.rssAfter == inOrder.rssAfter)
+        #expect(columns.heapBefore == inOrder.heapBefore && columns.heapAfter == inOrder.heapAfter)
+        #expect(try JSONDecoder().decode(RequestRecord.self, from: Data(reversed)) == record)
+    }
+
     /// Checks `line`, written from `record`, against the table: every field carries a value of its own; the loader's
     /// key table finds each with that value; JSONDecoder gives back the record; the table is the stored properties.
     static func roundTrip<Record: JSONLineRecord & Decodable & Equatable>(
