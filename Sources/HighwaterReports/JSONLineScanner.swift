@@ -1,3 +1,5 @@
+import HighwaterRecords
+
 /// Reads one flat JSON object (numbers, strings, booleans, null; no nesting) without a general decoder:
 /// a million request lines must load in seconds, and JSONDecoder per line takes minutes.
 struct JSONLineScanner {
@@ -91,16 +93,20 @@ struct JSONLineScanner {
         }
     }
 
-    /// The keys a caller cares about; `id` returns the position of a key in `keys`.
-    struct KeyTable {
+    /// The keys of a record's field table; a key's id is its field's position.
+    struct KeyTable<Field: JSONLineField> {
+        /// The fields by id, so a key found becomes its field without `Field(rawValue:)` (a call per key).
+        let fields = Array(Field.allCases)
         let keys: [[UInt8]]
-        init(_ names: [String]) { keys = names.map { Array($0.utf8) } }
+        init() { keys = fields.map { Array($0.stringValue.utf8) } }
 
-        /// Tries `hint` first: writers emit keys in a fixed order, so the next key is usually the expected one.
+        /// Looks from `hint` on, then before it: writers emit keys in table order and leave absent fields out, so
+        /// the key is usually the expected one or a little after it.
         func id(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, hint: Int) -> Int? {
             let n = end - start
-            if hint < keys.count, matches(keys[hint], base, start, n) { return hint }
-            for (k, key) in keys.enumerated() where k != hint && matches(key, base, start, n) { return k }
+            let from = min(hint, keys.count)
+            for k in from..<keys.count where matches(keys[k], base, start, n) { return k }
+            for k in 0..<from where matches(keys[k], base, start, n) { return k }
             return nil
         }
 
@@ -114,10 +120,10 @@ struct JSONLineScanner {
         }
     }
 
-    /// Calls `body` with each known key's id and value; returns false when the line is not a flat object
-    /// (a line cut short by an interrupted run, for example).
-    static func scan(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, keys: KeyTable,
-                     _ body: (Int, Value) -> Void) -> Bool {
+    /// Calls `body` with each field of the table the line holds and its value; returns false when the line is not a
+    /// flat object (a line cut short by an interrupted run, for example).
+    static func scan<Field>(_ base: UnsafePointer<UInt8>, from: Int, to end: Int, keys: KeyTable<Field>,
+                            _ body: (Field, Value) -> Void) -> Bool {
         var p = from
         @inline(__always) func skipSpace() { while p < end, base[p] == 32 || base[p] == 9 || base[p] == 13 { p += 1 } }
         skipSpace()
@@ -172,7 +178,7 @@ struct JSONLineScanner {
                 value = Value(kind: .number, start: s, end: p, base: base)
             }
             if let id = keys.id(base, keyStart, keyEnd, hint: hint) {
-                body(id, value)
+                body(keys.fields[id], value)
                 hint = id + 1
             }
             skipSpace()

@@ -114,10 +114,7 @@ package enum ResultsLoader {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
     }
 
-    static let requestKeys = JSONLineScanner.KeyTable([
-        "i", "config", "route", "tid", "worker", "start_ns", "end_ns", "status", "rss_before", "rss_after",
-        "heap_in_use_before", "heap_in_use_after", "error",
-    ])
+    static let requestKeys = JSONLineScanner.KeyTable<RequestRecord.Field>()
 
     package static func loadRequests(_ path: String, expected: Int = 0) throws -> RequestColumns {
         var c = RequestColumns()
@@ -138,18 +135,18 @@ package enum ResultsLoader {
         var i = 0, tid: Int32 = 0, status: Int32 = 0
         var startNs: UInt64 = 0, endNs: UInt64 = 0, rb: UInt64 = 0, ra: UInt64 = 0, hb: UInt64 = 0, ha: UInt64 = 0
         var error: String?
-        let ok = JSONLineScanner.scan(base, from: start, to: end, keys: requestKeys) { key, v in
-            switch key {
-            case 0: i = Int(v.int64)
-            case 3: tid = Int32(truncatingIfNeeded: v.int64)
-            case 5: startNs = v.uint64
-            case 6: endNs = v.uint64
-            case 7: status = Int32(truncatingIfNeeded: v.int64)
-            case 8: rb = v.uint64
-            case 9: ra = v.uint64
-            case 10: hb = v.uint64
-            case 11: ha = v.uint64
-            case 12: error = v.string
+        let ok = JSONLineScanner.scan(base, from: start, to: end, keys: requestKeys) { field, v in
+            switch field {
+            case .i: i = Int(v.int64)
+            case .tid: tid = Int32(truncatingIfNeeded: v.int64)
+            case .start_ns: startNs = v.uint64
+            case .end_ns: endNs = v.uint64
+            case .status: status = Int32(truncatingIfNeeded: v.int64)
+            case .rss_before: rb = v.uint64
+            case .rss_after: ra = v.uint64
+            case .heap_in_use_before: hb = v.uint64
+            case .heap_in_use_after: ha = v.uint64
+            case .error: error = v.string
             default: break
             }
         }
@@ -160,10 +157,7 @@ package enum ResultsLoader {
         c.heapBefore.append(hb); c.heapAfter.append(ha)
     }
 
-    static let sampleKeys = JSONLineScanner.KeyTable([
-        "t_ns", "pid", "rss", "rss_anon", "rss_file", "rss_shmem", "vm_size", "vm_hwm", "threads", "fds",
-        "utime_ns", "stime_ns", "heap_in_use", "heap_free", "heap_system", "arenas", "tmp_used",
-    ])
+    static let sampleKeys = JSONLineScanner.KeyTable<SampleRecord.Field>()
 
     package static func loadSamples(_ path: String) throws -> SampleColumns {
         var samples = SampleAccumulator()
@@ -197,16 +191,31 @@ package enum ResultsLoader {
         private var hasHeap = false, hasArenas = false, hasTmp = false
 
         mutating func add(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) {
-            var f = [UInt64](repeating: 0, count: 17)
-            var present = [Bool](repeating: false, count: 17)
-            let ok = JSONLineScanner.scan(base, from: start, to: end, keys: sampleKeys) { key, v in
-                if v.kind != .null { f[key] = v.uint64; present[key] = true }
+            var tNs: UInt64 = 0, rss: UInt64 = 0, anon: UInt64 = 0, file: UInt64 = 0, shmem: UInt64 = 0
+            var threads: UInt64 = 0, fds: UInt64 = 0
+            // nil until a line carries the field (null does not count).
+            var heapInUse: UInt64?, arenaCount: UInt64?, tmpUsed: UInt64?
+            let ok = JSONLineScanner.scan(base, from: start, to: end, keys: sampleKeys) { field, v in
+                guard v.kind != .null else { return }
+                switch field {
+                case .t_ns: tNs = v.uint64
+                case .rss: rss = v.uint64
+                case .rss_anon: anon = v.uint64
+                case .rss_file: file = v.uint64
+                case .rss_shmem: shmem = v.uint64
+                case .threads: threads = v.uint64
+                case .fds: fds = v.uint64
+                case .heap_in_use: heapInUse = v.uint64
+                case .arenas: arenaCount = v.uint64
+                case .tmp_used: tmpUsed = v.uint64
+                default: break
+                }
             }
             guard ok else { c.skippedLines += 1; return }
-            c.tNs.append(f[0]); c.rss.append(f[2]); c.rssAnon.append(f[3]); c.rssFile.append(f[4]); c.rssShmem.append(f[5])
-            c.threads.append(f[8]); c.fds.append(f[9])
-            heap.append(f[12]); arenas.append(f[15]); tmp.append(f[16])
-            hasHeap = hasHeap || present[12]; hasArenas = hasArenas || present[15]; hasTmp = hasTmp || present[16]
+            c.tNs.append(tNs); c.rss.append(rss); c.rssAnon.append(anon); c.rssFile.append(file); c.rssShmem.append(shmem)
+            c.threads.append(threads); c.fds.append(fds)
+            heap.append(heapInUse ?? 0); arenas.append(arenaCount ?? 0); tmp.append(tmpUsed ?? 0)
+            hasHeap = hasHeap || heapInUse != nil; hasArenas = hasArenas || arenaCount != nil; hasTmp = hasTmp || tmpUsed != nil
         }
 
         var columns: SampleColumns {

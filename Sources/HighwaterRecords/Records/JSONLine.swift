@@ -17,10 +17,21 @@ package struct JSONLine {
     }
 
     private mutating func key(_ name: StaticString) {
+        key(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// `key` already quoted and followed by its colon.
+    private mutating func quotedKey(_ key: UnsafeBufferPointer<UInt8>) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(contentsOf: key)
+    }
+
+    private mutating func key(_ name: UnsafeBufferPointer<UInt8>) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(contentsOf: name)
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
@@ -32,8 +43,7 @@ package struct JSONLine {
 
     package mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude)
+        appendSigned(value)
     }
 
     package mutating func field(_ name: StaticString, _ value: Int) { field(name, Int64(value)) }
@@ -53,8 +63,56 @@ package struct JSONLine {
 
     package mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
-        guard let value else { bytes.append(contentsOf: "null".utf8); return }
-        JSONLine.appendQuoted(value, to: &bytes)
+        appendString(value)
+    }
+
+    /// A field's value as a record's field table gives it to the writer.
+    package enum Value: Equatable, Sendable {
+        /// nil leaves the field off the line.
+        case unsigned(UInt64?)
+        /// nil leaves the field off the line.
+        case signed(Int64?)
+        /// nil is written as `null`.
+        case string(String?)
+    }
+
+    /// A field table as the writer walks it: its fields in order and each one's `"name":`, made once per table, so
+    /// a line neither builds `allCases` (an array per call) nor spells a key.
+    package struct Keys<Field: JSONLineField>: Sendable {
+        fileprivate let fields = Array(Field.allCases)
+        fileprivate var bytes: [UInt8] = []
+        /// Where field `k`'s key starts: `starts[k]..<starts[k + 1]`.
+        fileprivate var starts: [Int] = [0]
+
+        package init() {
+            for field in fields {
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: field.stringValue.utf8)
+                bytes.append(contentsOf: "\":".utf8)
+                starts.append(bytes.count)
+            }
+        }
+    }
+
+    /// Writes `record` as the whole line, its fields in table order.
+    mutating func write<Record: JSONLineRecord>(_ record: Record) {
+        reset()
+        let keys = Record.keys
+        keys.bytes.withUnsafeBufferPointer { names in
+            keys.starts.withUnsafeBufferPointer { starts in
+                for (position, field) in keys.fields.enumerated() {
+                    // Only for a field on the line: most of a request's optional fields are absent.
+                    func key() { quotedKey(UnsafeBufferPointer(rebasing: names[starts[position]..<starts[position + 1]])) }
+                    switch record[field] {
+                    case .unsigned(let value?): key(); appendDigits(value)
+                    case .signed(let value?): key(); appendSigned(value)
+                    case .string(let value): key(); appendString(value)
+                    case .unsigned(nil), .signed(nil): break
+                    }
+                }
+            }
+        }
+        finish()
     }
 
     /// Closes the object and ends the line.
@@ -83,21 +141,28 @@ package struct JSONLine {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    private mutating func appendSigned(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
+    private mutating func appendString(_ value: String?) {
+        guard let value else { bytes.append(contentsOf: "null".utf8); return }
+        JSONLine.appendQuoted(value, to: &bytes)
+    }
+
     private mutating func appendDigits(_ value: UInt64) {
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var v = value
-        let start = bytes.count
-        while v > 0 {
-            bytes.append(UInt8(48 + v % 10))
-            v /= 10
-        }
-        // Swapped in place: reversing the slice `bytes[start...]` copied it into a new array on every number
-        // (perf showed an allocation and a free per field on the sampler's thread).
-        var i = start, j = bytes.count - 1
-        while i < j {
-            bytes.swapAt(i, j)
-            i += 1
-            j -= 1
+        // Spelled backwards into a buffer on the stack, then appended at once: appending digit by digit checked the
+        // array's uniqueness per byte, the largest cost of a line.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value
+            var first = digits.count
+            repeat {
+                first -= 1
+                digits[first] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                v /= 10
+            } while v > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[first...]))
         }
     }
 }

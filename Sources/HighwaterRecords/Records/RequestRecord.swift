@@ -1,6 +1,18 @@
 /// One line of `requests.jsonl`: a request as its worker thread saw it, taken at the handler's
 /// start and end. `worker` is the worker thread's name; `tid` its kernel thread id.
-package struct RequestRecord: Codable, Equatable, Sendable {
+package struct RequestRecord: JSONLineRecord, Codable, Equatable, Sendable {
+    /// The fields of a line in the order written; a new field is a case here, a property and its value in
+    /// `subscript(field:)` (the compiler asks for the last).
+    package enum Field: Int, JSONLineField {
+        case i, config, route, tid, worker, start_ns, end_ns, t_unix_ns, status
+        case rss_before, rss_after, heap_in_use_before, heap_in_use_after, error
+        case payload_bytes, bytes_received, bytes_to_temp_dir, bytes_to_destination, threshold_crossed, receive_ns, copy_ns
+        case heap_allocs, heap_alloc_bytes, heap_freed_bytes, heap_live_delta
+        case request_bytes, response_bytes
+    }
+    typealias CodingKeys = Field
+    package static let keys = JSONLine.Keys<Field>()
+
     package var i: Int
     package var config: String
     package var route: String
@@ -48,35 +60,37 @@ package struct RequestRecord: Codable, Equatable, Sendable {
     package var rssDelta: Int64 { Int64(bitPattern: rss_after &- rss_before) }
     package var heapDelta: Int64 { Int64(bitPattern: heap_in_use_after &- heap_in_use_before) }
 
-    package func write(to line: inout JSONLine) {
-        line.reset()
-        line.field("i", i)
-        line.field("config", config)
-        line.field("route", route)
-        line.field("tid", Int(tid))
-        line.field("worker", worker)
-        line.field("start_ns", start_ns)
-        line.field("end_ns", end_ns)
-        line.field("t_unix_ns", t_unix_ns)
-        line.field("status", status)
-        line.field("rss_before", rss_before)
-        line.field("rss_after", rss_after)
-        line.field("heap_in_use_before", heap_in_use_before)
-        line.field("heap_in_use_after", heap_in_use_after)
-        line.field("error", error)
-        line.field("payload_bytes", payload_bytes)
-        line.field("bytes_received", bytes_received)
-        line.field("bytes_to_temp_dir", bytes_to_temp_dir)
-        line.field("bytes_to_destination", bytes_to_destination)
-        line.field("threshold_crossed", threshold_crossed)
-        line.field("receive_ns", receive_ns)
-        line.field("copy_ns", copy_ns)
-        line.field("heap_allocs", heap_allocs)
-        line.field("heap_alloc_bytes", heap_alloc_bytes)
-        line.field("heap_freed_bytes", heap_freed_bytes)
-        line.field("heap_live_delta", heap_live_delta)
-        line.field("request_bytes", request_bytes)
-        line.field("response_bytes", response_bytes)
-        line.finish()
+    package subscript(field: Field) -> JSONLine.Value {
+        switch field {
+        case .i: .signed(Int64(i))
+        case .config: .string(config)
+        case .route: .string(route)
+        case .tid: .signed(Int64(tid))
+        case .worker: .string(worker)
+        case .start_ns: .unsigned(start_ns)
+        case .end_ns: .unsigned(end_ns)
+        case .t_unix_ns: .unsigned(t_unix_ns)
+        case .status: .signed(Int64(status))
+        case .rss_before: .unsigned(rss_before)
+        case .rss_after: .unsigned(rss_after)
+        case .heap_in_use_before: .unsigned(heap_in_use_before)
+        case .heap_in_use_after: .unsigned(heap_in_use_after)
+        case .error: .string(error)
+        case .payload_bytes: .unsigned(payload_bytes)
+        case .bytes_received: .unsigned(bytes_received)
+        case .bytes_to_temp_dir: .unsigned(bytes_to_temp_dir)
+        case .bytes_to_destination: .unsigned(bytes_to_destination)
+        case .threshold_crossed: .unsigned(threshold_crossed)
+        case .receive_ns: .unsigned(receive_ns)
+        case .copy_ns: .unsigned(copy_ns)
+        case .heap_allocs: .unsigned(heap_allocs)
+        case .heap_alloc_bytes: .unsigned(heap_alloc_bytes)
+        case .heap_freed_bytes: .unsigned(heap_freed_bytes)
+        case .heap_live_delta: .signed(heap_live_delta)
+        case .request_bytes: .unsigned(request_bytes)
+        case .response_bytes: .unsigned(response_bytes)
+        }
     }
+
+    package func write(to line: inout JSONLine) { line.write(self) }
 }

@@ -1,7 +1,17 @@
 /// One line of `samples.jsonl`: a process as the sampler saw it at `t_ns` (CLOCK_MONOTONIC), which is also
 /// `t_unix_ns` on the wall clock (CLOCK_REALTIME, for lining samples up with other logs).
 /// Byte counts in bytes. The allocator fields are present only when a process samples itself.
-package struct SampleRecord: Codable, Equatable, Sendable {
+package struct SampleRecord: JSONLineRecord, Codable, Equatable, Sendable {
+    /// The fields of a line in the order written; a new field is a case here, a property and its value in
+    /// `subscript(field:)` (the compiler asks for the last).
+    package enum Field: Int, JSONLineField {
+        case t_ns, t_unix_ns, pid, rss, rss_anon, rss_file, rss_shmem, vm_size, vm_hwm, threads, fds, utime_ns, stime_ns
+        case heap_in_use, heap_free, heap_system, arenas, tmp_used, processes, heap_processes
+        case arena_heaps, arena_heap_resident, main_heap_resident
+    }
+    typealias CodingKeys = Field
+    package static let keys = JSONLine.Keys<Field>()
+
     package var t_ns: UInt64
     package var t_unix_ns: UInt64?
     package var pid: Int32
@@ -42,32 +52,34 @@ package struct SampleRecord: Codable, Equatable, Sendable {
         self.heap_free = heap_free; self.heap_system = heap_system; self.arenas = arenas; self.tmp_used = tmp_used
     }
 
-    /// Writes the record as one JSON line without a general encoder.
-    package func write(to line: inout JSONLine) {
-        line.reset()
-        line.field("t_ns", t_ns)
-        line.field("t_unix_ns", t_unix_ns)
-        line.field("pid", Int(pid))
-        line.field("rss", rss)
-        line.field("rss_anon", rss_anon)
-        line.field("rss_file", rss_file)
-        line.field("rss_shmem", rss_shmem)
-        line.field("vm_size", vm_size)
-        line.field("vm_hwm", vm_hwm)
-        line.field("threads", threads)
-        line.field("fds", fds)
-        line.field("utime_ns", utime_ns)
-        line.field("stime_ns", stime_ns)
-        line.field("heap_in_use", heap_in_use)
-        line.field("heap_free", heap_free)
-        line.field("heap_system", heap_system)
-        line.field("arenas", arenas)
-        line.field("tmp_used", tmp_used)
-        line.field("processes", processes)
-        line.field("heap_processes", heap_processes)
-        line.field("arena_heaps", arena_heaps)
-        line.field("arena_heap_resident", arena_heap_resident)
-        line.field("main_heap_resident", main_heap_resident)
-        line.finish()
+    package subscript(field: Field) -> JSONLine.Value {
+        switch field {
+        case .t_ns: .unsigned(t_ns)
+        case .t_unix_ns: .unsigned(t_unix_ns)
+        case .pid: .signed(Int64(pid))
+        case .rss: .unsigned(rss)
+        case .rss_anon: .unsigned(rss_anon)
+        case .rss_file: .unsigned(rss_file)
+        case .rss_shmem: .unsigned(rss_shmem)
+        case .vm_size: .unsigned(vm_size)
+        case .vm_hwm: .unsigned(vm_hwm)
+        case .threads: .unsigned(threads)
+        case .fds: .unsigned(fds)
+        case .utime_ns: .unsigned(utime_ns)
+        case .stime_ns: .unsigned(stime_ns)
+        case .heap_in_use: .unsigned(heap_in_use)
+        case .heap_free: .unsigned(heap_free)
+        case .heap_system: .unsigned(heap_system)
+        case .arenas: .unsigned(arenas)
+        case .tmp_used: .unsigned(tmp_used)
+        case .processes: .unsigned(processes)
+        case .heap_processes: .unsigned(heap_processes)
+        case .arena_heaps: .unsigned(arena_heaps)
+        case .arena_heap_resident: .unsigned(arena_heap_resident)
+        case .main_heap_resident: .unsigned(main_heap_resident)
+        }
     }
+
+    /// Writes the record as one JSON line without a general encoder.
+    package func write(to line: inout JSONLine) { line.write(self) }
 }
