@@ -38,7 +38,7 @@ package struct RepetitionSpread: Sendable {
     static func load(of s: RunSummary) -> String {
         let c = s.configuration ?? [:]
         if let load = c["load"] { return load }
-        return [c["concurrency"] ?? "?", c["requests"] ?? "?", s.workload?["upload_file_bytes"].map { String(UInt64($0)) } ?? "-"]
+        return [c["concurrency"] ?? "?", c["requests"] ?? "?", s.workload?[.uploadFileBytes].map { String(UInt64($0)) } ?? "-"]
             .joined(separator: "/")
     }
 

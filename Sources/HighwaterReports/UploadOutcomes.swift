@@ -83,7 +83,7 @@ package struct UploadOutcomes: Sendable {
             let sizes = mine.compactMap { a in a.fileBytes.map { (bytes: $0, passed: a.passed) } }.sorted { $0.bytes < $1.bytes }
             // A run that cycles several sizes reports its own largest pass and smallest failure.
             let reported = figures.flatMap { w in
-                [w["largest_passed"].map { (UInt64($0), true) }, w["smallest_failed"].map { (UInt64($0), false) }].compactMap { $0 }
+                [w[.largestPassed].map { (UInt64($0), true) }, w[.smallestFailed].map { (UInt64($0), false) }].compactMap { $0 }
             }
             let boundary = UploadBoundary(outcomes: sizes.map { (UInt64($0.bytes), $0.passed) } + reported)
             return Boundary(workload: workload, sizes: sizes, boundary: boundary,
@@ -94,12 +94,12 @@ package struct UploadOutcomes: Sendable {
     static func attempt(_ run: ReportModel.Run) -> Attempt? {
         let s = run.summary
         guard let workload = s.configuration?["workload"], RunPlan.uploadWorkloads.contains(workload) else { return nil }
-        let w = s.workload ?? [:]
-        let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
+        let w = s.workload ?? WorkloadFigures()
+        let passed = w[.uploadsFailed].map { $0 == 0 } ?? (run.facts.errorCount == 0)
         let expected = !passed && !s.expectations.isEmpty && s.expectations.allSatisfy(\.passed)
-        return Attempt(config: s.config, workload: workload, fileBytes: w["upload_file_bytes"], passed: passed,
-                       bytesWrittenPerByte: w["bytes_written_per_byte"], latencyP50Ms: s.latency_ms.p50,
-                       tmpCapacity: w["tmp_capacity"], tmpUsedPeak: w["tmp_used_peak"], predictedLargestFile: w["predicted_largest_file"],
+        return Attempt(config: s.config, workload: workload, fileBytes: w[.uploadFileBytes], passed: passed,
+                       bytesWrittenPerByte: w[.bytesWrittenPerByte], latencyP50Ms: s.latency_ms.p50,
+                       tmpCapacity: w[.tmpCapacity], tmpUsedPeak: w[.tmpUsedPeak], predictedLargestFile: w[.predictedLargestFile],
                        failedAsExpected: expected)
     }
 }

@@ -99,16 +99,17 @@ struct RecordPhase: Sendable {
             summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
         }
         if let failure = outcome.firstFailure {
-            var w = summary.workload ?? [:]
-            if let passed = outcome.largestPassed { w["largest_passed"] = Double(passed) }
-            w["smallest_failed"] = Double(failure.size)
-            w["failed_status"] = Double(failure.status)
+            var w = summary.workload ?? WorkloadFigures()
+            if let passed = outcome.largestPassed { w[.largestPassed] = Double(passed) }
+            w[.smallestFailed] = Double(failure.size)
+            w[.failedStatus] = Double(failure.status)
             summary.workload = w
             let answer = failure.status == 0 ? "no answer (\(failure.error ?? "?"))" : "status \(failure.status)"
             let passed = outcome.largestPassed.map { "; the largest that passed was \(Quantity.formatBytes($0))" } ?? ""
             summary.notes = (summary.notes ?? []) + ["uploads started failing at \(Quantity.formatBytes(failure.size)) with \(answer)\(passed)"]
         } else if let passed = outcome.largestPassed {
-            summary.workload = (summary.workload ?? [:]).merging(["largest_passed": Double(passed)]) { $1 }
+            summary.workload = summary.workload ?? WorkloadFigures()
+            summary.workload?[.largestPassed] = Double(passed)
         }
         let holders = sampler.openFileHolders
         if !holders.isEmpty {

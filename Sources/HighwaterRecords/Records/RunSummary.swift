@@ -99,8 +99,8 @@ package struct RunSummary: Codable, Equatable, Sendable {
     package var stderr_tail: String?
     /// Sentences computed from the data.
     package var notes: [String]?
-    /// Fields a workload adds (upload bytes, temp dir figures, …), numbers only.
-    package var workload: [String: Double]?
+    /// Figures a workload adds (upload bytes, temp dir figures, …), each in its unit.
+    package var workload: WorkloadFigures?
     /// The allocator the child ran on: "glibc", "jemalloc", "tcmalloc". Arena and heap figures exist for glibc only.
     package var allocator: String?
     /// glibc's arenas at the end of the run, from malloc_info: each one's high water (bytes it ever took from the system).
@@ -137,14 +137,6 @@ extension RunSummary {
     /// over the first (which a spike at either end moves); the last over the first without evidence.
     package var verdictGrowth: Int64 {
         growth.evidence.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? rss_growth
-    }
-
-    /// Workload fields that are sizes, so `workload.largest_passed >= 63 MiB` reads and reports print units;
-    /// ratios such as `bytes_written_per_byte` are plain numbers.
-    package static func isSize(workloadField key: String) -> Bool {
-        let sizes: Set = ["largest_passed", "smallest_failed", "predicted_largest_file", "tmp_capacity", "tmp_used_peak",
-                          "destination_capacity"]
-        return sizes.contains(key) || (key.contains("bytes") && !key.contains("_per_"))
     }
 }
 

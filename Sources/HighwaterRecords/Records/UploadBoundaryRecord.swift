@@ -18,24 +18,24 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         var groups: [String: [RunSummary]] = [:]
         for run in runs {
             guard let name = run.configuration?["workload"], RunPlan.uploadWorkloads.contains(name),
-                  run.workload?["upload_file_bytes"] != nil else { continue }
+                  run.workload?[.uploadFileBytes] != nil else { continue }
             let key = run.scenario + "\u{0}" + name
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(run)
         }
         return order.map { key in
             let group = groups[key]!
-            func value(_ run: RunSummary, _ field: String) -> UInt64? { run.workload?[field].map { UInt64($0) } }
+            func value(_ run: RunSummary, _ figure: WorkloadFigure) -> UInt64? { run.workload?[figure].map { UInt64($0) } }
             // Each run reports its own largest pass and smallest failure (a run may cycle several sizes).
             let boundary = UploadBoundary(outcomes: group.flatMap { run in
-                [value(run, "largest_passed").map { ($0, true) }, value(run, "smallest_failed").map { ($0, false) }].compactMap { $0 }
+                [value(run, .largestPassed).map { ($0, true) }, value(run, .smallestFailed).map { ($0, false) }].compactMap { $0 }
             })
             var record = UploadBoundaryRecord(
                 scenario: group[0].scenario, workload: group[0].configuration!["workload"]!,
-                sizes_tried: Array(Set(group.compactMap { value($0, "upload_file_bytes") })).sorted(),
+                sizes_tried: Array(Set(group.compactMap { value($0, .uploadFileBytes) })).sorted(),
                 largest_passed: boundary.largestPassed, smallest_failed: boundary.smallestFailed,
-                predicted_largest_file: group.compactMap { value($0, "predicted_largest_file") }.min(),
-                tmp_capacity: group.compactMap { value($0, "tmp_capacity") }.max())
+                predicted_largest_file: group.compactMap { value($0, .predictedLargestFile) }.min(),
+                tmp_capacity: group.compactMap { value($0, .tmpCapacity) }.max())
             record.agrees_with_prediction = record.predicted_largest_file.map { boundary.agrees(with: $0, tolerance: tolerance) }
             return record
         }

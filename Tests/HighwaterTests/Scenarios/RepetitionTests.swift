@@ -74,7 +74,7 @@ struct RepetitionTests {
     static func run(_ config: String, repetition: Int, p50: Double, rps: Double, steady: UInt64, upload: Double = 100e6) -> RunSummary {
         var s = RunSummary(scenario: "ab", run_id: "\(repetition)-\(config)", config: config)
         s.configuration = ["concurrency": "1", "requests": "50"]
-        s.workload = ["upload_file_bytes": upload]
+        s.workload = WorkloadFigures([.uploadFileBytes: upload])
         s.growth.classification = .stable
         s.latency_ms = .init(p50: p50, p90: p50, p99: p50, max: p50)
         s.throughput_rps = rps
