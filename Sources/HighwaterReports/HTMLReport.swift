@@ -263,7 +263,7 @@ package enum HTMLReport {
     static func runSection(_ run: ReportModel.Run, scale: PageScale, drawn: inout [String: String?]) -> String {
         let s = run.summary, f = run.facts, r = run.data.requests, samples = run.data.samples, buckets = scale.buckets
         var h = "<section class=\"run\" id=\"\(anchor("run", s.scenario, s.config))\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(run.diagnosis))\(failureBadge(run.diagnosis))</h3>"
-        if let configuration = s.configuration, !configuration.isEmpty {
+        if let configuration = s.configuration?.flat, !configuration.isEmpty {
             h += "<p class=\"meta\">" + configuration.sorted { $0.key < $1.key }
                 .map { "\(Markup.escape($0.key)) <code>\(Markup.escape($0.value))</code>" }.joined(separator: " · ") + "</p>"
         }
@@ -427,7 +427,7 @@ package enum HTMLReport {
             for name in ["tmpfs_bytes", "tmp_capacity", "temp_dir_capacity", "tmp_size"] { if let v = w[WorkloadFigure(name: name)] { return v } }
         }
         if let c = s.configuration {
-            for key in ["tmpfs", "tmpfs_bytes", "storage.tmpfs"] { if let v = c[key], let b = Quantity.bytes(v) { return Double(b) } }
+            for key in ["tmpfs", "tmpfs_bytes", "storage.tmpfs"] { if let v = c.unlisted[key], let b = Quantity.bytes(v) { return Double(b) } }
         }
         return nil
     }

@@ -74,8 +74,8 @@ package enum ExternalScenarioRun {
         }
         for i in outcome.summaries.indices {
             let phase = String(outcome.summaries[i].run_id.dropFirst(configuration.phasePrefix.count))
-            outcome.summaries[i].configuration?[ExternalConfiguration.configKey] = configuration.config
-            outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] = phase
+            outcome.summaries[i].configuration?.config = configuration.config
+            outcome.summaries[i].configuration?.phase = phase
             outcome.summaries[i].expectations = scenario.evaluate(outcome.summaries[i])
             session.rewrite(outcome.summaries[i])
         }
@@ -93,7 +93,7 @@ package enum ExternalScenarioRun {
         let first = configuration.phases.first.flatMap { try? LoadSpec(parsing: $0.replacing("{port}", with: "1")) }
         let label = configuration.phasePrefix + "01-" + (first?.label ?? "observe")
         var summary = RunSummary(scenario: scenario.name, run_id: label, config: label)
-        summary.configuration = [ExternalConfiguration.configKey: configuration.config, "target": configuration.command.joined(separator: " ")]
+        summary.configuration = RunConfiguration(target: configuration.command.joined(separator: " "), config: configuration.config)
         summary.run_error = reason
         summary.notes = ["the target could not be recorded: \(reason)"]
         Terminal.line("      could not record: \(reason)")

@@ -87,7 +87,7 @@ extension SyntheticResults {
         s.latency_ms = Percentiles.of(latencies)
         s.throughput_rps = n / (Double(start - t0) / 1e9)
         s.child_exit = "exit 0"
-        s.configuration = ["executor": "fixed 4", "workload": spec.workload]
+        s.configuration = RunConfiguration(executor: "fixed 4", workload: spec.workload)
         var w = WorkloadFigures([
             .uploadFileBytes: size, .uploadsPassed: passed, .uploadsFailed: n - passed, .uploadsEnospc: n - passed,
             .bytesReceived: n * size, .bytesToTempDir: toTemp, .bytesToDestination: toDestination,

@@ -63,8 +63,8 @@ package enum DownloadFigures {
         }
         summary.workload = w
         // What the harness filled in (the generated file, the service it started) is not the user's configuration.
-        if summary.configuration?["workload.file"]?.contains("/highwater-files-") == true { summary.configuration?["workload.file"] = nil }
-        summary.configuration?["workload.downstream_url"] = nil
+        if summary.configuration?.workloadOptions["file"]?.contains("/highwater-files-") == true { summary.configuration?.workloadOptions["file"] = nil }
+        summary.configuration?.workloadOptions["downstream_url"] = nil
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
         if plan.workload.name == DownstreamWorkload.Mode.perRequest.rawValue, let idle = w[.idleTimeoutSeconds],
            Double(r.load.wallNs) / 1e9 < idle {
@@ -101,12 +101,12 @@ package enum DownloadFigures {
     /// Adds how a sendfile or accel run compares with the chunked run of the same file size and concurrency in this
     /// session (`throughput_vs_chunked`, `cpu_per_gib_vs_chunked`): ratios measured in one `run`.
     package static func compare(_ summary: inout RunSummary, with earlier: [RunSummary]) {
-        guard let c = summary.configuration, let name = c["workload"], name.hasPrefix("download-"),
+        guard let c = summary.configuration, let name = c.workload, name.hasPrefix("download-"),
               name != DownloadWorkload.Mode.chunked.rawValue, var w = summary.workload else { return }
         guard let chunked = earlier.last(where: {
-            $0.scenario == summary.scenario && $0.configuration?["workload"] == DownloadWorkload.Mode.chunked.rawValue
-                && $0.configuration?["workload.file_size"] == c["workload.file_size"]
-                && $0.configuration?["concurrency"] == c["concurrency"]
+            $0.scenario == summary.scenario && $0.configuration?.workload == DownloadWorkload.Mode.chunked.rawValue
+                && $0.configuration?.workloadOptions["file_size"] == c.workloadOptions["file_size"]
+                && $0.configuration?.concurrency == c.concurrency
         }), let base = chunked.workload else { return }
         if let a = w[.bytesPerSecond], let b = base[.bytesPerSecond], b > 0 { w[.throughputVsChunked] = a / b }
         if let a = w[.cpuSecondsPerGiB], let b = base[.cpuSecondsPerGiB], b > 0 { w[.cpuPerGiBVsChunked] = a / b }

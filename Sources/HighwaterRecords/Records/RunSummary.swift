@@ -63,7 +63,7 @@ package struct RunSummary: Codable, Equatable, Sendable {
 
     // What Highwater adds beyond the interface fields.
     /// How the configuration was set up: executor, workload, environment, load.
-    package var configuration: [String: String]?
+    package var configuration: RunConfiguration?
     /// Median RSS over the last tenth of requests: the level it settled at.
     package var rss_steady: UInt64?
     /// Distinct worker threads that ran requests, and how many of them had joined when RSS settled.

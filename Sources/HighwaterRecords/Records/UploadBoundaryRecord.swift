@@ -17,7 +17,7 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         var order: [String] = []
         var groups: [String: [RunSummary]] = [:]
         for run in runs {
-            guard let name = run.configuration?["workload"], RunPlan.uploadWorkloads.contains(name),
+            guard let name = run.configuration?.workload, RunPlan.uploadWorkloads.contains(name),
                   run.workload?[.uploadFileBytes] != nil else { continue }
             let key = run.scenario + "\u{0}" + name
             if groups[key] == nil { order.append(key) }
@@ -31,7 +31,7 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
                 [value(run, .largestPassed).map { ($0, true) }, value(run, .smallestFailed).map { ($0, false) }].compactMap { $0 }
             })
             var record = UploadBoundaryRecord(
-                scenario: group[0].scenario, workload: group[0].configuration!["workload"]!,
+                scenario: group[0].scenario, workload: group[0].configuration!.workload!,
                 sizes_tried: Array(Set(group.compactMap { value($0, .uploadFileBytes) })).sorted(),
                 largest_passed: boundary.largestPassed, smallest_failed: boundary.smallestFailed,
                 predicted_largest_file: group.compactMap { value($0, .predictedLargestFile) }.min(),

@@ -329,7 +329,7 @@ struct RecordCommandTests {
         let run = try #require(try RecordTestServer.results(out).runs.first)
         let census = try #require(run.arena_census)
         #expect(census.limit == 2 && census.limit_source == "MALLOC_ARENA_MAX" && census.arenas_max <= 2, "\(census)")
-        #expect(run.configuration?["env.MALLOC_ARENA_MAX"] == "2")
+        #expect(run.configuration?.environment["MALLOC_ARENA_MAX"] == "2")
         #expect(r.stderr.contains("glibc arenas (census of /proc/PID/smaps)"), "the finding is printed with the progress: \(r.stderr)")
     }
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HighwaterRecords
 import HighwaterReports
+import HighwaterScenarios
 import HighwaterSystem
 import Testing
 
@@ -46,6 +47,55 @@ struct StoredResultsTests {
         try FileTree.writeAtomically(document, to: dir + "/summary.json")
         let (html, _) = try ReportWriter.write(resultsDirectory: dir)
         #expect(html.contains("<th>tmp_size</th>") && html.contains("<td>4097</td>") && html.contains("<td>1 MiB</td>"))
+    }
+
+    @Test("every configuration key an earlier build wrote reads into a typed property, and by its key as before", arguments: stored)
+    func configurationTyped(_ name: String) throws {
+        let raw = try Self.json(Self.bytes(name))["runs"]?.array ?? []
+        let runs = try RecordCoding.decode(ResultsSummary.self, from: Self.bytes(name)).runs
+        for (stored, run) in zip(raw, runs) {
+            let c = try #require(run.configuration)
+            #expect(c.unlisted.isEmpty, "\(run.config): \(c.unlisted)")
+            for (key, value) in stored["configuration"]?.object ?? [:] { #expect(c[key: key] == value.string, "\(key)") }
+        }
+    }
+
+    @Test("a named record of an earlier build: its configuration, phase, environment and load as typed values")
+    func recordConfiguration() throws {
+        let runs = try RecordCoding.decode(ResultsSummary.self, from: Self.bytes("record-named")).runs
+        let arena2 = try #require(runs.first { $0.configuration?.config == "arena2" }?.configuration)
+        #expect(arena2.phase == "01-get-work" && arena2.environment == ["MALLOC_ARENA_MAX": "2"])
+        #expect(arena2.requests == 3000 && arena2.concurrency == 40 && arena2.executor == "external")
+        #expect(arena2.loadSpec?.hasPrefix("GET http://127.0.0.1:") == true && arena2.target?.contains("uvicorn") == true)
+        let hosted = try RecordCoding.decode(ResultsSummary.self, from: Self.bytes("hosted")).runs
+        let download = try #require(hosted.first { $0.config == "accel-file-size-10MB-c10" }?.configuration)
+        #expect(download.workload == "download-accel" && download.workloadOptions["file_size"] == "10 MB" && download.concurrency == 10)
+        #expect(hosted.contains { $0.configuration?.rate != nil })
+    }
+
+    @Test("where filters address a stored run's configuration by its keys", arguments: [
+        ("workload.file_size", "10 MB", true), ("workload.file_size", "10MB", true), ("workload.file_size", "1 MB", false), ("concurrency", "10", true),
+        ("env.MALLOC_ARENA_MAX", "unset", true), ("workload", "download-*", true),
+    ])
+    func filterByConfigurationKey(_ path: String, _ pattern: String, _ held: Bool) throws {
+        let hosted = try RecordCoding.decode(ResultsSummary.self, from: Self.bytes("hosted")).runs
+        let run = try #require(hosted.first { $0.config == "accel-file-size-10MB-c10" })
+        var expectation = try Expectation.parse(commandLine: "rss_growth < 1 GiB", cores: 2)
+        expectation.filter.conditions = [(path, [pattern], expectation.location)]
+        #expect(expectation.applies(to: run, setting: { _ in nil }) == held)
+        let record = try RecordCoding.decode(ResultsSummary.self, from: Self.bytes("record-named")).runs
+        expectation.filter.conditions = [("env.MALLOC_ARENA_MAX", ["2"], expectation.location), ("phase", ["01-*"], expectation.location)]
+        #expect(record.map { expectation.applies(to: $0, setting: { _ in nil }) } == record.map { $0.configuration?.config == "arena2" })
+    }
+
+    @Test("a value that would not be written back as read stays under its key")
+    func configurationOddValuesKept() throws {
+        let object = #"{"concurrency": "040", "rate": "5", "requests": "many", "storage.tmpfs": "64MiB", "workload.load": "GET /"}"#
+        let c = try RecordCoding.decode(RunConfiguration.self, from: Array(object.utf8))
+        #expect(c.concurrency == nil && c.rate == nil && c.requests == nil && c.loadSpec == "GET /")
+        #expect(c.unlisted == ["concurrency": "040", "rate": "5", "requests": "many", "storage.tmpfs": "64MiB"])
+        #expect(try RecordCoding.decode(RunConfiguration.self, from: RecordCoding.document(c)) == c)
+        #expect(c.flat.count == 5)
     }
 
     @Test("each unit as a person reads it", arguments: [

@@ -24,8 +24,8 @@ struct RecordsSideBySideTests {
         let runs = try RecordTestServer.results(out).runs
         #expect(runs.map(\.run_id).sorted() == ["arena2-01-get-work", "default-01-get-work"], "\(runs.map(\.run_id))")
         #expect(runs.allSatisfy { $0.scenario == "record" })
-        #expect(runs.first { $0.run_id.hasPrefix("default") }?.configuration?["env.HIGHWATER_TEST"] == "2")
-        #expect(runs.first { $0.run_id.hasPrefix("arena2") }?.configuration?["config"] == "arena2")
+        #expect(runs.first { $0.run_id.hasPrefix("default") }?.configuration?.environment["HIGHWATER_TEST"] == "2")
+        #expect(runs.first { $0.run_id.hasPrefix("arena2") }?.configuration?.config == "arena2")
         #expect(access(out + "/record/arena2-01-get-work/summary.json", F_OK) == 0)
         let markdown = (try? FileTree.readText(out + "/report.md")) ?? ""
         for run in runs {
