@@ -47,7 +47,7 @@ package struct ScenarioFindings: Sendable {
             lines.append(Line(kind: .uploads, configs: [], text: boundary.sentence))
         }
         for run in scenario.runs {
-            for note in (run.summary.notes ?? []) where note.hasPrefix("uploads started failing") {
+            for note in run.summary.notes(.uploadBoundary) {
                 lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(note)"))
             }
             if let filler = run.summary.temp_dir_finding {

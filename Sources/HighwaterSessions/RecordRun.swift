@@ -63,7 +63,7 @@ package struct RecordRun {
         // The agent's findings come once the target has exited, after the phases' lines: say them on the terminal too.
         if agent {
             for summary in outcome.summaries {
-                var said = (summary.notes ?? []).filter { $0.hasPrefix(RecordAgent.liveHeapOpening) }
+                var said = summary.notes(.liveHeap)
                 if let finding = summary.growth.finding, let leak = finding.range(of: AllocationFinding.leakOpening) {
                     said.append(String(finding[leak.lowerBound...]))
                 }

@@ -104,9 +104,7 @@ struct RecordPhase: Sendable {
             w[.smallestFailed] = Double(failure.size)
             w[.failedStatus] = Double(failure.status)
             summary.workload = w
-            let answer = failure.status == 0 ? "no answer (\(failure.error ?? "?"))" : "status \(failure.status)"
-            let passed = outcome.largestPassed.map { "; the largest that passed was \(Quantity.formatBytes($0))" } ?? ""
-            summary.notes = (summary.notes ?? []) + ["uploads started failing at \(Quantity.formatBytes(failure.size)) with \(answer)\(passed)"]
+            summary.note(.uploadBoundary(failedAt: failure.size, status: failure.status, error: failure.error, largestPassed: outcome.largestPassed))
         } else if let passed = outcome.largestPassed {
             summary.workload = summary.workload ?? WorkloadFigures()
             summary.workload?[.largestPassed] = Double(passed)
@@ -120,7 +118,7 @@ struct RecordPhase: Sendable {
         let lost = sampler.lost.records + requestsFile.losses.records
         if lost > 0 {
             summary.records_lost = lost
-            summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
+            summary.note(.recordsLost(count: lost))
         }
         // As a hosted run's: a summary that cannot be written is a failure (exit 3), not a phase quietly missing.
         do { try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json") } catch {

@@ -97,8 +97,10 @@ package struct RunSummary: Codable, Equatable, Sendable {
     /// Samples and request records the child could not write (a full disk, …); absent when none were lost.
     package var records_lost: Int?
     package var stderr_tail: String?
-    /// Sentences computed from the data.
+    /// Sentences computed from the data (`findings` gives each its kind; add one with `note(_:)`).
     package var notes: [String]?
+    /// The kind of each note, in the same order (`Finding.Kind`); absent when no note has a kind a reader looks for.
+    package var note_kinds: [String]?
     /// Figures a workload adds (upload bytes, temp dir figures, …), each in its unit.
     package var workload: WorkloadFigures?
     /// The allocator the child ran on: "glibc", "jemalloc", "tcmalloc". Arena and heap figures exist for glibc only.

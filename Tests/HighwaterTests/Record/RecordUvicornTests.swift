@@ -117,6 +117,8 @@ struct RecordUvicornTests {
         // The spool fits while the file fits the 16 MiB tmpfs (sizes step by 2 MiB): 16 MiB passes, 18 MiB does not.
         #expect(passed <= Double(16 << 20) && failedAt > Double(16 << 20) && failedAt <= Double(18 << 20), "passed \(passed), failed at \(failedAt)")
         #expect(run.workload?[.failedStatus] == 507)
+        // Stored with its kind, so the report and the terminal find it by kind.
+        #expect(run.notes(.uploadBoundary) == [Finding.uploadBoundary(failedAt: UInt64(failedAt), status: 507, error: nil, largestPassed: UInt64(passed)).text])
         let filled = try #require(run.temp_dir)
         #expect(filled.wasFull && filled.path == tmp)
         let holder = try #require(run.temp_dir_holders?.first)
