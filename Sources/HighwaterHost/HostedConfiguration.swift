@@ -82,7 +82,7 @@ package enum HostedConfiguration {
             try FileTree.writeAtomically(try RecordCoding.document(losses), to: files.losses)
         } catch {
             // The parent then sees the record counts fall short of the requests; say why on stderr (host.log).
-            Terminal.write("highwater host: \(losses.note); and lost.json could not be written: \(error)\n")
+            Terminal.write("highwater host: \(Finding.recordsLost(losses).text); and lost.json could not be written: \(error)\n")
         }
     }
 

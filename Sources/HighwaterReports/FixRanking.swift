@@ -25,17 +25,17 @@ package struct FixRanking: Sendable {
         var order: [String] = []
         var groups: [String: [ReportModel.Run]] = [:]
         for run in runs where run.summary.growth.classification.hasData {
-            let c = run.summary.configuration ?? [:]
-            let key = "\(c["workload"] ?? "?")\u{0}\(c["concurrency"] ?? "?")"
+            let c = run.summary.configuration ?? RunConfiguration()
+            let key = "\(c.workload ?? "?")\u{0}\(Self.concurrency(c))"
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(run)
         }
         return order.compactMap { key in
             let members = groups[key]!
             // Only where something was tried against the memory: an allocator, an arena limit, a trim, a pool size.
-            let pools = Set(members.map { $0.summary.configuration?["executor"] ?? "" })
+            let pools = Set(members.map { $0.summary.configuration?.executor ?? "" })
             guard members.count >= 2, members.contains(where: { isFix($0.summary) }) || pools.count > 1 else { return nil }
-            let c = members[0].summary.configuration ?? [:]
+            let c = members[0].summary.configuration ?? RunConfiguration()
             var rows = members.map { run in
                 Row(config: run.summary.config, fix: fix(run.summary), steadyRSS: run.facts.steady,
                     throughput: run.facts.throughput, rssRank: 0, throughputRank: 0)
@@ -44,22 +44,24 @@ package struct FixRanking: Sendable {
             for (rank, i) in byThroughput.enumerated() { rows[i].throughputRank = rank + 1 }
             rows.sort { $0.steadyRSS < $1.steadyRSS }
             for i in rows.indices { rows[i].rssRank = i + 1 }
-            return FixRanking(workload: c["workload"] ?? "?", concurrency: c["concurrency"] ?? "?", rows: rows)
+            return FixRanking(workload: c.workload ?? "?", concurrency: Self.concurrency(c), rows: rows)
         }
     }
 
+    static func concurrency(_ c: RunConfiguration) -> String { c.concurrency.map { String($0) } ?? "?" }
+
     static func isFix(_ s: RunSummary) -> Bool {
-        let c = s.configuration ?? [:]
-        return (s.allocator ?? "glibc") != "glibc" || c["env.MALLOC_ARENA_MAX"] != nil || c["workload.trim"] == "true"
+        let c = s.configuration ?? RunConfiguration()
+        return (s.allocator ?? "glibc") != "glibc" || c.environment["MALLOC_ARENA_MAX"] != nil || c.workloadOptions["trim"] == "true"
     }
 
     /// What the configuration changes about memory: the allocator, glibc's knobs, the pool.
     static func fix(_ s: RunSummary) -> String {
-        let c = s.configuration ?? [:]
+        let c = s.configuration ?? RunConfiguration()
         var parts = [s.allocator ?? "glibc"]
-        if let n = c["env.MALLOC_ARENA_MAX"] { parts.append("MALLOC_ARENA_MAX=\(n)") }
-        if c["workload.trim"] == "true" { parts.append("malloc_trim") }
-        if let e = c["executor"] { parts.append(e) }
+        if let n = c.environment["MALLOC_ARENA_MAX"] { parts.append("MALLOC_ARENA_MAX=\(n)") }
+        if c.workloadOptions["trim"] == "true" { parts.append("malloc_trim") }
+        if let e = c.executor { parts.append(e) }
         return parts.joined(separator: ", ")
     }
 

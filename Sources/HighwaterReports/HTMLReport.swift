@@ -241,17 +241,16 @@ package enum HTMLReport {
 
     /// Fields a workload adds (upload sizes, temp dir figures): one row per configuration.
     static func workloadTable(_ scenario: ReportModel.Scenario) -> String {
-        let keys = Set(scenario.runs.flatMap { $0.summary.workload?.keys.map { $0 } ?? [] }).sorted()
-        guard !keys.isEmpty else { return "" }
+        let figures = Set(scenario.runs.flatMap { $0.summary.workload?.figures ?? [] }).sorted()
+        guard !figures.isEmpty else { return "" }
         var h = "<h3>Workload figures</h3><table><tr><th class=\"l\">configuration</th><th class=\"l\">result</th>"
-        for k in keys { h += "<th>\(Markup.escape(k))</th>" }
+        for figure in figures { h += "<th>\(Markup.escape(figure.name))</th>" }
         h += "</tr>"
         for run in scenario.runs {
             let ok = run.facts.errorCount == 0
             h += "<tr><td class=\"l\">\(Markup.escape(run.summary.config))</td><td class=\"l \(ok ? "pass" : "fail")\">\(ok ? "passed" : "\(run.facts.errorCount) errors")</td>"
-            for k in keys {
-                let v = run.summary.workload?[k]
-                let text = v.map { RunSummary.isSize(workloadField: k) ? Quantity.formatBytes($0) : Quantity.format($0) } ?? "—"
+            for figure in figures {
+                let text = run.summary.workload?.formatted(figure) ?? "—"
                 h += "<td>\(Markup.escape(text))</td>"
             }
             h += "</tr>"
@@ -264,7 +263,7 @@ package enum HTMLReport {
     static func runSection(_ run: ReportModel.Run, scale: PageScale, drawn: inout [String: String?]) -> String {
         let s = run.summary, f = run.facts, r = run.data.requests, samples = run.data.samples, buckets = scale.buckets
         var h = "<section class=\"run\" id=\"\(anchor("run", s.scenario, s.config))\"><h3>\(Markup.escape(s.scenario)) / \(Markup.escape(s.config)) \(badge(run.diagnosis))\(failureBadge(run.diagnosis))</h3>"
-        if let configuration = s.configuration, !configuration.isEmpty {
+        if let configuration = s.configuration?.flat, !configuration.isEmpty {
             h += "<p class=\"meta\">" + configuration.sorted { $0.key < $1.key }
                 .map { "\(Markup.escape($0.key)) <code>\(Markup.escape($0.value))</code>" }.joined(separator: " · ") + "</p>"
         }
@@ -425,10 +424,10 @@ package enum HTMLReport {
     /// The temp dir's size, from the workload's figures or the configuration as written.
     static func tmpCapacity(_ s: RunSummary) -> Double? {
         if let w = s.workload {
-            for key in ["tmpfs_bytes", "tmp_capacity", "temp_dir_capacity", "tmp_size"] { if let v = w[key] { return v } }
+            for name in ["tmpfs_bytes", "tmp_capacity", "temp_dir_capacity", "tmp_size"] { if let v = w[WorkloadFigure(name: name)] { return v } }
         }
         if let c = s.configuration {
-            for key in ["tmpfs", "tmpfs_bytes", "storage.tmpfs"] { if let v = c[key], let b = Quantity.bytes(v) { return Double(b) } }
+            for key in ["tmpfs", "tmpfs_bytes", "storage.tmpfs"] { if let v = c.unlisted[key], let b = Quantity.bytes(v) { return Double(b) } }
         }
         return nil
     }

@@ -36,9 +36,9 @@ package struct RepetitionSpread: Sendable {
     /// Runs compare only under the same load, as the scenario ordered them (`RunPlan.Load.identity`); results
     /// written before summaries carried it fall back to the concurrency, request count and upload size.
     static func load(of s: RunSummary) -> String {
-        let c = s.configuration ?? [:]
-        if let load = c["load"] { return load }
-        return [c["concurrency"] ?? "?", c["requests"] ?? "?", s.workload?["upload_file_bytes"].map { String(UInt64($0)) } ?? "-"]
+        let c = s.configuration ?? RunConfiguration()
+        if let load = c.load { return load }
+        return [c.concurrency.map { String($0) } ?? "?", c.requests.map { String($0) } ?? "?", s.workload?[.uploadFileBytes].map { String(UInt64($0)) } ?? "-"]
             .joined(separator: "/")
     }
 

@@ -61,7 +61,7 @@ extension RunData {
     /// target's whole life, in the directory of its configuration of a scenario, or of the record (the phase's parent).
     var profileFolders: [String] {
         let parent = FileTree.directory(of: directory)
-        return [directory] + (summary.configuration?["config"].map { [parent + "/" + $0] } ?? []) + [parent]
+        return [directory] + (summary.configuration?.config.map { [parent + "/" + $0] } ?? []) + [parent]
     }
 }
 

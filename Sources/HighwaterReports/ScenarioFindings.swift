@@ -48,8 +48,8 @@ package struct ScenarioFindings: Sendable {
         }
         for run in scenario.runs {
             // A run of a scenario's size sweep is told in its workload's boundary above; a record phase's own.
-            if UploadOutcomes.attempt(run) == nil, let sentence = UploadBoundary(figures: run.summary.workload)?.sentence {
-                lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(sentence)"))
+            for note in run.summary.notes(.uploadBoundary) where UploadOutcomes.attempt(run) == nil {
+                lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(note)"))
             }
             if let filler = run.summary.temp_dir_finding {
                 lines.append(Line(kind: .uploads, configs: [run.summary.config], text: "\(Diagnosis.quoted(run.summary.config)): \(filler)"))

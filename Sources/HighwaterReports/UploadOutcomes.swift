@@ -55,7 +55,7 @@ package struct UploadOutcomes: Sendable {
         /// The boundary is what the scenario predicted: every expectation on this workload's runs held, and where
         /// a prediction was made the largest passing size is at or under it and the smallest failing one above.
         package func asPredicted(_ runs: [ReportModel.Run]) -> Bool {
-            let mine = runs.filter { $0.summary.configuration?["workload"] == workload }
+            let mine = runs.filter { $0.summary.configuration?.workload == workload }
             guard mine.allSatisfy({ $0.summary.growth.classification.hasData && $0.summary.expectations.allSatisfy(\.passed) }) else { return false }
             if let predicted {
                 if let p = largestPassed, p > predicted { return false }
@@ -79,7 +79,7 @@ package struct UploadOutcomes: Sendable {
         for a in attempts where !order.contains(a.workload) { order.append(a.workload) }
         boundaries = order.map { workload in
             let mine = attempts.filter { $0.workload == workload }
-            let figures = runs.filter { $0.summary.configuration?["workload"] == workload }.compactMap(\.summary.workload)
+            let figures = runs.filter { $0.summary.configuration?.workload == workload }.compactMap(\.summary.workload)
             let sizes = mine.compactMap { a in a.fileBytes.map { (bytes: $0, passed: a.passed) } }.sorted { $0.bytes < $1.bytes }
             // A run that cycles several sizes reports its own largest pass and smallest failure.
             let reported = figures.compactMap(UploadBoundary.init(figures:)).flatMap { b in
@@ -93,13 +93,13 @@ package struct UploadOutcomes: Sendable {
 
     static func attempt(_ run: ReportModel.Run) -> Attempt? {
         let s = run.summary
-        guard let workload = s.configuration?["workload"], WorkloadKind.family(named: workload) == .upload else { return nil }
-        let w = s.workload ?? [:]
-        let passed = w["uploads_failed"].map { $0 == 0 } ?? (run.facts.errorCount == 0)
+        guard let workload = s.configuration?.workload, WorkloadKind.family(named: workload) == .upload else { return nil }
+        let w = s.workload ?? WorkloadFigures()
+        let passed = w[.uploadsFailed].map { $0 == 0 } ?? (run.facts.errorCount == 0)
         let expected = !passed && !s.expectations.isEmpty && s.expectations.allSatisfy(\.passed)
-        return Attempt(config: s.config, workload: workload, fileBytes: w["upload_file_bytes"], passed: passed,
-                       bytesWrittenPerByte: w["bytes_written_per_byte"], latencyP50Ms: s.latency_ms.p50,
-                       tmpCapacity: w["tmp_capacity"], tmpUsedPeak: w["tmp_used_peak"], predictedLargestFile: w["predicted_largest_file"],
+        return Attempt(config: s.config, workload: workload, fileBytes: w[.uploadFileBytes], passed: passed,
+                       bytesWrittenPerByte: w[.bytesWrittenPerByte], latencyP50Ms: s.latency_ms.p50,
+                       tmpCapacity: w[.tmpCapacity], tmpUsedPeak: w[.tmpUsedPeak], predictedLargestFile: w[.predictedLargestFile],
                        failedAsExpected: expected)
     }
 }

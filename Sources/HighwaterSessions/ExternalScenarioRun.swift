@@ -94,7 +94,7 @@ package enum ExternalScenarioRun {
         let first = configuration.phases.first.flatMap { try? LoadSpec(parsing: $0.replacing("{port}", with: "1")) }
         let label = configuration.phasePrefix + "01-" + (first?.label ?? "observe")
         var summary = RunSummary(scenario: scenario.name, run_id: label, config: label)
-        summary.configuration = [ExternalConfiguration.configKey: configuration.config, "target": configuration.command.joined(separator: " ")]
+        summary.configuration = RunConfiguration(target: configuration.command.joined(separator: " "), config: configuration.config)
         summary.run_error = reason
         summary.notes = ["the target could not be recorded: \(reason)"]
         Terminal.line("      could not record: \(reason)")

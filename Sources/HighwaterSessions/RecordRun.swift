@@ -34,7 +34,7 @@ package struct RecordRun {
         do { earlier = try ResultsFile.runs(out) } catch {
             throw HighwaterFailure.badInput("\(out) holds a summary.json that is not a results summary; give another --out, or remove it (\(error))")
         }
-        let replaced = earlier.filter { $0.scenario == Self.scenario && $0.configuration?[ExternalConfiguration.configKey] == name }
+        let replaced = earlier.filter { $0.scenario == Self.scenario && $0.configuration?.config == name }
         guard !replaced.isEmpty else { return earlier }
         Terminal.line("replacing the record " + (name.map { "named \($0)" } ?? "without a name") + " in \(out) (\(replaced.count) phase\(replaced.count == 1 ? "" : "s")); "
             + "\(earlier.count - replaced.count) other run\(earlier.count - replaced.count == 1 ? "" : "s") kept")
@@ -66,7 +66,7 @@ package struct RecordRun {
         // The agent's findings come once the target has exited, after the phases' lines: say them on the terminal too.
         if agent {
             for summary in outcome.summaries {
-                var said = (summary.notes ?? []).filter { $0.hasPrefix(RecordAgent.liveHeapOpening) }
+                var said = summary.notes(.liveHeap)
                 if let finding = summary.growth.finding, let leak = finding.range(of: AllocationFinding.leakOpening) {
                     said.append(String(finding[leak.lowerBound...]))
                 }
@@ -76,8 +76,8 @@ package struct RecordRun {
         var failedExpectations = 0, checkedExpectations = 0
         if !expectations.isEmpty {
             let parsed = expectations
-            for i in outcome.summaries.indices where outcome.summaries[i].configuration?["workload.load"] != nil {
-                let phase = outcome.summaries[i].configuration?[ExternalConfiguration.phaseKey] ?? outcome.summaries[i].config
+            for i in outcome.summaries.indices where outcome.summaries[i].configuration?.loadSpec != nil {
+                let phase = outcome.summaries[i].configuration?.phase ?? outcome.summaries[i].config
                 let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == ExternalConfiguration.phaseKey ? phase : nil }) }
                 outcome.summaries[i].expectations = held.map { $0.evaluate(outcome.summaries[i]) }
                 checkedExpectations += held.count
@@ -104,7 +104,7 @@ package struct RecordRun {
         if outcome.timedOut { throw HighwaterFailure.failed("the time limit was reached: the load was cut short") }
         // An expectation about load that no phase sent: not a pass. A phase that sent nothing did not run.
         if !expectations.isEmpty {
-            let unsent = outcome.summaries.filter { $0.configuration?["workload.load"] != nil && $0.requests == 0 }.map(\.config)
+            let unsent = outcome.summaries.filter { $0.configuration?.loadSpec != nil && $0.requests == 0 }.map(\.config)
             if !unsent.isEmpty {
                 throw HighwaterFailure.failed("no request was sent in \(unsent.joined(separator: ", ")) (not-run), so its expectations could not be checked; they do not hold")
             }

@@ -81,7 +81,7 @@ package enum ScenarioExecution {
         Terminal.line("wrote \(out)/summary.json, \(out)/index.html, \(out)/report.md, \(out)/junit.xml (\(runs.count) runs)")
         let short = runs.filter { ($0.records_lost ?? 0) > 0 }
         if !short.isEmpty {
-            let lines = short.map { "\($0.scenario)/\($0.config): \($0.notes?.last ?? "records lost")" }
+            let lines = short.map { "\($0.scenario)/\($0.config): \($0.notes(.recordsLost).last ?? "records lost")" }
             throw HighwaterFailure.couldNotRun("\(short.count) of \(runs.count) runs lost records, so their results are incomplete "
                 + "(free space where --out points and run again):\n  " + lines.joined(separator: "\n  "))
         }

@@ -154,7 +154,7 @@ package enum SyntheticResults {
         s.rss_steady = verdict.steady
         s.worker_threads = started
         s.child_exit = "exit 0"
-        s.configuration = ["executor": poolSize == 1 ? "fixed 1" : "lazy \(poolSize)", "workload": "synthetic"]
+        s.configuration = RunConfiguration(executor: poolSize == 1 ? "fixed 1" : "lazy \(poolSize)", workload: "synthetic")
         switch spec.shape {
         case .plateau(let threads, let perThread):
             s.plateau_threads = threads

@@ -87,15 +87,15 @@ extension SyntheticResults {
         s.latency_ms = Percentiles.of(latencies)
         s.throughput_rps = n / (Double(start - t0) / 1e9)
         s.child_exit = "exit 0"
-        s.configuration = ["executor": "fixed 4", "workload": spec.workload]
-        var w: [String: Double] = [
-            "upload_file_bytes": size, "uploads_passed": passed, "uploads_failed": n - passed, "uploads_enospc": n - passed,
-            "bytes_received": n * size, "bytes_to_temp_dir": toTemp, "bytes_to_destination": toDestination,
-            "bytes_written_per_byte": (toTemp + toDestination) / (n * size),
-            "tmp_capacity": Double(spec.tmpCapacity), "tmp_used_peak": Double(peak),
-            "receive_ms_p50": Double(receiveNs) / 1e6, "copy_ms_p50": Double(copyNs) / 1e6,
-        ]
-        if spec.isSpooled { w["predicted_largest_file"] = Double(spec.tmpCapacity) }
+        s.configuration = RunConfiguration(executor: "fixed 4", workload: spec.workload)
+        var w = WorkloadFigures([
+            .uploadFileBytes: size, .uploadsPassed: passed, .uploadsFailed: n - passed, .uploadsEnospc: n - passed,
+            .bytesReceived: n * size, .bytesToTempDir: toTemp, .bytesToDestination: toDestination,
+            .bytesWrittenPerByte: (toTemp + toDestination) / (n * size),
+            .tmpCapacity: Double(spec.tmpCapacity), .tmpUsedPeak: Double(peak),
+            .receiveMsP50: Double(receiveNs) / 1e6, .copyMsP50: Double(copyNs) / 1e6,
+        ])
+        if spec.isSpooled { w[.predictedLargestFile] = Double(spec.tmpCapacity) }
         s.workload = w
         try FileTree.writeAtomically(try RecordCoding.document(s), to: runDir + "/summary.json")
         return s

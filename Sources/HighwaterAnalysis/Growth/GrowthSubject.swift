@@ -42,24 +42,25 @@ package enum GrowthSubject: Sendable {
     }
 
     /// A summary's `configuration`: what was run, by name, as the report and the expectations read it.
-    var configuration: [String: String] {
-        var d: [String: String] = ["requests": "\(load.requests)", "concurrency": "\(load.concurrency)", "load": load.identity]
+    var configuration: RunConfiguration {
+        var c = RunConfiguration(requests: load.requests, concurrency: load.concurrency)
+        c.load = load.identity
+        c.rate = load.rate
         switch self {
         case .hosted(let plan):
-            d["executor"] = "\(plan.executor.kind) \(plan.executor.size)"
-            d["workload"] = plan.workload.name
-            for (k, v) in plan.workload.options { d["workload." + k] = v }
+            c.executor = "\(plan.executor.kind) \(plan.executor.size)"
+            c.workload = plan.workload.name
+            c.workloadOptions = plan.workload.options
         case .external(let phase):
-            d["target"] = phase.target
-            // record's phases are told apart from its watching by this key (and the load is shown as written).
-            if let spec = phase.loadSpec { d["workload.load"] = spec }
+            c.target = phase.target
+            // record's phases are told apart from its watching by this (and the load is shown as written).
+            c.loadSpec = phase.loadSpec
             if let label = phase.filedUnder {
-                d[PhasePlan.configurationKey] = label
-                d[PhasePlan.phaseKey] = phase.phase ?? phase.config
+                c.config = label
+                c.phase = phase.phase ?? phase.config
             }
         }
-        for (k, v) in environment { d["env." + k] = v }
-        if let r = load.rate { d["rate"] = "\(r)" }
-        return d
+        c.environment = environment
+        return c
     }
 }

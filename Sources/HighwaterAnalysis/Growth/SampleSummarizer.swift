@@ -16,7 +16,7 @@ package enum SampleSummarizer {
         let subject = GrowthSubject.external(PhasePlan(scenario: "sample", config: name, target: name, load: .init(requests: 0),
                                                        environment: environment, warmup: 0, minimums: minimums))
         var s = RunSummary(scenario: "sample", run_id: "sample", config: name)
-        s.configuration = ["command": name]
+        s.configuration = RunConfiguration(command: name)
         s.threads_max = Int(samples.map(\.threads).max() ?? 0)
         s.arenas_max = samples.compactMap(\.arenas).max().map { Int($0) }
         s.rss_start = samples.first?.rss ?? 0

@@ -20,29 +20,8 @@ package enum RecordAgent {
         summary.heap_live_end = last.heap_in_use
         let processes = live.compactMap(\.heap_processes).max() ?? 1
         let census = live.last(where: { $0.arena_heap_resident != nil })
-        summary.notes = (summary.notes ?? []) + [sentence(start: Double(first), end: Double(last.heap_in_use ?? 0), rssGrowth: summary.rss_growth,
-                                                          how: "read live from \(processes) process\(processes == 1 ? "" : "es")", census: census)]
-    }
-
-    /// How that note begins (record's terminal says it again after the phases' lines).
-    package static let liveHeapOpening = "The live heap "
-
-    /// "The live heap (the agent, …) went from A to B over the phase, while RSS grew C; glibc's heaps held D resident
-    /// …, E (F%) of it not live: kept by the allocator." `census` is a sample with the census's readings and, read live,
-    /// the heap at the same moment.
-    static func sentence(start: Double, end: Double, rssGrowth: Int64, how: String, census: SampleRecord?) -> String {
-        var sentence = liveHeapOpening + "(the agent, \(how)) went from \(Quantity.formatBytes(start)) to \(Quantity.formatBytes(end)) "
-            + "over the phase, while RSS grew \(Quantity.formatBytes(Double(rssGrowth)))"
-        if let census {
-            let resident = Double((census.arena_heap_resident ?? 0) + (census.main_heap_resident ?? 0))
-            let live = census.heap_in_use.map { Double($0) } ?? end
-            if resident > 0 {
-                let idle = max(0, resident - live)
-                sentence += "; glibc's heaps held \(Quantity.formatBytes(resident)) resident at the last census, "
-                    + "\(Quantity.formatBytes(idle)) (\(Quantity.format(idle / resident * 100, significant: 2))%) of it not live: kept by the allocator"
-            }
-        }
-        return sentence + "."
+        summary.note(.liveHeap(start: Double(first), end: Double(last.heap_in_use ?? 0), rssGrowth: summary.rss_growth,
+                               how: "read live from \(processes) process\(processes == 1 ? "" : "es")", census: census))
     }
 
     /// Writes the profiles into `directory` and amends each phase's summary with the live heap over it.
@@ -75,8 +54,8 @@ package enum RecordAgent {
             let end = AllocationEvents.live(at: last, in: written.liveTimeline) ?? start
             summaries[i].heap_live_start = UInt64(max(0, start))
             summaries[i].heap_live_end = UInt64(max(0, end))
-            summaries[i].notes = (summaries[i].notes ?? []) + [sentence(start: start, end: end, rssGrowth: summaries[i].rss_growth, how: how,
-                                                                        census: samples.last(where: { $0.arena_heap_resident != nil }))]
+            summaries[i].note(.liveHeap(start: start, end: end, rssGrowth: summaries[i].rss_growth, how: how,
+                                        census: samples.last(where: { $0.arena_heap_resident != nil })))
         }
         // The sites held at the end of the record; a phase judged a leak names those that retained its growth.
         for i in summaries.indices { AllocationFinding.apply(to: &summaries[i], sites: written.sites) }

@@ -99,10 +99,10 @@ struct RecordPhase: Sendable {
             summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
         }
         if outcome.uploads != UploadBoundary() {
-            var w = summary.workload ?? [:]
+            var w = summary.workload ?? WorkloadFigures()
             outcome.uploads.write(into: &w)
             summary.workload = w
-            if let sentence = outcome.uploads.sentence { summary.notes = (summary.notes ?? []) + [sentence] }
+            if let finding = Finding.uploadBoundary(outcome.uploads) { summary.note(finding) }
         }
         let holders = sampler.openFileHolders
         if !holders.isEmpty {
@@ -113,7 +113,7 @@ struct RecordPhase: Sendable {
         let lost = sampler.lost.records + requestsFile.losses.records
         if lost > 0 {
             summary.records_lost = lost
-            summary.notes = (summary.notes ?? []) + ["\(lost) records could not be written: the results are incomplete"]
+            summary.note(.recordsLost(count: lost))
         }
         // Not written here: the session stores it once it is final (see RecordSession).
         return summary

@@ -154,7 +154,7 @@ package struct RecordSession: Sendable {
             // Said once the phase's verdict is final (a crash overrides it), so the terminal and summary.json agree.
             progress("\(plan.config): " + RunSession.oneLineForRecord(summary))
             // What a user came for, on the terminal too: the arenas, where uploads broke, who filled the temp dir.
-            for finding in [summary.arena_census?.finding, UploadBoundary(figures: summary.workload)?.sentence,
+            for finding in [summary.arena_census?.finding, summary.notes(.uploadBoundary).first,
                             summary.temp_dir_finding].compactMap({ $0 }) {
                 progress("      " + finding)
             }

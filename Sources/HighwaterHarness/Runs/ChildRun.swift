@@ -146,7 +146,7 @@ package struct ChildRun: Sendable {
         }
         if let losses = try? RecordCoding.decode(RecordLosses.self, from: FileTree.readBytes(directory + "/lost.json")) {
             summary.records_lost = losses.total
-            summary.notes = (summary.notes ?? []) + [losses.note]
+            summary.note(.recordsLost(losses))
         }
         if timedOut, let limit = plan.timeLimitNs {
             let seconds = Double(limit) / 1e9

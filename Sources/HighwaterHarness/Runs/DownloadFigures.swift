@@ -25,48 +25,48 @@ package enum DownloadFigures {
 
     package static func add(to summary: inout RunSummary, plan: RunPlan, readings r: Readings, requests: [RequestRecord],
                            samples: [SampleRecord]) {
-        var w = summary.workload ?? [:]
+        var w = summary.workload ?? WorkloadFigures()
         let bytes = Double(r.load.bytesReceived)
-        w["bytes_served"] = bytes
-        if r.load.wallNs > 0 { w["bytes_per_second"] = bytes / (Double(r.load.wallNs) / 1e9) }
+        w[.bytesServed] = bytes
+        if r.load.wallNs > 0 { w[.bytesPerSecond] = bytes / (Double(r.load.wallNs) / 1e9) }
         let cpu = r.hostCPU.totalNs + (r.nginxCPU?.totalNs ?? 0)
-        w["host_cpu_seconds"] = Double(r.hostCPU.totalNs) / 1e9
+        w[.hostCPUSeconds] = Double(r.hostCPU.totalNs) / 1e9
         if bytes > 0 {
             let perGiB = { (ns: UInt64) in Double(ns) / 1e9 / (bytes / gib) }
-            w["cpu_seconds_per_gib"] = perGiB(cpu)
-            w["user_cpu_seconds_per_gib"] = perGiB(r.hostCPU.userNs + (r.nginxCPU?.userNs ?? 0))
-            w["system_cpu_seconds_per_gib"] = perGiB(r.hostCPU.systemNs + (r.nginxCPU?.systemNs ?? 0))
-            w["host_cpu_seconds_per_gib"] = perGiB(r.hostCPU.totalNs)
-            if let nginx = r.nginxCPU { w["nginx_cpu_seconds_per_gib"] = perGiB(nginx.totalNs) }
+            w[.cpuSecondsPerGiB] = perGiB(cpu)
+            w[.userCPUSecondsPerGiB] = perGiB(r.hostCPU.userNs + (r.nginxCPU?.userNs ?? 0))
+            w[.systemCPUSecondsPerGiB] = perGiB(r.hostCPU.systemNs + (r.nginxCPU?.systemNs ?? 0))
+            w[.hostCPUSecondsPerGiB] = perGiB(r.hostCPU.totalNs)
+            if let nginx = r.nginxCPU { w[.nginxCPUSecondsPerGiB] = perGiB(nginx.totalNs) }
         }
-        if let fds = samples.map(\.fds).max() { w["fds_peak"] = Double(fds) }
+        if let fds = samples.map(\.fds).max() { w[.fdsPeak] = Double(fds) }
         if r.nginxCPU != nil {
-            if let fds = r.nginxSamples.map(\.fds).max() { w["nginx_fds_peak"] = Double(fds) }
-            if let rss = r.nginxSamples.map(\.rss).max() { w["nginx_rss_peak_bytes"] = Double(rss) }
+            if let fds = r.nginxSamples.map(\.fds).max() { w[.nginxFdsPeak] = Double(fds) }
+            if let rss = r.nginxSamples.map(\.rss).max() { w[.nginxRSSPeakBytes] = Double(rss) }
         }
-        for (kind, n) in r.load.errorKinds { w["errors_" + kind] = Double(n) }
-        if plan.isDownload, let download = try? DownloadWorkload(plan.workload) { w["file_bytes"] = Double(download.fileBytes) }
+        for (kind, n) in r.load.errorKinds { w[.errors(kind: kind)] = Double(n) }
+        if plan.isDownload, let download = try? DownloadWorkload(plan.workload) { w[.fileBytes] = Double(download.fileBytes) }
         if let counts = r.downstream {
-            w["downstream_connections"] = Double(counts.connectionsOpened)
-            w["downstream_connections_peak"] = Double(counts.connectionsPeak)
-            w["downstream_calls"] = Double(counts.requests)
-            if counts.requests > 0 { w["downstream_connections_per_call"] = Double(counts.connectionsOpened) / Double(counts.requests) }
+            w[.downstreamConnections] = Double(counts.connectionsOpened)
+            w[.downstreamConnectionsPeak] = Double(counts.connectionsPeak)
+            w[.downstreamCalls] = Double(counts.requests)
+            if counts.requests > 0 { w[.downstreamConnectionsPerCall] = Double(counts.connectionsOpened) / Double(counts.requests) }
             if let downstream = try? DownstreamWorkload(plan.workload) {
-                if downstream.mode == .shared { w["pool_size"] = Double(downstream.poolSize) }
-                w["idle_timeout_seconds"] = Double(downstream.idleTimeoutNs) / 1e9
+                if downstream.mode == .shared { w[.poolSize] = Double(downstream.poolSize) }
+                w[.idleTimeoutSeconds] = Double(downstream.idleTimeoutNs) / 1e9
             }
             // The host's view: each failed call recorded with its kind ("downstream timeout: …").
             for kind in ConnectionErrorKind.allCases {
                 let n = requests.filter { $0.error?.hasPrefix("downstream \(kind.rawValue)") == true }.count
-                if n > 0 { w["downstream_errors_" + kind.rawValue] = Double(n) }
+                if n > 0 { w[.downstreamErrors(kind: kind.rawValue)] = Double(n) }
             }
         }
         summary.workload = w
         // What the harness filled in (the generated file, the service it started) is not the user's configuration.
-        if summary.configuration?["workload.file"]?.contains("/highwater-files-") == true { summary.configuration?["workload.file"] = nil }
-        summary.configuration?["workload.downstream_url"] = nil
+        if summary.configuration?.workloadOptions["file"]?.contains("/highwater-files-") == true { summary.configuration?.workloadOptions["file"] = nil }
+        summary.configuration?.workloadOptions["downstream_url"] = nil
         summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
-        if plan.workload.name == WorkloadKind.downstreamPerRequest.rawValue, let idle = w["idle_timeout_seconds"],
+        if plan.workload.name == WorkloadKind.downstreamPerRequest.rawValue, let idle = w[.idleTimeoutSeconds],
            Double(r.load.wallNs) / 1e9 < idle {
             // What this run measured per call: the live heap where the allocator probe applies, RSS otherwise.
             let e = summary.growth.evidence
@@ -77,20 +77,20 @@ package enum DownloadFigures {
         }
     }
 
-    static func sentence(plan: RunPlan, w: [String: Double], errorKinds: [String: Int]) -> String {
-        var text = "\(plan.workload.name): \(Quantity.formatBytes(w["bytes_served"] ?? 0)) served"
-        if let rate = w["bytes_per_second"] { text += " at \(Quantity.formatBytes(rate))/s" }
-        if let cpu = w["cpu_seconds_per_gib"], let served = w["bytes_served"], served > 0 {
+    static func sentence(plan: RunPlan, w: WorkloadFigures, errorKinds: [String: Int]) -> String {
+        var text = "\(plan.workload.name): \(Quantity.formatBytes(w[.bytesServed] ?? 0)) served"
+        if let rate = w[.bytesPerSecond] { text += " at \(Quantity.formatBytes(rate))/s" }
+        if let cpu = w[.cpuSecondsPerGiB], let served = w[.bytesServed], served > 0 {
             text += ", \(Quantity.format(cpu)) CPU s per GiB"
-            if let nginx = w["nginx_cpu_seconds_per_gib"] { text += " (nginx \(Quantity.format(nginx)))" }
+            if let nginx = w[.nginxCPUSecondsPerGiB] { text += " (nginx \(Quantity.format(nginx)))" }
             // /proc counts CPU in clock ticks: say how coarse that makes a short run's figure.
             let tick = 1 / Double(SystemFacts.clockTicksPerSecond)
             text += ", to \(Quantity.format(tick / (served / gib))) s per GiB (one clock tick)"
         }
-        if let fds = w["fds_peak"] { text += "; peak \(Int(fds)) fds in the host" }
-        if let c = w["downstream_connections"], let calls = w["downstream_calls"] {
+        if let fds = w[.fdsPeak] { text += "; peak \(Int(fds)) fds in the host" }
+        if let c = w[.downstreamConnections], let calls = w[.downstreamCalls] {
             text += "; the downstream saw \(Int(c)) connection(s) for \(Int(calls)) call(s)"
-            if let pool = w["pool_size"] { text += " (pool limit \(Int(pool)))" }
+            if let pool = w[.poolSize] { text += " (pool limit \(Int(pool)))" }
         }
         if !errorKinds.isEmpty {
             text += "; errors: " + errorKinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -101,17 +101,17 @@ package enum DownloadFigures {
     /// Adds how a sendfile or accel run compares with the chunked run of the same file size and concurrency in this
     /// session (`throughput_vs_chunked`, `cpu_per_gib_vs_chunked`): ratios measured in one `run`.
     package static func compare(_ summary: inout RunSummary, with earlier: [RunSummary]) {
-        guard let c = summary.configuration, let name = c["workload"], WorkloadKind.family(named: name) == .download,
+        guard let c = summary.configuration, let name = c.workload, WorkloadKind.family(named: name) == .download,
               name != WorkloadKind.downloadChunked.rawValue, var w = summary.workload else { return }
         guard let chunked = earlier.last(where: {
-            $0.scenario == summary.scenario && $0.configuration?["workload"] == WorkloadKind.downloadChunked.rawValue
-                && $0.configuration?["workload.file_size"] == c["workload.file_size"]
-                && $0.configuration?["concurrency"] == c["concurrency"]
+            $0.scenario == summary.scenario && $0.configuration?.workload == WorkloadKind.downloadChunked.rawValue
+                && $0.configuration?.workloadOptions["file_size"] == c.workloadOptions["file_size"]
+                && $0.configuration?.concurrency == c.concurrency
         }), let base = chunked.workload else { return }
-        if let a = w["bytes_per_second"], let b = base["bytes_per_second"], b > 0 { w["throughput_vs_chunked"] = a / b }
-        if let a = w["cpu_seconds_per_gib"], let b = base["cpu_seconds_per_gib"], b > 0 { w["cpu_per_gib_vs_chunked"] = a / b }
+        if let a = w[.bytesPerSecond], let b = base[.bytesPerSecond], b > 0 { w[.throughputVsChunked] = a / b }
+        if let a = w[.cpuSecondsPerGiB], let b = base[.cpuSecondsPerGiB], b > 0 { w[.cpuPerGiBVsChunked] = a / b }
         summary.workload = w
-        if let t = w["throughput_vs_chunked"], let cpu = w["cpu_per_gib_vs_chunked"] {
+        if let t = w[.throughputVsChunked], let cpu = w[.cpuPerGiBVsChunked] {
             summary.notes = (summary.notes ?? []) + ["Against \(chunked.config): \(Quantity.format(t))x the bytes per second, \(Quantity.format(cpu))x the CPU per GiB."]
         }
     }

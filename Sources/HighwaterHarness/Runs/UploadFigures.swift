@@ -11,25 +11,25 @@ import HighwaterWorkloads
 enum UploadFigures {
     static func add(to summary: inout RunSummary, plan: RunPlan, upload: UploadWorkload, requests: [RequestRecord],
                     samples: [SampleRecord]) {
-        var w = summary.workload ?? [:]
+        var w = summary.workload ?? WorkloadFigures()
         let sizes = plan.load.payloadBytes.isEmpty ? [UploadLoad.defaultFileBytes] : plan.load.payloadBytes
-        w["upload_file_bytes"] = Double(sizes.max()!)
+        w[.uploadFileBytes] = Double(sizes.max()!)
         let passed = requests.filter { $0.status == 200 }
         let failed = requests.filter { $0.status != 200 }
-        w["uploads_passed"] = Double(passed.count)
-        w["uploads_failed"] = Double(failed.count)
-        w["uploads_enospc"] = Double(failed.filter { $0.status == 507 }.count)
-        w["bytes_received"] = Double(requests.compactMap(\.bytes_received).reduce(0, +))
+        w[.uploadsPassed] = Double(passed.count)
+        w[.uploadsFailed] = Double(failed.count)
+        w[.uploadsEnospc] = Double(failed.filter { $0.status == 507 }.count)
+        w[.bytesReceived] = Double(requests.compactMap(\.bytes_received).reduce(0, +))
         let toTemp = passed.compactMap(\.bytes_to_temp_dir).reduce(0, +)
         let toDestination = passed.compactMap(\.bytes_to_destination).reduce(0, +)
         let uploaded = passed.compactMap(\.payload_bytes).reduce(0, +)
-        w["bytes_to_temp_dir"] = Double(toTemp)
-        w["bytes_to_destination"] = Double(toDestination)
-        if uploaded > 0 { w["bytes_written_per_byte"] = Double(toTemp + toDestination) / Double(uploaded) }
+        w[.bytesToTempDir] = Double(toTemp)
+        w[.bytesToDestination] = Double(toDestination)
+        if uploaded > 0 { w[.bytesWrittenPerByte] = Double(toTemp + toDestination) / Double(uploaded) }
         if !passed.isEmpty {
-            w["threshold_crossed"] = Double(passed.filter { $0.threshold_crossed == 1 }.count) / Double(passed.count)
-            w["receive_ms_p50"] = Percentiles.of(passed.compactMap(\.receive_ns).map { Double($0) / 1e6 }).p50
-            w["copy_ms_p50"] = Percentiles.of(passed.compactMap(\.copy_ns).map { Double($0) / 1e6 }).p50
+            w[.thresholdCrossed] = Double(passed.filter { $0.threshold_crossed == 1 }.count) / Double(passed.count)
+            w[.receiveMsP50] = Percentiles.of(passed.compactMap(\.receive_ns).map { Double($0) / 1e6 }).p50
+            w[.copyMsP50] = Percentiles.of(passed.compactMap(\.copy_ns).map { Double($0) / 1e6 }).p50
         }
         // Where they started failing, as a record phase finds it: the same fields and the same sentence.
         var boundary = UploadBoundary()
@@ -40,13 +40,13 @@ enum UploadFigures {
 
         let tmpUsed = samples.compactMap(\.tmp_used)
         // The run's own use: the peak above the level at the start (0 on a fresh tmpfs; others' files on a shared /tmp).
-        if let peak = tmpUsed.max(), let start = tmpUsed.first { w["tmp_used_peak"] = Double(peak - start) }
+        if let peak = tmpUsed.max(), let start = tmpUsed.first { w[.tmpUsedPeak] = Double(peak - start) }
         let page = SystemFacts.pageSize
         func pages(_ bytes: UInt64) -> UInt64 { (bytes + page - 1) / page * page }
         let tmpCapacity = plan.storage.tmpfsBytes.map(pages)
             ?? plan.storage.tempDir.flatMap { try? FilesystemProbe.usage(of: $0).capacity }
-        if let tmpCapacity { w["tmp_capacity"] = Double(tmpCapacity) }
-        if let d = plan.storage.destinationTmpfsBytes { w["destination_capacity"] = Double(pages(d)) }
+        if let tmpCapacity { w[.tmpCapacity] = Double(tmpCapacity) }
+        if let d = plan.storage.destinationTmpfsBytes { w[.destinationCapacity] = Double(pages(d)) }
 
         // The file that fills whatever the upload writes to first: the temp dir when spooled, else a sized destination.
         let overhead = upload.encoding == .multipart ? MultipartFraming(fileName: "upload-0.bin").overhead : 0
@@ -57,21 +57,22 @@ enum UploadFigures {
         } else if case .streamed = upload.mode, let d = plan.storage.destinationTmpfsBytes {
             prediction = UploadPrediction(capacity: pages(d), pageSize: page, threshold: 0, overhead: overhead)
         }
-        if let prediction { w["predicted_largest_file"] = Double(prediction.largestFileBytes) }
+        if let prediction { w[.predictedLargestFile] = Double(prediction.largestFileBytes) }
         summary.workload = w
-        summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, failed: failed)] + (boundary.sentence.map { [$0] } ?? [])
+        summary.note(Finding(sentence(plan: plan, w: w, failed: failed)))
+        if let finding = Finding.uploadBoundary(boundary) { summary.note(finding) }
     }
 
     /// One sentence on what the run's uploads did.
-    static func sentence(plan: RunPlan, w: [String: Double], failed: [RequestRecord]) -> String {
-        let size = Quantity.formatBytes(w["upload_file_bytes"] ?? 0)
-        var text = "\(plan.workload.name): \(Int(w["uploads_passed"] ?? 0)) upload(s) of up to \(size) passed, "
-            + "\(Int(w["uploads_failed"] ?? 0)) failed"
-        if let perByte = w["bytes_written_per_byte"] { text += "; \(Quantity.format(perByte)) bytes written per byte uploaded" }
-        if let capacity = w["tmp_capacity"], plan.storage.tmpfsBytes != nil {
-            text += "; temp dir a \(Quantity.formatBytes(capacity)) tmpfs, peak use \(Quantity.formatBytes(w["tmp_used_peak"] ?? 0))"
+    static func sentence(plan: RunPlan, w: WorkloadFigures, failed: [RequestRecord]) -> String {
+        let size = Quantity.formatBytes(w[.uploadFileBytes] ?? 0)
+        var text = "\(plan.workload.name): \(Int(w[.uploadsPassed] ?? 0)) upload(s) of up to \(size) passed, "
+            + "\(Int(w[.uploadsFailed] ?? 0)) failed"
+        if let perByte = w[.bytesWrittenPerByte] { text += "; \(Quantity.format(perByte)) bytes written per byte uploaded" }
+        if let capacity = w[.tmpCapacity], plan.storage.tmpfsBytes != nil {
+            text += "; temp dir a \(Quantity.formatBytes(capacity)) tmpfs, peak use \(Quantity.formatBytes(w[.tmpUsedPeak] ?? 0))"
         }
-        if let predicted = w["predicted_largest_file"] { text += "; predicted largest file \(Quantity.formatBytes(predicted))" }
+        if let predicted = w[.predictedLargestFile] { text += "; predicted largest file \(Quantity.formatBytes(predicted))" }
         if let first = failed.first?.error { text += ". First error: \(first)" }
         return text + "."
     }

@@ -22,13 +22,9 @@ package struct PhasePlan: Codable, Equatable, Sendable {
     package var minimums: GrowthMinimums?
     /// The configuration the phase is filed under (a scenario's external configuration, `record --name`) and the
     /// phase's own name within it (`01-get-work`); nil for an unnamed record. The summary carries both as
-    /// `configuration.config` and `configuration.phase`, so reports and `check` read named records as a sweep.
+    /// `configuration.config` and `configuration.phase` (RunConfiguration), so reports and `check` read named records as a sweep.
     package var filedUnder: String?
     package var phase: String?
-
-    /// The keys of a summary's `configuration` that say what a phase is filed under (see `filedAs`).
-    package static let configurationKey = "config"
-    package static let phaseKey = "phase"
 
     package init(scenario: String, config: String, target: String, loadSpec: String? = nil, load: RunPlan.Load,
                 environment: [String: String] = [:], warmup: Int, sampleIntervalNs: UInt64 = 10_000_000,

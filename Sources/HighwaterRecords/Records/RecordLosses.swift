@@ -14,9 +14,4 @@ package struct RecordLosses: Codable, Equatable, Sendable {
     }
 
     package var total: Int { samples + requests }
-
-    /// The note a run's summary carries.
-    package var note: String {
-        "\(samples) samples and \(requests) request records could not be written" + (first_error.map { ": \($0)" } ?? "")
-    }
 }

@@ -63,7 +63,7 @@ package struct RunSummary: Codable, Equatable, Sendable {
 
     // What Highwater adds beyond the interface fields.
     /// How the configuration was set up: executor, workload, environment, load.
-    package var configuration: [String: String]?
+    package var configuration: RunConfiguration?
     /// Median RSS over the last tenth of requests: the level it settled at.
     package var rss_steady: UInt64?
     /// Distinct worker threads that ran requests, and how many of them had joined when RSS settled.
@@ -97,10 +97,12 @@ package struct RunSummary: Codable, Equatable, Sendable {
     /// Samples and request records the child could not write (a full disk, …); absent when none were lost.
     package var records_lost: Int?
     package var stderr_tail: String?
-    /// Sentences computed from the data.
+    /// Sentences computed from the data (`findings` gives each its kind; add one with `note(_:)`).
     package var notes: [String]?
-    /// Fields a workload adds (upload bytes, temp dir figures, …), numbers only.
-    package var workload: [String: Double]?
+    /// The kind of each note, in the same order (`Finding.Kind`); absent when no note has a kind a reader looks for.
+    package var note_kinds: [String]?
+    /// Figures a workload adds (upload bytes, temp dir figures, …), each in its unit.
+    package var workload: WorkloadFigures?
     /// The allocator the child ran on: "glibc", "jemalloc", "tcmalloc". Arena and heap figures exist for glibc only.
     package var allocator: String?
     /// glibc's arenas at the end of the run, from malloc_info: each one's high water (bytes it ever took from the system).
@@ -137,14 +139,6 @@ extension RunSummary {
     /// over the first (which a spike at either end moves); the last over the first without evidence.
     package var verdictGrowth: Int64 {
         growth.evidence.map { Int64($0.steady_bytes) - Int64($0.baseline_bytes) } ?? rss_growth
-    }
-
-    /// Workload fields that are sizes, so `workload.largest_passed >= 63 MiB` reads and reports print units;
-    /// ratios such as `bytes_written_per_byte` are plain numbers.
-    package static func isSize(workloadField key: String) -> Bool {
-        let sizes: Set = ["largest_passed", "smallest_failed", "predicted_largest_file", "tmp_capacity", "tmp_used_peak",
-                          "destination_capacity"]
-        return sizes.contains(key) || (key.contains("bytes") && !key.contains("_per_"))
     }
 }
 

@@ -1,7 +1,7 @@
 /// Where uploads started failing: the largest size that passed, the smallest that failed and how it failed. One
 /// boundary for a hosted run's uploads, a record phase's growing uploads (`upload=A..B`) and a scenario's sweep of
 /// sizes, kept in summary.json's `workload` fields (`largest_passed`, `smallest_failed`, `failed_status`) and told in
-/// one sentence.
+/// one sentence (`Finding.uploadBoundary`).
 package struct UploadBoundary: Equatable, Sendable {
     package var largestPassed: UInt64?
     package var smallestFailed: UInt64?
@@ -20,11 +20,11 @@ package struct UploadBoundary: Equatable, Sendable {
     }
 
     /// As a run's `workload` fields hold it; nil when they say nothing of uploads passing or failing.
-    package init?(figures: [String: Double]?) {
-        guard let w = figures, w["largest_passed"] != nil || w["smallest_failed"] != nil else { return nil }
-        largestPassed = w["largest_passed"].map { UInt64($0) }
-        smallestFailed = w["smallest_failed"].map { UInt64($0) }
-        failedStatus = w["failed_status"].map { Int($0) }
+    package init?(figures: WorkloadFigures?) {
+        guard let w = figures, w[.largestPassed] != nil || w[.smallestFailed] != nil else { return nil }
+        largestPassed = w[.largestPassed].map { UInt64($0) }
+        smallestFailed = w[.smallestFailed].map { UInt64($0) }
+        failedStatus = w[.failedStatus].map { Int($0) }
     }
 
     /// One upload of `bytes`, answered with `status` (0: none) or failed with `error`: a pass is a 2xx answer.
@@ -39,21 +39,10 @@ package struct UploadBoundary: Equatable, Sendable {
     }
 
     /// The `workload` fields of summary.json.
-    package func write(into w: inout [String: Double]) {
-        if let largestPassed { w["largest_passed"] = Double(largestPassed) }
-        if let smallestFailed { w["smallest_failed"] = Double(smallestFailed) }
-        if let failedStatus { w["failed_status"] = Double(failedStatus) }
-    }
-
-    /// "uploads started failing at 18 MiB with status 507; the largest that passed was 16 MiB"; nil when none failed.
-    package var sentence: String? {
-        guard let smallestFailed else { return nil }
-        var text = "uploads started failing at \(Quantity.formatBytes(smallestFailed))"
-        if let failedStatus {
-            text += failedStatus == 0 ? " with no answer" + (failedError.map { " (\($0))" } ?? "") : " with status \(failedStatus)"
-        }
-        if let largestPassed { text += "; the largest that passed was \(Quantity.formatBytes(largestPassed))" }
-        return text
+    package func write(into w: inout WorkloadFigures) {
+        if let largestPassed { w[.largestPassed] = Double(largestPassed) }
+        if let smallestFailed { w[.smallestFailed] = Double(smallestFailed) }
+        if let failedStatus { w[.failedStatus] = Double(failedStatus) }
     }
 
     /// Every pass below every failure (a failure below a pass means something other than space failed).

@@ -17,25 +17,25 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
         var order: [String] = []
         var groups: [String: [RunSummary]] = [:]
         for run in runs {
-            guard let name = run.configuration?["workload"], WorkloadKind.family(named: name) == .upload,
-                  run.workload?["upload_file_bytes"] != nil else { continue }
+            guard let name = run.configuration?.workload, WorkloadKind.family(named: name) == .upload,
+                  run.workload?[.uploadFileBytes] != nil else { continue }
             let key = run.scenario + "\u{0}" + name
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(run)
         }
         return order.map { key in
             let group = groups[key]!
-            func value(_ run: RunSummary, _ field: String) -> UInt64? { run.workload?[field].map { UInt64($0) } }
+            func value(_ run: RunSummary, _ figure: WorkloadFigure) -> UInt64? { run.workload?[figure].map { UInt64($0) } }
             // Each run reports its own largest pass and smallest failure (a run may cycle several sizes).
             let boundary = UploadBoundary(outcomes: group.compactMap { UploadBoundary(figures: $0.workload) }.flatMap { b in
                 [b.largestPassed.map { ($0, true) }, b.smallestFailed.map { ($0, false) }].compactMap { $0 }
             })
             var record = UploadBoundaryRecord(
-                scenario: group[0].scenario, workload: group[0].configuration!["workload"]!,
-                sizes_tried: Array(Set(group.compactMap { value($0, "upload_file_bytes") })).sorted(),
+                scenario: group[0].scenario, workload: group[0].configuration!.workload!,
+                sizes_tried: Array(Set(group.compactMap { value($0, .uploadFileBytes) })).sorted(),
                 largest_passed: boundary.largestPassed, smallest_failed: boundary.smallestFailed,
-                predicted_largest_file: group.compactMap { value($0, "predicted_largest_file") }.min(),
-                tmp_capacity: group.compactMap { value($0, "tmp_capacity") }.max())
+                predicted_largest_file: group.compactMap { value($0, .predictedLargestFile) }.min(),
+                tmp_capacity: group.compactMap { value($0, .tmpCapacity) }.max())
             record.agrees_with_prediction = record.predicted_largest_file.map { boundary.agrees(with: $0, tolerance: tolerance) }
             return record
         }

@@ -140,9 +140,9 @@ package struct Expectation: Sendable {
         filter.conditions.allSatisfy { condition in
             let actual: String?
             if condition.path == "config" {
-                actual = run.configuration?[ExternalConfiguration.configKey] ?? run.config
+                actual = run.configuration?.config ?? run.config
             } else {
-                actual = setting(condition.path) ?? run.configuration?[condition.path]
+                actual = setting(condition.path) ?? run.configuration?[key: condition.path]
             }
             guard let actual else { return condition.patterns.contains("unset") }
             return condition.patterns.contains { Self.matches(actual, pattern: $0, path: condition.path) }

@@ -12,6 +12,16 @@ package struct SummaryField: Sendable {
         case word([String]?)
         /// A number in a unit only the workload knows; sizes with units become bytes.
         case workloadNumber
+
+        /// How a workload figure is compared: sizes and latencies take their units, counts none.
+        init(_ unit: FigureUnit) {
+            switch unit {
+            case .bytes: self = .bytes
+            case .milliseconds: self = .milliseconds
+            case .count: self = .count
+            case .bytesPerSecond, .seconds, .secondsPerGiB, .share, .ratio, .factor, .statusCode, .number: self = .workloadNumber
+            }
+        }
     }
 
     package enum Observed: Sendable, Equatable {
@@ -67,8 +77,8 @@ package struct SummaryField: Sendable {
         let path = aliases[written] ?? written
         if let field = all.first(where: { $0.path == path }) { return field }
         if path.hasPrefix("workload."), path.count > "workload.".count {
-            let key = String(path.dropFirst("workload.".count))
-            return SummaryField(path: path, dimension: RunSummary.isSize(workloadField: key) ? .bytes : .workloadNumber) { run in run.workload?[key].map { .number($0) } }
+            let figure = WorkloadFigure(name: String(path.dropFirst("workload.".count)))
+            return SummaryField(path: path, dimension: Dimension(figure.unit)) { run in run.workload?[figure].map { .number($0) } }
         }
         return nil
     }

@@ -108,7 +108,7 @@ package struct Scenario: Sendable {
     /// The value of a setting for one of this scenario's runs, for `where` filters: from its plan, or from the
     /// external configuration its phase belongs to.
     package func setting(_ path: String, of run: RunSummary) -> String? {
-        if let label = run.configuration?[ExternalConfiguration.configKey], let c = external.first(where: { $0.config == label }) {
+        if let label = run.configuration?.config, let c = external.first(where: { $0.config == label }) {
             return c.settings[path]
         }
         return plan(forConfig: run.config)?.settingValue(path)

@@ -24,7 +24,7 @@ struct CustomHandlerTests {
         let results = try ResultsLoader.load(resultsDirectory: out)
         let runs = results.runs.map(\.summary)
         #expect(runs.count == 7 && runs.allSatisfy { $0.run_error == nil && $0.child_exit == "exit 0" }, "\(runs.map { ($0.config, $0.run_error, $0.child_exit) })")
-        func route(_ path: String) -> [RunSummary] { runs.filter { $0.configuration?["workload"] == path } }
+        func route(_ path: String) -> [RunSummary] { runs.filter { $0.configuration?.workload == path } }
 
         // The cache: a leak, whose top retained site is the insert, by its demangled Swift name.
         let cache = route("/cache")
@@ -52,7 +52,7 @@ struct CustomHandlerTests {
             let records = lines.map { try? RecordCoding.decode(RequestRecord.self, from: Array($0.utf8)) }
             #expect(records.allSatisfy { $0?.heap_live_delta != nil && $0?.heap_in_use_after != nil && $0?.status == 200 },
                     "\(s.config): \(lines.first ?? "")")
-            #expect(records.first??.route == s.configuration?["workload"])
+            #expect(records.first??.route == s.configuration?.workload)
         }
 
         // The built-in host is the same code path: a built-in workload's records have the same fields as a handler's.

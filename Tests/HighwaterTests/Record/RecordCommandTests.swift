@@ -97,7 +97,7 @@ struct RecordCommandTests {
         #expect((runs[0].growth.evidence?.heap_growth_bytes ?? 0) >= 30 * (64 << 10), "\(String(describing: runs[0].growth.evidence))")
         let after = Int64(runs[1].heap_live_end ?? 0) - Int64(runs[1].heap_live_start ?? 0)
         #expect(after < 1 << 20, "live heap grew \(after) in the phase that keeps nothing")
-        #expect(runs[0].notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 1 process) went from") } == true, "\(runs[0].notes ?? [])")
+        #expect(runs[0].notes(.liveHeap).contains { $0.hasPrefix("The live heap (the agent, read live from 1 process) went from") }, "\(runs[0].notes ?? [])")
         #expect(runs[1].allocation_sites?.isEmpty == false)
         // The profile spans the target's whole life, both phases: the report draws it with the first and names it in the second
         // (retained and allocated, side by side).
@@ -144,7 +144,7 @@ struct RecordCommandTests {
         // Two processes in the tree, both with the agent: both report once the child has started.
         #expect(samples.contains { $0.processes == 2 && $0.heap_processes == 2 }, "\(samples.map { ($0.processes ?? 0, $0.heap_processes ?? 0) })")
         #expect(samples.allSatisfy { ($0.heap_processes ?? 0) <= ($0.processes ?? 1) })
-        #expect(run.notes?.contains { $0.hasPrefix("The live heap (the agent, read live from 2 processes) went from") } == true, "\(run.notes ?? [])")
+        #expect(run.notes(.liveHeap).contains { $0.hasPrefix("The live heap (the agent, read live from 2 processes) went from") }, "\(run.notes ?? [])")
         for pid in RecordTestServer.pids(dir: dir) { #expect(!RecordTestServer.isAlive(pid), "PID \(pid) outlived the record") }
     }
 
@@ -333,7 +333,7 @@ struct RecordCommandTests {
         let run = try #require(try RecordTestServer.results(out).runs.first)
         let census = try #require(run.arena_census)
         #expect(census.limit == 2 && census.limit_source == "MALLOC_ARENA_MAX" && census.arenas_max <= 2, "\(census)")
-        #expect(run.configuration?["env.MALLOC_ARENA_MAX"] == "2")
+        #expect(run.configuration?.environment["MALLOC_ARENA_MAX"] == "2")
         #expect(r.stderr.contains("glibc arenas (census of /proc/PID/smaps)"), "the finding is printed with the progress: \(r.stderr)")
     }
 

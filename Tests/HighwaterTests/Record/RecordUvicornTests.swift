@@ -112,15 +112,16 @@ struct RecordUvicornTests {
                                       + (try UvicornApp.command(dir: dir, port: port)), environment: environment, timeoutNs: 300_000_000_000)
         #expect(r.termination == .exited(0), "\(r.stdout)\n\(r.stderr)")
         let run = try #require(try RecordTestServer.results(out).runs.first)
-        let failedAt = try #require(run.workload?["smallest_failed"])
-        let passed = try #require(run.workload?["largest_passed"])
+        let failedAt = try #require(run.workload?[.smallestFailed])
+        let passed = try #require(run.workload?[.largestPassed])
         // The spool fits while the file fits the 16 MiB tmpfs (sizes step by 2 MiB): 16 MiB passes, 18 MiB does not.
         #expect(passed <= Double(16 << 20) && failedAt > Double(16 << 20) && failedAt <= Double(18 << 20), "passed \(passed), failed at \(failedAt)")
-        #expect(run.workload?["failed_status"] == 507)
-        // The sentence a hosted run's uploads get, from the same fields.
-        let sentence = try #require(UploadBoundary(figures: run.workload)?.sentence)
-        #expect(sentence.hasPrefix("uploads started failing at ") && sentence.contains("with status 507; the largest that passed was"))
-        #expect(run.notes?.contains(sentence) == true, "\(run.notes ?? [])")
+        #expect(run.workload?[.failedStatus] == 507)
+        // The sentence a hosted run's uploads get, from the same fields, stored with its kind so the report and the
+        // terminal find it by kind.
+        let boundary = try #require(UploadBoundary(figures: run.workload))
+        #expect(run.notes(.uploadBoundary) == [try #require(Finding.uploadBoundary(boundary)).text])
+        #expect(run.notes(.uploadBoundary).first?.contains("with status 507; the largest that passed was") == true, "\(run.notes ?? [])")
         let filled = try #require(run.temp_dir)
         #expect(filled.wasFull && filled.path == tmp)
         let holder = try #require(run.temp_dir_holders?.first)

@@ -24,9 +24,9 @@ struct RecordsSideBySideTests {
         let runs = try RecordTestServer.results(out).runs
         #expect(runs.map(\.run_id).sorted() == ["arena2-01-get-work", "default-01-get-work"], "\(runs.map(\.run_id))")
         #expect(runs.allSatisfy { $0.scenario == "record" })
-        #expect(runs.first { $0.run_id.hasPrefix("default") }?.configuration?["env.HIGHWATER_TEST"] == "2")
-        #expect(runs.first { $0.run_id.hasPrefix("arena2") }?.configuration?["config"] == "arena2")
-        #expect(runs.allSatisfy { $0.configuration?["phase"] == "01-get-work" })
+        #expect(runs.first { $0.run_id.hasPrefix("default") }?.configuration?.environment["HIGHWATER_TEST"] == "2")
+        #expect(runs.first { $0.run_id.hasPrefix("arena2") }?.configuration?.config == "arena2")
+        #expect(runs.allSatisfy { $0.configuration?.phase == "01-get-work" })
         // Filed under its name from the start: each phase's own summary.json says what DIR/summary.json says.
         #expect(try RecordTestServer.phaseSummaries(out) == runs)
         let markdown = (try? FileTree.readText(out + "/report.md")) ?? ""

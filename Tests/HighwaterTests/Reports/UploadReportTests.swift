@@ -84,7 +84,7 @@ struct UploadReportTests {
         var summary = try SyntheticResults.write(directory: dir, runs: [], uploads: SyntheticResults.uploads(
             scenario: "bare", tmpCapacity: Self.capacity, sizes: [Self.mib, 100 * Self.mib], requests: 1))
         // Only the file size is left: pass or fail comes from the error count, and no prediction is claimed.
-        for k in summary.runs.indices { summary.runs[k].workload = summary.runs[k].workload.map { ["upload_file_bytes": $0["upload_file_bytes"]!] } }
+        for k in summary.runs.indices { summary.runs[k].workload = summary.runs[k].workload.map { WorkloadFigures([.uploadFileBytes: $0[.uploadFileBytes]!]) } }
         try JSONEncoder().encode(summary).write(to: URL(filePath: dir + "/summary.json"))
         let (html, markdown) = try ReportWriter.write(resultsDirectory: dir)
         let sentence = "upload-spooled: largest passed 1 MiB, smallest failed 100 MiB."

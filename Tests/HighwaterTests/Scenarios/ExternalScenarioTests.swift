@@ -125,7 +125,7 @@ struct ExternalScenarioTests {
         #expect(access(out + "/python-pool/arena9-01-get-work", F_OK) != 0)
         let runs = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json")).runs
         #expect(runs.map(\.run_id) == ["arena1-01-get-work", "arena1-02-get-work", "arena2-01-get-work", "arena2-02-get-work"])
-        #expect(runs.map { $0.configuration?["config"] } == ["arena1", "arena1", "arena2", "arena2"])
+        #expect(runs.map { $0.configuration?.config } == ["arena1", "arena1", "arena2", "arena2"])
         for run in runs {
             #expect(run.errors == 0 && run.arenas_max != nil && run.expectations.allSatisfy(\.passed), "\(run.run_id): \(run.expectations)")
             #expect(access("\(out)/python-pool/\(run.run_id)/samples.jsonl", R_OK) == 0 && access("\(out)/python-pool/\(run.run_id)/requests.jsonl", R_OK) == 0)

@@ -52,7 +52,7 @@ struct RepetitionTests {
         let runs = plans.map { plan in
             var s = Self.run(plan.config, repetition: plan.repetition!, p50: plan.load.rate == 5 ? 100 : 300, rps: 1, steady: 1)
             // As the summarizer describes a run's configuration, so a drift between it and the spread shows here.
-            s.configuration?["load"] = GrowthSubject.hosted(plan).configuration["load"]
+            s.configuration?.load = GrowthSubject.hosted(plan).configuration.load
             return s
         }
         let spread = try #require(RepetitionSpread(summaries: runs))
@@ -73,8 +73,8 @@ struct RepetitionTests {
 
     static func run(_ config: String, repetition: Int, p50: Double, rps: Double, steady: UInt64, upload: Double = 100e6) -> RunSummary {
         var s = RunSummary(scenario: "ab", run_id: "\(repetition)-\(config)", config: config)
-        s.configuration = ["concurrency": "1", "requests": "50"]
-        s.workload = ["upload_file_bytes": upload]
+        s.configuration = RunConfiguration(requests: 50, concurrency: 1)
+        s.workload = WorkloadFigures([.uploadFileBytes: upload])
         s.growth.classification = .stable
         s.latency_ms = .init(p50: p50, p90: p50, p99: p50, max: p50)
         s.throughput_rps = rps

@@ -80,7 +80,7 @@ import HighwaterWorkloads
         r.threads_max = 45
         r.growth.classification = .plateau
         r.latency_ms = .init(p50: 3, p90: 20, p99: 49, max: 80)
-        r.workload = ["tmp_peak_bytes": 1_048_576]
+        r.workload = WorkloadFigures([.tmpUsedPeak: 1_048_576, .receiveMsP50: 2.5, .uploadsPassed: 3, .unlisted("bytes_older"): 7])
         return r
     }
 
@@ -107,7 +107,8 @@ import HighwaterWorkloads
         ("threads_max <= 44", false, "45"), ("threads_max <= 43 + cores", true, "45"), ("threads_max < 43 + cores", false, "45"),
         ("errors == 0", true, "0"),
         ("p99 < 50 ms", true, "49 ms"), ("latency_ms.p99 < 50", true, "49 ms"), ("p99 < 0.04 s", false, "49 ms"),
-        ("workload.tmp_peak_bytes <= 1 MiB", true, "1 MiB"), ("plateau_threads <= 4", false, "absent (the run did not record plateau_threads)"),
+        ("workload.tmp_used_peak <= 1 MiB", true, "1 MiB"), ("workload.receive_ms_p50 < 2 ms", false, "2.5 ms"),
+        ("workload.uploads_passed >= 3", true, "3"), ("workload.bytes_older == 7", true, "7"), ("plateau_threads <= 4", false, "absent (the run did not record plateau_threads)"),
     ])
     func evaluates(_ text: String, _ passed: Bool, _ observed: String) throws {
         let s = try scenario("  - \"\(text)\"\n")

@@ -3,7 +3,7 @@ import FoundationEssentials
 /// `scenarios/schema.json` read as plain JSON, with what the tests ask of it: the setting paths a part of the
 /// schema accepts and the definition each one points at.
 struct SchemaDocument {
-    indirect enum Value: Decodable {
+    indirect enum Value: Decodable, Equatable {
         case object([String: Value])
         case array([Value])
         case string(String)

@@ -45,15 +45,15 @@ import Testing
             b.add(bytes: bytes, status: status, error: error)
         }
         #expect(b.largestPassed == 16 * mib && b.smallestFailed == 18 * mib && b.failedStatus == 507)
-        #expect(b.sentence == "uploads started failing at 18 MiB with status 507; the largest that passed was 16 MiB")
-        var fields: [String: Double] = [:]
+        #expect(Finding.uploadBoundary(b)?.text == "uploads started failing at 18 MiB with status 507; the largest that passed was 16 MiB")
+        var fields = WorkloadFigures()
         b.write(into: &fields)
-        #expect(fields == ["largest_passed": Double(16 * mib), "smallest_failed": Double(18 * mib), "failed_status": 507])
+        #expect(fields == WorkloadFigures([.largestPassed: Double(16 * mib), .smallestFailed: Double(18 * mib), .failedStatus: 507]))
         #expect(UploadBoundary(figures: fields) == UploadBoundary(largestPassed: b.largestPassed, smallestFailed: b.smallestFailed, failedStatus: 507))
         var unanswered = UploadBoundary()
         unanswered.add(bytes: mib, status: 0, error: "connection reset")
-        #expect(unanswered.sentence == "uploads started failing at 1 MiB with no answer (connection reset)")
-        #expect(UploadBoundary(figures: ["uploads_passed": 3]) == nil)
-        #expect(UploadBoundary().sentence == nil)
+        #expect(Finding.uploadBoundary(unanswered)?.text == "uploads started failing at 1 MiB with no answer (connection reset)")
+        #expect(UploadBoundary(figures: WorkloadFigures([.uploadsPassed: 3])) == nil)
+        #expect(Finding.uploadBoundary(UploadBoundary()) == nil)
     }
 }

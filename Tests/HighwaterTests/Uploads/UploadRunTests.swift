@@ -38,14 +38,14 @@ struct UploadRunTests {
             let spooled = try #require(byConfig["upload-spooled-\(size)"]?.workload)
             let streamed = try #require(byConfig["upload-streamed-\(size)"]?.workload)
             let fits = size <= 2 * MiB
-            #expect(spooled["uploads_passed"] == (fits ? 1 : 0), "spooled \(size)")
-            #expect(spooled["uploads_enospc"] == (fits ? 0 : 1), "spooled \(size)")
-            #expect(spooled["predicted_largest_file"] == Double(2 * MiB))
-            #expect(streamed["uploads_passed"] == 1, "streamed \(size)")
-            #expect(streamed["bytes_written_per_byte"] == 1)
-            if fits { #expect(spooled["bytes_written_per_byte"] == 2) }
-            #expect((spooled["tmp_used_peak"] ?? 0) > 0 && (spooled["tmp_used_peak"] ?? .infinity) <= Double(2 * MiB))
-            #expect(streamed["tmp_used_peak"] == 0)
+            #expect(spooled[.uploadsPassed] == (fits ? 1 : 0), "spooled \(size)")
+            #expect(spooled[.uploadsEnospc] == (fits ? 0 : 1), "spooled \(size)")
+            #expect(spooled[.predictedLargestFile] == Double(2 * MiB))
+            #expect(streamed[.uploadsPassed] == 1, "streamed \(size)")
+            #expect(streamed[.bytesWrittenPerByte] == 1)
+            if fits { #expect(spooled[.bytesWrittenPerByte] == 2) }
+            #expect((spooled[.tmpUsedPeak] ?? 0) > 0 && (spooled[.tmpUsedPeak] ?? .infinity) <= Double(2 * MiB))
+            #expect(streamed[.tmpUsedPeak] == 0)
         }
         // The refused upload: 507 recorded with ENOSPC and the temp dir named.
         let failed = try #require(byConfig["upload-spooled-\(3 * MiB)"])
@@ -56,7 +56,7 @@ struct UploadRunTests {
         // The boundary in the fields and the sentence a record phase has: the hosted run that failed says where and how.
         let boundary = try #require(UploadBoundary(figures: failed.workload))
         #expect(boundary.smallestFailed == 3 * MiB && boundary.failedStatus == 507 && boundary.largestPassed == nil)
-        #expect(failed.notes?.contains("uploads started failing at 3 MiB with status 507") == true, "\(failed.notes ?? [])")
+        #expect(failed.notes(.uploadBoundary) == ["uploads started failing at 3 MiB with status 507"], "\(failed.notes ?? [])")
 
         let stored = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(out + "/summary.json"))
         let spooledBoundary = try #require(stored.upload_boundaries?.first { $0.workload == "upload-spooled" })
@@ -293,8 +293,8 @@ struct UploadWithoutTmpfsTests {
         let ran = await TestSupport.run([TestSupport.highwater, "run", "--out", dir + "/given", dir + "/given.yaml"], environment: noUnshare)
         #expect(ran.termination == .exited(0), "\(ran.termination): \(ran.stderr)")
         let figures = try RecordCoding.decode(ResultsSummary.self, from: FileTree.readBytes(dir + "/given/summary.json")).runs.first?.workload
-        #expect(figures?["uploads_passed"] == 2)
-        #expect(figures?["bytes_written_per_byte"] == 2, "spooled past the 1 MiB threshold into the given directory")
+        #expect(figures?[.uploadsPassed] == 2)
+        #expect(figures?[.bytesWrittenPerByte] == 2, "spooled past the 1 MiB threshold into the given directory")
         #expect(Leftovers.entries(given).isEmpty, "the spool files are gone: \(Leftovers.entries(given))")
         #expect(Leftovers.entries(temp).isEmpty, "left in the temp dir: \(Leftovers.entries(temp))")
     }
