@@ -1,5 +1,6 @@
 /// A sentence a run's summary carries (`notes`), with what it is about: code that looks for a note asks its kind,
-/// never its words. The findings something reads back are rendered to prose here and nowhere else.
+/// never its words. Every note's sentence is rendered in this folder (a file per family) and nowhere else; the arena
+/// census's and the temp dir's are kept in fields of their own too (`arena_census.finding`, `temp_dir_finding`).
 package struct Finding: Equatable, Sendable {
     /// Stored beside the notes as `note_kinds` (one per note, in order) when any note has a kind other than `note`.
     package enum Kind: String, Sendable, CaseIterable {
