@@ -96,7 +96,7 @@ package enum ExternalScenarioRun {
         var summary = RunSummary(scenario: scenario.name, run_id: label, config: label)
         summary.configuration = RunConfiguration(target: configuration.command.joined(separator: " "), config: configuration.config)
         summary.run_error = reason
-        summary.notes = ["the target could not be recorded: \(reason)"]
+        summary.note(.notRecorded(reason))
         Terminal.line("      could not record: \(reason)")
         return summary
     }

@@ -204,7 +204,7 @@ package struct SampleSession {
     private func sayAllocationProfiles() {
         let written = AllocationOutputs.write(directory: out, requests: 0)
         if let note = written.note {
-            say(note)
+            say(note.text)
         } else if !written.sites.isEmpty {
             say("allocation profiles -> \(out)/alloc-sites.jsonl, alloc.folded, retained.folded, profile.pb.gz")
             let top = written.sites.prefix(3).map { "\($0.site) \(Quantity.formatBytes(Double($0.retained_bytes)))" }
@@ -212,7 +212,7 @@ package struct SampleSession {
             let how = written.everyAllocation ? "every allocation recorded" : "estimated from sampled allocations"
             say("heap: peak \(Quantity.formatBytes(written.peakLiveBytes ?? 0)) live, \(Quantity.formatBytes(held)) held at exit (\(how))")
             say("held at exit, most first: " + top.joined(separator: ", "))
-            if let note = written.probeNote { say(note) }
+            if let note = written.probeNote { say(note.text) }
         }
     }
 

@@ -46,7 +46,7 @@ package enum RunSummarizer {
         guard !requests.isEmpty else {
             s.rss_end = samples.last?.rss ?? 0
             s.growth = .init(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
-            s.notes = ["no request reached a handler"]
+            s.note(.noRequest)
             GrowthExplanation.explain(&s, subject: subject, arenaLimit: arenaLimit, cores: cores)
             return s
         }

@@ -29,7 +29,7 @@ package enum SampleSummarizer {
         let limit = arenaLimit?.limit ?? 0
         guard let first = samples.first else {
             s.growth = .init(classification: .notRun, slope_bytes_per_request: 0, first_plateau_request: nil)
-            s.notes = ["no sample was taken"]
+            s.note(.noSample)
             GrowthExplanation.explain(&s, subject: subject, arenaLimit: limit, cores: cores)
             return s
         }
@@ -56,11 +56,10 @@ package enum SampleSummarizer {
         if let p = v.plateauIndex {
             s.plateau_threads = Int(samples[p].threads)
             s.plateau_arenas = arenas.map { Int($0[p]) }
-            s.notes = ["the plateau began \(Quantity.format(Double(samples[p].t_ns &- first.t_ns) / 1e9)) s after sampling started"]
+            s.note(.plateauBegan(afterSeconds: Double(samples[p].t_ns &- first.t_ns) / 1e9))
         }
         if seconds > 0 {
-            let perSecond = Double(v.growth) / seconds
-            s.notes = (s.notes ?? []) + ["RSS moved \(Quantity.formatBytes(Double(v.growth))) over \(Quantity.format(seconds)) s after a warm-up of \(Quantity.format(Double(warmupNs) / 1e9)) s (\(Quantity.formatBytes(perSecond)) a second)"]
+            s.note(.rssMoved(Double(v.growth), seconds: seconds, warmupSeconds: Double(warmupNs) / 1e9))
         }
         GrowthExplanation.explain(&s, subject: subject, arenaLimit: limit, cores: cores, lastSample: samples.last)
         return s

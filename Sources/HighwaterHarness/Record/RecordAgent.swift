@@ -13,7 +13,7 @@ package enum RecordAgent {
     static func applyLiveHeap(to summary: inout RunSummary, samples: [SampleRecord]) {
         let live = samples.filter { $0.heap_in_use != nil }
         guard let first = live.first?.heap_in_use, let last = live.last else {
-            summary.notes = (summary.notes ?? []) + ["the agent's live heap was not readable during this phase (no live file from the target): its figures come from the events file after the target exits, if at all"]
+            summary.note(.heapNotReadable)
             return
         }
         summary.heap_live_start = first
@@ -30,18 +30,17 @@ package enum RecordAgent {
         let requests = summaries.reduce(0) { $0 + $1.requests }
         let written = AllocationOutputs.write(directory: directory, requests: requests)
         if let note = written.note, !summaries.isEmpty {
-            summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? []) + [note]
+            summaries[summaries.count - 1].note(note)
         }
         // The unwinder's caches are made as threads first sample: said with the phase that added the most threads.
         if let note = written.probeNote, !summaries.isEmpty {
             let added = summaries.indices.map { i in Int(summaries[i].threads_max) - (i == 0 ? 0 : Int(summaries[i - 1].threads_max)) }
             let phase = added.indices.max { added[$0] < added[$1] } ?? 0
-            summaries[phase].notes = (summaries[phase].notes ?? []) + [note]
+            summaries[phase].note(note)
         }
         guard !written.liveTimeline.isEmpty else {
             if written.note == nil, !summaries.isEmpty {
-                summaries[summaries.count - 1].notes = (summaries[summaries.count - 1].notes ?? [])
-                    + ["the agent wrote no allocation events: the target ended without running its exit handlers (SIGKILL, _exit), or never allocated"]
+                summaries[summaries.count - 1].note(.noAllocationEvents)
             }
             return
         }

@@ -44,12 +44,12 @@ struct RecordPhase: Sendable {
         }
         // The kernel's peak (VmHWM) is the target's whole life's: reset it, so this phase's peak is its own and not
         // an earlier phase's (or, attached with --pid, the peak of a day before the record).
-        let peakNote: String?
+        let peakNote: Finding?
         do {
             try ProcessProbe(pid: target.pid).resetPeak()
             peakNote = nil
         } catch {
-            peakNote = "the kernel's peak RSS (VmHWM) could not be reset for this phase (\(error)): rss_peak may be an earlier one"
+            peakNote = .peakNotReset("\(error)")
         }
         sampler.start()
         var outcome = PhaseDriver.Outcome()
@@ -80,23 +80,21 @@ struct RecordPhase: Sendable {
         if let every = options.censusIntervalNs {
             summary.arena_census = ArenaCensusRecord.from(samples: samples, limit: arenaLimit.limit, limitSource: arenaLimit.source,
                                                           cores: cores, intervalNs: every)
-            if let finding = summary.arena_census?.finding { summary.notes = (summary.notes ?? []) + [finding] }
+            if let census = summary.arena_census { summary.note(.arenaCensus(census)) }
         }
         summary.temp_dir = totals.watched.first
         if sampler.liveHeap != nil { RecordAgent.applyLiveHeap(to: &summary, samples: samples) }
-        if let peakNote { summary.notes = (summary.notes ?? []) + [peakNote] }
+        if let peakNote { summary.note(peakNote) }
         if spec != nil && neverSent > 0 {
             let sent = plan.load.requests - neverSent
-            summary.notes = (summary.notes ?? []) + ["\(sent) of \(plan.load.requests) requests were sent; the \(neverSent) never sent are not counted (neither as errors nor as answers)"]
+            summary.note(.unsentRequests(sent: sent, planned: plan.load.requests))
             // A phase that sent nothing did not run, whatever the samples show.
             if sent == 0 { summary.growth.classification = .notRun }
         }
         if spec == nil {
-            summary.notes = (summary.notes ?? []) + ["no load in this phase: the target was watched (\(totals.samples) samples)"]
+            summary.note(.noLoad(samples: totals.samples))
         } else if result.errors > 0, let first = result.firstError {
-            let statuses = result.statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
-                .map { "\($0.value) x \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")
-            summary.notes = (summary.notes ?? []) + ["\(result.errors) requests failed (\(statuses)); the first: \(first)"]
+            summary.note(.failedRequests(result.errors, statuses: result.statuses, first: first))
         }
         if outcome.uploads != UploadBoundary() {
             var w = summary.workload ?? WorkloadFigures()
@@ -108,7 +106,7 @@ struct RecordPhase: Sendable {
         if !holders.isEmpty {
             summary.temp_dir_holders = Array(holders.prefix(10))
             summary.temp_dir_finding = Self.filler(holders: holders, watched: totals.watched, outcome: outcome)
-            if let finding = summary.temp_dir_finding { summary.notes = (summary.notes ?? []) + [finding] }
+            if let finding = summary.temp_dir_finding { summary.note(.tempDirFiller(finding)) }
         }
         let lost = sampler.lost.records + requestsFile.losses.records
         if lost > 0 {

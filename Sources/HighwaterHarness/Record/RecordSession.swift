@@ -136,19 +136,18 @@ package struct RecordSession: Sendable {
                     outcome.targetEnded = t
                     summary.child_exit = t.description
                     summary.stderr_tail = target.outputTail()
-                    let during = spec != nil ? "during the load (\(summary.requests) of \(plan.load.requests) requests sent)" : "while it was recorded"
-                    summary.notes = (summary.notes ?? []) + ["the target ended with \(t) \(during); the data up to then is kept"]
+                    summary.note(.targetEnded(t.description, load: spec != nil ? (summary.requests, plan.load.requests) : nil))
                     if spec != nil || !t.succeeded, summary.growth.classification != .notRun { summary.growth.classification = .crashed }
                 } else {
                     outcome.attachedExited = true
-                    summary.notes = (summary.notes ?? []) + ["PID \(target.pid) exited while it was recorded; the record ends here with the data up to then"]
+                    summary.note(.attachedExited(pid: target.pid))
                 }
             }
             // Without load, the time limit is how long to watch: reaching it is the normal end.
             if pastDeadline() && !ended && spec != nil, let limit = options.timeLimitNs {
                 outcome.timedOut = true
                 summary.timed_out_after_s = Double(limit) / 1e9
-                summary.notes = (summary.notes ?? []) + ["timed out after \(Quantity.format(Double(limit) / 1e9)) s (--time-limit): the load was stopped there"]
+                summary.note(.timedOut(limitSeconds: Double(limit) / 1e9))
             }
             if Interruption.requested { outcome.interrupted = true }
             // Said once the phase's verdict is final (a crash overrides it), so the terminal and summary.json agree.
@@ -184,13 +183,13 @@ package struct RecordSession: Sendable {
                 if stopped.killed {
                     outcome.killedAfterGrace = true
                     last.stderr_tail = target.outputTail()
-                    last.notes = (last.notes ?? []) + ["the target ignored SIGTERM for the \(Quantity.format(Double(options.graceNs) / 1e9)) s grace period and was killed (SIGKILL to its process group)"]
+                    last.note(.killedAfterGrace(graceSeconds: Double(options.graceNs) / 1e9))
                 }
                 if !stopped.escaped.isEmpty {
-                    last.notes = (last.notes ?? []) + ["\(stopped.escaped.count) processes had left the target's process group and tree (a daemon: PIDs \(stopped.escaped.map(String.init).joined(separator: ", "))); kept in \(target.container?.description ?? "its process group"), they were ended with it"]
+                    last.note(.escapedProcesses(stopped.escaped, keptIn: target.container?.description ?? "its process group"))
                 }
                 if !stopped.leftBehind.isEmpty {
-                    last.notes = (last.notes ?? []) + ["processes still alive after SIGKILL: \(stopped.leftBehind.map(String.init).joined(separator: ", "))"]
+                    last.note(.leftBehind(stopped.leftBehind))
                 }
                 outcome.summaries.append(last)
             }

@@ -31,7 +31,7 @@ package enum AllocationOutputs {
     /// not be made. Both empty when the child recorded no samples.
     package struct Written: Sendable {
         package var sites: [AllocationSite] = []
-        package var note: String?
+        package var note: Finding?
         /// The largest live heap over the run, from the events (exact when every allocation was recorded).
         package var peakLiveBytes: Double?
         /// Whether every allocation was recorded (HIGHWATER_AGENT_SAMPLE_BYTES=0), so the figures are exact.
@@ -39,16 +39,14 @@ package enum AllocationOutputs {
         /// The live heap over the run (`AllocationEvents.liveTimeline`).
         package var liveTimeline: [AllocationEvents.LivePoint] = []
         /// What the sampling itself held resident, said when it is a megabyte or more: the run's RSS includes it.
-        package var probeNote: String?
+        package var probeNote: Finding?
     }
 
     /// The unwinder's memory in the sampled processes, as a sentence for the run's notes.
     static func probeNote(_ events: [AllocationEvents]) -> String? {
         let bytes = events.reduce(0) { $0 + $1.unwinderBytes }, threads = events.reduce(0) { $0 + $1.unwindingThreads }
         guard bytes >= 1 << 20 else { return nil }
-        return "The allocation sampling held up to about \(Quantity.formatBytes(Double(bytes))) resident outside the heap: libunwind keeps "
-            + "a trace cache of \(Quantity.formatBytes(Double(AllocationEvents.unwinderBytesPerThread))) in each thread that captures a stack, "
-            + "and \(threads) such threads were alive at once; the RSS figures include it (HIGHWATER_AGENT_SAMPLE_BYTES=off counts without stacks)."
+        return Finding.unwinderMemory(Double(bytes), perThread: Double(AllocationEvents.unwinderBytesPerThread), threads: threads)
     }
 
     /// Writes the profiles when the child, or any of its descendants, recorded samples: one profile for them all,
@@ -60,7 +58,7 @@ package enum AllocationOutputs {
         func removeEvents() { for name in names { Syscall.unlinkIfPresent(directory + "/" + name); Syscall.unlinkIfPresent(directory + "/" + name + ".maps") } }
         let tables = Symbolizer.Files()
         do {
-            var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [String] = [], brief: [Int32] = []
+            var profiles: [AllocationProfile] = [], parsed: [AllocationEvents] = [], unnamed: [Int32] = [], brief: [Int32] = []
             var python: [(events: AllocationEvents, maps: ProcessMaps)] = []
             let all = try names.map { try AllocationEvents(path: directory + "/" + $0) }
             // A descendant that sampled for under a tenth of the longest-sampling process's time is a helper (a shell
@@ -73,7 +71,7 @@ package enum AllocationOutputs {
                     continue
                 }
                 guard let mapsText = try? FileTree.readText(directory + "/" + name + ".maps") else {
-                    unnamed.append("PID \(events.pid)")
+                    unnamed.append(events.pid)
                     continue
                 }
                 parsed.append(events)
@@ -82,7 +80,7 @@ package enum AllocationOutputs {
                 profiles.append(AllocationProfile(events: events, symbolizer: Symbolizer(maps: maps, files: tables)))
             }
             guard !profiles.isEmpty else {
-                return Written(note: "allocation samples not symbolized: the child wrote no memory map (\(directory)/\(names[0]).maps); it ended before exit")
+                return Written(note: .profilesNotSymbolized(mapsPath: "\(directory)/\(names[0]).maps"))
             }
             let profile = profiles.count == 1 ? profiles[0] : AllocationProfile(merging: profiles)
             let sites = profile.sites(requests: requests)
@@ -98,16 +96,16 @@ package enum AllocationOutputs {
             removeEvents()
             let timeline = AllocationEvents.summed(parsed.map(\.liveTimeline))
             var notes = [probeNote(parsed)].compactMap { $0 } + PythonFrames.notes(python)
-            if parsed.count > 1 { notes.append("The allocation profiles sum \(parsed.count) processes: PIDs \(parsed.map { String($0.pid) }.joined(separator: ", ")).") }
-            if !unnamed.isEmpty { notes.append("Left out of the allocation profiles, with no memory map to name their frames: \(unnamed.joined(separator: ", ")).") }
-            if !brief.isEmpty { notes.append("Left out of the allocation profiles: \(brief.count) short-lived descendant\(brief.count == 1 ? "" : "s") (sampling for under a tenth of the longest), PIDs \(brief.prefix(8).map(String.init).joined(separator: ", "))\(brief.count > 8 ? ", …" : "").") }
+            if parsed.count > 1 { notes.append(Finding.processesSummed(parsed.map(\.pid))) }
+            if !unnamed.isEmpty { notes.append(Finding.unnamedProcesses(unnamed)) }
+            if !brief.isEmpty { notes.append(Finding.shortLivedDescendants(brief)) }
             // One process's peak is exact, replayed event by event; the timeline keeps a point a millisecond, so for
             // several the sum's peak is at least each one's and what the points show.
             let peak = parsed.count == 1 ? parsed[0].peakLiveBytes : max(timeline.map(\.bytes).max() ?? 0, parsed.map(\.peakLiveBytes).max() ?? 0)
             return Written(sites: sites, peakLiveBytes: peak, everyAllocation: parsed.allSatisfy { $0.interval == 0 },
-                           liveTimeline: timeline, probeNote: notes.isEmpty ? nil : notes.joined(separator: " "))
+                           liveTimeline: timeline, probeNote: .allocationSampling(notes))
         } catch {
-            return Written(note: "allocation profiles not written: \(error)")
+            return Written(note: .profilesNotWritten("\(error)"))
         }
     }
 }

@@ -53,7 +53,7 @@ package struct ChildRun: Sendable {
         var notSent = 0
         var firstError: String?
         var readings: DownloadFigures.Readings?
-        var settledNote: String?
+        var settledNote: Finding?
         if let port = await host.waitForPort() {
             let front: Int
             do { front = try companions.front(hostPort: port) } catch {
@@ -137,12 +137,12 @@ package struct ChildRun: Sendable {
             DownloadFigures.add(to: &summary, plan: plan, readings: readings, requests: requests, samples: samples)
         }
         if notSent > 0 {
-            let why = Interruption.requested ? "interrupted" : timedOut ? "stopped at the time limit" : "the load ended with the child"
-            summary.notes = (summary.notes ?? []) + ["\(why) after \(plan.load.requests - notSent) of \(plan.load.requests) requests; the \(notSent) never sent are not counted (neither as errors nor as answers)"]
+            let why: Finding.LoadStop = Interruption.requested ? .interrupted : timedOut ? .timeLimit : .childEnded
+            summary.note(.loadStopped(why, sent: plan.load.requests - notSent, planned: plan.load.requests))
         }
-        if let settledNote { summary.notes = (summary.notes ?? []) + [settledNote] }
+        if let settledNote { summary.note(settledNote) }
         if client.errors > 0, let firstError {
-            summary.notes = (summary.notes ?? []) + ["the first failed request: \(firstError)"]
+            summary.note(.firstFailedRequest(firstError))
         }
         if let losses = try? RecordCoding.decode(RecordLosses.self, from: FileTree.readBytes(directory + "/lost.json")) {
             summary.records_lost = losses.total
@@ -151,13 +151,13 @@ package struct ChildRun: Sendable {
         if timedOut, let limit = plan.timeLimitNs {
             let seconds = Double(limit) / 1e9
             summary.timed_out_after_s = seconds
-            summary.notes = (summary.notes ?? []) + ["timed out after \(Quantity.format(seconds)) s: the hosted child was stopped (SIGTERM, then SIGKILL after \(RunWatchdog.graceNs / 1_000_000_000) s)"]
+            summary.note(.timedOut(seconds: seconds, graceSeconds: UInt64(RunWatchdog.graceNs / 1_000_000_000)))
         }
         if let childExit {
             summary.child_exit = childExit.description
             if !childExit.succeeded || timedOut {
                 summary.stderr_tail = FileTree.tail(logPath, lines: 20) ?? (timedOut ? "" : nil)
-                summary.notes = (summary.notes ?? []) + ["the hosted child ended with \(childExit)"]
+                summary.note(.childEnded(childExit.description))
                 // A run whose child died has no verdict on its memory, whatever the requests before showed. One the
                 // time limit stopped did not crash: it is labelled timed out (timed_out_after_s), its data judged as far as it went.
                 if summary.growth.classification != .notRun && !timedOut { summary.growth.classification = .crashed }
@@ -169,12 +169,11 @@ package struct ChildRun: Sendable {
             // Naming every sampled stack reads the symbol tables of every library the child mapped: a second or more
             // on a busy machine, which Ctrl-C should not wait for. The raw events stay beside the run.
             if Syscall.canAccess(directory + "/" + AgentPreload.eventsFile, F_OK) {
-                summary.notes = (summary.notes ?? []) + ["allocation profiles not made: interrupted (the agent's raw events are kept in \(AgentPreload.eventsFile))"]
+                summary.note(.profilesInterrupted(eventsFile: AgentPreload.eventsFile))
             }
         } else {
             let allocations = AllocationOutputs.write(directory: directory, requests: requests.count)
-            summary.notes = (summary.notes ?? []) + [allocations.note, allocations.probeNote].compactMap { $0 }
-            if summary.notes?.isEmpty == true { summary.notes = nil }
+            for finding in [allocations.note, allocations.probeNote].compactMap({ $0 }) { summary.note(finding) }
             AllocationFinding.apply(to: &summary, sites: allocations.sites)
         }
         try FileTree.writeAtomically(try RecordCoding.document(summary), to: directory + "/summary.json")

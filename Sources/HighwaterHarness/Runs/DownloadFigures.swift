@@ -65,37 +65,16 @@ package enum DownloadFigures {
         // What the harness filled in (the generated file, the service it started) is not the user's configuration.
         if summary.configuration?.workloadOptions["file"]?.contains("/highwater-files-") == true { summary.configuration?.workloadOptions["file"] = nil }
         summary.configuration?.workloadOptions["downstream_url"] = nil
-        summary.notes = (summary.notes ?? []) + [sentence(plan: plan, w: w, errorKinds: r.load.errorKinds)]
+        summary.note(.downloads(workload: plan.workload.name, w, errorKinds: r.load.errorKinds,
+                                secondsPerTick: 1 / Double(SystemFacts.clockTicksPerSecond)))
         if plan.workload.name == WorkloadKind.downstreamPerRequest.rawValue, let idle = w[.idleTimeoutSeconds],
            Double(r.load.wallNs) / 1e9 < idle {
             // What this run measured per call: the live heap where the allocator probe applies, RSS otherwise.
             let e = summary.growth.evidence
             let perCall = e.flatMap { e in e.heap_growth_bytes.map { Double($0) / Double(max(1, e.requests_counted)) } }
-            let measured = perCall.map { "the live heap grew \(Quantity.formatBytes($0)) per call here" }
-                ?? "RSS grew \(Quantity.formatBytes(summary.growth.slope_bytes_per_request)) per call here"
-            summary.notes?.append("A client per request keeps its call's connection state after its shutdown until its pool's idle timer fires (idle_timeout \(Quantity.format(idle)) s); this load lasted \(Quantity.format(Double(r.load.wallNs) / 1e9)) s, so \(measured), and that memory would be freed once calls are older than the idle timeout. Run longer than that, or set a shorter idle_timeout, to see the level.")
+            summary.note(.idleTimeoutPending(idleSeconds: idle, loadSeconds: Double(r.load.wallNs) / 1e9, heapPerCall: perCall,
+                                             rssPerCall: summary.growth.slope_bytes_per_request))
         }
-    }
-
-    static func sentence(plan: RunPlan, w: WorkloadFigures, errorKinds: [String: Int]) -> String {
-        var text = "\(plan.workload.name): \(Quantity.formatBytes(w[.bytesServed] ?? 0)) served"
-        if let rate = w[.bytesPerSecond] { text += " at \(Quantity.formatBytes(rate))/s" }
-        if let cpu = w[.cpuSecondsPerGiB], let served = w[.bytesServed], served > 0 {
-            text += ", \(Quantity.format(cpu)) CPU s per GiB"
-            if let nginx = w[.nginxCPUSecondsPerGiB] { text += " (nginx \(Quantity.format(nginx)))" }
-            // /proc counts CPU in clock ticks: say how coarse that makes a short run's figure.
-            let tick = 1 / Double(SystemFacts.clockTicksPerSecond)
-            text += ", to \(Quantity.format(tick / (served / gib))) s per GiB (one clock tick)"
-        }
-        if let fds = w[.fdsPeak] { text += "; peak \(Int(fds)) fds in the host" }
-        if let c = w[.downstreamConnections], let calls = w[.downstreamCalls] {
-            text += "; the downstream saw \(Int(c)) connection(s) for \(Int(calls)) call(s)"
-            if let pool = w[.poolSize] { text += " (pool limit \(Int(pool)))" }
-        }
-        if !errorKinds.isEmpty {
-            text += "; errors: " + errorKinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        }
-        return text + "."
     }
 
     /// Adds how a sendfile or accel run compares with the chunked run of the same file size and concurrency in this
@@ -112,7 +91,7 @@ package enum DownloadFigures {
         if let a = w[.cpuSecondsPerGiB], let b = base[.cpuSecondsPerGiB], b > 0 { w[.cpuPerGiBVsChunked] = a / b }
         summary.workload = w
         if let t = w[.throughputVsChunked], let cpu = w[.cpuPerGiBVsChunked] {
-            summary.notes = (summary.notes ?? []) + ["Against \(chunked.config): \(Quantity.format(t))x the bytes per second, \(Quantity.format(cpu))x the CPU per GiB."]
+            summary.note(.againstChunked(chunked.config, throughput: t, cpu: cpu))
         }
     }
 }

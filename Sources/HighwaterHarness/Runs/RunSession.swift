@@ -37,12 +37,12 @@ package struct RunSession {
             } catch {
                 summary = RunSummary(scenario: plan.scenario, run_id: runID, config: plan.config)
                 summary.run_error = "\(error)"
-                summary.notes = ["the run could not be carried out: \(error)"]
+                summary.note(.runFailed("\(error)"))
             }
             summary.started_from = startingPoint
             summary.repetition = plan.repetition
             if let s = startingPoint, !s.settled {
-                summary.notes = (summary.notes ?? []) + ["started with \(Quantity.formatBytes(s.dirty_bytes + s.writeback_bytes)) of earlier writes still on their way to disk after \(Quantity.format(s.settle_ms / 1000)) s of waiting: its timings may include their writeback"]
+                summary.note(.settleWriteback(pendingBytes: s.dirty_bytes + s.writeback_bytes, waitedSeconds: s.settle_ms / 1000))
             }
             DownloadFigures.compare(&summary, with: summaries)
             afterEach(plan, &summary)

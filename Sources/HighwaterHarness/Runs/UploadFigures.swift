@@ -59,21 +59,7 @@ enum UploadFigures {
         }
         if let prediction { w[.predictedLargestFile] = Double(prediction.largestFileBytes) }
         summary.workload = w
-        summary.note(Finding(sentence(plan: plan, w: w, failed: failed)))
+        summary.note(.uploads(workload: plan.workload.name, w, tmpfs: plan.storage.tmpfsBytes != nil, firstError: failed.first?.error))
         if let finding = Finding.uploadBoundary(boundary) { summary.note(finding) }
-    }
-
-    /// One sentence on what the run's uploads did.
-    static func sentence(plan: RunPlan, w: WorkloadFigures, failed: [RequestRecord]) -> String {
-        let size = Quantity.formatBytes(w[.uploadFileBytes] ?? 0)
-        var text = "\(plan.workload.name): \(Int(w[.uploadsPassed] ?? 0)) upload(s) of up to \(size) passed, "
-            + "\(Int(w[.uploadsFailed] ?? 0)) failed"
-        if let perByte = w[.bytesWrittenPerByte] { text += "; \(Quantity.format(perByte)) bytes written per byte uploaded" }
-        if let capacity = w[.tmpCapacity], plan.storage.tmpfsBytes != nil {
-            text += "; temp dir a \(Quantity.formatBytes(capacity)) tmpfs, peak use \(Quantity.formatBytes(w[.tmpUsedPeak] ?? 0))"
-        }
-        if let predicted = w[.predictedLargestFile] { text += "; predicted largest file \(Quantity.formatBytes(predicted))" }
-        if let first = failed.first?.error { text += ". First error: \(first)" }
-        return text + "."
     }
 }

@@ -39,12 +39,10 @@ final class VerdictWatch: Sendable {
     }
 
     /// A note for the summary: how the load ended and after how many checks.
-    var note: String? {
+    var note: Finding? {
         state.withLock { s in
             guard let why = s.stopped else { return nil }
-            let last = s.checks.last.map { "\($0.verdict) at \(Quantity.format($0.seconds)) s" } ?? "no verdict"
-            return why == "settled" ? "load.until settled: the verdict held over the last third of the run (\(last)), so the load stopped there"
-                : "load.until settled: the verdict had not settled when the cap came (\(last))"
+            return .loadSettled(why == "settled", last: s.checks.last.map { ($0.verdict, $0.seconds) })
         }
     }
 

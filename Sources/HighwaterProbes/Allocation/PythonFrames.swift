@@ -1,3 +1,5 @@
+import HighwaterRecords
+
 /// The Python side of the agent's samples (AgentPython.c): the interpreter it found, the code objects it named,
 /// and the words of a stack that are Python frames rather than return addresses.
 package enum PythonFrames {
@@ -40,18 +42,10 @@ package enum PythonFrames {
         /// A sentence for the run's notes.
         package var note: String {
             switch state {
-            case .recorded:
-                return "Python \(versionText): its frames are recorded beside the native ones (on threads holding the GIL); a Python site is "
-                    + "named `function (file:line)`."
-                    + (pymalloc ? " Objects of 512 bytes or less come from pymalloc's arenas, which the agent does not see: "
-                        + "PYTHONMALLOC=malloc in the target's environment shows them too." : "")
-            case .unsupported:
-                return "Python \(versionText) ran, but the agent reads CPython 3.11's frames only: native frames only."
-            case .noSymbols:
-                return "Python \(versionText) ran without the symbols the agent reads its frames through (_PyThreadState_UncheckedGet, "
-                    + "Py_IsInitialized, _Py_IsFinalizing, PyCode_Type, PyUnicode_Type, PyBytes_Type): native frames only."
-            case .off:
-                return "Python \(versionText) ran; its frames were not recorded (HIGHWATER_AGENT_PYTHON=off)."
+            case .recorded: Finding.pythonRecorded(version: versionText, pymalloc: pymalloc)
+            case .unsupported: Finding.pythonUnsupported(version: versionText)
+            case .noSymbols: Finding.pythonWithoutSymbols(version: versionText)
+            case .off: Finding.pythonOff(version: versionText)
             }
         }
     }
@@ -63,8 +57,7 @@ package enum PythonFrames {
             let name = mapping.path.split(separator: "/").last.map(String.init) ?? ""
             return name.hasPrefix("libpython3") || name.hasPrefix("python3") || name == "python"
         }) else { return nil }
-        return "\(python.path) ran, but the agent found none of the interpreter's symbols in it (linked statically "
-            + "without exporting them, or stripped): native frames only."
+        return Finding.pythonNotFound(path: python.path)
     }
 
     /// What the run's notes say of Python, once for all the processes that ran the same: the interpreter each found,

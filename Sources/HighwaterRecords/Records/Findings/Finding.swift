@@ -1,5 +1,6 @@
 /// A sentence a run's summary carries (`notes`), with what it is about: code that looks for a note asks its kind,
-/// never its words. The findings something reads back are rendered to prose here and nowhere else.
+/// never its words. Every note's sentence is rendered in this folder (a file per family) and nowhere else; the arena
+/// census's and the temp dir's are kept in fields of their own too (`arena_census.finding`, `temp_dir_finding`).
 package struct Finding: Equatable, Sendable {
     /// Stored beside the notes as `note_kinds` (one per note, in order) when any note has a kind other than `note`.
     package enum Kind: String, Sendable, CaseIterable {
@@ -11,6 +12,49 @@ package struct Finding: Equatable, Sendable {
         case liveHeap = "live_heap"
         /// Samples or request records that could not be written: the results are incomplete.
         case recordsLost = "records_lost"
+
+        // How a run or a record ended (RunEnds.swift).
+        case targetEnded = "target_ended"
+        case attachedExited = "attached_exited"
+        case timedOut = "timed_out"
+        case childEnded = "child_ended"
+        case killedAfterGrace = "killed_after_grace"
+        case escapedProcesses = "escaped_processes"
+        case leftBehind = "left_behind"
+        case runFailed = "run_failed"
+        case notRecorded = "not_recorded"
+        case settleWriteback = "settle_writeback"
+
+        // What the load did (LoadFindings.swift).
+        case unsentRequests = "unsent_requests"
+        case loadStopped = "load_stopped"
+        case noLoad = "no_load"
+        case failedRequests = "failed_requests"
+        case firstFailedRequest = "first_failed_request"
+        case loadSettled = "load_settled"
+        case peakNotReset = "peak_not_reset"
+
+        // What the samples and requests showed (GrowthFindings.swift).
+        case noSample = "no_sample"
+        case noRequest = "no_request"
+        case plateauBegan = "plateau_began"
+        case rssMoved = "rss_moved"
+        case againstChunked = "against_chunked"
+        case idleTimeoutPending = "idle_timeout_pending"
+
+        // The allocation agent and its profiles (AllocationFindings.swift).
+        case heapNotReadable = "heap_not_readable"
+        case noAllocationEvents = "no_allocation_events"
+        case profilesInterrupted = "profiles_interrupted"
+        case profilesNotSymbolized = "profiles_not_symbolized"
+        case profilesNotWritten = "profiles_not_written"
+        case allocationSampling = "allocation_sampling"
+
+        // What the workload did, and findings kept in fields of their own too (WorkloadFindings.swift).
+        case uploads
+        case downloads
+        case arenaCensus = "arena_census"
+        case tempDirFiller = "temp_dir_filler"
 
         /// The kind of a note in results written before kinds were stored, from the opening its renderer gives it:
         /// only the kinds a report reads back from such results.
