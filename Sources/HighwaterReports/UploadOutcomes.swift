@@ -82,9 +82,7 @@ package struct UploadOutcomes: Sendable {
             let figures = runs.filter { $0.summary.configuration?.workload == workload }.compactMap(\.summary.workload)
             let sizes = mine.compactMap { a in a.fileBytes.map { (bytes: $0, passed: a.passed) } }.sorted { $0.bytes < $1.bytes }
             // A run that cycles several sizes reports its own largest pass and smallest failure.
-            let reported = figures.compactMap(UploadBoundary.init(figures:)).flatMap { b in
-                [b.largestPassed.map { ($0, true) }, b.smallestFailed.map { ($0, false) }].compactMap { $0 }
-            }
+            let reported = figures.compactMap(UploadBoundary.init(figures:)).flatMap(\.outcomes)
             let boundary = UploadBoundary(outcomes: sizes.map { (UInt64($0.bytes), $0.passed) } + reported)
             return Boundary(workload: workload, sizes: sizes, boundary: boundary,
                             predicted: mine.lazy.compactMap(\.predictedLargestFile).first, capacity: mine.lazy.compactMap(\.tmpCapacity).first)

@@ -78,7 +78,7 @@ package struct RecordRun {
             let parsed = expectations
             for i in outcome.summaries.indices where outcome.summaries[i].configuration?.loadSpec != nil {
                 let phase = outcome.summaries[i].configuration?.phase ?? outcome.summaries[i].config
-                let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == ExternalConfiguration.phaseKey ? phase : nil }) }
+                let held = parsed.filter { $0.applies(to: outcome.summaries[i], setting: { $0 == RunConfiguration.Key.phase ? phase : nil }) }
                 outcome.summaries[i].expectations = held.map { $0.evaluate(outcome.summaries[i]) }
                 checkedExpectations += held.count
                 for e in outcome.summaries[i].expectations where !e.passed {

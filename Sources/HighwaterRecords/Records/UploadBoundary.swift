@@ -19,6 +19,11 @@ package struct UploadBoundary: Equatable, Sendable {
         smallestFailed = outcomes.filter { !$0.passed }.map(\.bytes).min()
     }
 
+    /// Its two ends as outcomes (the largest pass, the smallest failure), to combine boundaries of several runs.
+    package var outcomes: [(bytes: UInt64, passed: Bool)] {
+        [largestPassed.map { ($0, true) }, smallestFailed.map { ($0, false) }].compactMap { $0 }
+    }
+
     /// As a run's `workload` fields hold it; nil when they say nothing of uploads passing or failing.
     package init?(figures: WorkloadFigures?) {
         guard let w = figures, w[.largestPassed] != nil || w[.smallestFailed] != nil else { return nil }

@@ -27,9 +27,7 @@ package struct UploadBoundaryRecord: Codable, Equatable, Sendable {
             let group = groups[key]!
             func value(_ run: RunSummary, _ figure: WorkloadFigure) -> UInt64? { run.workload?[figure].map { UInt64($0) } }
             // Each run reports its own largest pass and smallest failure (a run may cycle several sizes).
-            let boundary = UploadBoundary(outcomes: group.compactMap { UploadBoundary(figures: $0.workload) }.flatMap { b in
-                [b.largestPassed.map { ($0, true) }, b.smallestFailed.map { ($0, false) }].compactMap { $0 }
-            })
+            let boundary = UploadBoundary(outcomes: group.compactMap { UploadBoundary(figures: $0.workload) }.flatMap(\.outcomes))
             var record = UploadBoundaryRecord(
                 scenario: group[0].scenario, workload: group[0].configuration!.workload!,
                 sizes_tried: Array(Set(group.compactMap { value($0, .uploadFileBytes) })).sorted(),

@@ -53,7 +53,7 @@ package struct Expectation: Sendable {
         var text = written, filter = Filter(conditions: [])
         if let colon = written.firstIndex(of: ":"), case let phase = written[..<colon],
            !phase.isEmpty, phase.allSatisfy({ $0.isLetter || $0.isNumber || "-_.*".contains($0) }) {
-            filter.conditions = [(ExternalConfiguration.phaseKey, [String(phase)], location)]
+            filter.conditions = [(RunConfiguration.Key.phase, [String(phase)], location)]
             text = String(written[written.index(after: colon)...])
         }
         switch parse(text, location: location, filter: filter, cores: cores) {

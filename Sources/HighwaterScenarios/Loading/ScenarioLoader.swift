@@ -397,8 +397,8 @@ package struct ScenarioLoader: Sendable {
         }
         var conditions: [(path: String, patterns: [String], location: SourceLocation)] = []
         for e in entries {
-            if e.key != "config", e.key != ExternalConfiguration.phaseKey, ScenarioField.lookup(e.key) == nil {
-                let near = ScenarioDiagnostic.suggestion(for: e.key, among: ["config", "phase"] + ScenarioField.knownPaths).map { "did you mean `\($0)`? " } ?? ""
+            if e.key != RunConfiguration.Key.config, e.key != RunConfiguration.Key.phase, ScenarioField.lookup(e.key) == nil {
+                let near = ScenarioDiagnostic.suggestion(for: e.key, among: [RunConfiguration.Key.config, RunConfiguration.Key.phase] + ScenarioField.knownPaths).map { "did you mean `\($0)`? " } ?? ""
                 sink.error("unknown key `\(e.key)` in `where`", at: e.keyLocation,
                            hint: near + "filter on `config`, an external target's `phase`, or a setting such as `executor.kind`")
                 continue

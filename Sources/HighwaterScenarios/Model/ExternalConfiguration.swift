@@ -34,11 +34,6 @@ package struct ExternalConfiguration: Sendable, Equatable {
     /// Every setting of this configuration by its scenario path, as written, for `where` filters.
     package var settings: [String: String]
 
-    /// The key of a phase's `configuration` that names the external configuration it belongs to.
-    package static let configKey = RunConfiguration.Key.config
-    /// The key of a phase's `configuration` that names the phase (`01-get-work`).
-    package static let phaseKey = RunConfiguration.Key.phase
-
     package static let defaultReadyTimeoutNs: UInt64 = 30_000_000_000
     package static let defaultGraceNs: UInt64 = 5_000_000_000
 
